@@ -1,0 +1,102 @@
+"""Every setting of gspws: its environment variable, default and meaning, in one table.
+
+``OPTIONS`` is the single source: :class:`Settings` is built from it, ``gspws config`` prints it,
+and a test checks that the README's configuration table lists exactly these variables.
+"""
+
+import ipaddress
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+
+def _networks(text: str) -> tuple:
+    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip())
+
+
+@dataclass(frozen=True)
+class Option:
+    attr: str
+    env: str
+    default: str
+    parse: Callable[[str], Any]
+    doc: str
+
+
+OPTIONS = (
+    Option("home", "GSPWS_HOME", "var", Path,
+           "Directory for the embedded SQLite store and the generated key file."),
+    Option("database_url", "GSPWS_DATABASE_URL", "",
+           str, "SQLAlchemy URL of the store; empty means `sqlite:///$GSPWS_HOME/gspws.db`. "
+           "PostgreSQL: `postgresql+psycopg://user@host/db`."),
+    Option("secret_key", "GSPWS_SECRET_KEY", "", str,
+           "Comma-separated Fernet keys for token secrets; the first encrypts, all decrypt. "
+           "Empty means the key file."),
+    Option("key_file", "GSPWS_KEY_FILE", "", str,
+           "Key file used when GSPWS_SECRET_KEY is empty; empty means `$GSPWS_HOME/secret.key`, "
+           "created with mode 0600 on first use."),
+    Option("totp_window", "GSPWS_TOTP_WINDOW", "1", int,
+           "Time-steps accepted either side of now (1 = ±30 s for a 30-second token)."),
+    Option("lockout_threshold", "GSPWS_LOCKOUT_THRESHOLD", "5", int,
+           "Consecutive failed codes that lock an account's tokens."),
+    Option("lockout_cooldown", "GSPWS_LOCKOUT_COOLDOWN", "900", int,
+           "Seconds after which a locked token unlocks by itself; 0 = only `gspws token unlock`."),
+    Option("trusted_proxies", "GSPWS_TRUSTED_PROXIES", "", _networks,
+           "Comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For/-Proto/-Host "
+           "are believed; from anyone else those headers are ignored."),
+    Option("max_request_bytes", "GSPWS_MAX_REQUEST_BYTES", "65536", int,
+           "Largest SOAP request body accepted; larger ones get a SOAP Fault (HTTP 413)."),
+    Option("issuer", "GSPWS_ISSUER", "gspws", str,
+           "Issuer shown by authenticator apps (otpauth URI)."),
+    Option("db_pool_size", "GSPWS_DB_POOL_SIZE", "5", int,
+           "Database connections kept per worker process (PostgreSQL)."),
+    Option("db_timeout", "GSPWS_DB_TIMEOUT", "5", int,
+           "Seconds to wait for a database connection, a SQLite write lock or a PostgreSQL statement."),
+    Option("log_level", "GSPWS_LOG_LEVEL", "INFO", str.upper, "Logging level."),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed settings; build them with :meth:`from_env` so the defaults stay in ``OPTIONS``."""
+
+    home: Path
+    database_url: str
+    secret_key: str
+    key_file: str
+    totp_window: int
+    lockout_threshold: int
+    lockout_cooldown: int
+    trusted_proxies: tuple
+    max_request_bytes: int
+    issuer: str
+    db_pool_size: int
+    db_timeout: int
+    log_level: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
+        """Settings from the environment; ``overrides`` (e.g. CLI options) win when not None."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for opt in OPTIONS:
+            raw = environ.get(opt.env, opt.default)
+            try:
+                values[opt.attr] = opt.parse(raw)
+            except ValueError as exc:
+                raise ConfigError(f"{opt.env}={raw!r}: {exc}") from None
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'gspws.db'}"
+
+    @property
+    def effective_key_file(self) -> Path:
+        return Path(self.key_file) if self.key_file else self.home / "secret.key"
+
+
+class ConfigError(ValueError):
+    """A setting has a value gspws cannot use."""

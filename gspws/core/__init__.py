@@ -1,0 +1,1 @@
+"""The decisions of gspws. Imports no web, SOAP, CLI or database library."""

@@ -1,0 +1,62 @@
+"""May this ServiceID, from this address, call this function? The GSP decision order.
+
+The order is the contract's (first match wins): 8102 → 1 → 8101 → 8109 (service disabled) →
+8104 → 8108 → 8109 (function suspended). 8100 ("any other authentication failure") is returned
+where the address check stands when the caller's address cannot be established at all, e.g. a
+trusted proxy forwarded a malformed ``X-Forwarded-For``.
+"""
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Callable, Mapping, Union
+
+from gspws.core import codes
+from gspws.core.codes import ReturnCode
+
+IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
+IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+
+SERVICE_ID_FORMAT = re.compile(r"APP[0-9]{7}")
+
+
+def valid_service_id(service_id: str) -> bool:
+    return SERVICE_ID_FORMAT.fullmatch(service_id) is not None
+
+
+@dataclass(frozen=True)
+class ServiceProfile:
+    """A snapshot of one service's access rules."""
+
+    service_id: str
+    enabled: bool
+    networks: tuple[IPNetwork, ...]
+    grants: Mapping[str, bool]  # function -> suspended
+
+    def allows(self, address: IPAddress) -> bool:
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        return any(address in net for net in self.networks)
+
+
+def authorize(service_id: str | None, client: IPAddress | None, function: str,
+              lookup: Callable[[str], ServiceProfile | None]) -> ReturnCode | None:
+    """None when the call may proceed, else the return code that refuses it."""
+    if not service_id:
+        return codes.AUTH_INCOMPLETE
+    if not valid_service_id(service_id):
+        return codes.BAD_SERVICE_ID
+    service = lookup(service_id)
+    if service is None:
+        return codes.AUTH_UNKNOWN_SERVICE
+    if not service.enabled:
+        return codes.AUTH_FUNCTION_DISABLED
+    if client is None:
+        return codes.AUTH_OTHER
+    if not service.allows(client):
+        return codes.AUTH_ADDRESS
+    if function not in service.grants:
+        return codes.AUTH_FUNCTION_NOT_GRANTED
+    if service.grants[function]:
+        return codes.AUTH_FUNCTION_DISABLED
+    return None

@@ -1,0 +1,132 @@
+"""The ``/gsp2ws/TOTP.asmx`` endpoint: routes a request to spyne, the WSDL or the help pages.
+
+What spyne does not do for us happens here, before any XML is parsed: case-insensitive paths as on
+IIS, choosing SOAP 1.1 or 1.2 by Content-Type (both on one URL), refusing oversized bodies from
+``Content-Length`` without reading them, and finding the caller's address.
+"""
+
+import io
+import logging
+from typing import Callable, Iterable
+from urllib.parse import parse_qsl
+
+from spyne import Application
+from spyne.server.wsgi import WsgiApplication
+from werkzeug.http import parse_options_header
+
+from gspws.core.verify import TotpVerifier
+from gspws.proxies import ProxyPolicy
+from gspws.soap import shape
+from gspws.soap.help import HelpPages
+from gspws.soap.protocol import AspNetSoap11, AspNetSoap12
+from gspws.soap.service import CLIENT_ADDRESS_KEY, TOTPService
+from gspws.soap.wsdl import WsdlDocument, load_wsdl
+
+log = logging.getLogger(__name__)
+
+PATHS = ("/gsp2ws/totp.asmx", "/gsp2ws/totp.aspx")
+CONTENT_TYPES = {"text/xml": shape.SOAP11, "application/soap+xml": shape.SOAP12}
+
+StartResponse = Callable[..., object]
+
+
+def _spyne_app(protocol_cls, verifier: TotpVerifier) -> WsgiApplication:
+    app = Application([TOTPService], tns=shape.TNS, name="TOTP",
+                      in_protocol=protocol_cls(), out_protocol=protocol_cls())
+    app.verifier = verifier
+    return WsgiApplication(app)
+
+
+class TotpEndpoint:
+    """WSGI app serving the TOTP web service on its legacy paths."""
+
+    def __init__(self, verifier: TotpVerifier, proxies: ProxyPolicy, max_request_bytes: int,
+                 wsdl: WsdlDocument | None = None, help_pages: HelpPages | None = None) -> None:
+        self._soap = {shape.SOAP11: _spyne_app(AspNetSoap11, verifier),
+                      shape.SOAP12: _spyne_app(AspNetSoap12, verifier)}
+        self._proxies = proxies
+        self._max_bytes = max_request_bytes
+        self._wsdl = wsdl or load_wsdl()
+        self._help = help_pages or HelpPages()
+
+    @staticmethod
+    def handles(path: str) -> bool:
+        return path.lower() in PATHS
+
+    def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        method = environ["REQUEST_METHOD"]
+        if method in ("GET", "HEAD"):
+            return self._get(environ, start_response)
+        if method == "POST":
+            return self._post(environ, start_response)
+        return _respond(start_response, "405 Method Not Allowed", "text/plain; charset=utf-8",
+                        b"Use POST for SOAP calls, GET for the WSDL and help pages.\n",
+                        [("Allow", "GET, HEAD, POST")])
+
+    # -- GET: WSDL and help pages ---------------------------------------------------------------
+
+    def _get(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        query = _query_words(environ.get("QUERY_STRING", ""))
+        service_url = self._proxies.base_url(environ) + environ.get("SCRIPT_NAME", "") + \
+            environ.get("PATH_INFO", "")
+        if "wsdl" in query:
+            return _respond(start_response, "200 OK", "text/xml; charset=utf-8",
+                            self._wsdl.render(service_url))
+        if "op" in query:
+            page = self._help.operation_page(query["op"], service_url)
+            if page is None:
+                page, status = self._help.service_page(service_url), "404 Not Found"
+            else:
+                status = "200 OK"
+            return _respond(start_response, status, "text/html; charset=utf-8", page.encode())
+        return _respond(start_response, "200 OK", "text/html; charset=utf-8",
+                        self._help.service_page(service_url).encode())
+
+    # -- POST: SOAP calls -----------------------------------------------------------------------
+
+    def _post(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+        mimetype, _params = parse_options_header(environ.get("CONTENT_TYPE", ""))
+        version = CONTENT_TYPES.get(mimetype.lower())
+        if version is None:
+            return _fault(start_response, "415 Unsupported Media Type", shape.SOAP11,
+                          "Content-Type must be text/xml (SOAP 1.1) or application/soap+xml "
+                          "(SOAP 1.2).")
+        body = self._read_body(environ)
+        if body is None:
+            return _fault(start_response, "413 Request Entity Too Large", version,
+                          f"The request body is larger than {self._max_bytes} bytes.")
+        environ = dict(environ)
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        environ[CLIENT_ADDRESS_KEY] = self._proxies.client_address(environ)
+        return self._soap[version](environ, start_response)
+
+    def _read_body(self, environ: dict) -> bytes | None:
+        """The body, or None when it exceeds the limit (judged from Content-Length when given)."""
+        try:
+            declared = int(environ.get("CONTENT_LENGTH") or -1)
+        except ValueError:
+            declared = -1
+        if declared > self._max_bytes:
+            return None
+        stream = environ["wsgi.input"]
+        body = stream.read(declared if declared >= 0 else self._max_bytes + 1)
+        return None if len(body) > self._max_bytes else body
+
+
+def _query_words(query: str) -> dict[str, str]:
+    """ASP.NET-style query words, case-insensitive: ``?WSDL``, ``?wsdl``, ``?op=Name``."""
+    return {key.lower(): value for key, value in parse_qsl(query, keep_blank_values=True)}
+
+
+def _fault(start_response: StartResponse, status: str, version: shape.SoapVersion,
+           reason: str) -> Iterable[bytes]:
+    return _respond(start_response, status, version.content_type,
+                    shape.fault(version, version.client_fault, reason))
+
+
+def _respond(start_response: StartResponse, status: str, content_type: str, body: bytes,
+             extra: list | None = None) -> Iterable[bytes]:
+    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body))),
+                            *(extra or [])])
+    return [body]

@@ -1,0 +1,66 @@
+"""Engines and sessions, tuned for a server on SQLite or PostgreSQL.
+
+SQLite: WAL, a busy timeout, and every transaction opened with ``BEGIN IMMEDIATE``. A verification
+always writes (audit row, failure counter or accepted step), so taking the write lock up front
+makes concurrent workers queue on the busy timeout instead of failing with SQLITE_BUSY when a read
+transaction tries to upgrade.
+
+PostgreSQL: a pool per worker with pre-ping, a connect timeout and a statement timeout, so a sick
+database turns into a prompt 3000 rather than a hung worker.
+"""
+
+from pathlib import Path
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from gspws.config import Settings
+
+
+def make_engine(settings: Settings) -> Engine:
+    url = make_url(settings.effective_database_url)
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(url, settings)
+    connect_args = {}
+    if url.get_backend_name() == "postgresql":
+        timeout_ms = settings.db_timeout * 1000
+        connect_args = {"connect_timeout": settings.db_timeout,
+                        "options": f"-c statement_timeout={timeout_ms} -c lock_timeout={timeout_ms}"}
+    return create_engine(url, pool_size=settings.db_pool_size, max_overflow=settings.db_pool_size,
+                         pool_timeout=settings.db_timeout, pool_pre_ping=True,
+                         pool_recycle=1800, connect_args=connect_args, hide_parameters=True)
+
+
+def _sqlite_engine(url, settings: Settings) -> Engine:
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": settings.db_timeout}, hide_parameters=True)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):
+        # Let SQLAlchemy, not the driver, decide when transactions begin (see BEGIN below).
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={settings.db_timeout * 1000}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def after_fork(engine: Engine) -> None:
+    """Drop connections inherited from a parent process (gunicorn preload, tests)."""
+    engine.dispose(close=False)
+
+

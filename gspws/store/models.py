@@ -1,0 +1,150 @@
+"""The tables. Changing them means a new Alembic revision in ``migrations/versions``.
+
+Tokens are shaped for what comes after TOTP: several per account (devices), an optional account
+(a serial can exist unbound), a ``type`` column, and per-token algorithm, digits and period.
+"""
+
+import enum
+from datetime import datetime, timezone
+
+from sqlalchemy import (BigInteger, Boolean, DateTime, Enum, Float, ForeignKey, Integer, LargeBinary,
+                        MetaData, String, TypeDecorator, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes on every backend (SQLite would hand back naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return value.astimezone(timezone.utc) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class TokenStatus(str, enum.Enum):
+    PENDING = "pending"
+    ACTIVE = "active"
+    DISABLED = "disabled"
+    LOCKED = "locked"
+
+
+class TokenType(str, enum.Enum):
+    TOTP = "totp"
+    HOTP = "hotp"
+    OCRA = "ocra"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    })
+    type_annotation_map = {datetime: UTCDateTime}
+
+
+class Service(Base):
+    """An agency system allowed to call the web service, identified by its ServiceID."""
+
+    __tablename__ = "services"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[str] = mapped_column(String(10), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    networks: Mapped[list["ServiceNetwork"]] = relationship(
+        back_populates="service", cascade="all, delete-orphan", order_by="ServiceNetwork.id")
+    grants: Mapped[list["ServiceGrant"]] = relationship(
+        back_populates="service", cascade="all, delete-orphan", order_by="ServiceGrant.function")
+
+
+class ServiceNetwork(Base):
+    """One allowed client network (an IPv4 or IPv6 CIDR) of a service."""
+
+    __tablename__ = "service_networks"
+    __table_args__ = (UniqueConstraint("service_pk", "cidr"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_pk: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"), index=True)
+    cidr: Mapped[str] = mapped_column(String(50))
+    service: Mapped[Service] = relationship(back_populates="networks")
+
+
+class ServiceGrant(Base):
+    """A function (SOAP operation) a service may call; suspended grants answer 8109."""
+
+    __tablename__ = "service_grants"
+    __table_args__ = (UniqueConstraint("service_pk", "function"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_pk: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"), index=True)
+    function: Mapped[str] = mapped_column(String(100))
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False)
+    service: Mapped[Service] = relationship(back_populates="grants")
+
+
+class Account(Base):
+    """A citizen's GSP account name, as agency systems send it in ``account``."""
+
+    __tablename__ = "accounts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    tokens: Mapped[list["Token"]] = relationship(back_populates="account", order_by="Token.id")
+
+
+class Token(Base):
+    """An OTP generator (a device). ``secret`` is Fernet ciphertext, never the base32 secret."""
+
+    __tablename__ = "tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    serial: Mapped[str] = mapped_column(String(32), unique=True)
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    type: Mapped[TokenType] = mapped_column(
+        Enum(TokenType, native_enum=False, length=10, values_callable=lambda e: [m.value for m in e]),
+        default=TokenType.TOTP)
+    algorithm: Mapped[str] = mapped_column(String(10), default="SHA1")
+    digits: Mapped[int] = mapped_column(Integer, default=6)
+    period: Mapped[int] = mapped_column(Integer, default=30)
+    secret: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[TokenStatus] = mapped_column(
+        Enum(TokenStatus, native_enum=False, length=10, values_callable=lambda e: [m.value for m in e]),
+        default=TokenStatus.PENDING)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_at: Mapped[datetime | None]
+    last_step: Mapped[int | None] = mapped_column(BigInteger)
+    device_name: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    account: Mapped[Account | None] = relationship(back_populates="tokens")
+
+
+class AuditEvent(Base):
+    """One SOAP call. Holds no code and no secret, by design."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    service_id: Mapped[str | None] = mapped_column(String(32))
+    client_addr: Mapped[str | None] = mapped_column(String(64))
+    operation: Mapped[str] = mapped_column(String(64))
+    account: Mapped[str | None] = mapped_column(String(128))
+    code: Mapped[int] = mapped_column(Integer)
+    duration_ms: Mapped[float] = mapped_column(Float)

@@ -1,0 +1,230 @@
+"""Queries and atomic updates, next to the tables they touch. No door writes SQL.
+
+The two updates that make verification safe with many workers on one database:
+
+* :meth:`Repository.accept_step` moves ``last_step`` forward only if the new step is later, in a
+  single conditional UPDATE; of several workers racing with the same code, exactly one sees
+  ``rowcount == 1``. (SQLite serialises writers; PostgreSQL re-checks the WHERE clause after the
+  row lock under READ COMMITTED.)
+* :meth:`Repository.record_failure` increments the failure counter and locks in the same
+  statement, so concurrent failures are all counted.
+"""
+
+import ipaddress
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Iterator
+
+from sqlalchemy import case, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from gspws.core.access import ServiceProfile
+from gspws.core.codes import ReturnCode
+from gspws.core.otp import TotpParams
+from gspws.core.verify import Caller, TokenState
+from gspws.store.models import (Account, AuditEvent, Service, ServiceGrant, ServiceNetwork, Token,
+                                TokenStatus, TokenType)
+from gspws.store.secrets import SecretBox
+
+
+class StoreError(Exception):
+    """An operator-level error: unknown or duplicate object. The message is for a person."""
+
+
+def _utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, timezone.utc)
+
+
+class Repository:
+    """All store operations, bound to one session (one transaction)."""
+
+    def __init__(self, session: Session, secrets: SecretBox) -> None:
+        self.session = session
+        self.secrets = secrets
+
+    # -- verification ---------------------------------------------------------------------------
+
+    def service_profile(self, service_id: str) -> ServiceProfile | None:
+        service = self.session.scalar(
+            select(Service).where(Service.service_id == service_id)
+            .options(selectinload(Service.networks), selectinload(Service.grants)))
+        if service is None:
+            return None
+        return ServiceProfile(
+            service_id=service.service_id,
+            enabled=service.enabled,
+            networks=tuple(ipaddress.ip_network(n.cidr) for n in service.networks),
+            grants={g.function: g.suspended for g in service.grants},
+        )
+
+    def verifiable_tokens(self, account: str) -> list[TokenState]:
+        rows = self.session.scalars(
+            select(Token).join(Account).where(
+                Account.account == account,
+                Token.type == TokenType.TOTP,
+                Token.status.in_((TokenStatus.ACTIVE, TokenStatus.LOCKED)),
+            ).order_by(Token.id))
+        return [
+            TokenState(
+                id=t.id,
+                params=TotpParams(self.secrets.decrypt(t.secret), t.algorithm, t.digits, t.period),
+                locked=t.status is TokenStatus.LOCKED,
+                locked_at=t.locked_at.timestamp() if t.locked_at else None,
+                last_step=t.last_step,
+            )
+            for t in rows
+        ]
+
+    def unlock(self, token_ids: list[int]) -> None:
+        self.session.execute(
+            update(Token).where(Token.id.in_(token_ids), Token.status == TokenStatus.LOCKED)
+            .values(status=TokenStatus.ACTIVE, failures=0, locked_at=None))
+
+    def accept_step(self, token_id: int, step: int) -> bool:
+        accepted = self.session.execute(
+            update(Token).where(
+                Token.id == token_id,
+                Token.status == TokenStatus.ACTIVE,
+                (Token.last_step.is_(None)) | (Token.last_step < step),
+            ).values(last_step=step, failures=0)
+        ).rowcount == 1
+        if accepted:
+            siblings = select(Token.account_id).where(Token.id == token_id).scalar_subquery()
+            self.session.execute(
+                update(Token).where(Token.account_id == siblings, Token.failures > 0)
+                .values(failures=0))
+        return accepted
+
+    def record_failure(self, token_ids: list[int], threshold: int, now: float) -> None:
+        reaches = Token.failures + 1 >= threshold
+        self.session.execute(
+            update(Token).where(Token.id.in_(token_ids), Token.status == TokenStatus.ACTIVE)
+            .values(failures=Token.failures + 1,
+                    status=case((reaches, TokenStatus.LOCKED.value), else_=Token.status),
+                    locked_at=case((reaches, _utc(now)), else_=Token.locked_at)))
+
+    def audit(self, caller: Caller, account: str | None, outcome: ReturnCode, at: float,
+              duration_ms: float) -> None:
+        self.session.add(AuditEvent(
+            at=_utc(at),
+            service_id=(caller.service_id or None) and caller.service_id[:32],
+            client_addr=str(caller.address) if caller.address else None,
+            operation=caller.operation,
+            account=account[:128] if account else None,
+            code=outcome.code,
+            duration_ms=round(duration_ms, 3),
+        ))
+
+    # -- services -------------------------------------------------------------------------------
+
+    def get_service(self, service_id: str) -> Service:
+        service = self.session.scalar(select(Service).where(Service.service_id == service_id))
+        if service is None:
+            raise StoreError(f"no service {service_id}")
+        return service
+
+    def add_service(self, service_id: str, name: str, networks: list[str],
+                    functions: list[str]) -> Service:
+        service = Service(service_id=service_id, name=name, enabled=True,
+                          networks=[ServiceNetwork(cidr=c) for c in dict.fromkeys(networks)],
+                          grants=[ServiceGrant(function=f, suspended=False)
+                                  for f in dict.fromkeys(functions)])
+        self.session.add(service)
+        self._flush(f"service {service_id} already exists")
+        return service
+
+    def list_services(self) -> list[Service]:
+        return list(self.session.scalars(
+            select(Service).order_by(Service.service_id)
+            .options(selectinload(Service.networks), selectinload(Service.grants))))
+
+    def grant(self, service_id: str, function: str) -> None:
+        service = self.get_service(service_id)
+        if any(g.function == function for g in service.grants):
+            raise StoreError(f"{service_id} is already granted {function}")
+        service.grants.append(ServiceGrant(function=function, suspended=False))
+
+    def revoke(self, service_id: str, function: str) -> None:
+        service = self.get_service(service_id)
+        service.grants.remove(self._grant(service, function))
+
+    def set_suspended(self, service_id: str, function: str, suspended: bool) -> None:
+        self._grant(self.get_service(service_id), function).suspended = suspended
+
+    def set_enabled(self, service_id: str, enabled: bool) -> None:
+        self.get_service(service_id).enabled = enabled
+
+    @staticmethod
+    def _grant(service: Service, function: str) -> ServiceGrant:
+        for grant in service.grants:
+            if grant.function == function:
+                return grant
+        raise StoreError(f"{service.service_id} is not granted {function}")
+
+    # -- accounts and tokens --------------------------------------------------------------------
+
+    def get_account(self, account: str) -> Account:
+        found = self.session.scalar(select(Account).where(Account.account == account))
+        if found is None:
+            raise StoreError(f"no account {account!r}")
+        return found
+
+    def add_account(self, account: str, name: str | None = None, email: str | None = None,
+                    phone: str | None = None) -> Account:
+        row = Account(account=account, name=name, email=email, phone=phone)
+        self.session.add(row)
+        self._flush(f"account {account!r} already exists")
+        return row
+
+    def list_accounts(self) -> list[Account]:
+        return list(self.session.scalars(
+            select(Account).order_by(Account.account).options(selectinload(Account.tokens))))
+
+    def has_accounts(self) -> bool:
+        return self.session.scalar(select(Account.id).limit(1)) is not None
+
+    def add_token(self, account: Account | None, serial: str, params: TotpParams,
+                  status: TokenStatus, device_name: str | None = None) -> Token:
+        token = Token(serial=serial, account=account, type=TokenType.TOTP,
+                      algorithm=params.algorithm, digits=params.digits, period=params.period,
+                      secret=self.secrets.encrypt(params.secret), status=status,
+                      failures=0, device_name=device_name)
+        self.session.add(token)
+        self._flush(f"token serial {serial} already exists")
+        return token
+
+    def get_token(self, serial: str) -> Token:
+        token = self.session.scalar(select(Token).where(Token.serial == serial))
+        if token is None:
+            raise StoreError(f"no token {serial}")
+        return token
+
+    def list_tokens(self, account: str | None = None) -> list[Token]:
+        query = select(Token).options(selectinload(Token.account)).order_by(Token.id)
+        if account is not None:
+            query = query.where(Token.account_id == self.get_account(account).id)
+        return list(self.session.scalars(query))
+
+    def token_params(self, token: Token) -> TotpParams:
+        return TotpParams(self.secrets.decrypt(token.secret), token.algorithm, token.digits,
+                          token.period)
+
+    def _flush(self, duplicate_message: str) -> None:
+        try:
+            self.session.flush()
+        except IntegrityError:
+            raise StoreError(duplicate_message) from None
+
+
+class Store:
+    """A session factory plus the secret box: hands out one :class:`Repository` per transaction."""
+
+    def __init__(self, sessions: sessionmaker[Session], secrets: SecretBox) -> None:
+        self.sessions = sessions
+        self.secrets = secrets
+
+    @contextmanager
+    def unit(self) -> Iterator[Repository]:
+        with self.sessions() as session, session.begin():
+            yield Repository(session, self.secrets)

@@ -1,0 +1,65 @@
+"""The app factory: composes the store, the core and the doors into one WSGI app.
+
+``create_app`` is the only place a clock can be injected (tests and envelope replay); the
+production entry point :func:`application` always uses the system clock.
+"""
+
+from typing import Callable, Iterable
+
+from gspws.config import Settings
+from gspws.core.clock import Clock, system_clock
+from gspws.core.verify import Policy, TotpVerifier
+from gspws.logs import configure_logging
+from gspws.proxies import ProxyPolicy
+from gspws.soap.app import TotpEndpoint
+from gspws.store.db import make_engine, make_sessionmaker
+from gspws.store.repo import Store
+from gspws.store.secrets import SecretBox
+
+
+def build_store(settings: Settings) -> Store:
+    engine = make_engine(settings)
+    return Store(make_sessionmaker(engine), SecretBox.from_settings(settings))
+
+
+def policy_of(settings: Settings) -> Policy:
+    return Policy(window=settings.totp_window, lockout_threshold=settings.lockout_threshold,
+                  lockout_cooldown=settings.lockout_cooldown)
+
+
+class GspwsApp:
+    """Routes the legacy TOTP paths to the SOAP endpoint; everything else is 404."""
+
+    def __init__(self, settings: Settings, store: Store, clock: Clock) -> None:
+        self.settings = settings
+        self.store = store
+        verifier = TotpVerifier(store.unit, policy_of(settings), clock)
+        self.totp = TotpEndpoint(verifier, ProxyPolicy(settings.trusted_proxies),
+                                 settings.max_request_bytes)
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        if self.totp.handles(environ.get("PATH_INFO", "")):
+            return self.totp(environ, start_response)
+        body = b"Not found. The TOTP web service is at /gsp2ws/TOTP.asmx\n"
+        start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8"),
+                                         ("Content-Length", str(len(body)))])
+        return [body]
+
+
+def create_app(settings: Settings | None = None, clock: Clock = system_clock,
+               store: Store | None = None) -> GspwsApp:
+    settings = settings or Settings.from_env()
+    return GspwsApp(settings, store or build_store(settings), clock)
+
+
+def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
+    """WSGI entry point for servers configured by module path (``gspws.wsgi:application``)."""
+    global _app
+    if _app is None:
+        settings = Settings.from_env()
+        configure_logging(settings.log_level)
+        _app = create_app(settings)
+    return _app(environ, start_response)
+
+
+_app: GspwsApp | None = None
