@@ -12,14 +12,13 @@ from gspws.core.verify import Policy, TotpVerifier
 from gspws.logs import configure_logging
 from gspws.proxies import ProxyPolicy
 from gspws.soap.app import TotpEndpoint
-from gspws.store.db import make_engine, make_sessionmaker
+from gspws.store.db import make_engine
 from gspws.store.repo import Store
 from gspws.store.secrets import SecretBox
 
 
 def build_store(settings: Settings) -> Store:
-    engine = make_engine(settings)
-    return Store(make_sessionmaker(engine), SecretBox.from_settings(settings))
+    return Store(make_engine(settings), SecretBox.from_settings(settings))
 
 
 def policy_of(settings: Settings) -> Policy:

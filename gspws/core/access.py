@@ -19,6 +19,9 @@ IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 
 SERVICE_ID_FORMAT = re.compile(r"APP[0-9]{7}")
 
+#: The functions (SOAP operations) a service can be granted.
+FUNCTIONS = ("VerifyTOTPCode",)
+
 
 def valid_service_id(service_id: str) -> bool:
     return SERVICE_ID_FORMAT.fullmatch(service_id) is not None

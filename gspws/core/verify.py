@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from typing import Callable, ContextManager, Protocol
 
 from gspws.core import codes
-from gspws.core.access import IPAddress, ServiceProfile, authorize
+from gspws.core.access import FUNCTIONS, IPAddress, ServiceProfile, authorize
 from gspws.core.clock import Clock
 from gspws.core.codes import ReturnCode
 from gspws.core.otp import TotpParams, matching_step
 
 log = logging.getLogger(__name__)
 
-VERIFY_FUNCTION = "VerifyTOTPCode"
+VERIFY_FUNCTION = FUNCTIONS[0]
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.orm import Session, sessionmaker
 
 from gspws.config import Settings
 
@@ -55,12 +54,5 @@ def _sqlite_engine(url, settings: Settings) -> Engine:
     return engine
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
-
-
-def after_fork(engine: Engine) -> None:
-    """Drop connections inherited from a parent process (gunicorn preload, tests)."""
-    engine.dispose(close=False)
 
 

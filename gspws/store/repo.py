@@ -11,11 +11,13 @@ The two updates that make verification safe with many workers on one database:
 """
 
 import ipaddress
+from secrets import randbelow
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Iterator
 
 from sqlalchemy import case, select, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -30,6 +32,11 @@ from gspws.store.secrets import SecretBox
 
 class StoreError(Exception):
     """An operator-level error: unknown or duplicate object. The message is for a person."""
+
+
+def new_serial() -> str:
+    """A token serial number like hardware tokens carry: ``TOTP`` and ten random digits."""
+    return f"TOTP{randbelow(10**10):010d}"
 
 
 def _utc(ts: float) -> datetime:
@@ -184,8 +191,9 @@ class Repository:
     def has_accounts(self) -> bool:
         return self.session.scalar(select(Account.id).limit(1)) is not None
 
-    def add_token(self, account: Account | None, serial: str, params: TotpParams,
-                  status: TokenStatus, device_name: str | None = None) -> Token:
+    def add_token(self, account: Account | None, params: TotpParams, status: TokenStatus,
+                  device_name: str | None = None, serial: str | None = None) -> Token:
+        serial = serial or new_serial()
         token = Token(serial=serial, account=account, type=TokenType.TOTP,
                       algorithm=params.algorithm, digits=params.digits, period=params.period,
                       secret=self.secrets.encrypt(params.secret), status=status,
@@ -220,8 +228,9 @@ class Repository:
 class Store:
     """A session factory plus the secret box: hands out one :class:`Repository` per transaction."""
 
-    def __init__(self, sessions: sessionmaker[Session], secrets: SecretBox) -> None:
-        self.sessions = sessions
+    def __init__(self, engine: Engine, secrets: SecretBox) -> None:
+        self.engine = engine
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
         self.secrets = secrets
 
     @contextmanager

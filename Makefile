@@ -1,0 +1,45 @@
+# gspws: `make run` sets up and serves; `make test` runs the whole suite. See README.md.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed-stamp
+# Other interpreters for the SOAP round-trip smoke test (spyne compatibility, gspws/_compat.py).
+COMPAT_PYTHONS ?= 3.12 3.13
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
+
+.PHONY: install run test test-suite test-compat clean
+
+install: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "gspws needs Python 3.11+ (set PYTHON=...)"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || \
+	  { echo "python3 -m venv failed: on Debian/Ubuntu install python3-venv"; exit 1; }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+run: install
+	$(BIN)/gspws db upgrade
+	@$(BIN)/gspws demo --url http://127.0.0.1:$${GSPWS_PORT:-8000}/gsp2ws/TOTP.asmx
+	@echo
+	$(BIN)/gspws serve --host 127.0.0.1 --port $${GSPWS_PORT:-8000}
+
+test: test-suite test-compat
+
+test-suite: install
+	$(BIN)/python -m pytest
+
+# The SOAP round trip on each of COMPAT_PYTHONS found under pyenv, in its own venv.
+test-compat:
+	@for v in $(COMPAT_PYTHONS); do \
+	  py=$$(ls -d $(PYENV_ROOT)/versions/$$v*/bin/python 2>/dev/null | sort -V | tail -n 1); \
+	  if [ -z "$$py" ]; then echo "compat: Python $$v not found under $(PYENV_ROOT); skipped"; continue; fi; \
+	  $(MAKE) --no-print-directory PYTHON=$$py VENV=.venv-$$v install || exit 1; \
+	  echo "compat: SOAP round trip on $$($$py --version)"; \
+	  .venv-$$v/bin/python -m pytest -q tests/test_smoke.py || exit 1; \
+	done
+
+clean:
+	rm -rf $(VENV) .venv-* .pytest_cache build *.egg-info
