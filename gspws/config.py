@@ -45,6 +45,9 @@ OPTIONS = (
     Option("trusted_proxies", "GSPWS_TRUSTED_PROXIES", "", _networks,
            "Comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For/-Proto/-Host "
            "are believed; from anyone else those headers are ignored."),
+    Option("registry_refresh", "GSPWS_REGISTRY_REFRESH", "1", float,
+           "Seconds between a worker's checks for service changes; `gspws service ...` changes "
+           "take effect in every worker within this time."),
     Option("max_request_bytes", "GSPWS_MAX_REQUEST_BYTES", "65536", int,
            "Largest SOAP request body accepted; larger ones get a SOAP Fault (HTTP 413)."),
     Option("issuer", "GSPWS_ISSUER", "gspws", str,
@@ -69,6 +72,7 @@ class Settings:
     lockout_threshold: int
     lockout_cooldown: int
     trusted_proxies: tuple
+    registry_refresh: float
     max_request_bytes: int
     issuer: str
     db_pool_size: int

@@ -32,7 +32,8 @@ class GspwsApp:
     def __init__(self, settings: Settings, store: Store, clock: Clock) -> None:
         self.settings = settings
         self.store = store
-        verifier = TotpVerifier(store.unit, policy_of(settings), clock)
+        services = store.service_registry(settings.registry_refresh).current
+        verifier = TotpVerifier(store.unit, services, policy_of(settings), clock)
         self.totp = TotpEndpoint(verifier, ProxyPolicy(settings.trusted_proxies),
                                  settings.max_request_bytes)
 

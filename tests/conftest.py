@@ -64,7 +64,9 @@ def pg_url():
 
 
 def make_settings(home, database_url, **overrides) -> Settings:
-    environ = {"GSPWS_SECRET_KEY": Fernet.generate_key().decode()}
+    """Test settings. Services are re-read on every call (``GSPWS_REGISTRY_REFRESH=0``) so a test
+    can change one and call at once; test_registry covers the cached, refreshing behaviour."""
+    environ = {"GSPWS_SECRET_KEY": Fernet.generate_key().decode(), "GSPWS_REGISTRY_REFRESH": "0"}
     return Settings.from_env(environ, home=home, database_url=database_url, **overrides)
 
 

@@ -8,7 +8,7 @@ success clears them all. A token that reaches the threshold is ``locked`` and an
 import logging
 import time
 from dataclasses import dataclass
-from typing import Callable, ContextManager, Protocol
+from typing import Callable, ContextManager, Mapping, Protocol
 
 from gspws.core import codes
 from gspws.core.access import FUNCTIONS, IPAddress, ServiceProfile, authorize
@@ -44,6 +44,7 @@ class TokenState:
     locked: bool
     locked_at: float | None
     last_step: int | None
+    failures: int = 0
 
     def usable(self, now: float, cooldown: int) -> bool:
         if not self.locked:
@@ -54,10 +55,10 @@ class TokenState:
 class VerifyRepository(Protocol):
     """What verification needs from the store, inside one transaction."""
 
-    def service_profile(self, service_id: str) -> ServiceProfile | None: ...
     def verifiable_tokens(self, account: str) -> list[TokenState]: ...
     def unlock(self, token_ids: list[int]) -> None: ...
     def accept_step(self, token_id: int, step: int) -> bool: ...
+    def reset_failures(self, token_ids: list[int]) -> None: ...
     def record_failure(self, token_ids: list[int], threshold: int, now: float) -> None: ...
     def audit(self, caller: Caller, account: str | None, outcome: ReturnCode, at: float,
               duration_ms: float) -> None: ...
@@ -67,9 +68,15 @@ UnitOfWork = Callable[[], ContextManager[VerifyRepository]]
 """Opens one transaction: commits when the block ends, rolls back if it raises."""
 
 
+Services = Callable[[], Mapping[str, ServiceProfile]]
+"""Returns the current services by ServiceID (a :class:`~gspws.core.registry.ServiceRegistry`)."""
+
+
 class TotpVerifier:
-    def __init__(self, unit_of_work: UnitOfWork, policy: Policy, clock: Clock) -> None:
+    def __init__(self, unit_of_work: UnitOfWork, services: Services, policy: Policy,
+                 clock: Clock) -> None:
         self._unit_of_work = unit_of_work
+        self._services = services
         self._policy = policy
         self._clock = clock
 
@@ -77,17 +84,18 @@ class TotpVerifier:
         started = time.perf_counter()
         now = self._clock()
         try:
+            services = self._services()
             with self._unit_of_work() as repo:
-                outcome = self._decide(repo, caller, account, code, now)
+                outcome = self._decide(repo, services, caller, account, code, now)
                 repo.audit(caller, account, outcome, now, (time.perf_counter() - started) * 1000)
         except Exception:
             log.exception("VerifyTOTPCode failed for service %s; answering 3000", caller.service_id)
             return codes.INTERNAL_ERROR
         return outcome
 
-    def _decide(self, repo: VerifyRepository, caller: Caller, account: str | None,
-                code: str | None, now: float) -> ReturnCode:
-        refused = authorize(caller.service_id, caller.address, caller.operation, repo.service_profile)
+    def _decide(self, repo: VerifyRepository, services: Mapping[str, ServiceProfile],
+                caller: Caller, account: str | None, code: str | None, now: float) -> ReturnCode:
+        refused = authorize(caller.service_id, caller.address, caller.operation, services.get)
         if refused:
             return refused
         tokens = repo.verifiable_tokens(account) if account else []
@@ -105,6 +113,9 @@ class TotpVerifier:
             if step is None or (token.last_step is not None and step <= token.last_step):
                 continue
             if repo.accept_step(token.id, step):
+                others_failed = [t.id for t in tokens if t.failures and t.id != token.id]
+                if others_failed:
+                    repo.reset_failures(others_failed)
                 return codes.OK
         repo.record_failure([t.id for t in usable], policy.lockout_threshold, now)
         return codes.REJECTED

@@ -71,6 +71,15 @@ class Service(Base):
         back_populates="service", cascade="all, delete-orphan", order_by="ServiceGrant.function")
 
 
+class RegistryState(Base):
+    """One row whose ``version`` moves whenever any service, network or grant changes, so that
+    workers caching the services know to reload them (see ``gspws.core.registry``)."""
+
+    __tablename__ = "registry_state"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class ServiceNetwork(Base):
     """One allowed client network (an IPv4 or IPv6 CIDR) of a service."""
 

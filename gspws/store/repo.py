@@ -24,9 +24,10 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from gspws.core.access import ServiceProfile
 from gspws.core.codes import ReturnCode
 from gspws.core.otp import TotpParams
+from gspws.core.registry import ServiceRegistry
 from gspws.core.verify import Caller, TokenState
-from gspws.store.models import (Account, AuditEvent, Service, ServiceGrant, ServiceNetwork, Token,
-                                TokenStatus, TokenType)
+from gspws.store.models import (Account, AuditEvent, RegistryState, Service, ServiceGrant,
+                                ServiceNetwork, Token, TokenStatus, TokenType)
 from gspws.store.secrets import SecretBox
 
 
@@ -52,18 +53,11 @@ class Repository:
 
     # -- verification ---------------------------------------------------------------------------
 
-    def service_profile(self, service_id: str) -> ServiceProfile | None:
-        service = self.session.scalar(
-            select(Service).where(Service.service_id == service_id)
-            .options(selectinload(Service.networks), selectinload(Service.grants)))
-        if service is None:
-            return None
-        return ServiceProfile(
-            service_id=service.service_id,
-            enabled=service.enabled,
-            networks=tuple(ipaddress.ip_network(n.cidr) for n in service.networks),
-            grants={g.function: g.suspended for g in service.grants},
-        )
+    def service_profiles(self) -> dict[str, ServiceProfile]:
+        return {s.service_id: _profile(s) for s in self.list_services()}
+
+    def registry_version(self) -> int:
+        return self.session.scalar(select(RegistryState.version).where(RegistryState.id == 1)) or 0
 
     def verifiable_tokens(self, account: str) -> list[TokenState]:
         rows = self.session.scalars(
@@ -79,6 +73,7 @@ class Repository:
                 locked=t.status is TokenStatus.LOCKED,
                 locked_at=t.locked_at.timestamp() if t.locked_at else None,
                 last_step=t.last_step,
+                failures=t.failures,
             )
             for t in rows
         ]
@@ -89,19 +84,17 @@ class Repository:
             .values(status=TokenStatus.ACTIVE, failures=0, locked_at=None))
 
     def accept_step(self, token_id: int, step: int) -> bool:
-        accepted = self.session.execute(
+        return self.session.execute(
             update(Token).where(
                 Token.id == token_id,
                 Token.status == TokenStatus.ACTIVE,
                 (Token.last_step.is_(None)) | (Token.last_step < step),
             ).values(last_step=step, failures=0)
         ).rowcount == 1
-        if accepted:
-            siblings = select(Token.account_id).where(Token.id == token_id).scalar_subquery()
-            self.session.execute(
-                update(Token).where(Token.account_id == siblings, Token.failures > 0)
-                .values(failures=0))
-        return accepted
+
+    def reset_failures(self, token_ids: list[int]) -> None:
+        self.session.execute(
+            update(Token).where(Token.id.in_(token_ids), Token.failures > 0).values(failures=0))
 
     def record_failure(self, token_ids: list[int], threshold: int, now: float) -> None:
         reaches = Token.failures + 1 >= threshold
@@ -139,6 +132,7 @@ class Repository:
                                   for f in dict.fromkeys(functions)])
         self.session.add(service)
         self._flush(f"service {service_id} already exists")
+        self._services_changed()
         return service
 
     def list_services(self) -> list[Service]:
@@ -151,16 +145,25 @@ class Repository:
         if any(g.function == function for g in service.grants):
             raise StoreError(f"{service_id} is already granted {function}")
         service.grants.append(ServiceGrant(function=function, suspended=False))
+        self._services_changed()
 
     def revoke(self, service_id: str, function: str) -> None:
         service = self.get_service(service_id)
         service.grants.remove(self._grant(service, function))
+        self._services_changed()
 
     def set_suspended(self, service_id: str, function: str, suspended: bool) -> None:
         self._grant(self.get_service(service_id), function).suspended = suspended
+        self._services_changed()
 
     def set_enabled(self, service_id: str, enabled: bool) -> None:
         self.get_service(service_id).enabled = enabled
+        self._services_changed()
+
+    def _services_changed(self) -> None:
+        """Tell every worker's ServiceRegistry to reload (see gspws.core.registry)."""
+        self.session.execute(update(RegistryState).where(RegistryState.id == 1)
+                             .values(version=RegistryState.version + 1))
 
     @staticmethod
     def _grant(service: Service, function: str) -> ServiceGrant:
@@ -225,6 +228,15 @@ class Repository:
             raise StoreError(duplicate_message) from None
 
 
+def _profile(service: Service) -> ServiceProfile:
+    return ServiceProfile(
+        service_id=service.service_id,
+        enabled=service.enabled,
+        networks=tuple(ipaddress.ip_network(n.cidr) for n in service.networks),
+        grants={g.function: g.suspended for g in service.grants},
+    )
+
+
 class Store:
     """A session factory plus the secret box: hands out one :class:`Repository` per transaction."""
 
@@ -237,3 +249,14 @@ class Store:
     def unit(self) -> Iterator[Repository]:
         with self.sessions() as session, session.begin():
             yield Repository(session, self.secrets)
+
+    def service_registry(self, refresh: float) -> ServiceRegistry:
+        def probe() -> int:
+            with self.unit() as repo:
+                return repo.registry_version()
+
+        def load() -> dict[str, ServiceProfile]:
+            with self.unit() as repo:
+                return repo.service_profiles()
+
+        return ServiceRegistry(probe, load, refresh)
