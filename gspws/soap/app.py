@@ -17,6 +17,7 @@ from werkzeug.http import parse_options_header
 from gspws.core.verify import TotpVerifier
 from gspws.proxies import ProxyPolicy
 from gspws.soap import shape
+from gspws.soap.charset import UndecodableBody, to_utf8
 from gspws.soap.help import HelpPages
 from gspws.soap.protocol import AspNetSoap11, AspNetSoap12
 from gspws.soap.service import CLIENT_ADDRESS_KEY, TOTPService
@@ -85,7 +86,7 @@ class TotpEndpoint:
     # -- POST: SOAP calls -----------------------------------------------------------------------
 
     def _post(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
-        mimetype, _params = parse_options_header(environ.get("CONTENT_TYPE", ""))
+        mimetype, params = parse_options_header(environ.get("CONTENT_TYPE", ""))
         version = CONTENT_TYPES.get(mimetype.lower())
         if version is None:
             return _fault(start_response, "415 Unsupported Media Type", shape.SOAP11,
@@ -95,9 +96,14 @@ class TotpEndpoint:
         if body is None:
             return _fault(start_response, "413 Request Entity Too Large", version,
                           f"The request body is larger than {self._max_bytes} bytes.")
+        try:
+            body, _encoding = to_utf8(body, params.get("charset"))
+        except UndecodableBody as exc:
+            return _fault(start_response, "500 Internal Server Error", version, str(exc))
         environ = dict(environ)
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
+        environ["CONTENT_TYPE"] = mimetype  # now UTF-8 without a declaration: nothing to guess
         environ[CLIENT_ADDRESS_KEY] = self._proxies.client_address(environ)
         return self._soap[version](environ, start_response)
 

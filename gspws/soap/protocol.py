@@ -21,6 +21,8 @@ _CLIENT_REASONS = {
     "ResourceNotFound": "The request body is not an operation of this service.",
     "VersionMismatch": "The envelope namespace does not match the SOAP version of the "
                        "Content-Type.",
+    "DTD": "A SOAP message must not contain a document type declaration.",
+    "DuplicateElement": "An element that may occur once occurs more than once.",
 }
 _GENERIC_CLIENT_REASON = "The request is not a valid SOAP call of this service."
 _SERVER_REASON = "Server was unable to process request."
@@ -31,10 +33,13 @@ class _AspNetShaped:
 
     def decompose_incoming_envelope(self, ctx, message=Soap11.REQUEST):
         root, _ids = ctx.in_document
+        if root.getroottree().docinfo.doctype:
+            raise Fault("Client.DTD", "document type declaration")
         if root.tag != self.version.qname("Envelope"):
             raise Fault("Client.VersionMismatch" if root.tag.endswith("}Envelope") else "Client",
                         "not a SOAP envelope of the expected version")
         super().decompose_incoming_envelope(ctx, message)
+        _refuse_duplicates(ctx.in_header_doc, ctx.in_body_doc)
 
     def create_out_string(self, ctx, charset=None):
         if ctx.out_error is not None:
@@ -54,6 +59,18 @@ class _AspNetShaped:
                                _CLIENT_REASONS.get(subcode, _GENERIC_CLIENT_REASON))
         log.error("SOAP %s server fault: %s", self.version.name, faultcode)
         return shape.fault(self.version, self.version.server_fault, _SERVER_REASON)
+
+
+def _refuse_duplicates(header, body) -> None:
+    """Refuse a repeated element (two ``account`` s, two ``ServiceHeader`` s or ``ServiceID`` s):
+    which one a reader takes differs between parsers, and a caller must not get to choose."""
+    parents = [body] if body is not None else []
+    if header is not None:
+        parents += [header, *header]
+    for parent in parents:
+        tags = [child.tag for child in parent if isinstance(child.tag, str)]
+        if len(tags) != len(set(tags)):
+            raise Fault("Client.DuplicateElement", "duplicate element")
 
 
 class AspNetSoap11(_AspNetShaped, Soap11):
