@@ -50,6 +50,15 @@ OPTIONS = (
            "take effect in every worker within this time."),
     Option("max_request_bytes", "GSPWS_MAX_REQUEST_BYTES", "65536", int,
            "Largest SOAP request body accepted; larger ones get a SOAP Fault (HTTP 413)."),
+    Option("rate_limit_storage", "GSPWS_RATE_LIMIT_STORAGE", "memory://", str,
+           "Where rate-limit counters live: `memory://` (per worker process) or "
+           "`redis://host:6379/0` (shared by all workers and nodes)."),
+    Option("rate_limit_service", "GSPWS_RATE_LIMIT_SERVICE", "100/second", str,
+           "Calls allowed per (ServiceID, client address); beyond it calls answer 8100. "
+           "Empty = no limit."),
+    Option("rate_limit_account", "GSPWS_RATE_LIMIT_ACCOUNT", "10/minute", str,
+           "Verifications allowed per account; beyond it calls answer 9999 without checking "
+           "the code. Empty = no limit."),
     Option("issuer", "GSPWS_ISSUER", "gspws", str,
            "Issuer shown by authenticator apps (otpauth URI)."),
     Option("db_pool_size", "GSPWS_DB_POOL_SIZE", "5", int,
@@ -74,6 +83,9 @@ class Settings:
     trusted_proxies: tuple
     registry_refresh: float
     max_request_bytes: int
+    rate_limit_storage: str
+    rate_limit_service: str
+    rate_limit_account: str
     issuer: str
     db_pool_size: int
     db_timeout: int

@@ -15,6 +15,7 @@ from gspws.soap.app import TotpEndpoint
 from gspws.store.db import make_engine
 from gspws.store.repo import Store
 from gspws.store.secrets import SecretBox
+from gspws.throttle import Throttle
 
 
 def build_store(settings: Settings) -> Store:
@@ -33,7 +34,8 @@ class GspwsApp:
         self.settings = settings
         self.store = store
         services = store.service_registry(settings.registry_refresh).current
-        verifier = TotpVerifier(store.unit, services, policy_of(settings), clock)
+        verifier = TotpVerifier(store.unit, services, policy_of(settings), clock,
+                                Throttle.from_settings(settings))
         self.totp = TotpEndpoint(verifier, ProxyPolicy(settings.trusted_proxies),
                                  settings.max_request_bytes)
 

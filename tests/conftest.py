@@ -65,8 +65,10 @@ def pg_url():
 
 def make_settings(home, database_url, **overrides) -> Settings:
     """Test settings. Services are re-read on every call (``GSPWS_REGISTRY_REFRESH=0``) so a test
-    can change one and call at once; test_registry covers the cached, refreshing behaviour."""
-    environ = {"GSPWS_SECRET_KEY": Fernet.generate_key().decode(), "GSPWS_REGISTRY_REFRESH": "0"}
+    can change one and call at once, and there are no rate limits, so tests can call one account
+    often; test_registry and test_throttle cover those behaviours with their own settings."""
+    environ = {"GSPWS_SECRET_KEY": Fernet.generate_key().decode(), "GSPWS_REGISTRY_REFRESH": "0",
+               "GSPWS_RATE_LIMIT_SERVICE": "", "GSPWS_RATE_LIMIT_ACCOUNT": ""}
     return Settings.from_env(environ, home=home, database_url=database_url, **overrides)
 
 

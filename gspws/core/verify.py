@@ -72,13 +72,21 @@ Services = Callable[[], Mapping[str, ServiceProfile]]
 """Returns the current services by ServiceID (a :class:`~gspws.core.registry.ServiceRegistry`)."""
 
 
+class Throttle(Protocol):
+    """Rate limits (see ``gspws.throttle``); True means the call may proceed."""
+
+    def allow_service(self, service_id: str, address: str) -> bool: ...
+    def allow_account(self, account: str) -> bool: ...
+
+
 class TotpVerifier:
     def __init__(self, unit_of_work: UnitOfWork, services: Services, policy: Policy,
-                 clock: Clock) -> None:
+                 clock: Clock, throttle: Throttle) -> None:
         self._unit_of_work = unit_of_work
         self._services = services
         self._policy = policy
         self._clock = clock
+        self._throttle = throttle
 
     def verify(self, caller: Caller, account: str | None, code: str | None) -> ReturnCode:
         started = time.perf_counter()
@@ -98,9 +106,16 @@ class TotpVerifier:
         refused = authorize(caller.service_id, caller.address, caller.operation, services.get)
         if refused:
             return refused
+        if not self._throttle.allow_service(caller.service_id, str(caller.address)):
+            log.warning("service %s from %s is over its rate limit", caller.service_id,
+                        caller.address)
+            return codes.AUTH_OTHER
         tokens = repo.verifiable_tokens(account) if account else []
         if not tokens:
             return codes.NO_ACTIVE_TOKEN
+        if not self._throttle.allow_account(account):
+            log.warning("account over its rate limit (service %s)", caller.service_id)
+            return codes.REJECTED
         policy = self._policy
         usable = [t for t in tokens if t.usable(now, policy.lockout_cooldown)]
         cooled = [t.id for t in usable if t.locked]

@@ -1,0 +1,66 @@
+"""Rate limits on VerifyTOTPCode, with the ``limits`` library (memory or Redis storage).
+
+Two limits, checked by the core once a caller is authorised:
+
+* per (ServiceID, client address): an agency system that floods the service is answered 8100
+  (認證錯誤：其它, "any other authentication failure of the calling agency") without any token
+  being looked at;
+* per account: guesses at one account beyond the limit are answered 9999, the same as a wrong
+  code, without evaluating the code or touching the failure counter.
+
+With memory storage (the default) each worker process counts on its own, so the effective limit
+is the configured one times the number of workers; Redis storage (``GSPWS_RATE_LIMIT_STORAGE=
+redis://host:6379/0``) shares the counts across workers and nodes. If the storage fails, calls are
+let through and the failure is logged: the lockout still bounds guessing.
+"""
+
+import logging
+
+from limits import parse
+from limits.errors import ConfigurationError
+from limits.storage import storage_from_string
+from limits.strategies import SlidingWindowCounterRateLimiter
+
+from gspws.config import ConfigError, Settings
+
+log = logging.getLogger(__name__)
+
+
+class Throttle:
+    def __init__(self, storage_uri: str, per_service: str, per_account: str) -> None:
+        try:
+            self._limiter = SlidingWindowCounterRateLimiter(storage_from_string(storage_uri))
+            self._per_service = parse(per_service) if per_service else None
+            self._per_account = parse(per_account) if per_account else None
+        except (ValueError, ConfigurationError) as exc:
+            raise ConfigError(f"rate limit settings: {exc}") from None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Throttle":
+        return cls(settings.rate_limit_storage, settings.rate_limit_service,
+                   settings.rate_limit_account)
+
+    def allow_service(self, service_id: str, address: str) -> bool:
+        return self._hit(self._per_service, "service", service_id, address)
+
+    def allow_account(self, account: str) -> bool:
+        return self._hit(self._per_account, "account", account)
+
+    def _hit(self, limit, *key: str) -> bool:
+        if limit is None:
+            return True
+        try:
+            return self._limiter.hit(limit, "gspws", *key)
+        except Exception:  # storage down: fail open, the lockout still bounds guessing
+            log.exception("rate-limit storage failed; letting the call through")
+            return True
+
+
+class Unlimited:
+    """No throttling (tests of other behaviour, replay)."""
+
+    def allow_service(self, service_id: str, address: str) -> bool:
+        return True
+
+    def allow_account(self, account: str) -> bool:
+        return True

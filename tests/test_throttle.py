@@ -1,0 +1,93 @@
+"""Rate limits over HTTP: per (ServiceID, address) → 8100, per account → 9999; Redis shares them."""
+
+import logging
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from conftest import LiveServer, make_settings
+from gspws.core.otp import TotpParams
+from gspws.store import migrate
+from gspws.store.models import Token, TokenStatus
+from gspws.wsgi import build_store, create_app
+from helpers import SECRET, call, seed_demo, zeep_service
+
+REDIS = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def servers(tmp_path, sqlite_url, clock):
+    """Start servers sharing one store: servers(n, **settings) -> (demo, [LiveServer...])."""
+    started, stores = [], []
+
+    def start(count=1, **overrides):
+        settings = make_settings(tmp_path, sqlite_url, **overrides)
+        store = build_store(settings)
+        migrate.upgrade(store.engine)
+        demo = seed_demo(store) if not stores else None
+        stores.append(store)
+        for _ in range(count):
+            started.append(LiveServer(create_app(settings, clock=clock, store=store)))
+        return demo, started
+
+    yield start
+    for server in started:
+        server.stop()
+    for store in stores:
+        store.engine.dispose()
+
+
+def _add_account(store, name):
+    with store.unit() as repo:
+        repo.add_token(repo.add_account(name), TotpParams(SECRET), TokenStatus.ACTIVE)
+
+
+def test_account_limit_answers_9999_without_checking_the_code(servers, clock):
+    demo, (server,) = servers(rate_limit_account="3/minute")
+    service = zeep_service(server.url)
+    for _ in range(3):
+        assert call(service, demo.account, "000000")[0] == 9999
+    assert call(service, demo.account, demo.code(clock()))[0] == 9999  # throttled, not verified
+    with server.app.store.unit() as repo:
+        assert repo.session.scalar(select(Token.failures)) == 3  # the throttled call counted nothing
+
+
+def test_account_limit_does_not_touch_other_accounts(servers, clock):
+    demo, (server,) = servers(rate_limit_account="2/minute")
+    _add_account(server.app.store, "other")
+    service = zeep_service(server.url)
+    for _ in range(3):
+        call(service, demo.account, "000000")
+    assert call(service, "other", demo.code(clock()))[0] == 0
+
+
+def test_service_limit_answers_8100_per_service_and_address(servers, clock):
+    demo, (server,) = servers(rate_limit_service="4/minute")
+    with server.app.store.unit() as repo:
+        repo.add_service("APP0000002", "second", ["127.0.0.1/32"], ["VerifyTOTPCode"])
+    service = zeep_service(server.url)
+    codes = [call(service, "nobody", "000000")[0] for _ in range(5)]
+    assert codes == [3001, 3001, 3001, 3001, 8100]
+    assert call(service, demo.account, demo.code(clock()), service_id="APP0000002")[0] == 0
+
+
+def test_redis_storage_shares_the_account_limit_across_nodes(servers, clock):
+    demo, nodes = servers(count=2, rate_limit_storage=REDIS, rate_limit_account="4/minute")
+    account = f"redis-{uuid.uuid4().hex[:10]}"  # counters in Redis outlive the test: a fresh key
+    _add_account(nodes[0].app.store, account)
+    first, second = (zeep_service(n.url) for n in nodes)
+    for node in (first, second, first, second):
+        assert call(node, account, "000000")[0] == 9999
+    clock.advance(60)  # lockout is 5 failures: only the shared limit can refuse the next code
+    with nodes[0].app.store.unit() as repo:
+        repo.session.execute(Token.__table__.update().values(failures=0))
+    assert call(second, account, demo.code(clock()))[0] == 9999
+
+
+def test_unreachable_redis_fails_open_and_logs(servers, clock, caplog):
+    demo, (server,) = servers(rate_limit_storage="redis://127.0.0.1:1/0",
+                              rate_limit_account="1/minute")
+    with caplog.at_level(logging.ERROR, logger="gspws.throttle"):
+        assert call(zeep_service(server.url), demo.account, demo.code(clock()))[0] == 0
+    assert "rate-limit storage failed" in caplog.text
