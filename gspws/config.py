@@ -63,7 +63,7 @@ OPTIONS = (
            "Issuer shown by authenticator apps (otpauth URI)."),
     Option("db_pool_size", "GSPWS_DB_POOL_SIZE", "5", int,
            "Database connections kept per worker process (PostgreSQL)."),
-    Option("db_timeout", "GSPWS_DB_TIMEOUT", "5", int,
+    Option("db_timeout", "GSPWS_DB_TIMEOUT", "2", int,
            "Seconds to wait for a database connection, a SQLite write lock or a PostgreSQL statement."),
     Option("log_level", "GSPWS_LOG_LEVEL", "INFO", str.upper, "Logging level."),
 )
