@@ -15,6 +15,14 @@ def _networks(text: str) -> tuple:
     return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip())
 
 
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text.lower() not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return text.lower()
+    return parse
+
+
 @dataclass(frozen=True)
 class Option:
     attr: str
@@ -66,6 +74,8 @@ OPTIONS = (
     Option("db_timeout", "GSPWS_DB_TIMEOUT", "2", int,
            "Seconds to wait for a database connection, a SQLite write lock or a PostgreSQL statement."),
     Option("log_level", "GSPWS_LOG_LEVEL", "INFO", str.upper, "Logging level."),
+    Option("log_format", "GSPWS_LOG_FORMAT", "text", _choice("text", "json"),
+           "`text` lines, or `json` (one object per line) for log collectors."),
 )
 
 
@@ -90,6 +100,7 @@ class Settings:
     db_pool_size: int
     db_timeout: int
     log_level: str
+    log_format: str
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":

@@ -19,12 +19,12 @@ class _Gunicorn(BaseApplication):
     def load(self):
         # Runs in each worker after the fork: its own engine and connection pool.
         from gspws.wsgi import create_app
-        configure_logging(self._settings.log_level)
+        configure_logging(self._settings.log_level, self._settings.log_format)
         return create_app(self._settings)
 
 
 def run(settings: Settings, host: str, port: int, workers: int) -> None:
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     _Gunicorn(settings, {
         "bind": bind,

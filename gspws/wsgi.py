@@ -9,7 +9,7 @@ from typing import Callable, Iterable
 from gspws.config import Settings
 from gspws.core.clock import Clock, system_clock
 from gspws.core.verify import Policy, TotpVerifier
-from gspws.logs import configure_logging
+from gspws.logs import REQUEST_ID_HEADER, begin_request, configure_logging
 from gspws.proxies import ProxyPolicy
 from gspws.soap.app import TotpEndpoint
 from gspws.store.db import make_engine
@@ -40,10 +40,15 @@ class GspwsApp:
                                  settings.max_request_bytes)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        request_id = begin_request(environ)
+
+        def start_with_id(status, headers, exc_info=None):
+            return start_response(status, [*headers, (REQUEST_ID_HEADER, request_id)], exc_info)
+
         if self.totp.handles(environ.get("PATH_INFO", "")):
-            return self.totp(environ, start_response)
+            return self.totp(environ, start_with_id)
         body = b"Not found. The TOTP web service is at /gsp2ws/TOTP.asmx\n"
-        start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8"),
+        start_with_id("404 Not Found", [("Content-Type", "text/plain; charset=utf-8"),
                                          ("Content-Length", str(len(body)))])
         return [body]
 
@@ -59,7 +64,7 @@ def application(environ: dict, start_response: Callable) -> Iterable[bytes]:
     global _app
     if _app is None:
         settings = Settings.from_env()
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, settings.log_format)
         _app = create_app(settings)
     return _app(environ, start_response)
 

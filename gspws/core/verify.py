@@ -95,10 +95,13 @@ class TotpVerifier:
             services = self._services()
             with self._unit_of_work() as repo:
                 outcome = self._decide(repo, services, caller, account, code, now)
-                repo.audit(caller, account, outcome, now, (time.perf_counter() - started) * 1000)
+                elapsed_ms = (time.perf_counter() - started) * 1000
+                repo.audit(caller, account, outcome, now, elapsed_ms)
         except Exception:
             log.exception("VerifyTOTPCode failed for service %s; answering 3000", caller.service_id)
             return codes.INTERNAL_ERROR
+        log.debug("%s service=%s client=%s account=%.64r -> %d in %.1f ms", caller.operation,
+                  caller.service_id, caller.address, account, outcome.code, elapsed_ms)
         return outcome
 
     def _decide(self, repo: VerifyRepository, services: Mapping[str, ServiceProfile],
