@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Iterator
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -60,22 +60,25 @@ class Repository:
         return self.session.scalar(select(RegistryState.version).where(RegistryState.id == 1)) or 0
 
     def verifiable_tokens(self, account: str) -> list[TokenState]:
-        rows = self.session.scalars(
-            select(Token).join(Account).where(
-                Account.account == account,
-                Token.type == TokenType.TOTP,
-                Token.status.in_((TokenStatus.ACTIVE, TokenStatus.LOCKED)),
-            ).order_by(Token.id))
+        # Core, not ORM: this runs on every call and needs no identity map or change tracking.
+        rows = self.session.execute(
+            select(Token.id, Token.secret, Token.algorithm, Token.digits, Token.period,
+                   Token.status, Token.locked_at, Token.last_step, Token.failures)
+            .join(Account, Account.id == Token.account_id)
+            .where(Account.account == account, Token.type == TokenType.TOTP,
+                   Token.status.in_((TokenStatus.ACTIVE, TokenStatus.LOCKED)))
+            .order_by(Token.id))
         return [
             TokenState(
-                id=t.id,
-                params=TotpParams(self.secrets.decrypt(t.secret), t.algorithm, t.digits, t.period),
-                locked=t.status is TokenStatus.LOCKED,
-                locked_at=t.locked_at.timestamp() if t.locked_at else None,
-                last_step=t.last_step,
-                failures=t.failures,
+                id=row.id,
+                params=TotpParams(self.secrets.decrypt(row.secret), row.algorithm, row.digits,
+                                  row.period),
+                locked=row.status is TokenStatus.LOCKED,
+                locked_at=row.locked_at.timestamp() if row.locked_at else None,
+                last_step=row.last_step,
+                failures=row.failures,
             )
-            for t in rows
+            for row in rows
         ]
 
     def unlock(self, token_ids: list[int]) -> None:
@@ -106,9 +109,9 @@ class Repository:
 
     def audit(self, caller: Caller, account: str | None, outcome: ReturnCode, at: float,
               duration_ms: float) -> None:
-        self.session.add(AuditEvent(
+        self.session.execute(insert(AuditEvent).values(
             at=_utc(at),
-            service_id=(caller.service_id or None) and caller.service_id[:32],
+            service_id=caller.service_id[:32] if caller.service_id else None,
             client_addr=str(caller.address) if caller.address else None,
             operation=caller.operation,
             account=account[:128] if account else None,
