@@ -8,12 +8,12 @@ not itself a trusted proxy.
 import ipaddress
 from typing import Sequence
 
-from gspws.core.access import IPAddress, IPNetwork
+from gspws.core.access import IPAddress, IPNetwork, canonical_address
 
 
 def _parse(text: str) -> IPAddress | None:
     try:
-        return ipaddress.ip_address(text.strip().split("%", 1)[0])
+        return canonical_address(ipaddress.ip_address(text.strip().split("%", 1)[0]))
     except ValueError:
         return None
 

@@ -28,19 +28,23 @@ T0 = 1_800_000_010.0
 
 
 def _pg_database():
-    """Create an empty database; yield its URL; drop it."""
+    """Yield the URL of an empty PostgreSQL schema of its own; drop it afterwards.
+
+    A schema (selected through the URL's ``search_path`` option) instead of a database per test:
+    creating a database costs about a second, a schema nothing."""
     if not PG_URL:
         pytest.skip("PostgreSQL tests need GSPWS_TEST_PG_URL (e.g. "
                     "postgresql+psycopg://postgres@127.0.0.1:5432/test)")
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     name = f"gspws_t_{uuid.uuid4().hex[:12]}"
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE SCHEMA "{name}"'))
     try:
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={name}"})
+        yield url.render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
         admin.dispose()
 
 
@@ -104,7 +108,8 @@ class LiveServer:
         self._server = make_server("127.0.0.1", 0, app, threaded=True)
         self.base = f"http://127.0.0.1:{self._server.server_port}"
         self.url = f"{self.base}/gsp2ws/TOTP.asmx"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        daemon=True)
         self._thread.start()
 
     def stop(self) -> None:

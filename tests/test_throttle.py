@@ -1,6 +1,8 @@
 """Rate limits over HTTP: per (ServiceID, address) → 8100, per account → 9999; Redis shares them."""
 
 import logging
+import threading
+import time
 import uuid
 
 import pytest
@@ -91,3 +93,18 @@ def test_unreachable_redis_fails_open_and_logs(servers, clock, caplog):
     with caplog.at_level(logging.ERROR, logger="gspws.throttle"):
         assert call(zeep_service(server.url), demo.account, demo.code(clock()))[0] == 0
     assert "rate-limit storage failed" in caplog.text
+
+
+def test_memory_storage_starts_no_thread_per_call(monkeypatch):
+    """limits' own memory storage starts a timer thread whenever the last one finished: under
+    load, nearly one per call. gspws purges expired counters inline instead."""
+    from gspws.throttle import Throttle
+    throttle = Throttle("memory://", "1000/second", "1000/minute")  # limits starts one timer
+    starts = []
+    original = threading.Thread.start
+    monkeypatch.setattr(threading.Thread, "start", lambda self: starts.append(self) or original(self))
+    for i in range(200):
+        assert throttle.allow_account(f"user{i % 10}")
+        if i % 20 == 0:
+            time.sleep(0.02)  # long enough for a 10 ms timer to have finished
+    assert starts == []

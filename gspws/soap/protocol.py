@@ -7,6 +7,7 @@ SOAP version with a ``VersionMismatch`` fault instead of a confusing lookup erro
 
 import logging
 
+from lxml import etree
 from spyne import Fault
 from spyne.protocol.soap import Soap11, Soap12
 
@@ -23,9 +24,11 @@ _CLIENT_REASONS = {
                        "Content-Type.",
     "DTD": "A SOAP message must not contain a document type declaration.",
     "DuplicateElement": "An element that may occur once occurs more than once.",
+    "Structure": "The envelope must hold one Body with one operation element, and at most "
+                 "one Header.",
 }
 _GENERIC_CLIENT_REASON = "The request is not a valid SOAP call of this service."
-_SERVER_REASON = "Server was unable to process request."
+SERVER_FAULT_REASON = "Server was unable to process request."
 
 
 class _AspNetShaped:
@@ -33,13 +36,8 @@ class _AspNetShaped:
 
     def decompose_incoming_envelope(self, ctx, message=Soap11.REQUEST):
         root, _ids = ctx.in_document
-        if root.getroottree().docinfo.doctype:
-            raise Fault("Client.DTD", "document type declaration")
-        if root.tag != self.version.qname("Envelope"):
-            raise Fault("Client.VersionMismatch" if root.tag.endswith("}Envelope") else "Client",
-                        "not a SOAP envelope of the expected version")
+        _check_structure(self.version, root)
         super().decompose_incoming_envelope(ctx, message)
-        _refuse_duplicates(ctx.in_header_doc, ctx.in_body_doc)
 
     def create_out_string(self, ctx, charset=None):
         if ctx.out_error is not None:
@@ -58,17 +56,40 @@ class _AspNetShaped:
             return shape.fault(self.version, self.version.client_fault,
                                _CLIENT_REASONS.get(subcode, _GENERIC_CLIENT_REASON))
         log.error("SOAP %s server fault: %s", self.version.name, faultcode)
-        return shape.fault(self.version, self.version.server_fault, _SERVER_REASON)
+        return shape.fault(self.version, self.version.server_fault, SERVER_FAULT_REASON)
 
 
-def _refuse_duplicates(header, body) -> None:
-    """Refuse a repeated element (two ``account`` s, two ``ServiceHeader`` s or ``ServiceID`` s):
-    which one a reader takes differs between parsers, and a caller must not get to choose."""
-    parents = [body] if body is not None else []
-    if header is not None:
-        parents += [header, *header]
-    for parent in parents:
-        tags = [child.tag for child in parent if isinstance(child.tag, str)]
+def _elements(parent) -> list:
+    return [child for child in parent if isinstance(child.tag, str)]
+
+
+def _check_structure(version: SoapVersion, root) -> None:
+    """Refuse what is not one plain call before spyne reads it: a DTD (entity tricks), the other
+    SOAP version, a missing Body, anything but one operation element in the Body, and repeated
+    elements (two Headers, two ``account`` s, two ``ServiceID`` s): which one a reader takes
+    differs between parsers, and a caller must not get to choose."""
+    if root.getroottree().docinfo.doctype:
+        raise Fault("Client.DTD", "document type declaration")
+    if root.tag != version.qname("Envelope"):
+        raise Fault("Client.VersionMismatch" if root.tag.endswith("}Envelope") else "Client",
+                    "not a SOAP envelope of the expected version")
+    parts = _elements(root)
+    headers = [p for p in parts if p.tag == version.qname("Header")]
+    bodies = [p for p in parts if p.tag == version.qname("Body")]
+    if len(bodies) != 1 or len(headers) > 1:
+        raise Fault("Client.Structure", "one Body and at most one Header")
+    calls = _elements(bodies[0])
+    if len(calls) != 1 or calls[0].tag == version.qname("Fault"):
+        raise Fault("Client.Structure", "one operation element in the Body")
+    if etree.QName(calls[0]).namespace != shape.TNS:
+        raise Fault("Client.ResourceNotFound", "operation outside the service namespace")
+    for field in _elements(calls[0]):
+        if etree.QName(field).namespace != shape.TNS:
+            # Not one of the operation's (qualified) parameters: ignored, as ASP.NET does,
+            # rather than read as one (spyne would take an unqualified <account>).
+            calls[0].remove(field)
+    for parent in [calls[0], *headers, *(block for h in headers for block in _elements(h))]:
+        tags = [child.tag for child in _elements(parent)]
         if len(tags) != len(set(tags)):
             raise Fault("Client.DuplicateElement", "duplicate element")
 

@@ -24,8 +24,12 @@ def make_engine(settings: Settings) -> Engine:
     connect_args = {}
     if url.get_backend_name() == "postgresql":
         timeout_ms = settings.db_timeout * 1000
+        # Keep libpq options given in the URL (e.g. ?options=-csearch_path%3Dgspws) and add ours.
+        given = url.query.get("options", "")
+        url = url.difference_update_query(["options"])
         connect_args = {"connect_timeout": settings.db_timeout,
-                        "options": f"-c statement_timeout={timeout_ms} -c lock_timeout={timeout_ms}"}
+                        "options": f"{given} -c statement_timeout={timeout_ms} "
+                                   f"-c lock_timeout={timeout_ms}".strip()}
     return create_engine(url, pool_size=settings.db_pool_size, max_overflow=settings.db_pool_size,
                          pool_timeout=settings.db_timeout, pool_pre_ping=True,
                          pool_recycle=1800, connect_args=connect_args, hide_parameters=True)
@@ -51,8 +55,12 @@ def _sqlite_engine(url, settings: Settings) -> Engine:
     def _on_begin(conn):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
+    @event.listens_for(engine, "handle_error")
+    def _discard_read_only(context):
+        # SQLite opens an unwritable file read-only without complaint and would keep answering
+        # "readonly database" from the pool after the file is writable again; drop such
+        # connections so the next call opens a fresh one.
+        if "readonly database" in str(context.original_exception):
+            context.is_disconnect = True
+
     return engine
-
-
-
-
