@@ -54,4 +54,7 @@ def instructions(info: DemoInfo, url: str, issuer: str) -> str:
         f"  {command}",
         "Run it twice within 30 seconds: the second call is a replay and answers 9999.",
         f"Help pages: {url}   WSDL: {url}?WSDL",
+        "",
+        f"Bind an authenticator app in a browser: open the link that "
+        f"`.venv/bin/gspws account link {info.account}` prints.",
     ])

@@ -8,14 +8,17 @@ from typing import Callable, Iterable
 
 from gspws.config import Settings
 from gspws.core.clock import Clock, system_clock
-from gspws.core.verify import Policy, TotpVerifier
+from gspws.core.enroll import EnrollPolicy, Enrollment
+from gspws.core.verify import Policy, Services, TotpVerifier
 from gspws.logs import REQUEST_ID_HEADER, begin_request, configure_logging
 from gspws.proxies import ProxyPolicy
 from gspws.soap.app import TotpEndpoint
 from gspws.store.db import make_engine
 from gspws.store.repo import Store
 from gspws.store.secrets import SecretBox
-from gspws.throttle import Throttle
+from gspws.throttle import Throttle, Unlimited
+from gspws.web.app import LINK_PATH, ManagePages
+from gspws.web.session import Sessions, session_key
 
 
 def build_store(settings: Settings) -> Store:
@@ -27,17 +30,31 @@ def policy_of(settings: Settings) -> Policy:
                   lockout_cooldown=settings.lockout_cooldown)
 
 
+def enrollment_of(settings: Settings, store: Store, clock: Clock = system_clock,
+                  services: Services = dict, throttle=None) -> Enrollment:
+    """The binding use cases; the CLI's (no agency callers) needs no services nor throttle."""
+    policy = EnrollPolicy(**vars(policy_of(settings)), pending_ttl=settings.pending_ttl,
+                          link_ttl=settings.link_ttl, invite_ttl=settings.invite_ttl,
+                          issuer=settings.issuer, link_prefix=settings.public_url + LINK_PATH)
+    return Enrollment(store.unit, services, policy, clock, throttle or Unlimited())
+
+
 class GspwsApp:
-    """Routes the legacy TOTP paths to the SOAP endpoint; everything else is 404."""
+    """Routes the legacy TOTP paths to the SOAP endpoint and ``/owin/manage/`` to the binding
+    page; everything else is 404."""
 
     def __init__(self, settings: Settings, store: Store, clock: Clock) -> None:
         self.settings = settings
         self.store = store
+        self.clock = clock  # exposed so a test can prove `gspws serve` runs on system_clock
         services = store.service_registry(settings.registry_refresh).current
-        verifier = TotpVerifier(store.unit, services, policy_of(settings), clock,
-                                Throttle.from_settings(settings))
-        self.totp = TotpEndpoint(verifier, ProxyPolicy(settings.trusted_proxies),
-                                 settings.max_request_bytes)
+        throttle = Throttle.from_settings(settings)
+        proxies = ProxyPolicy(settings.trusted_proxies)
+        verifier = TotpVerifier(store.unit, services, policy_of(settings), clock, throttle)
+        enrollment = enrollment_of(settings, store, clock, services, throttle)
+        self.totp = TotpEndpoint(verifier, enrollment, proxies, settings.max_request_bytes)
+        sessions = Sessions(session_key(settings), settings.session_ttl, clock)
+        self.manage = ManagePages(enrollment, sessions, proxies, clock)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         request_id = begin_request(environ)
@@ -47,6 +64,8 @@ class GspwsApp:
 
         if self.totp.handles(environ.get("PATH_INFO", "")):
             return self.totp(environ, start_with_id)
+        if self.manage.handles(environ.get("PATH_INFO", "")):
+            return self.manage(environ, start_with_id)
         body = b"Not found. The TOTP web service is at /gsp2ws/TOTP.asmx\n"
         start_with_id("404 Not Found", [("Content-Type", "text/plain; charset=utf-8"),
                                          ("Content-Length", str(len(body)))])

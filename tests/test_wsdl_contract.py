@@ -4,8 +4,10 @@ Why: ``wsdl/TOTP.wsdl`` is the contract existing GSP callers generated their
 stubs from. These tests pin its ASP.NET shape, prove that a real stub
 generator (zeep) derives the wrapped signature
 ``CP2Response VerifyTOTPCode(string account, string TOTPCode)`` with an
-``int Code`` from it, that serving it only changes the two addresses, and that
-the help pages show the samples integrators copy. No server is needed.
+``int Code`` from it (and the binding operations' signatures), that the
+original one-operation contract (``tests/fixtures/TOTP-v1.wsdl``) is contained
+unchanged, that serving it only changes the two addresses, and that the help
+pages show the samples integrators copy. No server is needed.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from gspws.soap.wsdl import WsdlDocument, WsdlError, default_wsdl_path, load_wsd
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 WSDL_PATH = REPO_ROOT / "wsdl" / "TOTP.wsdl"
+V1_WSDL_PATH = REPO_ROOT / "tests" / "fixtures" / "TOTP-v1.wsdl"
 PLACEHOLDER = "http://localhost/gsp2ws/TOTP.asmx"
 TNS = "http://cp.gov.tw/gsp2"
 NS = {
@@ -109,36 +112,54 @@ def test_schema_types(tree):
     assert len(hdr.xpath("s:anyAttribute", namespaces=NS)) == 1
 
 
+#: Every operation with its parameters and its result type, in the WSDL's order.
+SIGNATURES = {
+    "VerifyTOTPCode": (("account", "TOTPCode"), "CP2Response"),
+    "GetTOTPStatus": (("account",), "CP2ResponseOfTOTPStatus"),
+    "BeginTOTPBinding": (("account", "deviceName"), "CP2ResponseOfTOTPBinding"),
+    "ConfirmTOTPBinding": (("account", "TOTPCode"), "CP2Response"),
+    "DisableTOTP": (("account", "TOTPCode"), "CP2Response"),
+    "CreateBindingLink": (("account",), "CP2ResponseOfString"),
+}
+
+
 def test_messages_porttype_bindings_service(tree):
     parts = {
         m.get("name"): [(p.get("name"), p.get("element")) for p in m.xpath("wsdl:part", namespaces=NS)]
         for m in tree.xpath("wsdl:message", namespaces=NS)
     }
-    assert parts == {
-        "VerifyTOTPCodeSoapIn": [("parameters", "tns:VerifyTOTPCode")],
-        "VerifyTOTPCodeSoapOut": [("parameters", "tns:VerifyTOTPCodeResponse")],
-        "VerifyTOTPCodeServiceHeader": [("ServiceHeader", "tns:ServiceHeader")],
-    }
+    expected = {}
+    for name in SIGNATURES:  # ASP.NET's three messages per operation, in operation order
+        expected[f"{name}SoapIn"] = [("parameters", f"tns:{name}")]
+        expected[f"{name}SoapOut"] = [("parameters", f"tns:{name}Response")]
+        expected[f"{name}ServiceHeader"] = [("ServiceHeader", "tns:ServiceHeader")]
+    assert list(parts.items()) == list(expected.items())
     assert [p.get("name") for p in tree.xpath("wsdl:portType", namespaces=NS)] == ["TOTPSoap"]
+    port_ops = tree.xpath("wsdl:portType/wsdl:operation", namespaces=NS)
+    assert [(o.get("name"), o.xpath("wsdl:input/@message", namespaces=NS),
+             o.xpath("wsdl:output/@message", namespaces=NS)) for o in port_ops] == [
+        (n, [f"tns:{n}SoapIn"], [f"tns:{n}SoapOut"]) for n in SIGNATURES]
 
     for name, prefix in (("TOTPSoap", "soap"), ("TOTPSoap12", "soap12")):
         (b,) = tree.xpath("wsdl:binding[@name=$n]", namespaces=NS, n=name)
         assert b.get("type") == "tns:TOTPSoap"
         assert b.xpath(f"{prefix}:binding/@transport", namespaces=NS) == ["http://schemas.xmlsoap.org/soap/http"]
-        (op,) = b.xpath("wsdl:operation[@name='VerifyTOTPCode']", namespaces=NS)
-        (sop,) = op.xpath(f"{prefix}:operation", namespaces=NS)
-        assert sop.get("soapAction") == "http://cp.gov.tw/gsp2/VerifyTOTPCode"
-        assert sop.get("style") == "document"
-        assert op.xpath(f"wsdl:input/{prefix}:body/@use", namespaces=NS) == ["literal"]
-        assert op.xpath(f"wsdl:output/{prefix}:body/@use", namespaces=NS) == ["literal"]
-        (h,) = op.xpath(f"wsdl:input/{prefix}:header", namespaces=NS)
-        assert dict(h.attrib) == {
-            "message": "tns:VerifyTOTPCodeServiceHeader",
-            "part": "ServiceHeader",
-            "use": "literal",
-        }
-        # [SoapHeader] defaults to Direction.In: no header on the output.
-        assert op.xpath(f"wsdl:output/{prefix}:header", namespaces=NS) == []
+        assert b.xpath("wsdl:operation/@name", namespaces=NS) == list(SIGNATURES)
+        for operation in SIGNATURES:
+            (op,) = b.xpath("wsdl:operation[@name=$o]", namespaces=NS, o=operation)
+            (sop,) = op.xpath(f"{prefix}:operation", namespaces=NS)
+            assert sop.get("soapAction") == f"http://cp.gov.tw/gsp2/{operation}"
+            assert sop.get("style") == "document"
+            assert op.xpath(f"wsdl:input/{prefix}:body/@use", namespaces=NS) == ["literal"]
+            assert op.xpath(f"wsdl:output/{prefix}:body/@use", namespaces=NS) == ["literal"]
+            (h,) = op.xpath(f"wsdl:input/{prefix}:header", namespaces=NS)
+            assert dict(h.attrib) == {
+                "message": f"tns:{operation}ServiceHeader",
+                "part": "ServiceHeader",
+                "use": "literal",
+            }
+            # [SoapHeader] defaults to Direction.In: no header on the output.
+            assert op.xpath(f"wsdl:output/{prefix}:header", namespaces=NS) == []
 
     (svc,) = tree.xpath("wsdl:service", namespaces=NS)
     assert svc.get("name") == "TOTP"
@@ -170,7 +191,7 @@ def test_zeep_sees_both_bindings(client):
 @pytest.mark.parametrize("binding_name", ["TOTPSoap", "TOTPSoap12"])
 def test_zeep_wrapped_signature(client, binding_name):
     binding = client.wsdl.bindings[f"{{{TNS}}}{binding_name}"]
-    assert list(binding._operations) == ["VerifyTOTPCode"]
+    assert list(binding._operations) == list(SIGNATURES)
     op = binding._operations["VerifyTOTPCode"]
     assert op.soapaction == "http://cp.gov.tw/gsp2/VerifyTOTPCode"
     assert op.style == "document"
@@ -184,6 +205,50 @@ def test_zeep_wrapped_signature(client, binding_name):
     assert result.type.qname.text == f"{{{TNS}}}CP2Response"
     fields = {n: (e.type.qname.text, e.min_occurs) for n, e in result.type.elements}
     assert fields == {"Code": (XSD_INT, 1), "Message": (XSD_STRING, 0)}
+
+
+@pytest.mark.parametrize("operation", list(SIGNATURES)[1:])
+def test_zeep_binding_operation_signatures(client, operation):
+    params, result_type = SIGNATURES[operation]
+    op = client.wsdl.bindings[f"{{{TNS}}}TOTPSoap"]._operations[operation]
+    assert op.soapaction == f"http://cp.gov.tw/gsp2/{operation}"
+    assert [(n, e.type.qname.text) for n, e in op.input.body.type.elements] == [
+        (p, XSD_STRING) for p in params]
+    assert [n for n, _ in op.input.header.type.elements] == ["ServiceHeader"]
+    ((result_name, result),) = op.output.body.type.elements
+    assert (result_name, result.type.qname.text) == (f"{operation}Result", f"{{{TNS}}}{result_type}")
+    fields = [(n, e.min_occurs) for n, e in result.type.elements]
+    assert fields[:2] == [("Code", 1), ("Message", 0)]
+    assert fields[2:] == ([] if result_type == "CP2Response" else [("Result", 0)])
+
+
+def test_result_types_follow_asp_net_serialization(client):
+    """``bool`` is s:boolean minOccurs=1, ``byte[]`` s:base64Binary, a list ``ArrayOfX``."""
+    def fields(name):
+        return {n: (e.type.qname.text, e.min_occurs, e.max_occurs)
+                for n, e in client.get_type(f"{{{TNS}}}{name}").elements}
+
+    xsd = "{http://www.w3.org/2001/XMLSchema}"
+    assert fields("TOTPStatus") == {"Enabled": (f"{xsd}boolean", 1, 1),
+                                    "Devices": (f"{{{TNS}}}ArrayOfTOTPDevice", 0, 1)}
+    assert fields("ArrayOfTOTPDevice") == {"TOTPDevice": (f"{{{TNS}}}TOTPDevice", 0, "unbounded")}
+    assert fields("TOTPDevice") == {
+        "Serial": (XSD_STRING, 0, 1), "DeviceName": (XSD_STRING, 0, 1),
+        "Phone": (XSD_STRING, 0, 1), "Period": (XSD_INT, 1, 1), "Locked": (f"{xsd}boolean", 1, 1)}
+    assert fields("TOTPBinding") == {"OtpauthUri": (XSD_STRING, 0, 1),
+                                     "QrPng": (f"{xsd}base64Binary", 0, 1),
+                                     "Serial": (XSD_STRING, 0, 1)}
+    assert fields("CP2ResponseOfString")["Result"] == (XSD_STRING, 0, 1)
+
+
+def test_the_original_contract_is_contained_unchanged():
+    """Adding operations breaks nobody: every line of the one-operation WSDL that described
+    VerifyTOTPCode, its types and the service is still there, in the same order."""
+    old = V1_WSDL_PATH.read_text(encoding="utf-8").splitlines()
+    new = WSDL_PATH.read_text(encoding="utf-8").splitlines()
+    position = 0
+    for line in old:
+        position = new.index(line, position) + 1
 
 
 def test_zeep_request_matches_contract(client):

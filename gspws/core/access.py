@@ -19,8 +19,10 @@ IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 
 SERVICE_ID_FORMAT = re.compile(r"APP[0-9]{7}")
 
-#: The functions (SOAP operations) a service can be granted.
-FUNCTIONS = ("VerifyTOTPCode",)
+#: The functions (SOAP operations) a service can be granted. VerifyTOTPCode comes first: it is
+#: what ``gspws service add`` grants unless told otherwise.
+FUNCTIONS = ("VerifyTOTPCode", "GetTOTPStatus", "BeginTOTPBinding", "ConfirmTOTPBinding",
+             "DisableTOTP", "CreateBindingLink")
 
 
 def valid_service_id(service_id: str) -> bool:
@@ -37,9 +39,16 @@ class ServiceProfile:
     grants: Mapping[str, bool]  # function -> suspended
 
     def allows(self, address: IPAddress) -> bool:
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-            address = address.ipv4_mapped
+        address = canonical_address(address)
         return any(address in net for net in self.networks)
+
+
+def canonical_address(address: IPAddress) -> IPAddress:
+    """An IPv4-mapped IPv6 address (``::ffff:10.0.0.1``, as a dual-stack socket reports IPv4
+    peers) as the IPv4 address it is, so IPv4 allowlists and proxy lists match it."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return address.ipv4_mapped
+    return address
 
 
 def authorize(service_id: str | None, client: IPAddress | None, function: str,

@@ -8,7 +8,7 @@ success clears them all. A token that reaches the threshold is ``locked`` and an
 import logging
 import time
 from dataclasses import dataclass
-from typing import Callable, ContextManager, Mapping, Protocol
+from typing import Callable, ContextManager, Mapping, Protocol, TypeVar
 
 from gspws.core import codes
 from gspws.core.access import FUNCTIONS, IPAddress, ServiceProfile, authorize
@@ -45,6 +45,7 @@ class TokenState:
     locked_at: float | None
     last_step: int | None
     failures: int = 0
+    serial: str | None = None
 
     def usable(self, now: float, cooldown: int) -> bool:
         if not self.locked:
@@ -79,7 +80,13 @@ class Throttle(Protocol):
     def allow_account(self, account: str) -> bool: ...
 
 
-class TotpVerifier:
+T = TypeVar("T")
+
+
+class AuditedCalls:
+    """What the use case of every operation shares: the access decision for agency callers, one
+    transaction holding the work and its audit row, and 3000 for any unexpected failure."""
+
     def __init__(self, unit_of_work: UnitOfWork, services: Services, policy: Policy,
                  clock: Clock, throttle: Throttle) -> None:
         self._unit_of_work = unit_of_work
@@ -88,52 +95,83 @@ class TotpVerifier:
         self._clock = clock
         self._throttle = throttle
 
-    def verify(self, caller: Caller, account: str | None, code: str | None) -> ReturnCode:
+    def _audited(self, caller: Caller, account: str | None,
+                 decide: Callable[[VerifyRepository, float], T],
+                 code_of: Callable[[T], ReturnCode], wrap: Callable[[ReturnCode], T]) -> T:
+        """``decide(repo, now)`` for an admitted caller, else ``wrap(refusal)``; audited."""
         started = time.perf_counter()
         now = self._clock()
         try:
-            services = self._services()
+            refused = self._admit(caller)  # before the transaction: the registry reads the store
             with self._unit_of_work() as repo:
-                outcome = self._decide(repo, services, caller, account, code, now)
+                result = wrap(refused) if refused else decide(repo, now)
                 elapsed_ms = (time.perf_counter() - started) * 1000
-                repo.audit(caller, account, outcome, now, elapsed_ms)
+                repo.audit(caller, account, code_of(result), now, elapsed_ms)
         except Exception:
-            log.exception("VerifyTOTPCode failed for service %s; answering 3000", caller.service_id)
-            return codes.INTERNAL_ERROR
+            log.exception("%s failed for service %s; answering 3000", caller.operation,
+                          caller.service_id)
+            return wrap(codes.INTERNAL_ERROR)
         log.debug("%s service=%s client=%s account=%.64r -> %d in %.1f ms", caller.operation,
-                  caller.service_id, caller.address, account, outcome.code, elapsed_ms)
-        return outcome
+                  caller.service_id, caller.address, account, code_of(result).code, elapsed_ms)
+        return result
 
-    def _decide(self, repo: VerifyRepository, services: Mapping[str, ServiceProfile],
-                caller: Caller, account: str | None, code: str | None, now: float) -> ReturnCode:
-        refused = authorize(caller.service_id, caller.address, caller.operation, services.get)
+    def _admit(self, caller: Caller) -> ReturnCode | None:
+        """None when the caller may proceed: the access rules, then the per-service rate limit."""
+        refused = authorize(caller.service_id, caller.address, caller.operation,
+                            self._services().get)
         if refused:
             return refused
         if not self._throttle.allow_service(caller.service_id, str(caller.address)):
             log.warning("service %s from %s is over its rate limit", caller.service_id,
                         caller.address)
             return codes.AUTH_OTHER
+        return None
+
+
+class TotpVerifier(AuditedCalls):
+    def verify(self, caller: Caller, account: str | None, code: str | None) -> ReturnCode:
+        return self._audited(caller, account,
+                             lambda repo, now: self._decide(repo, caller, account, code, now),
+                             code_of=_same, wrap=_same)
+
+    def _decide(self, repo: VerifyRepository, caller: Caller, account: str | None,
+                code: str | None, now: float) -> ReturnCode:
         tokens = repo.verifiable_tokens(account) if account else []
         if not tokens:
             return codes.NO_ACTIVE_TOKEN
         if not self._throttle.allow_account(account):
             log.warning("account over its rate limit (service %s)", caller.service_id)
             return codes.REJECTED
-        policy = self._policy
-        usable = [t for t in tokens if t.usable(now, policy.lockout_cooldown)]
-        cooled = [t.id for t in usable if t.locked]
-        if cooled:
-            repo.unlock(cooled)
-        if not usable:
-            return codes.REJECTED
-        for token in usable:
-            step = matching_step(token.params, code or "", now, policy.window)
-            if step is None or (token.last_step is not None and step <= token.last_step):
-                continue
-            if repo.accept_step(token.id, step):
-                others_failed = [t.id for t in tokens if t.failures and t.id != token.id]
-                if others_failed:
-                    repo.reset_failures(others_failed)
-                return codes.OK
-        repo.record_failure([t.id for t in usable], policy.lockout_threshold, now)
-        return codes.REJECTED
+        accepted = accept_code(repo, tokens, code, now, self._policy)
+        return codes.OK if accepted else codes.REJECTED
+
+
+def _same(outcome: ReturnCode) -> ReturnCode:
+    return outcome
+
+
+def accept_code(repo: VerifyRepository, tokens: list[TokenState], code: str | None, now: float,
+                policy: Policy) -> TokenState | None:
+    """The token of ``tokens`` (one account's) that accepts ``code`` now, else None.
+
+    Shared by VerifyTOTPCode and DisableTOTP so a code means the same everywhere: inside the
+    window, later than the last accepted step (stored atomically: of racing callers one wins),
+    not on a locked token. A failure counts against every usable token; a success clears them.
+    """
+    usable = [t for t in tokens if t.usable(now, policy.lockout_cooldown)]
+    cooled = [t.id for t in usable if t.locked]
+    if cooled:
+        repo.unlock(cooled)
+    if not usable:
+        return None
+    for token in usable:
+        step = matching_step(token.params, code or "", now, policy.window)
+        if step is None or (token.last_step is not None and step <= token.last_step):
+            continue
+        if repo.accept_step(token.id, step):
+            others_failed = [t.id for t in tokens if t.failures and t.id != token.id]
+            if others_failed:
+                repo.reset_failures(others_failed)
+            return token
+    repo.record_failure([t.id for t in usable], policy.lockout_threshold, now)
+    return None

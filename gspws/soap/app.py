@@ -7,6 +7,7 @@ IIS, choosing SOAP 1.1 or 1.2 by Content-Type (both on one URL), refusing oversi
 
 import io
 import logging
+import sys
 from typing import Callable, Iterable
 from urllib.parse import parse_qsl
 
@@ -14,12 +15,13 @@ from spyne import Application
 from spyne.server.wsgi import WsgiApplication
 from werkzeug.http import parse_options_header
 
+from gspws.core.enroll import Enrollment
 from gspws.core.verify import TotpVerifier
 from gspws.proxies import ProxyPolicy
 from gspws.soap import shape
 from gspws.soap.charset import UndecodableBody, to_utf8
 from gspws.soap.help import HelpPages
-from gspws.soap.protocol import AspNetSoap11, AspNetSoap12
+from gspws.soap.protocol import SERVER_FAULT_REASON, AspNetSoap11, AspNetSoap12
 from gspws.soap.service import CLIENT_ADDRESS_KEY, TOTPService
 from gspws.soap.wsdl import WsdlDocument, load_wsdl
 
@@ -31,20 +33,22 @@ CONTENT_TYPES = {"text/xml": shape.SOAP11, "application/soap+xml": shape.SOAP12}
 StartResponse = Callable[..., object]
 
 
-def _spyne_app(protocol_cls, verifier: TotpVerifier) -> WsgiApplication:
+def _spyne_app(protocol_cls, verifier: TotpVerifier, enrollment: Enrollment) -> WsgiApplication:
     app = Application([TOTPService], tns=shape.TNS, name="TOTP",
                       in_protocol=protocol_cls(), out_protocol=protocol_cls())
     app.verifier = verifier
+    app.enrollment = enrollment
     return WsgiApplication(app)
 
 
 class TotpEndpoint:
     """WSGI app serving the TOTP web service on its legacy paths."""
 
-    def __init__(self, verifier: TotpVerifier, proxies: ProxyPolicy, max_request_bytes: int,
-                 wsdl: WsdlDocument | None = None, help_pages: HelpPages | None = None) -> None:
-        self._soap = {shape.SOAP11: _spyne_app(AspNetSoap11, verifier),
-                      shape.SOAP12: _spyne_app(AspNetSoap12, verifier)}
+    def __init__(self, verifier: TotpVerifier, enrollment: Enrollment, proxies: ProxyPolicy,
+                 max_request_bytes: int, wsdl: WsdlDocument | None = None,
+                 help_pages: HelpPages | None = None) -> None:
+        self._soap = {shape.SOAP11: _spyne_app(AspNetSoap11, verifier, enrollment),
+                      shape.SOAP12: _spyne_app(AspNetSoap12, verifier, enrollment)}
         self._proxies = proxies
         self._max_bytes = max_request_bytes
         self._wsdl = wsdl or load_wsdl()
@@ -100,12 +104,21 @@ class TotpEndpoint:
             body, _encoding = to_utf8(body, params.get("charset"))
         except UndecodableBody as exc:
             return _fault(start_response, "500 Internal Server Error", version, str(exc))
+        if not body.strip():
+            return _fault(start_response, "500 Internal Server Error", version,
+                          "The request body is empty.")
         environ = dict(environ)
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         environ["CONTENT_TYPE"] = mimetype  # now UTF-8 without a declaration: nothing to guess
         environ[CLIENT_ADDRESS_KEY] = self._proxies.client_address(environ)
-        return self._soap[version](environ, start_response)
+        try:
+            return self._soap[version](environ, start_response)
+        except Exception:  # spyne raised instead of answering: still a SOAP Fault, no internals
+            log.exception("SOAP %s request could not be processed", version.name)
+            return _respond(start_response, "500 Internal Server Error", version.content_type,
+                            shape.fault(version, version.server_fault, SERVER_FAULT_REASON),
+                            exc_info=sys.exc_info())
 
     def _read_body(self, environ: dict) -> bytes | None:
         """The body, or None when it exceeds the limit (judged from Content-Length when given)."""
@@ -132,7 +145,7 @@ def _fault(start_response: StartResponse, status: str, version: shape.SoapVersio
 
 
 def _respond(start_response: StartResponse, status: str, content_type: str, body: bytes,
-             extra: list | None = None) -> Iterable[bytes]:
+             extra: list | None = None, exc_info=None) -> Iterable[bytes]:
     start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body))),
-                            *(extra or [])])
+                            *(extra or [])], exc_info)
     return [body]

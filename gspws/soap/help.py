@@ -34,24 +34,60 @@ __all__ = [
 SERVICE_NAME = "TOTP"
 NAMESPACE = "http://cp.gov.tw/gsp2"
 
-#: The web methods, in the order the service page lists them.
-OPERATIONS: tuple[str, ...] = ("VerifyTOTPCode",)
+#: The web methods, in the order the service page lists them (alphabetical, as ASP.NET does).
+OPERATIONS: tuple[str, ...] = ("BeginTOTPBinding", "ConfirmTOTPBinding", "CreateBindingLink",
+                               "DisableTOTP", "GetTOTPStatus", "VerifyTOTPCode")
 
 #: One-line description of each operation (shown on both pages).
 DESCRIPTIONS: dict[str, str] = {
     "VerifyTOTPCode": "驗證使用者帳號之軟體式動態密碼 (TOTP)。"
     " Verifies the time-based one-time password of a GSP account.",
+    "GetTOTPStatus": "查詢帳號是否已啟用軟體式動態密碼及其綁定裝置。"
+    " Whether the account has an authenticator, and its devices; 3001 for an unknown account"
+    " (an account without devices answers 0 with Enabled false).",
+    "BeginTOTPBinding": "開始綁定驗證器：回傳 otpauth URI 與 QR Code (PNG)。"
+    " Starts binding an authenticator: the otpauth URI and its QR code (PNG, base64); confirm"
+    " with ConfirmTOTPBinding before it lapses. 9999 for a device name over 100 characters or"
+    " an account with 10 devices.",
+    "ConfirmTOTPBinding": "以驗證器產生的驗證碼完成綁定。"
+    " Activates the pending authenticator with a code from it: 9999 for a wrong code, 3001"
+    " when nothing is pending (never begun, or lapsed).",
+    "DisableTOTP": "以該裝置目前的驗證碼停用 (移除) 綁定。"
+    " Removes the device whose current code is given: 9999 for a wrong code, 3001 when the"
+    " account has no device.",
+    "CreateBindingLink": "產生一次性的綁定頁面連結，交付使用者自行設定。"
+    " A single-use link to the binding page for the account's owner, valid a few minutes.",
 }
 
 #: Request parameters of each operation, in wire order. All GSP parameters are
 #: ``s:string``, which ASP.NET renders as the placeholder ``string``.
 PARAMETERS: dict[str, tuple[str, ...]] = {
     "VerifyTOTPCode": ("account", "TOTPCode"),
+    "GetTOTPStatus": ("account",),
+    "BeginTOTPBinding": ("account", "deviceName"),
+    "ConfirmTOTPBinding": ("account", "TOTPCode"),
+    "DisableTOTP": ("account", "TOTPCode"),
+    "CreateBindingLink": ("account",),
 }
 
-#: Fields of the result type ``CP2Response`` with their ASP.NET placeholders;
-#: every GSP ``gsp2ws`` operation returns this ``{Code, Message}`` shape.
-RESULT_FIELDS: tuple[tuple[str, str], ...] = (("Code", "int"), ("Message", "string"))
+_CP2_RESPONSE = (("Code", "int"), ("Message", "string"))
+_DEVICE = (("Serial", "string"), ("DeviceName", "string"), ("Phone", "string"),
+           ("Period", "int"), ("Locked", "boolean"))
+
+#: The fields of each operation's result with their ASP.NET placeholders: ``CP2Response``'s
+#: ``{Code, Message}``, and a ``Result`` where data comes back (``CP2ResponseOfX``). A field is
+#: ``(name, placeholder)`` or ``(name, fields)``; a repeated element is shown twice, as ASP.NET's
+#: samples show arrays.
+RESULT_FIELDS: dict[str, tuple] = {
+    "VerifyTOTPCode": _CP2_RESPONSE,
+    "GetTOTPStatus": _CP2_RESPONSE + (("Result", (
+        ("Enabled", "boolean"), ("Devices", (("TOTPDevice", _DEVICE), ("TOTPDevice", _DEVICE))))),),
+    "BeginTOTPBinding": _CP2_RESPONSE + (("Result", (
+        ("OtpauthUri", "string"), ("QrPng", "base64Binary"), ("Serial", "string"))),),
+    "ConfirmTOTPBinding": _CP2_RESPONSE,
+    "DisableTOTP": _CP2_RESPONSE,
+    "CreateBindingLink": _CP2_RESPONSE + (("Result", "string"),),
+}
 
 #: The SOAP header every operation takes (``[SoapHeader("ServiceHeader")]``).
 HEADER_ELEMENT = "ServiceHeader"
@@ -93,6 +129,17 @@ class _Endpoint:
         path = parts.path or "/"
         base = path.rsplit("/", 1)[-1] or "./"
         return cls(path=path, host=parts.netloc, base=base)
+
+
+def _sample_lines(fields: tuple, depth: int) -> list[str]:
+    """The XML lines of a sample result, indented two spaces a level."""
+    pad, lines = "  " * depth, []
+    for name, value in fields:
+        if isinstance(value, str):
+            lines.append(f"{pad}<{name}>{value}</{name}>")
+        else:
+            lines += [f"{pad}<{name}>", *_sample_lines(value, depth + 1), f"{pad}</{name}>"]
+    return lines
 
 
 class HelpPages:
@@ -143,7 +190,7 @@ class HelpPages:
             description=DESCRIPTIONS.get(name, ""),
             soap_action=f"{NAMESPACE}/{name}",
             parameters=PARAMETERS.get(name, ()),
-            result_fields=RESULT_FIELDS,
+            result_lines=_sample_lines(RESULT_FIELDS[name], depth=4),
             header_element=HEADER_ELEMENT,
             header_fields=HEADER_FIELDS,
             protocols=_PROTOCOLS,

@@ -1,15 +1,20 @@
-"""The TOTP web service as spyne sees it: types, the header, the operation.
+"""The TOTP web service as spyne sees it: types, the header, the operations.
 
 Each operation only translates: it builds a :class:`~gspws.core.verify.Caller` from the header and
 the transport, asks the core, and wraps the :class:`~gspws.core.codes.ReturnCode` in a
-``CP2Response``. The WSDL callers see is the committed ``wsdl/TOTP.wsdl``, not spyne's.
+``CP2Response``, or, where data comes back, in a ``CP2ResponseOfX`` with a ``Result`` (ASP.NET's
+name for the generic ``CP2Response<X>``). The WSDL callers see is the committed
+``wsdl/TOTP.wsdl``, not spyne's.
 """
 
 import logging
 
-from spyne import ComplexModel, Integer, ServiceBase, Unicode, rpc
+from spyne import (Array, Boolean, ByteArray, ComplexModel, Integer, ServiceBase, Unicode,
+                   rpc)
 
+from gspws import qr
 from gspws.core.codes import ReturnCode
+from gspws.core.enroll import Binding, Outcome, Status
 from gspws.core.verify import VERIFY_FUNCTION, Caller
 from gspws.soap.shape import TNS
 
@@ -33,6 +38,61 @@ class CP2Response(ComplexModel):
         return cls(Code=outcome.code, Message=outcome.message)
 
 
+class TOTPDevice(ComplexModel):
+    __namespace__ = TNS
+    _type_info = [("Serial", Unicode), ("DeviceName", Unicode), ("Phone", Unicode),
+                  ("Period", Integer), ("Locked", Boolean)]
+
+
+class TOTPStatus(ComplexModel):
+    __namespace__ = TNS
+    _type_info = [("Enabled", Boolean),
+                  ("Devices", Array(TOTPDevice, type_name="ArrayOfTOTPDevice"))]
+
+    @classmethod
+    def of(cls, status: Status) -> "TOTPStatus":
+        return cls(Enabled=status.enabled, Devices=[
+            TOTPDevice(Serial=d.serial, DeviceName=d.name, Phone=d.phone, Period=d.period,
+                       Locked=d.locked) for d in status.devices])
+
+
+class TOTPBinding(ComplexModel):
+    __namespace__ = TNS
+    _type_info = [("OtpauthUri", Unicode), ("QrPng", ByteArray), ("Serial", Unicode)]
+
+    @classmethod
+    def of(cls, binding: Binding) -> "TOTPBinding":
+        return cls(OtpauthUri=binding.otpauth_uri, QrPng=[qr.png(binding.otpauth_uri)],
+                   Serial=binding.serial)
+
+
+def _response_of(name: str, result, convert=lambda value: value):
+    """``CP2ResponseOf<name>``: ``{Code, Message, Result}``, the Result only when Code is 0."""
+    def of(cls, outcome: Outcome):
+        value = convert(outcome.value) if outcome.ok else None
+        return cls(Code=outcome.code.code, Message=outcome.code.message, Result=value)
+
+    return type(f"CP2ResponseOf{name}", (ComplexModel,), {
+        "__namespace__": TNS,
+        "_type_info": [("Code", Integer), ("Message", Unicode), ("Result", result)],
+        "of": classmethod(of),
+    })
+
+
+CP2ResponseOfTOTPStatus = _response_of("TOTPStatus", TOTPStatus, TOTPStatus.of)
+CP2ResponseOfTOTPBinding = _response_of("TOTPBinding", TOTPBinding, TOTPBinding.of)
+CP2ResponseOfString = _response_of("String", Unicode)
+
+
+def operation(*params, returns):
+    """``@rpc`` with ASP.NET's names: ``<Name>Response`` wrapping ``<Name>Result``."""
+    def decorate(function):
+        name = function.__name__
+        return rpc(*params, _returns=returns, _out_message_name=f"{name}Response",
+                   _out_variable_name=f"{name}Result")(function)
+    return decorate
+
+
 def caller_of(ctx, operation: str) -> Caller:
     """The core's view of who calls; notes a SOAPAction that names another operation (accepted,
     as the contract says, since dispatch is on the body element)."""
@@ -49,12 +109,39 @@ def caller_of(ctx, operation: str) -> Caller:
 
 
 class TOTPService(ServiceBase):
-    """Operations of ``/gsp2ws/TOTP.asmx``. ``ctx.app.verifier`` is set by the app factory."""
+    """Operations of ``/gsp2ws/TOTP.asmx``. ``ctx.app.verifier`` and ``ctx.app.enrollment`` are
+    set by the app factory. Names of operations and parameters are the contract's."""
 
     __in_header__ = ServiceHeader
 
-    @rpc(Unicode, Unicode, _returns=CP2Response, _out_message_name="VerifyTOTPCodeResponse",
-         _out_variable_name="VerifyTOTPCodeResult")
-    def VerifyTOTPCode(ctx, account, TOTPCode):  # noqa: N802,N803 - names are the contract's
+    @operation(Unicode, Unicode, returns=CP2Response)
+    def VerifyTOTPCode(ctx, account, TOTPCode):  # noqa: N802,N803
         outcome = ctx.app.verifier.verify(caller_of(ctx, VERIFY_FUNCTION), account, TOTPCode)
         return CP2Response.of(outcome)
+
+    @operation(Unicode, returns=CP2ResponseOfTOTPStatus)
+    def GetTOTPStatus(ctx, account):  # noqa: N802
+        outcome = ctx.app.enrollment.status(caller_of(ctx, "GetTOTPStatus"), account)
+        return CP2ResponseOfTOTPStatus.of(outcome)
+
+    @operation(Unicode, Unicode, returns=CP2ResponseOfTOTPBinding)
+    def BeginTOTPBinding(ctx, account, deviceName):  # noqa: N802,N803
+        outcome = ctx.app.enrollment.begin(caller_of(ctx, "BeginTOTPBinding"), account,
+                                           deviceName)
+        return CP2ResponseOfTOTPBinding.of(outcome)
+
+    @operation(Unicode, Unicode, returns=CP2Response)
+    def ConfirmTOTPBinding(ctx, account, TOTPCode):  # noqa: N802,N803
+        outcome = ctx.app.enrollment.confirm(caller_of(ctx, "ConfirmTOTPBinding"), account,
+                                             TOTPCode)
+        return CP2Response.of(outcome.code)
+
+    @operation(Unicode, Unicode, returns=CP2Response)
+    def DisableTOTP(ctx, account, TOTPCode):  # noqa: N802,N803
+        outcome = ctx.app.enrollment.disable(caller_of(ctx, "DisableTOTP"), account, TOTPCode)
+        return CP2Response.of(outcome.code)
+
+    @operation(Unicode, returns=CP2ResponseOfString)
+    def CreateBindingLink(ctx, account):  # noqa: N802
+        outcome = ctx.app.enrollment.create_link(caller_of(ctx, "CreateBindingLink"), account)
+        return CP2ResponseOfString.of(outcome)

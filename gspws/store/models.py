@@ -141,8 +141,23 @@ class Token(Base):
     device_name: Mapped[str | None] = mapped_column(String(100))
     phone: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: A pending token's deadline for its first code (see gspws.core.enroll); None otherwise.
+    expires_at: Mapped[datetime | None]
 
     account: Mapped[Account | None] = relationship(back_populates="tokens")
+
+
+class BindingLink(Base):
+    """A single-use link to the binding page. Only the SHA-256 of its random token is kept, so
+    the database neither reveals nor can forge a working link."""
+
+    __tablename__ = "binding_links"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
 
 
 class AuditEvent(Base):

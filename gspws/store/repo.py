@@ -16,23 +16,29 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Iterator
 
-from sqlalchemy import case, insert, select, update
+from sqlalchemy import case, delete, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from gspws.core.access import ServiceProfile
 from gspws.core.codes import ReturnCode
+from gspws.core.enroll import Device, Link, PendingToken
 from gspws.core.otp import TotpParams
 from gspws.core.registry import ServiceRegistry
 from gspws.core.verify import Caller, TokenState
-from gspws.store.models import (Account, AuditEvent, RegistryState, Service, ServiceGrant,
-                                ServiceNetwork, Token, TokenStatus, TokenType)
+from gspws.store.models import (Account, AuditEvent, BindingLink, RegistryState, Service,
+                                ServiceGrant, ServiceNetwork, Token, TokenStatus, TokenType)
 from gspws.store.secrets import SecretBox
 
 
 class StoreError(Exception):
     """An operator-level error: unknown or duplicate object. The message is for a person."""
+
+
+#: For the per-call UPDATEs: no ORM objects are loaded in a verification, so there is nothing
+#: in the session to synchronise, and evaluating the WHERE clause against it costs time per call.
+NO_SYNC = {"synchronize_session": False}
 
 
 def new_serial() -> str:
@@ -60,13 +66,18 @@ class Repository:
         return self.session.scalar(select(RegistryState.version).where(RegistryState.id == 1)) or 0
 
     def verifiable_tokens(self, account: str) -> list[TokenState]:
+        return self._token_states(Account.account == account)
+
+    def device_tokens(self, account_id: int) -> list[TokenState]:
+        return self._token_states(Account.id == account_id)
+
+    def _token_states(self, which_account) -> list[TokenState]:
         # Core, not ORM: this runs on every call and needs no identity map or change tracking.
         rows = self.session.execute(
-            select(Token.id, Token.secret, Token.algorithm, Token.digits, Token.period,
-                   Token.status, Token.locked_at, Token.last_step, Token.failures)
+            select(Token.id, Token.serial, Token.secret, Token.algorithm, Token.digits,
+                   Token.period, Token.status, Token.locked_at, Token.last_step, Token.failures)
             .join(Account, Account.id == Token.account_id)
-            .where(Account.account == account, Token.type == TokenType.TOTP,
-                   Token.status.in_((TokenStatus.ACTIVE, TokenStatus.LOCKED)))
+            .where(which_account, Token.type == TokenType.TOTP, _IN_USE)
             .order_by(Token.id))
         return [
             TokenState(
@@ -77,6 +88,7 @@ class Repository:
                 locked_at=row.locked_at.timestamp() if row.locked_at else None,
                 last_step=row.last_step,
                 failures=row.failures,
+                serial=row.serial,
             )
             for row in rows
         ]
@@ -84,7 +96,8 @@ class Repository:
     def unlock(self, token_ids: list[int]) -> None:
         self.session.execute(
             update(Token).where(Token.id.in_(token_ids), Token.status == TokenStatus.LOCKED)
-            .values(status=TokenStatus.ACTIVE, failures=0, locked_at=None))
+            .values(status=TokenStatus.ACTIVE, failures=0, locked_at=None),
+            execution_options=NO_SYNC)
 
     def accept_step(self, token_id: int, step: int) -> bool:
         return self.session.execute(
@@ -92,12 +105,13 @@ class Repository:
                 Token.id == token_id,
                 Token.status == TokenStatus.ACTIVE,
                 (Token.last_step.is_(None)) | (Token.last_step < step),
-            ).values(last_step=step, failures=0)
+            ).values(last_step=step, failures=0), execution_options=NO_SYNC
         ).rowcount == 1
 
     def reset_failures(self, token_ids: list[int]) -> None:
         self.session.execute(
-            update(Token).where(Token.id.in_(token_ids), Token.failures > 0).values(failures=0))
+            update(Token).where(Token.id.in_(token_ids), Token.failures > 0).values(failures=0),
+            execution_options=NO_SYNC)
 
     def record_failure(self, token_ids: list[int], threshold: int, now: float) -> None:
         reaches = Token.failures + 1 >= threshold
@@ -105,7 +119,8 @@ class Repository:
             update(Token).where(Token.id.in_(token_ids), Token.status == TokenStatus.ACTIVE)
             .values(failures=Token.failures + 1,
                     status=case((reaches, TokenStatus.LOCKED.value), else_=Token.status),
-                    locked_at=case((reaches, _utc(now)), else_=Token.locked_at)))
+                    locked_at=case((reaches, _utc(now)), else_=Token.locked_at)),
+            execution_options=NO_SYNC)
 
     def audit(self, caller: Caller, account: str | None, outcome: ReturnCode, at: float,
               duration_ms: float) -> None:
@@ -198,12 +213,13 @@ class Repository:
         return self.session.scalar(select(Account.id).limit(1)) is not None
 
     def add_token(self, account: Account | None, params: TotpParams, status: TokenStatus,
-                  device_name: str | None = None, serial: str | None = None) -> Token:
+                  device_name: str | None = None, serial: str | None = None, *,
+                  phone: str | None = None, expires_at: datetime | None = None) -> Token:
         serial = serial or new_serial()
         token = Token(serial=serial, account=account, type=TokenType.TOTP,
                       algorithm=params.algorithm, digits=params.digits, period=params.period,
                       secret=self.secrets.encrypt(params.secret), status=status,
-                      failures=0, device_name=device_name)
+                      failures=0, device_name=device_name, phone=phone, expires_at=expires_at)
         self.session.add(token)
         self._flush(f"token serial {serial} already exists")
         return token
@@ -229,6 +245,93 @@ class Repository:
             self.session.flush()
         except IntegrityError:
             raise StoreError(duplicate_message) from None
+
+    # -- binding (gspws.core.enroll) -------------------------------------------------------------
+
+    def account_id(self, account: str) -> int | None:
+        return self.session.scalar(select(Account.id).where(Account.account == account))
+
+    def devices(self, account_id: int) -> list[Device]:
+        rows = self.session.execute(
+            select(Token.serial, Token.device_name, Token.phone, Token.period, Token.status)
+            .where(Token.account_id == account_id, Token.type == TokenType.TOTP, _IN_USE)
+            .order_by(Token.id))
+        return [Device(r.serial, r.device_name, r.phone, r.period, r.status is TokenStatus.LOCKED)
+                for r in rows]
+
+    def pending_token(self, account_id: int) -> PendingToken | None:
+        token = self.session.scalars(
+            select(Token).where(Token.account_id == account_id,
+                                Token.status == TokenStatus.PENDING)
+            .order_by(Token.id.desc()).limit(1)).first()
+        if token is None:
+            return None
+        expires_at = token.expires_at.timestamp() if token.expires_at else 0.0
+        return PendingToken(token.id, token.serial, token.device_name, token.phone,
+                            self.token_params(token), expires_at)
+
+    def add_pending(self, account_id: int, params: TotpParams, name: str | None,
+                    phone: str | None, expires_at: float) -> PendingToken:
+        account = self.session.get(Account, account_id)
+        token = self.add_token(account, params, TokenStatus.PENDING, name, phone=phone,
+                               expires_at=_utc(expires_at))
+        return PendingToken(token.id, token.serial, name, phone, params, expires_at)
+
+    def drop_pending(self, account_id: int) -> None:
+        self.session.execute(delete(Token).where(Token.account_id == account_id,
+                                                 Token.status == TokenStatus.PENDING))
+
+    def activate(self, token_id: int, step: int, now: float) -> bool:
+        """Pending → active with ``step`` accepted, only while the token is pending and in time."""
+        return self.session.execute(
+            update(Token).where(Token.id == token_id, Token.status == TokenStatus.PENDING,
+                                Token.expires_at > _utc(now))
+            .values(status=TokenStatus.ACTIVE, last_step=step, failures=0, expires_at=None)
+        ).rowcount == 1
+
+    def fail_pending(self, token_id: int, threshold: int) -> None:
+        """Count a wrong confirmation; the ``threshold``-th discards the pending token."""
+        pending = (Token.id == token_id) & (Token.status == TokenStatus.PENDING)
+        self.session.execute(update(Token).where(pending).values(failures=Token.failures + 1))
+        self.session.execute(delete(Token).where(pending, Token.failures >= threshold))
+
+    def disable_token(self, token_id: int) -> None:
+        self.session.execute(update(Token).where(Token.id == token_id)
+                             .values(status=TokenStatus.DISABLED))
+
+    def add_link(self, account_id: int, token_hash: str, expires_at: float) -> None:
+        self.session.execute(insert(BindingLink).values(
+            account_id=account_id, token_hash=token_hash, expires_at=_utc(expires_at)))
+
+    def drop_links(self, account_id: int, only_spent: bool, now: float) -> None:
+        """Delete the account's used and expired links, or (``only_spent=False``) all of them."""
+        query = delete(BindingLink).where(BindingLink.account_id == account_id)
+        if only_spent:
+            query = query.where(BindingLink.used_at.is_not(None)
+                                | (BindingLink.expires_at <= _utc(now)))
+        self.session.execute(query)
+
+    def link(self, token_hash: str) -> Link | None:
+        row = self.session.execute(
+            select(Account.account, BindingLink.expires_at, BindingLink.used_at)
+            .join(Account, Account.id == BindingLink.account_id)
+            .where(BindingLink.token_hash == token_hash)).first()
+        if row is None:
+            return None
+        return Link(row.account, row.expires_at.timestamp(), row.used_at is not None)
+
+    def redeem_link(self, token_hash: str, now: float) -> bool:
+        """Use the link up: one conditional UPDATE, so of racing redemptions exactly one wins."""
+        return self.session.execute(
+            update(BindingLink).where(BindingLink.token_hash == token_hash,
+                                      BindingLink.used_at.is_(None),
+                                      BindingLink.expires_at > _utc(now))
+            .values(used_at=_utc(now))
+        ).rowcount == 1
+
+
+#: Tokens that verify codes: active ones, and locked ones (which may cool down).
+_IN_USE = Token.status.in_((TokenStatus.ACTIVE, TokenStatus.LOCKED))
 
 
 def _profile(service: Service) -> ServiceProfile:

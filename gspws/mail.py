@@ -1,0 +1,65 @@
+"""Invitation e-mails (``gspws account invite``): a binding link sent over SMTP.
+
+As in seed 002, the mail says how long the link is valid and that a new one can be requested (which
+makes the earlier ones invalid), and tells a reader who did not ask for it that nothing changes.
+The link is a credential: it is written into the message and nowhere else (no log line carries it).
+"""
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+
+from gspws.config import Settings
+
+DEFAULT_PORTS = {"none": 25, "starttls": 587, "tls": 465}
+TIMEOUT = 10  # seconds, for connecting and for each SMTP reply
+
+_BODY = """\
+您好：
+
+請於 {minutes} 分鐘內開啟以下連結，設定帳號 {account} 的軟體式動態密碼（驗證器 Authenticator）：
+
+{url}
+
+此連結僅能使用一次。連結過期時，請再次申請新的連結；申請後，先前寄出的連結隨即失效。
+如果您並未申請，請忽略本信，您的帳號不會有任何變更。
+
+Hello,
+
+Open this link within {minutes} minutes to set up the one-time password (authenticator app) of
+account {account}:
+
+{url}
+
+The link works once. When it has expired, ask for a new one; earlier links then stop working.
+If you did not ask for this, ignore this e-mail: nothing changes on your account.
+"""
+
+
+def invitation(sender: str, to: str, account: str, url: str, ttl: int) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"] = "軟體式動態密碼綁定連結 / Your link to set up a one-time password"
+    message["From"] = sender
+    message["To"] = to
+    message["Date"] = formatdate(localtime=False, usegmt=True)
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    message.set_content(_BODY.format(minutes=max(1, ttl // 60), account=account, url=url))
+    return message
+
+
+def send(settings: Settings, message: EmailMessage) -> None:
+    """Deliver ``message`` through the configured SMTP server; raises OSError or
+    smtplib.SMTPException when it cannot. TLS certificates are verified."""
+    port = settings.smtp_port or DEFAULT_PORTS[settings.smtp_security]
+    context = ssl.create_default_context()
+    if settings.smtp_security == "tls":
+        smtp = smtplib.SMTP_SSL(settings.smtp_host, port, timeout=TIMEOUT, context=context)
+    else:
+        smtp = smtplib.SMTP(settings.smtp_host, port, timeout=TIMEOUT)
+    with smtp:
+        if settings.smtp_security == "starttls":
+            smtp.starttls(context=context)
+        if settings.smtp_user:
+            smtp.login(settings.smtp_user, settings.smtp_password)
+        smtp.send_message(message)

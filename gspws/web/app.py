@@ -1,0 +1,235 @@
+"""The binding page: ``/owin/manage/TOTPStatus`` (seed 000's path) and the links that open it.
+
+Thin: every action is a :class:`~gspws.core.enroll.Enrollment` use case, called as a
+:class:`~gspws.core.enroll.Person` (audited as ``web:<operation>``). What this door adds is the
+web's own safety: a session cookie (HttpOnly, SameSite=Strict, Secure when the page was reached
+over HTTPS) that only a binding link starts, a CSRF token in every form, POST-redirect-GET, and
+headers that keep the page (it shows a secret key) out of caches, frames and referrers.
+
+A link's GET only shows a button; the POST of that button uses the link up. Mail scanners and
+link previews fetch URLs, and must not spend a single-use link.
+"""
+
+import logging
+import math
+from pathlib import Path
+from typing import Callable, Iterable
+
+import jinja2
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.utils import redirect
+from werkzeug.wrappers import Request, Response
+
+from gspws import qr
+from gspws.core import codes
+from gspws.core.clock import Clock
+from gspws.core.enroll import Enrollment, Outcome, Person
+from gspws.proxies import ProxyPolicy
+from gspws.web.i18n import DEFAULT, LANGUAGES, TEXT
+from gspws.web.session import COOKIE, Session, Sessions
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/owin/manage/"
+STATUS_PATH = "/owin/manage/TOTPStatus"
+LINK_PATH = "/owin/manage/Link/"
+
+_ROUTES = Map([
+    Rule(STATUS_PATH, endpoint="status", methods=["GET"]),
+    Rule(f"{STATUS_PATH}/Enable", endpoint="enable", methods=["POST"]),
+    Rule(f"{STATUS_PATH}/Confirm", endpoint="confirm", methods=["POST"]),
+    Rule(f"{STATUS_PATH}/Cancel", endpoint="cancel", methods=["POST"]),
+    Rule(f"{STATUS_PATH}/Disable", endpoint="disable", methods=["POST"]),
+    Rule(f"{PREFIX}SignOut", endpoint="sign_out", methods=["POST"]),
+    Rule(f"{LINK_PATH}<token>", endpoint="link", methods=["GET", "POST"]),
+])
+#: Endpoints for a signed-in account (the others are the link and signing out).
+_NEED_ACCOUNT = {"status", "enable", "confirm", "cancel", "disable"}
+_NOTICES = ("enabled", "disabled", "cancelled")
+#: Methods that change nothing; every other one must carry the form's CSRF token.
+_SAFE_METHODS = ("GET", "HEAD")
+_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+}
+_TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+class Visit:
+    """One request as the pages see it: language, session, caller."""
+
+    def __init__(self, request: Request, sessions: Sessions, proxies: ProxyPolicy) -> None:
+        self.request = request
+        asked = request.args.get("lang", "")
+        self.explicit_lang = next((lang for lang in LANGUAGES if lang.lower() == asked.lower()),
+                                  None)
+        self.lang = self.explicit_lang or request.accept_languages.best_match(
+            LANGUAGES, default=DEFAULT)
+        self.session = sessions.decode(request.cookies.get(COOKIE))
+        self.new_session: Session | None = None  # to be set as the cookie
+        self.address = proxies.client_address(request.environ)
+        self.secure = proxies.base_url(request.environ).startswith("https:")
+
+    @property
+    def account(self) -> str | None:
+        return self.session.account if self.session else None
+
+    def caller(self, operation: str) -> Person:
+        return Person(self.address, f"web:{operation}")
+
+    def url(self, path: str, **query: str) -> str:
+        """``path`` keeping the language the visitor chose with ``?lang=``."""
+        if self.explicit_lang:
+            query = {"lang": self.explicit_lang, **query}
+        return path + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+
+
+class ManagePages:
+    """WSGI app for everything under ``/owin/manage/``."""
+
+    def __init__(self, enrollment: Enrollment, sessions: Sessions, proxies: ProxyPolicy,
+                 clock: Clock) -> None:
+        self._enrollment = enrollment
+        self._sessions = sessions
+        self._proxies = proxies
+        self._clock = clock
+        env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
+                                 autoescape=True, undefined=jinja2.StrictUndefined)
+        self._templates = {name: env.get_template(f"{name}.html")
+                           for name in ("status", "link", "message")}
+
+    @staticmethod
+    def handles(path: str) -> bool:
+        return path.startswith(PREFIX)
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        visit = Visit(Request(environ), self._sessions, self._proxies)
+        try:
+            response = self._dispatch(visit)
+        except Exception:
+            log.exception("the binding page failed")
+            response = self._message(visit, 500, "internal_error")
+        if visit.new_session is not None:
+            response.set_cookie(COOKIE, self._sessions.encode(visit.new_session),
+                                max_age=self._sessions.ttl, path=PREFIX, httponly=True,
+                                secure=visit.secure, samesite="Strict")
+        response.headers.update(_HEADERS)
+        return response(environ, start_response)
+
+    def _dispatch(self, visit: Visit) -> Response:
+        try:
+            endpoint, args = _ROUTES.bind_to_environ(visit.request.environ).match()
+        except NotFound:
+            return self._message(visit, 404, "not_found")
+        except MethodNotAllowed as exc:
+            return exc.get_response()
+        if visit.request.method not in _SAFE_METHODS and not self._sessions.csrf_valid(
+                visit.session, visit.request.form.get("csrf")):
+            return self._message(visit, 403, "form_expired")
+        if endpoint in _NEED_ACCOUNT and visit.account is None:
+            return self._message(visit, 403, "sign_in_needed", "sign_in_help")
+        return getattr(self, f"_{endpoint}")(visit, **args)
+
+    # -- pages ------------------------------------------------------------------------------
+
+    def _status(self, visit: Visit, outcome: Outcome | None = None,
+                http_status: int = 200) -> Response:
+        """The status page; ``outcome`` is a refused action to explain on it."""
+        shown = self._enrollment.status(visit.caller("GetTOTPStatus"), visit.account)
+        if not shown.ok:
+            return self._refused(visit, shown)
+        status = shown.value
+        binding = status.binding
+        notice = visit.request.args.get("notice")
+        return self._render(
+            visit, "status", http_status, status=status,
+            notice=f"notice_{notice}" if outcome is None and notice in _NOTICES else None,
+            problem=_problem_key(outcome) if outcome else None,
+            qr_svg=qr.svg(binding.otpauth_uri, TEXT[visit.lang]["step_1_2"]) if binding else "",
+            key_groups=_groups(binding.params.secret) if binding else "",
+            minutes_left=math.ceil((binding.expires_at - self._clock()) / 60) if binding else 0)
+
+    def _link(self, visit: Visit, token: str) -> Response:
+        if visit.request.method in _SAFE_METHODS:  # a HEAD (link checkers send them) is a GET
+            if not self._enrollment.link_usable(token):
+                return self._message(visit, 410, "problem_link_invalid", "get_new_link")
+            if visit.session is None:  # the button's form needs a CSRF token of a session
+                visit.session = visit.new_session = self._sessions.new()
+            return self._render(visit, "link", 200, action=visit.url(LINK_PATH + token))
+        outcome = self._enrollment.redeem_link(visit.caller("RedeemBindingLink"), token)
+        if not outcome.ok:
+            return self._message(visit, 410, "problem_link_invalid", "get_new_link")
+        visit.new_session = self._sessions.new(outcome.value)  # a fresh nonce: no fixation
+        return redirect(visit.url(STATUS_PATH), 303)
+
+    def _sign_out(self, visit: Visit) -> Response:
+        response = self._message(visit, 200, "notice_signed_out")
+        response.delete_cookie(COOKIE, path=PREFIX, httponly=True, secure=visit.secure,
+                               samesite="Strict")
+        return response
+
+    # -- actions: redirect when done, the status page with the problem when refused ----------
+
+    def _enable(self, visit: Visit) -> Response:
+        form = visit.request.form
+        period = form.get("period", "30")
+        return self._act(visit, self._enrollment.begin(
+            visit.caller("BeginTOTPBinding"), visit.account, form.get("device_name"),
+            form.get("phone"), int(period) if period.isdigit() else 0))
+
+    def _confirm(self, visit: Visit) -> Response:
+        return self._act(visit, self._enrollment.confirm(
+            visit.caller("ConfirmTOTPBinding"), visit.account, _code(visit)), "enabled")
+
+    def _cancel(self, visit: Visit) -> Response:
+        return self._act(visit, self._enrollment.cancel(
+            visit.caller("CancelTOTPBinding"), visit.account), "cancelled")
+
+    def _disable(self, visit: Visit) -> Response:
+        return self._act(visit, self._enrollment.disable(
+            visit.caller("DisableTOTP"), visit.account, _code(visit),
+            visit.request.form.get("serial", "")), "disabled")
+
+    def _act(self, visit: Visit, outcome: Outcome, notice: str | None = None) -> Response:
+        if outcome.ok:
+            return redirect(visit.url(STATUS_PATH, **({"notice": notice} if notice else {})), 303)
+        if outcome.problem is None:
+            return self._refused(visit, outcome)
+        return self._status(visit, outcome, 400)
+
+    # -- rendering --------------------------------------------------------------------------
+
+    def _refused(self, visit: Visit, outcome: Outcome) -> Response:
+        if outcome.code is codes.INTERNAL_ERROR:
+            return self._message(visit, 500, "internal_error")
+        return self._message(visit, 403, _problem_key(outcome), "sign_in_help")
+
+    def _message(self, visit: Visit, http_status: int, heading: str,
+                 detail: str | None = None) -> Response:
+        return self._render(visit, "message", http_status, heading=heading, detail=detail)
+
+    def _render(self, visit: Visit, template: str, http_status: int, **context) -> Response:
+        csrf = self._sessions.csrf_token(visit.session) if visit.session else ""
+        body = self._templates[template].render(
+            t=TEXT[visit.lang], lang=visit.lang, url=visit.url, account=visit.account,
+            csrf=csrf, status_path=STATUS_PATH, prefix=PREFIX, languages=LANGUAGES,
+            here=visit.request.path if visit.request.method == "GET" else STATUS_PATH, **context)
+        return Response(body, http_status, content_type="text/html; charset=utf-8")
+
+
+def _problem_key(outcome: Outcome) -> str:
+    return f"problem_{outcome.problem.value}" if outcome.problem else "internal_error"
+
+
+def _code(visit: Visit) -> str:
+    return visit.request.form.get("code", "").strip()
+
+
+def _groups(secret: str) -> str:
+    """A base32 key in groups of four, as authenticator apps accept it typed."""
+    return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))

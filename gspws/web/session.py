@@ -1,0 +1,97 @@
+"""Sessions of the binding page: a signed, expiring cookie, and CSRF tokens bound to it.
+
+gspws keeps no citizen passwords, so a session starts when a binding link is used and names the
+link's account. Before that, a visitor gets an anonymous session, so that the form that uses the
+link carries a CSRF token too (nobody can be signed in to someone else's account by a page of
+theirs).
+
+The cookie is ``payload.mac``: the payload (account, a random nonce, the expiry) in base64url, and
+an HMAC-SHA256 of it under the session key, checked in constant time. Nothing is stored on the
+server; a session ends when it expires (``GSPWS_SESSION_TTL``) or when the browser drops the
+cookie (登出). A new nonce is drawn whenever a link is used, so a session cannot be fixed in
+advance. A form's CSRF token is an HMAC of the session's nonce, so it is worthless in any other
+session.
+
+The key is derived with HKDF-SHA256 from ``GSPWS_SESSION_SECRET`` or, when that is empty, from the
+first encryption key: never that key itself, so the MAC key and the encryption key stay independent
+(knowing one, e.g. from a leaked session key, says nothing about the other).
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from gspws.config import Settings
+from gspws.core.clock import Clock
+from gspws.store.secrets import env_keys, read_key_file
+
+COOKIE = "gspws_session"
+_HKDF_INFO = b"gspws binding page sessions v1"
+
+
+def session_key(settings: Settings) -> bytes:
+    if settings.session_secret:
+        material = settings.session_secret.encode()
+    else:
+        keys = (env_keys(settings.secret_key) if settings.secret_key
+                else read_key_file(settings.effective_key_file))
+        material = base64.urlsafe_b64decode(keys[0])
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(material)
+
+
+@dataclass(frozen=True)
+class Session:
+    account: str | None  # None: anonymous, before a link was used
+    nonce: str
+    expires_at: float
+
+
+class Sessions:
+    def __init__(self, key: bytes, ttl: int, clock: Clock) -> None:
+        self._key = key
+        self._ttl = ttl
+        self._clock = clock
+
+    @property
+    def ttl(self) -> int:
+        return self._ttl
+
+    def new(self, account: str | None = None) -> Session:
+        return Session(account, secrets.token_urlsafe(16), self._clock() + self._ttl)
+
+    def encode(self, session: Session) -> str:
+        payload = _b64(json.dumps([session.account, session.nonce, session.expires_at]).encode())
+        return f"{payload}.{self._mac(b'session', payload.encode())}"
+
+    def decode(self, cookie: str | None) -> Session | None:
+        """The session of a cookie value, or None if it is missing, forged or expired."""
+        if not cookie or not cookie.isascii():
+            return None
+        payload, _, mac = cookie.partition(".")
+        expected = self._mac(b"session", payload.encode())
+        if not payload or not hmac.compare_digest(mac.encode(), expected.encode()):
+            return None
+        account, nonce, expires_at = json.loads(base64.urlsafe_b64decode(payload + "=="))
+        if self._clock() >= expires_at:
+            return None
+        return Session(account, nonce, expires_at)
+
+    def csrf_token(self, session: Session) -> str:
+        return self._mac(b"csrf", session.nonce.encode())
+
+    def csrf_valid(self, session: Session | None, token: str | None) -> bool:
+        return session is not None and hmac.compare_digest(
+            (token or "").encode(), self.csrf_token(session).encode())
+
+    def _mac(self, purpose: bytes, data: bytes) -> str:
+        return _b64(hmac.new(self._key, purpose + b"\0" + data, hashlib.sha256).digest())
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
