@@ -1,4 +1,5 @@
-# gspws: `make run` sets up and serves; `make test` runs the whole suite. See README.md.
+# gspws: `make run` sets up and serves (`make run RECORD=DIR` also records every SOAP exchange
+# for `gspws replay`); `make test` runs the whole suite. See README.md.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
@@ -7,7 +8,7 @@ STAMP   = $(VENV)/.installed-stamp
 COMPAT_PYTHONS ?= 3.12 3.13
 PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
 
-.PHONY: install run test test-suite test-compat clean
+.PHONY: install run test test-suite test-compat fuzz clean
 
 install: $(STAMP)
 
@@ -24,7 +25,7 @@ run: install
 	$(BIN)/gspws db upgrade
 	@$(BIN)/gspws demo --url http://127.0.0.1:$${GSPWS_PORT:-8000}/gsp2ws/TOTP.asmx
 	@echo
-	$(BIN)/gspws serve --host 127.0.0.1 --port $${GSPWS_PORT:-8000}
+	$(BIN)/gspws serve --host 127.0.0.1 --port $${GSPWS_PORT:-8000} $(if $(RECORD),--record $(RECORD))
 
 test: test-suite test-compat
 
@@ -41,5 +42,18 @@ test-compat:
 	  .venv-$$v/bin/python -m pytest -q tests/test_smoke.py || exit 1; \
 	done
 
+# Coverage-guided fuzzing of the SOAP entry point (tests/fuzz_soap.py, atheris), seeded with
+# tests/corpus. New inputs collect in var/fuzz/corpus, crashes as var/fuzz/crash-*.
+FUZZ_SECONDS ?= 600
+fuzz: install
+	@mkdir -p var/fuzz/corpus
+	FUZZ_WORKDIR=var/fuzz/work $(BIN)/python tests/fuzz_soap.py -max_total_time=$(FUZZ_SECONDS) \
+	  -timeout=10 -artifact_prefix=var/fuzz/ var/fuzz/corpus
+
 clean:
 	rm -rf $(VENV) .venv-* .pytest_cache build *.egg-info
+
+# gspws under load next to a no-database floor (bench/run.py; options: make bench BENCH_ARGS="--help").
+.PHONY: bench
+bench: install
+	$(BIN)/python bench/run.py $(BENCH_ARGS)

@@ -23,6 +23,23 @@ def _choice(*allowed: str) -> Callable[[str], str]:
     return parse
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError("must be a positive number of seconds")
+    return value
+
+
+def _optional_port(text: str) -> int | None:
+    return int(text) if text.strip() else None
+
+
+def _base_url(text: str) -> str:
+    if not text.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return text.rstrip("/")
+
+
 @dataclass(frozen=True)
 class Option:
     attr: str
@@ -69,6 +86,31 @@ OPTIONS = (
            "the code. Empty = no limit."),
     Option("issuer", "GSPWS_ISSUER", "gspws", str,
            "Issuer shown by authenticator apps (otpauth URI)."),
+    Option("public_url", "GSPWS_PUBLIC_URL", "http://127.0.0.1:8000", _base_url,
+           "Where people reach gspws: the start of binding links (CLI, e-mail, "
+           "CreateBindingLink)."),
+    Option("link_ttl", "GSPWS_LINK_TTL", "600", _positive,
+           "Seconds a binding link from `gspws account link` or CreateBindingLink stays valid."),
+    Option("invite_ttl", "GSPWS_INVITE_TTL", "3600", _positive,
+           "Seconds a binding link sent by `gspws account invite` stays valid."),
+    Option("pending_ttl", "GSPWS_PENDING_TTL", "600", _positive,
+           "Seconds a new authenticator has to send its first code before the binding lapses."),
+    Option("session_ttl", "GSPWS_SESSION_TTL", "900", _positive,
+           "Seconds a binding-page session lasts after its link was used."),
+    Option("session_secret", "GSPWS_SESSION_SECRET", "", str,
+           "Secret from which the binding page's session and CSRF key is derived (HKDF); empty "
+           "means derived from the first encryption key."),
+    Option("smtp_host", "GSPWS_SMTP_HOST", "localhost", str,
+           "SMTP server for `gspws account invite`."),
+    Option("smtp_port", "GSPWS_SMTP_PORT", "", _optional_port,
+           "SMTP port; empty means 25, 587 or 465 by GSPWS_SMTP_SECURITY."),
+    Option("smtp_security", "GSPWS_SMTP_SECURITY", "none", _choice("none", "starttls", "tls"),
+           "`none`, `starttls` (upgrade a plain connection) or `tls` (TLS from the start)."),
+    Option("smtp_user", "GSPWS_SMTP_USER", "", str,
+           "SMTP login; empty means no login."),
+    Option("smtp_password", "GSPWS_SMTP_PASSWORD", "", str, "SMTP password."),
+    Option("smtp_sender", "GSPWS_SMTP_SENDER", "gspws@localhost", str,
+           "From address of invitation e-mails."),
     Option("db_pool_size", "GSPWS_DB_POOL_SIZE", "5", int,
            "Database connections kept per worker process (PostgreSQL)."),
     Option("db_timeout", "GSPWS_DB_TIMEOUT", "2", int,
@@ -97,6 +139,18 @@ class Settings:
     rate_limit_service: str
     rate_limit_account: str
     issuer: str
+    public_url: str
+    link_ttl: int
+    invite_ttl: int
+    pending_ttl: int
+    session_ttl: int
+    session_secret: str
+    smtp_host: str
+    smtp_port: int | None
+    smtp_security: str
+    smtp_user: str
+    smtp_password: str
+    smtp_sender: str
     db_pool_size: int
     db_timeout: int
     log_level: str

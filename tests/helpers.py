@@ -107,12 +107,12 @@ class ServerProcess:
     (bounded) and returns the exit status."""
 
     def __init__(self, database_url: str, env: dict, log_path, workers: int = 2,
-                 port: int | None = None) -> None:
+                 port: int | None = None, extra_args: tuple[str, ...] = ()) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/gsp2ws/TOTP.asmx"
         self.log_path = Path(log_path)
         self._args = [GSPWS, "--database-url", database_url, "serve", "--host", "127.0.0.1",
-                      "--port", str(self.port), "--workers", str(workers)]
+                      "--port", str(self.port), "--workers", str(workers), *extra_args]
         self._env = env
         self.proc: subprocess.Popen | None = None
 

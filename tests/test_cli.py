@@ -25,6 +25,7 @@ from sqlalchemy import create_engine, func, select, text
 
 from gspws.cli import main
 from gspws.config import Settings
+from gspws.core.access import FUNCTIONS
 from gspws.store.models import Account, Service, Token, TokenStatus
 from gspws.store.migrate import MIGRATIONS
 from gspws.wsgi import build_store
@@ -405,7 +406,8 @@ def test_demo_seeds_an_empty_store(cli):
     assert re.search(r"otpauth://totp/gspws:demo\?secret=[A-Z2-7]+", output)
     assert "clients/verify_totp.py" in output
     assert _counts(cli) == (1, 1, 1)
-    assert cli.json("service", "show", "APP0000001")["grants"] == {"VerifyTOTPCode": "active"}
+    # The loopback-only demo agency may call every operation, binding ones included.
+    assert cli.json("service", "show", "APP0000001")["grants"] == dict.fromkeys(FUNCTIONS, "active")
 
 
 def test_demo_on_a_seeded_store_adds_nothing(cli):
