@@ -1,0 +1,85 @@
+"""The floor of the benchmark: the least a server can do for a VerifyTOTPCode call.
+
+A WSGI app with no database and no verification, served by the same gunicorn (sync workers) with
+the options ``gspws serve`` uses (gspws/serving.py). Per request it reads the body, parses it with
+lxml (entity resolution and network access off, as spyne does), finds ``account`` and ``TOTPCode``,
+and writes the response bytes gspws writes (built with ``gspws.soap.shape`` at import), with the
+same Content-Type. It answers Code 0, except for the failure path's wrong code ``000000``, which
+gets gspws's 9999 bytes, so each path is compared on identical response bytes.
+
+Run by ``bench/run.py``; by hand::
+
+    .venv/bin/python bench/floor.py --bind 127.0.0.1:8001 --workers 2
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+from lxml import etree
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # gspws from this checkout
+
+from gspws.core import codes  # noqa: E402
+from gspws.soap import shape  # noqa: E402
+
+WRONG_CODE = "000000"  # the failure path's code (bench/run.py)
+CONTENT_TYPE = shape.SOAP11.content_type
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
+_BODY = shape.SOAP11.qname("Body")
+_OP = f"{{{shape.TNS}}}VerifyTOTPCode"
+_ACCOUNT = f"{_BODY}/{_OP}/{{{shape.TNS}}}account"
+_CODE = f"{_BODY}/{_OP}/{{{shape.TNS}}}TOTPCode"
+
+
+def response_bytes(outcome: codes.ReturnCode) -> bytes:
+    """What gspws answers with ``outcome`` to a SOAP 1.1 VerifyTOTPCode call."""
+    tns = f"{{{shape.TNS}}}"
+    response = etree.Element(f"{tns}VerifyTOTPCodeResponse", nsmap={None: shape.TNS})
+    result = etree.SubElement(response, f"{tns}VerifyTOTPCodeResult")
+    etree.SubElement(result, f"{tns}Code").text = str(outcome.code)
+    etree.SubElement(result, f"{tns}Message").text = outcome.message
+    return shape.envelope(shape.SOAP11, shape.unprefixed(response))
+
+
+OK_BYTES = response_bytes(codes.OK)
+REJECTED_BYTES = response_bytes(codes.REJECTED)
+
+
+def app(environ, start_response):
+    if environ["REQUEST_METHOD"] != "POST":
+        start_response("405 Method Not Allowed", [("Content-Type", "text/plain"),
+                                                  ("Content-Length", "0")])
+        return [b""]
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    root = etree.fromstring(environ["wsgi.input"].read(length), _PARSER)
+    account, code = root.findtext(_ACCOUNT), root.findtext(_CODE)
+    body = REJECTED_BYTES if code == WRONG_CODE and account else OK_BYTES
+    start_response("200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def serve(bind: str, workers: int) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    class Floor(BaseApplication):
+        def load_config(self):
+            # The options of gspws.serving.run, so that only the app differs.
+            for key, value in {"bind": bind, "workers": workers, "worker_class": "sync",
+                               "timeout": 30, "graceful_timeout": 10, "keepalive": 5,
+                               "accesslog": None, "loglevel": "info", "proc_name": "gspws-floor",
+                               "control_socket_disable": True}.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return app
+
+    Floor().run()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--bind", default="127.0.0.1:8001")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    serve(args.bind, args.workers)
