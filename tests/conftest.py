@@ -4,6 +4,7 @@ PostgreSQL tests need ``GSPWS_TEST_PG_URL`` (``.ci/run`` sets it); each test get
 its own, created from that URL and dropped afterwards. Without it they skip, saying why.
 """
 
+import dataclasses
 import os
 import threading
 import uuid
@@ -123,3 +124,24 @@ def live_server(settings, store, clock, demo):
     server = LiveServer(create_app(settings, clock=clock, store=store))
     yield server
     server.stop()
+
+
+@pytest.fixture(params=[False, True], ids=["soap11", "soap12"])
+def soap12(request) -> bool:
+    """Each test using this runs over SOAP 1.1 and over SOAP 1.2."""
+    return request.param
+
+
+@pytest.fixture
+def serve(settings, store, clock, demo):
+    """Start another server on the same store and clock, with some settings changed."""
+    started = []
+
+    def start(**overrides) -> LiveServer:
+        app = create_app(dataclasses.replace(settings, **overrides), clock=clock, store=store)
+        started.append(LiveServer(app))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.stop()

@@ -9,7 +9,6 @@ Store changes (services, tokens) are all made before a test's first call.
 """
 
 import base64
-import dataclasses
 import ipaddress
 import os
 import subprocess
@@ -42,30 +41,10 @@ TRUST_LOOPBACK = {"trusted_proxies": (ipaddress.ip_network("127.0.0.1/32"),)}
 GSPWS_CLI = Path(sys.executable).parent / "gspws"
 
 
-@pytest.fixture(params=[False, True], ids=["soap11", "soap12"])
-def soap12(request) -> bool:
-    return request.param
-
-
 @pytest.fixture
 def totp(live_server, soap12):
     """A zeep stub of the live server's SOAP 1.1 or 1.2 port."""
     return zeep_service(live_server.url, soap12)
-
-
-@pytest.fixture
-def serve(settings, store, clock, demo):
-    """Start another server on the same store and clock, with some settings changed."""
-    started = []
-
-    def start(**overrides) -> LiveServer:
-        app = create_app(dataclasses.replace(settings, **overrides), clock=clock, store=store)
-        started.append(LiveServer(app))
-        return started[-1]
-
-    yield start
-    for server in started:
-        server.stop()
 
 
 def add_service(store, networks=LOCAL, functions=(VERIFY,), enabled=True, suspended=False,

@@ -7,7 +7,6 @@ the faults. Every response body is also checked for leaked internals (stack trac
 library names).
 """
 
-import dataclasses
 import html
 import ipaddress
 import re
@@ -17,8 +16,6 @@ from urllib.parse import urljoin
 import pytest
 import requests
 
-from conftest import LiveServer
-from gspws.wsgi import create_app
 from helpers import (CONTENT_TYPE, SERVICE_ID, SOAP11_NS, SOAP12_NS, assert_no_internals,
                      audit_rows, envelope, envelope_ns, parse_xml, post, soap_fault, soap_result)
 
@@ -40,26 +37,6 @@ CONTRACT_OK_11 = (
 ).encode("utf-8")
 CONTRACT_OK_12 = CONTRACT_OK_11.replace(SOAP11_NS.encode(), SOAP12_NS.encode())
 CONTRACT_OK = {False: CONTRACT_OK_11, True: CONTRACT_OK_12}
-
-
-@pytest.fixture(params=[False, True], ids=["soap11", "soap12"])
-def soap12(request) -> bool:
-    return request.param
-
-
-@pytest.fixture
-def serve(settings, store, clock, demo):
-    """Start another server on the same store and clock, with some settings changed."""
-    started = []
-
-    def start(**overrides) -> LiveServer:
-        app = create_app(dataclasses.replace(settings, **overrides), clock=clock, store=store)
-        started.append(LiveServer(app))
-        return started[-1]
-
-    yield start
-    for server in started:
-        server.stop()
 
 
 def send(url: str, body: bytes, soap12: bool = False, **headers) -> requests.Response:
