@@ -50,7 +50,8 @@ class GspwsApp:
         services = store.service_registry(settings.registry_refresh).current
         throttle = Throttle.from_settings(settings)
         proxies = ProxyPolicy(settings.trusted_proxies)
-        verifier = TotpVerifier(store.unit, services, policy_of(settings), clock, throttle)
+        verifier = TotpVerifier(store.unit, services, policy_of(settings), clock, throttle,
+                                reading=store.reading)
         enrollment = enrollment_of(settings, store, clock, services, throttle)
         self.totp = TotpEndpoint(verifier, enrollment, proxies, settings.max_request_bytes)
         sessions = Sessions(session_key(settings), settings.session_ttl, clock)

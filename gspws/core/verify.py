@@ -88,8 +88,9 @@ class AuditedCalls:
     transaction holding the work and its audit row, and 3000 for any unexpected failure."""
 
     def __init__(self, unit_of_work: UnitOfWork, services: Services, policy: Policy,
-                 clock: Clock, throttle: Throttle) -> None:
+                 clock: Clock, throttle: Throttle, reading: UnitOfWork | None = None) -> None:
         self._unit_of_work = unit_of_work
+        self._reading = reading or unit_of_work
         self._services = services
         self._policy = policy
         self._clock = clock
@@ -97,12 +98,18 @@ class AuditedCalls:
 
     def _audited(self, caller: Caller, account: str | None,
                  decide: Callable[[VerifyRepository, float], T],
-                 code_of: Callable[[T], ReturnCode], wrap: Callable[[ReturnCode], T]) -> T:
-        """``decide(repo, now)`` for an admitted caller, else ``wrap(refusal)``; audited."""
+                 code_of: Callable[[T], ReturnCode], wrap: Callable[[ReturnCode], T],
+                 prepare: Callable[[], None] | None = None) -> T:
+        """``decide(repo, now)`` for an admitted caller, else ``wrap(refusal)``; audited.
+
+        ``prepare()``, when given, runs for an admitted caller before the transaction: reads
+        that need no lock (on SQLite the transaction holds the database's write lock)."""
         started = time.perf_counter()
         now = self._clock()
         try:
             refused = self._admit(caller)  # before the transaction: the registry reads the store
+            if prepare is not None and not refused:
+                prepare()
             with self._unit_of_work() as repo:
                 result = wrap(refused) if refused else decide(repo, now)
                 elapsed_ms = (time.perf_counter() - started) * 1000
@@ -130,13 +137,21 @@ class AuditedCalls:
 
 class TotpVerifier(AuditedCalls):
     def verify(self, caller: Caller, account: str | None, code: str | None) -> ReturnCode:
+        read: list[TokenState] = []
+
+        def read_tokens() -> None:
+            # Outside the writing transaction: the conditional updates in accept_code keep a
+            # code single-use however stale this read is by the time they run.
+            if account:
+                with self._reading() as repo:
+                    read.extend(repo.verifiable_tokens(account))
+
         return self._audited(caller, account,
-                             lambda repo, now: self._decide(repo, caller, account, code, now),
-                             code_of=_same, wrap=_same)
+                             lambda repo, now: self._decide(repo, caller, account, code, now, read),
+                             code_of=_same, wrap=_same, prepare=read_tokens)
 
     def _decide(self, repo: VerifyRepository, caller: Caller, account: str | None,
-                code: str | None, now: float) -> ReturnCode:
-        tokens = repo.verifiable_tokens(account) if account else []
+                code: str | None, now: float, tokens: list[TokenState]) -> ReturnCode:
         if not tokens:
             return codes.NO_ACTIVE_TOKEN
         if not self._throttle.allow_account(account):

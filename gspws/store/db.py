@@ -17,6 +17,10 @@ from sqlalchemy.engine import Engine, make_url
 from gspws.config import Settings
 
 
+READ_ONLY = "gspws_read_only"
+"""Execution option for transactions that only read: on SQLite they begin without the write lock."""
+
+
 def make_engine(settings: Settings) -> Engine:
     url = make_url(settings.effective_database_url)
     if url.get_backend_name() == "sqlite":
@@ -53,7 +57,8 @@ def _sqlite_engine(url, settings: Settings) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     @event.listens_for(engine, "handle_error")
     def _discard_read_only(context):

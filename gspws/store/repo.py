@@ -29,6 +29,7 @@ from gspws.core.registry import ServiceRegistry
 from gspws.core.verify import Caller, TokenState
 from gspws.store.models import (Account, AuditEvent, BindingLink, RegistryState, Service,
                                 ServiceGrant, ServiceNetwork, Token, TokenStatus, TokenType)
+from gspws.store.db import READ_ONLY
 from gspws.store.secrets import SecretBox
 
 
@@ -356,13 +357,20 @@ class Store:
         with self.sessions() as session, session.begin():
             yield Repository(session, self.secrets)
 
+    @contextmanager
+    def reading(self) -> Iterator[Repository]:
+        """A transaction that only reads: on SQLite it does not take the write lock."""
+        with self.sessions() as session, session.begin():
+            session.connection(execution_options={READ_ONLY: True})
+            yield Repository(session, self.secrets)
+
     def service_registry(self, refresh: float) -> ServiceRegistry:
         def probe() -> int:
-            with self.unit() as repo:
+            with self.reading() as repo:
                 return repo.registry_version()
 
         def load() -> dict[str, ServiceProfile]:
-            with self.unit() as repo:
+            with self.reading() as repo:
                 return repo.service_profiles()
 
         return ServiceRegistry(probe, load, refresh)
