@@ -51,7 +51,7 @@ class GspwsApp:
         throttle = Throttle.from_settings(settings)
         proxies = ProxyPolicy(settings.trusted_proxies)
         verifier = TotpVerifier(store.unit, services, policy_of(settings), clock, throttle,
-                                reading=store.reading)
+                                reading=store.reading if store.locks_database else None)
         enrollment = enrollment_of(settings, store, clock, services, throttle)
         self.totp = TotpEndpoint(verifier, enrollment, proxies, settings.max_request_bytes)
         sessions = Sessions(session_key(settings), settings.session_ttl, clock)

@@ -90,7 +90,7 @@ class AuditedCalls:
     def __init__(self, unit_of_work: UnitOfWork, services: Services, policy: Policy,
                  clock: Clock, throttle: Throttle, reading: UnitOfWork | None = None) -> None:
         self._unit_of_work = unit_of_work
-        self._reading = reading or unit_of_work
+        self._reading = reading
         self._services = services
         self._policy = policy
         self._clock = clock
@@ -137,18 +137,24 @@ class AuditedCalls:
 
 class TotpVerifier(AuditedCalls):
     def verify(self, caller: Caller, account: str | None, code: str | None) -> ReturnCode:
-        read: list[TokenState] = []
+        """With a separate ``reading`` unit (SQLite), tokens are read before the writing
+        transaction, which holds the database's write lock; elsewhere (PostgreSQL locks rows, not
+        the database) one transaction does both. Either way the conditional updates in
+        accept_code keep a code single-use however stale the read is when they run."""
+        read: list[TokenState] | None = None
 
         def read_tokens() -> None:
-            # Outside the writing transaction: the conditional updates in accept_code keep a
-            # code single-use however stale this read is by the time they run.
-            if account:
-                with self._reading() as repo:
-                    read.extend(repo.verifiable_tokens(account))
+            nonlocal read
+            with self._reading() as repo:
+                read = repo.verifiable_tokens(account) if account else []
 
-        return self._audited(caller, account,
-                             lambda repo, now: self._decide(repo, caller, account, code, now, read),
-                             code_of=_same, wrap=_same, prepare=read_tokens)
+        def decide(repo: VerifyRepository, now: float) -> ReturnCode:
+            tokens = read if read is not None else (
+                repo.verifiable_tokens(account) if account else [])
+            return self._decide(repo, caller, account, code, now, tokens)
+
+        return self._audited(caller, account, decide, code_of=_same, wrap=_same,
+                             prepare=read_tokens if self._reading else None)
 
     def _decide(self, repo: VerifyRepository, caller: Caller, account: str | None,
                 code: str | None, now: float, tokens: list[TokenState]) -> ReturnCode:

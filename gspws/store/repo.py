@@ -357,6 +357,11 @@ class Store:
         with self.sessions() as session, session.begin():
             yield Repository(session, self.secrets)
 
+    @property
+    def locks_database(self) -> bool:
+        """True when a writing transaction locks the whole database (SQLite)."""
+        return self.engine.dialect.name == "sqlite"
+
     @contextmanager
     def reading(self) -> Iterator[Repository]:
         """A transaction that only reads: on SQLite it does not take the write lock."""
