@@ -1,0 +1,11 @@
+"""``gspws``: the operator's command line. Thin: parses, validates, calls the store, prints.
+
+Every listing takes ``--json``. Bad input is a one-line message on stderr and exit status 2
+(click's usage errors) or 1 (an object that does not exist or already exists).
+"""
+
+# Importing the command modules registers their commands on ``main``.
+from gspws.cli import accounts, audit, db, keys, services, serving, tokens  # noqa: F401
+from gspws.cli.base import main
+
+__all__ = ["main"]

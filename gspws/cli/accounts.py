@@ -1,0 +1,96 @@
+"""Citizens' accounts and their binding links."""
+
+
+import click
+
+from gspws.cli.base import JSON, Context, emit, main, pass_ctx
+from gspws.config import Settings
+from gspws.store.models import Account, TokenStatus
+from gspws.store.repo import Store
+
+
+@main.group()
+def account() -> None:
+    """Citizens' accounts."""
+
+
+@account.command("add")
+@click.argument("account_name", metavar="ACCOUNT")
+@click.option("--name", help="Display name.")
+@click.option("--email")
+@click.option("--phone")
+@pass_ctx
+def account_add(c: Context, account_name: str, name: str | None, email: str | None,
+                phone: str | None) -> None:
+    """Add an account."""
+    if not account_name.strip() or len(account_name) > 128:
+        raise click.BadParameter("must be 1 to 128 characters", param_hint="ACCOUNT")
+    with c.repo() as repo:
+        repo.add_account(account_name, name, email, phone)
+    click.echo(f"account {account_name} added")
+
+
+@account.command("list")
+@JSON
+@pass_ctx
+def account_list(c: Context, as_json: bool) -> None:
+    """List accounts with their number of active tokens."""
+    with c.repo() as repo:
+        rows = [_account_row(a) for a in repo.list_accounts()]
+    emit(rows, as_json, ["account", "name", "email", "phone", "active_tokens"])
+
+
+def _account_row(a: Account) -> dict:
+    return {"account": a.account, "name": a.name or "", "email": a.email or "",
+            "phone": a.phone or "",
+            "active_tokens": sum(t.status is TokenStatus.ACTIVE for t in a.tokens)}
+
+
+def _binding_link(settings: Settings, store: Store, account_name: str, invite: bool) -> str:
+    """A new binding link for the account (see gspws.core.enroll); exits 1 when refused."""
+    from gspws.core.enroll import Person
+    from gspws.wsgi import enrollment_of
+    operation = "cli:InviteToBinding" if invite else "cli:CreateBindingLink"
+    outcome = enrollment_of(settings, store).create_link(Person(None, operation), account_name,
+                                                         invite=invite)
+    if not outcome.ok:
+        raise click.ClickException(f"no account {account_name!r}" if outcome.problem
+                                   else "the link could not be created (see the log)")
+    return outcome.value
+
+
+@account.command("link")
+@click.argument("account_name", metavar="ACCOUNT")
+@click.option("--ttl", type=click.IntRange(1, 7 * 86400), metavar="SECONDS",
+              help="Validity of the link. Default: GSPWS_LINK_TTL (600).")
+@pass_ctx
+def account_link(c: Context, account_name: str, ttl: int | None) -> None:
+    """Print a single-use link to the binding page for ACCOUNT. Hand it only to its owner."""
+    from dataclasses import replace
+    settings = replace(c.settings, link_ttl=ttl) if ttl else c.settings
+    click.echo(_binding_link(settings, c.store, account_name, invite=False))
+    click.echo(f"valid {settings.link_ttl // 60 or 1} min, once", err=True)
+
+
+@account.command("invite")
+@click.argument("account_name", metavar="ACCOUNT")
+@pass_ctx
+def account_invite(c: Context, account_name: str) -> None:
+    """E-mail ACCOUNT's owner a binding link valid GSPWS_INVITE_TTL (an hour); earlier unused
+    links of the account stop working. Run it again to send a new one."""
+    import smtplib
+
+    from gspws import mail
+    with c.repo() as repo:
+        email = repo.get_account(account_name).email
+    if not email:
+        raise click.ClickException(f"account {account_name!r} has no e-mail address")
+    url = _binding_link(c.settings, c.store, account_name, invite=True)
+    message = mail.invitation(c.settings.smtp_sender, email, account_name, url,
+                              c.settings.invite_ttl)
+    try:
+        mail.send(c.settings, message)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise click.ClickException(f"cannot send the invitation through "
+                                   f"{c.settings.smtp_host}: {exc}") from None
+    click.echo(f"invitation for {account_name} sent to {email}")

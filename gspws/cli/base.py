@@ -1,0 +1,98 @@
+"""What every command shares: the context (settings, store), output, argument checks, and
+the ``gspws`` group the commands attach to."""
+
+import ipaddress
+import json
+from contextlib import contextmanager
+from typing import Iterator
+
+import click
+
+from gspws.config import ConfigError, Settings
+from gspws.core import otp
+from gspws.core.access import FUNCTIONS, valid_service_id
+from gspws.store.repo import Repository, Store, StoreError
+
+
+class Context:
+    def __init__(self, database_url: str | None) -> None:
+        self.settings = Settings.from_env(database_url=database_url)
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            from gspws.wsgi import build_store
+            self._store = build_store(self.settings)
+        return self._store
+
+    @contextmanager
+    def repo(self) -> Iterator[Repository]:
+        """One transaction; an operator error rolls it back and exits 1 with the message."""
+        try:
+            with self.store.unit() as repo:
+                yield repo
+        except (StoreError, ConfigError) as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def emit(rows: list[dict], as_json: bool, columns: list[str]) -> None:
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        click.echo("(none)")
+        return
+    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in columns}
+    click.echo("  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip())
+    for row in rows:
+        click.echo("  ".join(str(row[c]).ljust(widths[c]) for c in columns).rstrip())
+
+
+# -- argument checks ----------------------------------------------------------------------------
+
+def _service_id(_ctx, _param, value: str) -> str:
+    if not valid_service_id(value):
+        raise click.BadParameter(f"{value!r} is not a ServiceID (APP followed by 7 digits)")
+    return value
+
+
+def cidrs(_ctx, _param, values: tuple[str, ...]) -> list[str]:
+    try:
+        return [str(ipaddress.ip_network(v, strict=False)) for v in values]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def base32_secret(_ctx, _param, value: str | None) -> str | None:
+    if value is not None:
+        value = value.replace(" ", "").upper()
+        if not otp.valid_secret(value):
+            raise click.BadParameter("not a base32 secret of at least 112 bits (23 characters)")
+    return value
+
+
+FUNCTION = click.Choice(FUNCTIONS)
+SERVICE_ID = click.argument("service_id", callback=_service_id)
+JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--database-url", envvar="GSPWS_DATABASE_URL", metavar="URL",
+              help="SQLAlchemy URL of the store (default: SQLite in $GSPWS_HOME).")
+@click.version_option(package_name="gspws")
+@click.pass_context
+def main(ctx: click.Context, database_url: str | None) -> None:
+    """Operate gspws: the GSP-compatible TOTP web service."""
+    try:
+        ctx.obj = Context(database_url)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+def db_error(exc: Exception) -> str:
+    """The first line of a database error (the driver's message, no SQL, no parameters)."""
+    text = str(getattr(exc, "orig", None) or exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
