@@ -182,11 +182,11 @@ class EnrollRepository(VerifyRepository, Protocol):
 class EnrollPolicy(Policy):
     """The code rules of verification (a code means the same everywhere), plus binding's."""
 
-    pending_ttl: int = 600
-    link_ttl: int = 600
-    invite_ttl: int = 3600
-    issuer: str = "gspws"
-    link_prefix: str = "http://127.0.0.1:8000/owin/manage/Link/"  # + the link's token
+    pending_ttl: int
+    link_ttl: int
+    invite_ttl: int
+    issuer: str
+    link_prefix: str  # the public URL of the link page; the link's token is appended
 
 
 def link_hash(token: str) -> str:

@@ -23,9 +23,11 @@ VERIFY_FUNCTION = FUNCTIONS[0]
 
 @dataclass(frozen=True)
 class Policy:
-    window: int = 1
-    lockout_threshold: int = 5
-    lockout_cooldown: int = 900  # seconds; 0 = never by itself
+    """The code rules, from settings (their defaults live in ``gspws.config.OPTIONS`` only)."""
+
+    window: int
+    lockout_threshold: int
+    lockout_cooldown: int  # seconds; 0 = never by itself
 
 
 @dataclass(frozen=True)

@@ -83,8 +83,7 @@ class Repository:
         return [
             TokenState(
                 id=row.id,
-                params=TotpParams(self.secrets.decrypt(row.secret), row.algorithm, row.digits,
-                                  row.period),
+                params=self.token_params(row),
                 locked=row.status is TokenStatus.LOCKED,
                 locked_at=row.locked_at.timestamp() if row.locked_at else None,
                 last_step=row.last_step,
@@ -237,7 +236,8 @@ class Repository:
             query = query.where(Token.account_id == self.get_account(account).id)
         return list(self.session.scalars(query))
 
-    def token_params(self, token: Token) -> TotpParams:
+    def token_params(self, token) -> TotpParams:
+        """A token's (or token row's) parameters with its secret decrypted."""
         return TotpParams(self.secrets.decrypt(token.secret), token.algorithm, token.digits,
                           token.period)
 
