@@ -4,6 +4,7 @@
 production entry point :func:`application` always uses the system clock.
 """
 
+from functools import partial
 from typing import Callable, Iterable
 
 from gspws.config import Settings
@@ -50,8 +51,9 @@ class GspwsApp:
         services = store.service_registry(settings.registry_refresh).current
         throttle = Throttle.from_settings(settings)
         proxies = ProxyPolicy(settings.trusted_proxies)
-        verifier = TotpVerifier(store.unit, services, policy_of(settings), clock, throttle,
-                                reading=store.reading if store.locks_database else None)
+        reading = partial(store.verification, read_only=True) if store.locks_database else None
+        verifier = TotpVerifier(store.verification, services, policy_of(settings), clock, throttle,
+                                reading=reading)
         enrollment = enrollment_of(settings, store, clock, services, throttle)
         self.totp = TotpEndpoint(verifier, enrollment, proxies, settings.max_request_bytes)
         sessions = Sessions(session_key(settings), settings.session_ttl, clock)

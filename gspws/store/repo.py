@@ -1,45 +1,33 @@
-"""Queries and atomic updates, next to the tables they touch. No door writes SQL.
-
-The two updates that make verification safe with many workers on one database:
-
-* :meth:`Repository.accept_step` moves ``last_step`` forward only if the new step is later, in a
-  single conditional UPDATE; of several workers racing with the same code, exactly one sees
-  ``rowcount == 1``. (SQLite serialises writers; PostgreSQL re-checks the WHERE clause after the
-  row lock under READ COMMITTED.)
-* :meth:`Repository.record_failure` increments the failure counter and locks in the same
-  statement, so concurrent failures are all counted.
+"""Queries and updates for the CLI, the binding pages and operations, next to the tables they
+touch (no door writes SQL). Verification's own statements, which every call runs, live in
+:mod:`gspws.store.verification`; :class:`Repository` inherits them.
 """
 
 import ipaddress
+from contextlib import contextmanager, nullcontext
+from datetime import datetime
 from secrets import randbelow
-from contextlib import contextmanager
-from datetime import datetime, timezone
 from typing import Iterator
 
-from sqlalchemy import case, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from gspws.core.access import ServiceProfile
-from gspws.core.codes import ReturnCode
 from gspws.core.enroll import Device, Link, PendingToken
 from gspws.core.otp import TotpParams
 from gspws.core.registry import ServiceRegistry
-from gspws.core.verify import Caller, TokenState
-from gspws.store.models import (Account, AuditEvent, BindingLink, RegistryState, Service,
-                                ServiceGrant, ServiceNetwork, Token, TokenStatus, TokenType)
-from gspws.store.db import READ_ONLY
+from gspws.store.db import READ_ONLY, sqlite_begin, writer_turns
+from gspws.store.models import (Account, BindingLink, RegistryState, Service, ServiceGrant,
+                                ServiceNetwork, Token, TokenStatus, TokenType)
+from gspws.store.prepared import CursorRunner, PreparedStatements, SessionRunner
 from gspws.store.secrets import SecretBox
+from gspws.store.verification import IN_USE, VerifyQueries, utc as _utc
 
 
 class StoreError(Exception):
     """An operator-level error: unknown or duplicate object. The message is for a person."""
-
-
-#: For the per-call UPDATEs: no ORM objects are loaded in a verification, so there is nothing
-#: in the session to synchronise, and evaluating the WHERE clause against it costs time per call.
-NO_SYNC = {"synchronize_session": False}
 
 
 def new_serial() -> str:
@@ -47,92 +35,20 @@ def new_serial() -> str:
     return f"TOTP{randbelow(10**10):010d}"
 
 
-def _utc(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, timezone.utc)
-
-
-class Repository:
+class Repository(VerifyQueries):
     """All store operations, bound to one session (one transaction)."""
 
     def __init__(self, session: Session, secrets: SecretBox) -> None:
+        super().__init__(SessionRunner(session), secrets)
         self.session = session
-        self.secrets = secrets
 
-    # -- verification ---------------------------------------------------------------------------
+    # -- the service registry (gspws.core.registry) ---------------------------------------------
 
     def service_profiles(self) -> dict[str, ServiceProfile]:
         return {s.service_id: _profile(s) for s in self.list_services()}
 
     def registry_version(self) -> int:
         return self.session.scalar(select(RegistryState.version).where(RegistryState.id == 1)) or 0
-
-    def verifiable_tokens(self, account: str) -> list[TokenState]:
-        return self._token_states(Account.account == account)
-
-    def device_tokens(self, account_id: int) -> list[TokenState]:
-        return self._token_states(Account.id == account_id)
-
-    def _token_states(self, which_account) -> list[TokenState]:
-        # Core, not ORM: this runs on every call and needs no identity map or change tracking.
-        rows = self.session.execute(
-            select(Token.id, Token.serial, Token.secret, Token.algorithm, Token.digits,
-                   Token.period, Token.status, Token.locked_at, Token.last_step, Token.failures)
-            .join(Account, Account.id == Token.account_id)
-            .where(which_account, Token.type == TokenType.TOTP, _IN_USE)
-            .order_by(Token.id))
-        return [
-            TokenState(
-                id=row.id,
-                params=self.token_params(row),
-                locked=row.status is TokenStatus.LOCKED,
-                locked_at=row.locked_at.timestamp() if row.locked_at else None,
-                last_step=row.last_step,
-                failures=row.failures,
-                serial=row.serial,
-            )
-            for row in rows
-        ]
-
-    def unlock(self, token_ids: list[int]) -> None:
-        self.session.execute(
-            update(Token).where(Token.id.in_(token_ids), Token.status == TokenStatus.LOCKED)
-            .values(status=TokenStatus.ACTIVE, failures=0, locked_at=None),
-            execution_options=NO_SYNC)
-
-    def accept_step(self, token_id: int, step: int) -> bool:
-        return self.session.execute(
-            update(Token).where(
-                Token.id == token_id,
-                Token.status == TokenStatus.ACTIVE,
-                (Token.last_step.is_(None)) | (Token.last_step < step),
-            ).values(last_step=step, failures=0), execution_options=NO_SYNC
-        ).rowcount == 1
-
-    def reset_failures(self, token_ids: list[int]) -> None:
-        self.session.execute(
-            update(Token).where(Token.id.in_(token_ids), Token.failures > 0).values(failures=0),
-            execution_options=NO_SYNC)
-
-    def record_failure(self, token_ids: list[int], threshold: int, now: float) -> None:
-        reaches = Token.failures + 1 >= threshold
-        self.session.execute(
-            update(Token).where(Token.id.in_(token_ids), Token.status == TokenStatus.ACTIVE)
-            .values(failures=Token.failures + 1,
-                    status=case((reaches, TokenStatus.LOCKED.value), else_=Token.status),
-                    locked_at=case((reaches, _utc(now)), else_=Token.locked_at)),
-            execution_options=NO_SYNC)
-
-    def audit(self, caller: Caller, account: str | None, outcome: ReturnCode, at: float,
-              duration_ms: float) -> None:
-        self.session.execute(insert(AuditEvent).values(
-            at=_utc(at),
-            service_id=caller.service_id[:32] if caller.service_id else None,
-            client_addr=str(caller.address) if caller.address else None,
-            operation=caller.operation,
-            account=account[:128] if account else None,
-            code=outcome.code,
-            duration_ms=round(duration_ms, 3),
-        ))
 
     # -- services -------------------------------------------------------------------------------
 
@@ -236,11 +152,6 @@ class Repository:
             query = query.where(Token.account_id == self.get_account(account).id)
         return list(self.session.scalars(query))
 
-    def token_params(self, token) -> TotpParams:
-        """A token's (or token row's) parameters with its secret decrypted."""
-        return TotpParams(self.secrets.decrypt(token.secret), token.algorithm, token.digits,
-                          token.period)
-
     def _flush(self, duplicate_message: str) -> None:
         try:
             self.session.flush()
@@ -331,8 +242,7 @@ class Repository:
         ).rowcount == 1
 
 
-#: Tokens that verify codes: active ones, and locked ones (which may cool down).
-_IN_USE = Token.status.in_((TokenStatus.ACTIVE, TokenStatus.LOCKED))
+_IN_USE = Token.status.in_(IN_USE)
 
 
 def _profile(service: Service) -> ServiceProfile:
@@ -351,16 +261,44 @@ class Store:
         self.engine = engine
         self.sessions = sessionmaker(engine, expire_on_commit=False)
         self.secrets = secrets
+        self._writer_turn = writer_turns(engine)
+        self._prepared = PreparedStatements(engine.dialect)
+        self._database_errors = engine.dialect.loaded_dbapi.Error
 
     @contextmanager
     def unit(self) -> Iterator[Repository]:
-        with self.sessions() as session, session.begin():
+        with self._writer_turn(), self.sessions() as session, session.begin():
             yield Repository(session, self.secrets)
 
     @property
     def locks_database(self) -> bool:
         """True when a writing transaction locks the whole database (SQLite)."""
         return self.engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def verification(self, read_only: bool = False) -> Iterator[VerifyQueries]:
+        """One transaction for VerifyTOTPCode, its statements prepared and sent on the DBAPI
+        connection (gspws.store.prepared). ``read_only`` as in :meth:`reading`.
+
+        After a database error the connection is discarded, not returned to the pool: whatever
+        state it is in (broken, or opened read-only, see gspws.store.db), the next call gets a
+        fresh one."""
+        with nullcontext() if read_only else self._writer_turn():
+            connection = self.engine.raw_connection()
+            try:
+                cursor = connection.cursor()
+                if self.locks_database:
+                    cursor.execute(sqlite_begin(read_only))
+                yield VerifyQueries(CursorRunner(cursor, self._prepared), self.secrets)
+                connection.commit()
+            except self._database_errors:
+                connection.invalidate()
+                raise
+            except BaseException:
+                connection.rollback()
+                raise
+            finally:
+                connection.close()
 
     @contextmanager
     def reading(self) -> Iterator[Repository]:

@@ -1,0 +1,137 @@
+"""What a verification asks of the store, as statements built once at import.
+
+Every SOAP call runs these, so they are plain Core statements with bound parameters, built once
+(building them per call was over half of a call's CPU time) and run by a
+:class:`~gspws.store.prepared.StatementRunner`.
+
+The two updates that make verification safe with many workers on one database:
+
+* :meth:`VerifyQueries.accept_step` moves ``last_step`` forward only if the new step is later, in a
+  single conditional UPDATE; of several workers racing with the same code, exactly one sees
+  ``rowcount == 1``. (SQLite serialises writers; PostgreSQL re-checks the WHERE clause after the
+  row lock under READ COMMITTED.)
+* :meth:`VerifyQueries.record_failure` increments the failure counter and locks in the same
+  statement, so concurrent failures are all counted.
+"""
+
+from datetime import datetime, timezone
+
+from sqlalchemy import bindparam, case, insert, or_, select, update
+
+from gspws.core.codes import ReturnCode
+from gspws.core.otp import TotpParams
+from gspws.core.verify import Caller, TokenState
+from gspws.store.models import Account, AuditEvent, Token, TokenStatus, TokenType, UTCDateTime
+from gspws.store.prepared import StatementRunner
+from gspws.store.secrets import SecretBox
+
+_TOKENS = Token.__table__.c
+_ACCOUNTS = Account.__table__.c
+
+#: Tokens that verify codes: active ones, and locked ones (which may cool down).
+IN_USE = (TokenStatus.ACTIVE, TokenStatus.LOCKED)
+
+
+def _token_states(which_account):
+    return (select(_TOKENS.id, _TOKENS.serial, _TOKENS.secret, _TOKENS.algorithm, _TOKENS.digits,
+                   _TOKENS.period, _TOKENS.status, _TOKENS.locked_at, _TOKENS.last_step,
+                   _TOKENS.failures)
+            .select_from(Token.__table__.join(Account.__table__,
+                                              _ACCOUNTS.id == _TOKENS.account_id))
+            .where(which_account, _TOKENS.type == TokenType.TOTP,
+                   or_(*(_TOKENS.status == status for status in IN_USE)))
+            .order_by(_TOKENS.id))
+
+
+# Statements about several tokens run once per token (``executemany``): an ``IN`` list would be
+# rendered anew for each call (see gspws.store.prepared).
+_BY_ACCOUNT = _token_states(_ACCOUNTS.account == bindparam("account"))
+_BY_ACCOUNT_ID = _token_states(_ACCOUNTS.id == bindparam("account_id"))
+_TOKEN = _TOKENS.id == bindparam("token_id")
+
+_UNLOCK = (update(Token.__table__).where(_TOKEN, _TOKENS.status == TokenStatus.LOCKED)
+           .values(status=TokenStatus.ACTIVE, failures=0, locked_at=None))
+_ACCEPT_STEP = (update(Token.__table__)
+                .where(_TOKEN, _TOKENS.status == TokenStatus.ACTIVE,
+                       _TOKENS.last_step.is_(None) | (_TOKENS.last_step < bindparam("step")))
+                .values(last_step=bindparam("step"), failures=0))
+_RESET_FAILURES = (update(Token.__table__).where(_TOKEN, _TOKENS.failures > 0)
+                   .values(failures=0))
+_REACHES = _TOKENS.failures + 1 >= bindparam("threshold")
+_RECORD_FAILURE = (update(Token.__table__).where(_TOKEN, _TOKENS.status == TokenStatus.ACTIVE)
+                   .values(failures=_TOKENS.failures + 1,
+                           status=case((_REACHES, TokenStatus.LOCKED.value), else_=_TOKENS.status),
+                           locked_at=case((_REACHES, bindparam("now", type_=UTCDateTime)),
+                                          else_=_TOKENS.locked_at)))
+# inline(): the new row's id is not needed, so PostgreSQL is not asked to return it.
+_AUDIT = (insert(AuditEvent.__table__).inline()
+          .values({column: bindparam(column) for column in (
+              "at", "service_id", "client_addr", "operation", "account", "code", "duration_ms")}))
+
+
+def utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, timezone.utc)
+
+
+class VerifyQueries:
+    """The reads and conditional updates of a verification, in one transaction.
+
+    :class:`gspws.store.repo.Repository` inherits them, so the binding operations (DisableTOTP
+    checks a code too) run the very same statements inside their ORM session; VerifyTOTPCode runs
+    them prepared, on the DBAPI cursor (gspws.store.prepared).
+    """
+
+    def __init__(self, run: StatementRunner, secrets: SecretBox) -> None:
+        self._run = run
+        self.secrets = secrets
+
+    def verifiable_tokens(self, account: str) -> list[TokenState]:
+        return self._token_states(_BY_ACCOUNT, {"account": account})
+
+    def device_tokens(self, account_id: int) -> list[TokenState]:
+        return self._token_states(_BY_ACCOUNT_ID, {"account_id": account_id})
+
+    def _token_states(self, statement, params: dict) -> list[TokenState]:
+        return [
+            TokenState(
+                id=row.id,
+                params=self.token_params(row),
+                locked=row.status is TokenStatus.LOCKED,
+                locked_at=row.locked_at.timestamp() if row.locked_at else None,
+                last_step=row.last_step,
+                failures=row.failures,
+                serial=row.serial,
+            )
+            for row in self._run.rows(statement, params)
+        ]
+
+    def token_params(self, token) -> TotpParams:
+        """A token's (or token row's) parameters with its secret decrypted."""
+        return TotpParams(self.secrets.decrypt(token.secret), token.algorithm, token.digits,
+                          token.period)
+
+    def unlock(self, token_ids: list[int]) -> None:
+        self._run.count(_UNLOCK, [{"token_id": token_id} for token_id in token_ids])
+
+    def accept_step(self, token_id: int, step: int) -> bool:
+        return self._run.count(_ACCEPT_STEP, {"token_id": token_id, "step": step}) == 1
+
+    def reset_failures(self, token_ids: list[int]) -> None:
+        self._run.count(_RESET_FAILURES, [{"token_id": token_id} for token_id in token_ids])
+
+    def record_failure(self, token_ids: list[int], threshold: int, now: float) -> None:
+        at = utc(now)
+        self._run.count(_RECORD_FAILURE, [{"token_id": token_id, "threshold": threshold,
+                                           "now": at} for token_id in token_ids])
+
+    def audit(self, caller: Caller, account: str | None, outcome: ReturnCode, at: float,
+              duration_ms: float) -> None:
+        self._run.count(_AUDIT, {
+            "at": utc(at),
+            "service_id": caller.service_id[:32] if caller.service_id else None,
+            "client_addr": str(caller.address) if caller.address else None,
+            "operation": caller.operation,
+            "account": account[:128] if account else None,
+            "code": outcome.code,
+            "duration_ms": round(duration_ms, 3),
+        })
