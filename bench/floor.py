@@ -34,12 +34,8 @@ _CODE = f"{_BODY}/{_OP}/{{{shape.TNS}}}TOTPCode"
 
 def response_bytes(outcome: codes.ReturnCode) -> bytes:
     """What gspws answers with ``outcome`` to a SOAP 1.1 VerifyTOTPCode call."""
-    tns = f"{{{shape.TNS}}}"
-    response = etree.Element(f"{tns}VerifyTOTPCodeResponse", nsmap={None: shape.TNS})
-    result = etree.SubElement(response, f"{tns}VerifyTOTPCodeResult")
-    etree.SubElement(result, f"{tns}Code").text = str(outcome.code)
-    etree.SubElement(result, f"{tns}Message").text = outcome.message
-    return shape.envelope(shape.SOAP11, shape.unprefixed(response))
+    return shape.result(shape.SOAP11, "VerifyTOTPCode",
+                        [("Code", str(outcome.code)), ("Message", outcome.message)])
 
 
 OK_BYTES = response_bytes(codes.OK)

@@ -44,7 +44,8 @@ class GspwsApp:
     """Routes the legacy TOTP paths to the SOAP endpoint and ``/owin/manage/`` to the binding
     page; everything else is 404."""
 
-    def __init__(self, settings: Settings, store: Store, clock: Clock) -> None:
+    def __init__(self, settings: Settings, store: Store, clock: Clock,
+                 fast_path: bool = True) -> None:
         self.settings = settings
         self.store = store
         self.clock = clock  # exposed so a test can prove `gspws serve` runs on system_clock
@@ -55,7 +56,8 @@ class GspwsApp:
         verifier = TotpVerifier(store.verification, services, policy_of(settings), clock, throttle,
                                 reading=reading)
         enrollment = enrollment_of(settings, store, clock, services, throttle)
-        self.totp = TotpEndpoint(verifier, enrollment, proxies, settings.max_request_bytes)
+        self.totp = TotpEndpoint(verifier, enrollment, proxies, settings.max_request_bytes,
+                                 fast_path=fast_path)
         sessions = Sessions(session_key(settings), settings.session_ttl, clock)
         self.manage = ManagePages(enrollment, sessions, proxies, clock)
 
@@ -76,9 +78,10 @@ class GspwsApp:
 
 
 def create_app(settings: Settings | None = None, clock: Clock = system_clock,
-               store: Store | None = None) -> GspwsApp:
+               store: Store | None = None, fast_path: bool = True) -> GspwsApp:
+    """``fast_path=False``: VerifyTOTPCode through spyne as well (gspws.soap.fastpath)."""
     settings = settings or Settings.from_env()
-    return GspwsApp(settings, store or build_store(settings), clock)
+    return GspwsApp(settings, store or build_store(settings), clock, fast_path)
 
 
 def application(environ: dict, start_response: Callable) -> Iterable[bytes]:

@@ -20,6 +20,7 @@ from gspws.core.verify import TotpVerifier
 from gspws.proxies import ProxyPolicy
 from gspws.soap import shape
 from gspws.soap.charset import UndecodableBody, to_utf8
+from gspws.soap.fastpath import VerifyFastPath
 from gspws.soap.help import HelpPages
 from gspws.soap.protocol import SERVER_FAULT_REASON, AspNetSoap11, AspNetSoap12
 from gspws.soap.service import CLIENT_ADDRESS_KEY, TOTPService
@@ -46,7 +47,9 @@ class TotpEndpoint:
 
     def __init__(self, verifier: TotpVerifier, enrollment: Enrollment, proxies: ProxyPolicy,
                  max_request_bytes: int, wsdl: WsdlDocument | None = None,
-                 help_pages: HelpPages | None = None) -> None:
+                 help_pages: HelpPages | None = None, fast_path: bool = True) -> None:
+        """``fast_path=False`` sends VerifyTOTPCode through spyne too (see gspws.soap.fastpath)."""
+        self._fast = VerifyFastPath(verifier) if fast_path else None
         self._soap = {shape.SOAP11: _spyne_app(AspNetSoap11, verifier, enrollment),
                       shape.SOAP12: _spyne_app(AspNetSoap12, verifier, enrollment)}
         self._proxies = proxies
@@ -107,11 +110,13 @@ class TotpEndpoint:
         if not body.strip():
             return _fault(start_response, "500 Internal Server Error", version,
                           "The request body is empty.")
-        environ = dict(environ)
+        environ = {**environ, CLIENT_ADDRESS_KEY: self._proxies.client_address(environ)}
+        answer = self._fast.answer(version, body, environ) if self._fast else None
+        if answer is not None:
+            return _respond(start_response, "200 OK", version.content_type, answer)
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         environ["CONTENT_TYPE"] = mimetype  # now UTF-8 without a declaration: nothing to guess
-        environ[CLIENT_ADDRESS_KEY] = self._proxies.client_address(environ)
         try:
             return self._soap[version](environ, start_response)
         except Exception:  # spyne raised instead of answering: still a SOAP Fault, no internals

@@ -36,7 +36,7 @@ class _AspNetShaped:
 
     def decompose_incoming_envelope(self, ctx, message=Soap11.REQUEST):
         root, _ids = ctx.in_document
-        _check_structure(self.version, root)
+        check_structure(self.version, root)
         super().decompose_incoming_envelope(ctx, message)
 
     def create_out_string(self, ctx, charset=None):
@@ -63,7 +63,7 @@ def _elements(parent) -> list:
     return [child for child in parent if isinstance(child.tag, str)]
 
 
-def _check_structure(version: SoapVersion, root) -> None:
+def check_structure(version: SoapVersion, root) -> None:
     """Refuse what is not one plain call before spyne reads it: a DTD (entity tricks), the other
     SOAP version, a missing Body, anything but one operation element in the Body, and repeated
     elements (two Headers, two ``account`` s, two ``ServiceID`` s): which one a reader takes

@@ -94,18 +94,20 @@ def operation(*params, returns):
 
 
 def caller_of(ctx, operation: str) -> Caller:
+    header = ctx.in_header
+    return caller(header.ServiceID if header is not None else None, ctx.transport.req_env,
+                  operation)
+
+
+def caller(service_id: str | None, environ: dict, operation: str) -> Caller:
     """The core's view of who calls; notes a SOAPAction that names another operation (accepted,
     as the contract says, since dispatch is on the body element)."""
-    header = ctx.in_header
-    action = ctx.transport.req_env.get("HTTP_SOAPACTION", "").strip('" ')
+    action = environ.get("HTTP_SOAPACTION", "").strip('" ')
     if action and action != f"{TNS}/{operation}":
         # The caller's value is not logged: it is free text that could carry a code.
         log.info("SOAPAction differs from the body's operation %s; accepted", operation)
-    return Caller(
-        service_id=header.ServiceID if header is not None else None,
-        address=ctx.transport.req_env.get(CLIENT_ADDRESS_KEY),
-        operation=operation,
-    )
+    return Caller(service_id=service_id, address=environ.get(CLIENT_ADDRESS_KEY),
+                  operation=operation)
 
 
 class TOTPService(ServiceBase):

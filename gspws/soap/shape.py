@@ -41,6 +41,17 @@ def envelope(version: SoapVersion, payload: etree._Element) -> bytes:
     return XML_DECLARATION + etree.tostring(env, encoding="utf-8")
 
 
+def result(version: SoapVersion, operation: str, fields: list[tuple[str, str]]) -> bytes:
+    """An operation's answer, ``<operation>Response/<operation>Result`` holding text ``fields``,
+    in the bytes the spyne path writes for it (``envelope(version, unprefixed(...))``)."""
+    tns = f"{{{TNS}}}"
+    response = etree.Element(f"{tns}{operation}Response", nsmap={None: TNS})
+    holder = etree.SubElement(response, f"{tns}{operation}Result")
+    for name, text in fields:
+        etree.SubElement(holder, f"{tns}{name}").text = text
+    return envelope(version, response)
+
+
 def unprefixed(element: etree._Element) -> etree._Element:
     """A copy of ``element`` that declares its namespace as the default one, so that neither it
     nor its descendants in that namespace carry a prefix."""
