@@ -54,6 +54,12 @@ clean:
 	rm -rf $(VENV) .venv-* .pytest_cache build *.egg-info
 
 # gspws under load next to a no-database floor (bench/run.py; options: make bench BENCH_ARGS="--help").
+# wrk drives the load when present (Debian's package, installed here when apt-get can); else
+# bench/run.py falls back to its Python load generator, which uses more of the CPU itself.
 .PHONY: bench
 bench: install
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } || \
+	  echo "bench: wrk not installed (apt-get install wrk); using the Python load generator"
+	@test -x $(BIN)/py-spy || $(BIN)/python -m pip install --quiet py-spy  # for --profile
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
