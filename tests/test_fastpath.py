@@ -2,8 +2,9 @@
 
 Two apps on two identically seeded stores, their FixedClocks in step, one with the fast path
 and one without, get the same requests in the same order: every case of the bad-input corpus
-(tests/corpus) and every caller family's envelope from tests/envelope_corpus.py. Status,
-Content-Type and body must be equal byte for byte, and so must what each store recorded.
+(tests/corpus) and every caller family's envelope from tests/envelope_corpus.py, on SQLite and
+on PostgreSQL. Status, Content-Type and body must be equal byte for byte, and so must what each
+store recorded.
 Separately: the plain shapes real callers send are taken by the fast path (else the differential
 test would compare spyne with itself), and the unusual ones are left to spyne.
 """
@@ -15,7 +16,7 @@ import pytest
 from sqlalchemy import select
 from werkzeug.test import Client
 
-from conftest import T0, make_settings
+from conftest import T0, _pg_database, make_settings
 from envelope_corpus import FAMILIES
 from gspws.core.clock import FixedClock
 from gspws.core.otp import TotpParams
@@ -30,10 +31,11 @@ from test_bad_input import CASES, render, seed
 
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 LOOPBACK = {"REMOTE_ADDR": "127.0.0.1"}  # the seeded service's allowed address
+TRANSPORT_HEADERS = {"Host", "Content-Length", "Expect", "Connection"}  # the test client's own
 
 
-def _app(tmp_path, name: str, fast_path: bool):
-    settings = make_settings(tmp_path / name, f"sqlite:///{tmp_path / name / 'gspws.db'}")
+def _app(home, database_url: str, fast_path: bool):
+    settings = make_settings(home, database_url)
     store = build_store(settings)
     migrate.upgrade(store.engine)
     seed(store)
@@ -41,16 +43,17 @@ def _app(tmp_path, name: str, fast_path: bool):
 
 
 def _requests(now: Callable[[], float]):
-    """(name, Content-Type, body): the bad-input corpus, then each family's calls, with the
-    codes of the step at ``now()`` (taken as each request is made)."""
+    """(name, HTTP headers, body): the bad-input corpus, then each family's calls as that client
+    sends them, with the codes of the step at ``now()`` (taken as each request is made)."""
     for case in CASES:
-        yield case["name"], case["content_type"], render(case, now(), xxe_port=9)
+        yield case["name"], {"Content-Type": case["content_type"]}, render(case, now(), xxe_port=9)
     for family in FAMILIES:
         for account, valid in ((ACCOUNT, True), (ACCOUNT, True), (ACCOUNT, False),
                                ("no.such.user", True)):
             code = code_at(TotpParams(SECRET), now()) if valid else "000000"
             headers, body = family.write(SERVICE_ID, account, code)
-            yield family.name, dict(headers)["Content-Type"], body
+            yield family.name, {name: value for name, value in headers
+                                if name not in TRANSPORT_HEADERS}, body
 
 
 def _store_state(app):
@@ -63,15 +66,28 @@ def _store_state(app):
     return audit, tokens
 
 
-def test_both_paths_answer_every_request_alike(tmp_path):
-    fast, full = _app(tmp_path, "fast", True), _app(tmp_path, "full", False)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def two_stores(request, tmp_path):
+    """URLs of two empty stores of one kind."""
+    if request.param == "sqlite":
+        yield [f"sqlite:///{tmp_path / name}.db" for name in ("fast", "full")]
+        return
+    fast, full = _pg_database(), _pg_database()
+    yield [next(fast), next(full)]
+    for schema in fast, full:
+        next(schema, None)  # drops it
+
+
+def test_both_paths_answer_every_request_alike(tmp_path, two_stores):
+    fast, full = (_app(tmp_path, url, fast_path) for url, fast_path in zip(two_stores,
+                                                                             (True, False)))
     clients = Client(fast), Client(full)
     answered = 0
-    for name, content_type, body in _requests(fast.clock):
+    for name, headers, body in _requests(fast.clock):
         fast_answer, full_answer = (
             (a.status, a.content_type, a.data) for a in (
                 client.post("/gsp2ws/TOTP.asmx", data=body, environ_base=LOOPBACK,
-                            headers={"Content-Type": content_type}) for client in clients))
+                            headers=headers) for client in clients))
         assert fast_answer == full_answer, name
         answered += fast_answer[0] == "200 OK"
         for app in fast, full:  # a fresh step: no code is refused as replayed or locked out
@@ -86,8 +102,8 @@ def test_both_paths_answer_every_request_alike(tmp_path):
 
 
 @pytest.fixture
-def fast_path(tmp_path) -> VerifyFastPath:
-    return _app(tmp_path, "app", True).totp._fast
+def fast_path(tmp_path, sqlite_url) -> VerifyFastPath:
+    return _app(tmp_path, sqlite_url, True).totp._fast
 
 
 @pytest.mark.parametrize("family", FAMILIES, ids=lambda f: f.name)

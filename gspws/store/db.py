@@ -3,17 +3,18 @@
 SQLite: WAL, a busy timeout, and every transaction opened with ``BEGIN IMMEDIATE``. A verification
 always writes (audit row, failure counter or accepted step), so taking the write lock up front
 makes concurrent workers queue on the busy timeout instead of failing with SQLITE_BUSY when a read
-transaction tries to upgrade. Writers of one process tree also queue on a :class:`WriterQueue`
-first, which wakes the next writer when the lock is free instead of letting SQLite's busy
-handler poll.
+transaction tries to upgrade. Writers also queue on a :class:`WriterQueue` first, which lets the
+next writer in much sooner after the lock is free than SQLite's busy handler does.
 
 PostgreSQL: a pool per worker with pre-ping, a connect timeout and a statement timeout, so a sick
 database turns into a prompt 3000 rather than a hung worker.
 """
 
 import fcntl
+import logging
 import os
 import threading
+import time
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Callable, ContextManager, Iterator
@@ -23,9 +24,14 @@ from sqlalchemy.engine import Engine, make_url
 
 from gspws.config import Settings
 
+log = logging.getLogger(__name__)
+
 
 READ_ONLY = "gspws_read_only"
 """Execution option for transactions that only read: on SQLite they begin without the write lock."""
+
+_WRITER_QUEUE_TIMEOUT = "gspws_writer_queue_timeout"
+"""Engine execution option of SQLite engines: how long a writer waits for its turn (seconds)."""
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -46,6 +52,13 @@ def make_engine(settings: Settings) -> Engine:
                          pool_recycle=1800, connect_args=connect_args, hide_parameters=True)
 
 
+def opened_read_only(error: BaseException) -> bool:
+    """SQLite opens an unwritable file read-only without complaint and would keep answering
+    "readonly database" from the pool after the file is writable again: such a connection is to
+    be dropped, so that the next call opens a fresh one."""
+    return "readonly database" in str(error)
+
+
 def sqlite_begin(read_only: bool) -> str:
     """How a transaction begins on SQLite (the module docstring says why)."""
     return "BEGIN" if read_only else "BEGIN IMMEDIATE"
@@ -54,7 +67,8 @@ def sqlite_begin(read_only: bool) -> str:
 def _sqlite_engine(url, settings: Settings) -> Engine:
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": settings.db_timeout}, hide_parameters=True)
+    engine = create_engine(url, connect_args={"timeout": settings.db_timeout}, hide_parameters=True,
+                           execution_options={_WRITER_QUEUE_TIMEOUT: settings.db_timeout})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
@@ -73,13 +87,14 @@ def _sqlite_engine(url, settings: Settings) -> Engine:
 
     @event.listens_for(engine, "handle_error")
     def _discard_read_only(context):
-        # SQLite opens an unwritable file read-only without complaint and would keep answering
-        # "readonly database" from the pool after the file is writable again; drop such
-        # connections so the next call opens a fresh one.
-        if "readonly database" in str(context.original_exception):
+        if opened_read_only(context.original_exception):
             context.is_disconnect = True
 
     return engine
+
+
+class WriterQueueTimeout(Exception):
+    """No turn to write came within the busy timeout (answered like any store failure)."""
 
 
 class WriterQueue:
@@ -87,44 +102,78 @@ class WriterQueue:
 
     SQLite lets one writer in at a time and makes the others poll, sleeping 1, 2, 5, 10 ... ms
     between tries; with two busy workers half the calls collided and slept far longer than the
-    0.2 ms the writer held the lock (idle CPU, 33 ms p99). ``flock`` hands the lock over as soon
-    as it is released. Threads of one process queue on a mutex first (``flock`` does not exclude
-    holders of the same open file), and each process opens the lock file itself (a descriptor
-    inherited across ``fork`` would share the lock with the parent).
+    0.2 ms the writer held the lock (idle CPU, 33 ms p99). Here a waiter retries after 50 µs,
+    doubling up to 1 ms, so it starts soon after the holder finishes, and gives up after the
+    same busy timeout SQLite would (a long CLI transaction cannot hold a verification beyond it).
 
-    A waiter blocks until its turn: a holder runs one transaction whose statements give up
-    after the busy timeout (writers outside the queue, e.g. another tool, still use SQLite's
-    own locking), so each turn is bounded, and a worker that dies releases the lock with it.
+    Every process using the file takes part (the workers and the CLI); each opens the lock file
+    itself (a descriptor inherited across ``fork`` would share the lock with the parent), and its
+    threads queue on a mutex first (``flock`` does not exclude holders of the same open file).
+    Turns do not nest. Writers that do not use the queue still meet SQLite's own locking. When
+    the lock file cannot be opened (say an operator created it as root), writers fall back to
+    SQLite's locking alone, with a warning.
     """
 
-    def __init__(self, path: Path) -> None:
+    FIRST_PAUSE, LONGEST_PAUSE = 0.00005, 0.001
+
+    def __init__(self, path: Path, timeout: float) -> None:
         self._path = path
+        self._timeout = timeout
         self._mutex = threading.Lock()
         self._fd: int | None = None
         self._pid: int | None = None
 
     @classmethod
     def for_engine(cls, engine: Engine) -> "WriterQueue | None":
-        """The queue for an engine on a SQLite file; None for other databases."""
-        database = engine.url.database
-        if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        """The queue for an engine made by :func:`make_engine` on a SQLite file, else None."""
+        timeout = engine.get_execution_options().get(_WRITER_QUEUE_TIMEOUT)
+        if timeout is None or not engine.url.database or engine.url.database == ":memory:":
             return None
-        return cls(Path(f"{database}-writers.lock"))
+        return cls(Path(f"{engine.url.database}-writers.lock"), timeout)
 
     @contextmanager
     def turn(self) -> Iterator[None]:
-        with self._mutex:
+        deadline = time.monotonic() + self._timeout
+        if not self._mutex.acquire(timeout=self._timeout):
+            raise WriterQueueTimeout(f"no turn to write within {self._timeout} s")
+        try:
             fd = self._descriptor()
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            if fd is None:
+                yield
+                return
+            self._lock(fd, deadline)
             try:
                 yield
             finally:
                 fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            self._mutex.release()
 
-    def _descriptor(self) -> int:
+    def _lock(self, fd: int, deadline: float) -> None:
+        pause = self.FIRST_PAUSE
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise WriterQueueTimeout(f"no turn to write within {self._timeout} s") \
+                        from None
+                time.sleep(pause)
+                pause = min(pause * 2, self.LONGEST_PAUSE)
+
+    def _descriptor(self) -> int | None:
         if self._pid != os.getpid():
-            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            if self._fd is not None:
+                os.close(self._fd)  # inherited from the parent: its lock stays the parent's
             self._pid = os.getpid()
+            try:
+                # flock needs no write access: whoever created the file, all can read it.
+                self._fd = os.open(self._path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            except OSError as error:
+                log.warning("cannot open %s (%s): SQLite writers take turns without it",
+                            self._path, error.strerror)
+                self._fd = None
         return self._fd
 
 

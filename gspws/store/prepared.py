@@ -57,15 +57,20 @@ class Prepared:
 
     def __init__(self, statement: Executable, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
-        if any(bind.expanding or bind.literal_execute for bind in compiled.binds.values()):
+        binds = {name: bind for bind, name in compiled.bind_names.items()}
+        if any(bind.expanding or bind.literal_execute for bind in binds.values()):
             raise ValueError(f"cannot prepare a statement with an expanding parameter: {compiled}")
+        if compiled.insert_prefetch or compiled.update_prefetch:
+            # Python-side column defaults are computed by SQLAlchemy's execution, skipped here.
+            raise ValueError(f"cannot prepare a statement that relies on column defaults: "
+                             f"{compiled}")
         self.sql = compiled.string
         # Values written into the statement (``status == 'active'``) are parameters too.
-        self._constants = {name: bind.effective_value for name, bind in compiled.binds.items()
+        self._constants = {name: bind.effective_value for name, bind in binds.items()
                            if not bind.required}
+        self._convert = {name: bind.type.dialect_impl(dialect).bind_processor(dialect)
+                         for name, bind in binds.items()}
         self._order = compiled.positiontup  # positional paramstyles (SQLite); None for named
-        self._bind = {name: bind.type.dialect_impl(dialect).bind_processor(dialect)
-                      for name, bind in compiled.binds.items()}
         columns = getattr(statement, "selected_columns", None)
         if columns is not None:
             self._row = namedtuple("Row", [column.key for column in columns])
@@ -76,8 +81,10 @@ class Prepared:
         """``values`` (by parameter name), converted and arranged as the DBAPI wants them."""
         merged = {**self._constants, **values}
         converted = {name: convert(merged[name]) if convert else merged[name]
-                     for name, convert in self._bind.items()}
-        return [converted[name] for name in self._order] if self._order else converted
+                     for name, convert in self._convert.items()}
+        if self._order is None:
+            return converted
+        return [converted[name] for name in self._order]
 
     def rows(self, fetched: Iterable[tuple]) -> list[Any]:
         return [self._row(*(convert(value) if convert else value

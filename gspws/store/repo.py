@@ -18,7 +18,7 @@ from gspws.core.access import ServiceProfile
 from gspws.core.enroll import Device, Link, PendingToken
 from gspws.core.otp import TotpParams
 from gspws.core.registry import ServiceRegistry
-from gspws.store.db import READ_ONLY, sqlite_begin, writer_turns
+from gspws.store.db import READ_ONLY, opened_read_only, sqlite_begin, writer_turns
 from gspws.store.models import (Account, BindingLink, RegistryState, Service, ServiceGrant,
                                 ServiceNetwork, Token, TokenStatus, TokenType)
 from gspws.store.prepared import CursorRunner, PreparedStatements, SessionRunner
@@ -263,7 +263,6 @@ class Store:
         self.secrets = secrets
         self._writer_turn = writer_turns(engine)
         self._prepared = PreparedStatements(engine.dialect)
-        self._database_errors = engine.dialect.loaded_dbapi.Error
 
     @contextmanager
     def unit(self) -> Iterator[Repository]:
@@ -278,27 +277,37 @@ class Store:
     @contextmanager
     def verification(self, read_only: bool = False) -> Iterator[VerifyQueries]:
         """One transaction for VerifyTOTPCode, its statements prepared and sent on the DBAPI
-        connection (gspws.store.prepared). ``read_only`` as in :meth:`reading`.
-
-        After a database error the connection is discarded, not returned to the pool: whatever
-        state it is in (broken, or opened read-only, see gspws.store.db), the next call gets a
-        fresh one."""
+        connection (gspws.store.prepared). ``read_only`` as in :meth:`reading`."""
         with nullcontext() if read_only else self._writer_turn():
             connection = self.engine.raw_connection()
+            cursor = None
             try:
                 cursor = connection.cursor()
                 if self.locks_database:
                     cursor.execute(sqlite_begin(read_only))
                 yield VerifyQueries(CursorRunner(cursor, self._prepared), self.secrets)
                 connection.commit()
-            except self._database_errors:
-                connection.invalidate()
-                raise
-            except BaseException:
-                connection.rollback()
+            except BaseException as error:
+                self._end_failed(connection, cursor, error)
                 raise
             finally:
+                if cursor is not None:
+                    cursor.close()
                 connection.close()
+
+    def _end_failed(self, connection, cursor, error: BaseException) -> None:
+        """Roll back; drop the connection instead of pooling it when it is unusable (lost, or
+        opened read-only) or cannot even roll back."""
+        dialect = self.engine.dialect
+        try:
+            connection.rollback()
+        except dialect.loaded_dbapi.Error:
+            connection.invalidate()
+            return
+        if isinstance(error, dialect.loaded_dbapi.Error) and (
+                dialect.is_disconnect(error, connection.dbapi_connection, cursor)
+                or opened_read_only(error)):
+            connection.invalidate()
 
     @contextmanager
     def reading(self) -> Iterator[Repository]:
