@@ -48,6 +48,11 @@ class SessionRunner:
         return self._session.connection()
 
 
+def _same(value: Any) -> Any:
+    """The conversion of a type that needs none."""
+    return value
+
+
 class Prepared:
     """One Core statement, compiled for one dialect.
 
@@ -65,30 +70,30 @@ class Prepared:
             raise ValueError(f"cannot prepare a statement that relies on column defaults: "
                              f"{compiled}")
         self.sql = compiled.string
-        # Values written into the statement (``status == 'active'``) are parameters too.
-        self._constants = {name: bind.effective_value for name, bind in binds.items()
-                           if not bind.required}
-        self._convert = {name: bind.type.dialect_impl(dialect).bind_processor(dialect)
-                         for name, bind in binds.items()}
+        convert = {name: bind.type.dialect_impl(dialect).bind_processor(dialect) or _same
+                   for name, bind in binds.items()}
+        # Values written into the statement (``status == 'active'``) are parameters too,
+        # converted here once; the per-call values are converted in parameters().
+        self._constants = {name: convert[name](bind.effective_value)
+                           for name, bind in binds.items() if not bind.required}
+        self._convert = {name: convert[name] for name, bind in binds.items() if bind.required}
         self._order = compiled.positiontup  # positional paramstyles (SQLite); None for named
         columns = getattr(statement, "selected_columns", None)
         if columns is not None:
             self._row = namedtuple("Row", [column.key for column in columns])
             self._result = [column.type.dialect_impl(dialect).result_processor(dialect, None)
-                            for column in columns]
+                            or _same for column in columns]
 
     def parameters(self, values: dict[str, Any]):
         """``values`` (by parameter name), converted and arranged as the DBAPI wants them."""
-        merged = {**self._constants, **values}
-        converted = {name: convert(merged[name]) if convert else merged[name]
-                     for name, convert in self._convert.items()}
+        converted = {**self._constants,
+                     **{name: convert(values[name]) for name, convert in self._convert.items()}}
         if self._order is None:
             return converted
         return [converted[name] for name in self._order]
 
     def rows(self, fetched: Iterable[tuple]) -> list[Any]:
-        return [self._row(*(convert(value) if convert else value
-                            for convert, value in zip(self._result, row)))
+        return [self._row(*(convert(value) for convert, value in zip(self._result, row)))
                 for row in fetched]
 
 
