@@ -32,14 +32,9 @@ _ACCOUNT = f"{_BODY}/{_OP}/{{{shape.TNS}}}account"
 _CODE = f"{_BODY}/{_OP}/{{{shape.TNS}}}TOTPCode"
 
 
-def response_bytes(outcome: codes.ReturnCode) -> bytes:
-    """What gspws answers with ``outcome`` to a SOAP 1.1 VerifyTOTPCode call."""
-    return shape.result(shape.SOAP11, "VerifyTOTPCode",
-                        [("Code", str(outcome.code)), ("Message", outcome.message)])
-
-
-OK_BYTES = response_bytes(codes.OK)
-REJECTED_BYTES = response_bytes(codes.REJECTED)
+# What gspws answers to a SOAP 1.1 VerifyTOTPCode call with each code.
+OK_BYTES = shape.verify_result(shape.SOAP11, codes.OK)
+REJECTED_BYTES = shape.verify_result(shape.SOAP11, codes.REJECTED)
 
 
 def app(environ, start_response):

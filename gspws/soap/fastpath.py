@@ -14,11 +14,8 @@ stays the authority on what a request means, and tests/test_fastpath.py checks t
 answer the whole request corpus with the same bytes.
 """
 
-from functools import cache
-
 from lxml import etree
 
-from gspws.core.codes import ReturnCode
 from gspws.core.verify import VERIFY_FUNCTION, TotpVerifier
 from gspws.soap import shape
 from gspws.soap.protocol import AspNetSoap11, check_structure
@@ -49,13 +46,7 @@ class VerifyFastPath:
             return None    # spyne reads it again and answers, with a Fault if it must
         outcome = self._verifier.verify(caller(service_id, environ, VERIFY_FUNCTION),
                                         values.get("account"), values.get("code"))
-        return response(version, outcome)
-
-
-@cache
-def response(version: SoapVersion, outcome: ReturnCode) -> bytes:
-    return shape.result(version, VERIFY_FUNCTION,
-                        [("Code", str(outcome.code)), ("Message", outcome.message)])
+        return shape.verify_result(version, outcome)
 
 
 def _read(version: SoapVersion, body: bytes) -> tuple[str | None, dict[str, str]]:

@@ -6,8 +6,11 @@ element declaring the service namespace as default, and no prefix below it.
 """
 
 from dataclasses import dataclass
+from functools import cache
 
 from lxml import etree
+
+from gspws.core.codes import ReturnCode
 
 TNS = "http://cp.gov.tw/gsp2"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -41,14 +44,15 @@ def envelope(version: SoapVersion, payload: etree._Element) -> bytes:
     return XML_DECLARATION + etree.tostring(env, encoding="utf-8")
 
 
-def result(version: SoapVersion, operation: str, fields: list[tuple[str, str]]) -> bytes:
-    """An operation's answer, ``<operation>Response/<operation>Result`` holding text ``fields``,
-    in the bytes the spyne path writes for it (``envelope(version, unprefixed(...))``)."""
+@cache
+def verify_result(version: SoapVersion, outcome: ReturnCode) -> bytes:
+    """The answer to a VerifyTOTPCode call, in the bytes the spyne path writes for it
+    (``envelope(version, unprefixed(...))``); one per return code and version, built once."""
     tns = f"{{{TNS}}}"
-    response = etree.Element(f"{tns}{operation}Response", nsmap={None: TNS})
-    holder = etree.SubElement(response, f"{tns}{operation}Result")
-    for name, text in fields:
-        etree.SubElement(holder, f"{tns}{name}").text = text
+    response = etree.Element(f"{tns}VerifyTOTPCodeResponse", nsmap={None: TNS})
+    holder = etree.SubElement(response, f"{tns}VerifyTOTPCodeResult")
+    etree.SubElement(holder, f"{tns}Code").text = str(outcome.code)
+    etree.SubElement(holder, f"{tns}Message").text = outcome.message
     return envelope(version, response)
 
 
