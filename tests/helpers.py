@@ -74,6 +74,23 @@ def call(service, account, code, service_id=SERVICE_ID):
     return result.Code, result.Message
 
 
+# -- processes started together ----------------------------------------------------------------
+
+def run_together(processes: list, results, timeout: float = 120) -> list:
+    """Start ``processes`` (multiprocessing), take one item each from the ``results`` queue, and
+    make sure all have ended: joined, or killed when stuck, whatever happened meanwhile."""
+    for process in processes:
+        process.start()
+    try:
+        return [results.get(timeout=timeout) for _ in processes]
+    finally:
+        for process in processes:
+            process.join(timeout=30)
+            if process.is_alive():
+                process.kill()
+                process.join(timeout=10)
+
+
 # -- `gspws serve` as a real process (the process-level tests) ---------------------------------
 
 import os  # noqa: E402

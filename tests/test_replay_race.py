@@ -17,7 +17,7 @@ from gspws.core import otp
 from gspws.core.otp import TotpParams
 from gspws.store.models import AuditEvent, TokenStatus
 
-from helpers import SERVICE_ID, ServerProcess, envelope, gspws_env, post
+from helpers import SERVICE_ID, ServerProcess, envelope, gspws_env, post, run_together
 
 ROUNDS = 10
 CLIENTS = 8
@@ -44,16 +44,7 @@ def _race(url: str, body: bytes) -> list[tuple]:
     barrier, results = MP.Barrier(CLIENTS), MP.Queue()
     clients = [MP.Process(target=_fire, args=(url, body, barrier, results, i))
                for i in range(CLIENTS)]
-    for client in clients:
-        client.start()
-    try:
-        answers = [results.get(timeout=120) for _ in clients]
-    finally:
-        for client in clients:
-            client.join(timeout=30)
-            if client.is_alive():
-                client.kill()
-                client.join(timeout=10)
+    answers = run_together(clients, results)
     assert all(client.exitcode == 0 for client in clients)
     return sorted(((status, code) for _index, status, code in answers), key=repr)
 

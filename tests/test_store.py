@@ -27,6 +27,8 @@ from gspws.store.models import Base, TokenStatus
 from gspws.store.repo import Store
 from gspws.store.secrets import SecretBox
 
+from helpers import run_together
+
 MODEL_TABLES = set(Base.metadata.tables)
 
 
@@ -270,16 +272,7 @@ def test_concurrent_first_starts_agree_on_one_key(tmp_path, attempt):
     start, written, results = MP.Barrier(PROCESSES), MP.Barrier(PROCESSES), MP.Queue()
     workers = [MP.Process(target=_first_start, args=(str(home), i, start, written, results))
                for i in range(PROCESSES)]
-    for worker in workers:
-        worker.start()
-    try:
-        outcomes = dict(results.get(timeout=120) for _ in workers)
-    finally:
-        for worker in workers:
-            worker.join(timeout=30)
-            if worker.is_alive():
-                worker.kill()
-                worker.join(timeout=10)
+    outcomes = dict(run_together(workers, results))
     everyone = sorted(f"SECRET{i}" for i in range(PROCESSES))
     assert outcomes == {i: everyone for i in range(PROCESSES)}
     assert len(_key_lines(home / "secret.key")) == 1
