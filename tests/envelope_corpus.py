@@ -3,9 +3,11 @@
     .venv/bin/python tests/envelope_corpus.py      # rewrites tests/envelopes/ from this file
 
 Each family's requests are written the way that client really writes them (captured from PHP
-8.2 ``SoapClient`` and node-soap 1.x; .NET ``SoapHttpClientProtocol``, Axis 1.4 and a
-hand-written Java ``HttpURLConnection`` SOAP 1.2 call as those stacks are documented to write
-them): prefixes, namespace declarations, XML declaration, headers, HTTP version and path. The
+8.2 ``SoapClient`` and node-soap 1.x; captured from .NET ``SoapHttpClientProtocol`` stubs of
+Mono 6.8's ``wsdl`` over SOAP 1.1 and 1.2 and from an Axis 1.4 ``WSDL2Java`` stub, which
+``test_real_stubs.py`` runs and compares with what this file writes; a hand-written Java
+``HttpURLConnection`` SOAP 1.2 call as the help page's sample reads): prefixes, namespace
+declarations, XML declaration, headers, HTTP version and path. The
 expected answers are spelled from the contract (``gsp-soap.md``: ASP.NET's byte shape and the
 return-code table), not produced by gspws. ``test_envelopes.py`` checks that the committed corpus
 is what this file writes, then replays it in-process and against a live server.
@@ -56,6 +58,7 @@ FIXTURES = {
     ],
     "accounts": [
         {"account": "dotnet.user", "tokens": [{"secret": "M7WQZ4KJX2TVNB6HDL3RPYE5GCAUFIOS"}]},
+        {"account": "dotnet12.user", "tokens": [{"secret": "R4WKZ7MQX2HNBT6JDL3VPYE5GCAUFIOS"}]},
         {"account": "axis.user", "tokens": [{"secret": "Q3LNXH7ZKD2WMVJ6TBYR4PEC5GSAUOFI"}]},
         {"account": "php.user", "tokens": [{"secret": "T6BKRW2MZQ7HJXN3VDLC4YPE5GSAUOIF"}]},
         {"account": "nodesoap.user",
@@ -68,38 +71,52 @@ FIXTURES = {
     ],
 }
 
-NO_HEADER, EMPTY_ID = None, ""
+NO_HEADER = None                                     # no ServiceHeader at all
+NO_SERVICE_ID = "(a ServiceHeader without ServiceID)"   # the stub's ServiceID left null
 
 
-def dotnet(sid, account, code) -> tuple[tuple, bytes]:
-    """.NET ``SoapHttpClientProtocol`` (wsdl.exe stub): one line, ``soap:``, xsi/xsd declared; a
-    ``ServiceHeaderValue`` with no ServiceID is an empty ``<ServiceHeader />``."""
+def dotnet(sid, account, code, soap12: bool = False) -> tuple[tuple, bytes]:
+    """.NET ``SoapHttpClientProtocol`` (wsdl.exe stub; captured from Mono 6.8, see the module
+    doc): one line, ``soap:``, xsi/xsd declared; a ServiceHeader whose ServiceID is null is an
+    empty ``<ServiceHeader />``, an empty ServiceID ``<ServiceID />``; ``Expect: 100-continue``
+    and ``Host`` last. SOAP 1.2 (``/protocol:SOAP12``): the action in the Content-Type."""
     if sid is NO_HEADER:
         header = ""
-    elif sid == EMPTY_ID:
+    elif sid is NO_SERVICE_ID:
         header = f'<soap:Header><ServiceHeader xmlns="{TNS}" /></soap:Header>'
     else:
-        header = (f'<soap:Header><ServiceHeader xmlns="{TNS}"><ServiceID>{sid}</ServiceID>'
-                  f"</ServiceHeader></soap:Header>")
-    body = (f'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="{SOAP11_NS}" '
-            f'xmlns:xsi="{XSI}" xmlns:xsd="{XSD}">{header}<soap:Body>'
-            f'<VerifyTOTPCode xmlns="{TNS}"><account>{account}</account>'
+        service_id = f"<ServiceID>{sid}</ServiceID>" if sid else "<ServiceID />"
+        header = f'<soap:Header><ServiceHeader xmlns="{TNS}">{service_id}</ServiceHeader></soap:Header>'
+    body = (f'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap='
+            f'"{SOAP12_NS if soap12 else SOAP11_NS}" xmlns:xsi="{XSI}" xmlns:xsd="{XSD}">{header}'
+            f'<soap:Body><VerifyTOTPCode xmlns="{TNS}"><account>{account}</account>'
             f"<TOTPCode>{code}</TOTPCode></VerifyTOTPCode></soap:Body></soap:Envelope>")
+    content = ((("Content-Type", f"application/soap+xml; charset=utf-8; action={ACTION}"),)
+               if soap12 else (("Content-Type", "text/xml; charset=utf-8"), ("SOAPAction", ACTION)))
     headers = (("User-Agent", "Mozilla/4.0 (compatible; MSIE 6.0; MS Web Services Client "
-                              "Protocol 4.0.30319.42000)"),
-               ("Content-Type", "text/xml; charset=utf-8"), ("SOAPAction", ACTION),
-               ("Host", HOST), ("Content-Length", "*"), ("Expect", "100-continue"),
-               ("Connection", "Keep-Alive"))
+                              "Protocol 4.0.30319.42000)"), *content,
+               ("Content-Length", "*"), ("Expect", "100-continue"), ("Connection", "keep-alive"),
+               ("Host", HOST))
     return headers, body.encode()
 
 
+def dotnet12(sid, account, code) -> tuple[tuple, bytes]:
+    return dotnet(sid, account, code, soap12=True)
+
+
 def axis(sid, account, code) -> tuple[tuple, bytes]:
-    """Axis 1.4 (WSDL2Java stub, header added with ``Stub.setHeader``): HTTP/1.0, ``soapenv:``,
-    the header block carrying ``actor`` and ``mustUnderstand="0"`` and its own ``ns1``."""
-    header = "" if sid is NO_HEADER else (
-        f'<soapenv:Header><ns1:ServiceHeader soapenv:actor="http://schemas.xmlsoap.org/soap/'
-        f'actor/next" soapenv:mustUnderstand="0" xmlns:ns1="{TNS}"><ns1:ServiceID>{sid}'
-        f"</ns1:ServiceID></ns1:ServiceHeader></soapenv:Header>")
+    """Axis 1.4 (WSDL2Java stub, the header added with ``Stub.setHeader``; captured, see the
+    module doc): HTTP/1.0, ``soapenv:``, the header block carrying ``actor`` and
+    ``mustUnderstand="0"`` and its own ``ns1``."""
+    header_start = (f'<soapenv:Header><ns1:ServiceHeader soapenv:actor="http://schemas.xmlsoap.'
+                    f'org/soap/actor/next" soapenv:mustUnderstand="0" xmlns:ns1="{TNS}"')
+    if sid is NO_HEADER:
+        header = ""
+    elif sid is NO_SERVICE_ID:
+        header = f"{header_start}/></soapenv:Header>"
+    else:
+        header = (f"{header_start}><ns1:ServiceID>{sid}</ns1:ServiceID></ns1:ServiceHeader>"
+                  f"</soapenv:Header>")
     body = (f'<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="{SOAP11_NS}" '
             f'xmlns:xsd="{XSD}" xmlns:xsi="{XSI}">{header}<soapenv:Body>'
             f'<VerifyTOTPCode xmlns="{TNS}"><account>{account}</account>'
@@ -176,7 +193,8 @@ class Family:
 
 
 FAMILIES = (
-    Family("dotnet", dotnet, "/gsp2ws/TOTP.asmx", missing_id=EMPTY_ID, disabled=DISABLED),
+    Family("dotnet", dotnet, "/gsp2ws/TOTP.asmx", missing_id=NO_SERVICE_ID, disabled=DISABLED),
+    Family("dotnet12", dotnet12, "/gsp2ws/TOTP.asmx", soap12=True, missing_id=""),
     Family("axis", axis, "/gsp2ws/TOTP.aspx", http="HTTP/1.0"),
     Family("php", php, "/GSP2WS/TOTP.aspx"),
     Family("nodesoap", nodesoap, "/gsp2ws/TOTP.asmx"),
