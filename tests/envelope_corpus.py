@@ -86,13 +86,15 @@ def dotnet(sid, account, code, soap12: bool = False) -> tuple[tuple, bytes]:
         header = f'<soap:Header><ServiceHeader xmlns="{TNS}" /></soap:Header>'
     else:
         service_id = f"<ServiceID>{sid}</ServiceID>" if sid else "<ServiceID />"
-        header = f'<soap:Header><ServiceHeader xmlns="{TNS}">{service_id}</ServiceHeader></soap:Header>'
+        header = (f'<soap:Header><ServiceHeader xmlns="{TNS}">{service_id}</ServiceHeader>'
+                  f"</soap:Header>")
     body = (f'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap='
             f'"{SOAP12_NS if soap12 else SOAP11_NS}" xmlns:xsi="{XSI}" xmlns:xsd="{XSD}">{header}'
             f'<soap:Body><VerifyTOTPCode xmlns="{TNS}"><account>{account}</account>'
             f"<TOTPCode>{code}</TOTPCode></VerifyTOTPCode></soap:Body></soap:Envelope>")
     content = ((("Content-Type", f"application/soap+xml; charset=utf-8; action={ACTION}"),)
-               if soap12 else (("Content-Type", "text/xml; charset=utf-8"), ("SOAPAction", ACTION)))
+               if soap12 else
+               (("Content-Type", "text/xml; charset=utf-8"), ("SOAPAction", ACTION)))
     headers = (("User-Agent", "Mozilla/4.0 (compatible; MSIE 6.0; MS Web Services Client "
                               "Protocol 4.0.30319.42000)"), *content,
                ("Content-Length", "*"), ("Expect", "100-continue"), ("Connection", "keep-alive"),

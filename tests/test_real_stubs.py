@@ -18,10 +18,12 @@ import base64
 import queue
 import shutil
 import socket
+import socketserver
 import subprocess
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -40,21 +42,32 @@ DEVICE = "小明的手機"    # a device name beyond ASCII, through both stubs' 
 TIMEOUT = 120           # seconds, for one answer of a stub and for one build
 
 
-def _mono() -> str | None:
+def _axis_classpath() -> str:
+    return subprocess.run([CLIENTS / "java" / "build.sh", "--classpath"], text=True,
+                          capture_output=True, check=True, timeout=TIMEOUT).stdout.strip()
+
+
+def _mono_missing() -> str | None:
     if not all(shutil.which(tool) for tool in ("wsdl", "mcs", "mono")):
         return "Mono's wsdl, mcs and mono are not installed (Debian: apt-get install mono-devel)"
     return None
 
 
-def _axis() -> str | None:
+def _axis_missing() -> str | None:
     if not (shutil.which("java") and shutil.which("javac")):
         return "a JDK is not installed (Debian: apt-get install default-jdk-headless)"
-    classpath = subprocess.run([CLIENTS / "java" / "build.sh", "--classpath"], text=True,
-                               capture_output=True, check=True, timeout=TIMEOUT).stdout.strip()
-    missing = [jar for jar in classpath.split(":") if "*" not in jar and not Path(jar).is_file()]
-    if missing:
+    jars = [jar for jar in _axis_classpath().split(":") if "*" not in jar]
+    if missing := [jar for jar in jars if not Path(jar).is_file()]:
         return f"Axis 1.4 is not installed (Debian: apt-get install libaxis-java): {missing}"
     return None
+
+
+def _mono_run(out: Path) -> list[str]:
+    return ["mono", str(out / "TotpClient.exe")]
+
+
+def _java_run(out: Path) -> list[str]:
+    return ["java", "-cp", f"{out}:{_axis_classpath()}", "TotpClient"]
 
 
 @dataclass(frozen=True)
@@ -62,16 +75,13 @@ class Stack:
     """A stub toolchain; ``name`` is its family in tests/envelope_corpus.py."""
 
     name: str
-    missing: object          # () -> why it cannot run here, or None
-    build: tuple[str, ...]   # clients/<dir>/build.sh and its options after URL OUT_DIR
+    missing: Callable[[], str | None]   # why it cannot run here, or None
+    build: tuple[str, ...]              # clients/DIR/build.sh, then its options after URL OUT_DIR
+    run: Callable[[Path], list[str]]    # the client's command line, given the build directory
     soap12: bool = False
 
     def command(self, out: Path, *args: str) -> list[str]:
-        if self.build[0].startswith("dotnet"):
-            return ["mono", str(out / "TotpClient.exe"), *args]
-        classpath = subprocess.run([CLIENTS / "java" / "build.sh", "--classpath"], text=True,
-                                   capture_output=True, check=True).stdout.strip()
-        return ["java", "-cp", f"{out}:{classpath}", "TotpClient", *args]
+        return [*self.run(out), *args]
 
     @property
     def family(self):
@@ -79,9 +89,9 @@ class Stack:
 
 
 STACKS = {stack.name: stack for stack in (
-    Stack("dotnet", _mono, ("dotnet/build.sh",)),
-    Stack("dotnet12", _mono, ("dotnet/build.sh", "--soap12"), soap12=True),
-    Stack("axis", _axis, ("java/build.sh",)),
+    Stack("dotnet", _mono_missing, ("dotnet/build.sh",), _mono_run),
+    Stack("dotnet12", _mono_missing, ("dotnet/build.sh", "--soap12"), _mono_run, soap12=True),
+    Stack("axis", _axis_missing, ("java/build.sh",), _java_run),
 )}
 
 
@@ -121,47 +131,28 @@ def stack(request) -> Stack:
     return stack
 
 
-class Relay:
+class Relay(socketserver.ThreadingTCPServer):
     """A TCP relay to ``upstream_port`` keeping every request as the client sent it, in the order
     they arrived. A request is kept before its last byte is passed on, so it is in ``requests``
-    before the server can answer it."""
+    before the server can answer it.
+
+    A socketserver, so that :meth:`close` stops accepting (``shutdown``) before the listening
+    socket is closed and waits for the connections' threads: a socket closed under a thread
+    still using it frees its descriptor number for the next test's sockets."""
+
+    daemon_threads = False       # server_close() joins the connections' threads
+    allow_reuse_address = True
 
     def __init__(self, upstream_port: int) -> None:
-        self._upstream = upstream_port
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.host = f"127.0.0.1:{self._listener.getsockname()[1]}"
+        super().__init__(("127.0.0.1", 0), _Connection)
+        self.upstream = ("127.0.0.1", upstream_port)
+        self.host = f"127.0.0.1:{self.server_address[1]}"
         self.requests: list[HttpRequest] = []
-        self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
+        self._thread = threading.Thread(target=self.serve_forever, args=(0.05,))
+        self._thread.start()
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(("127.0.0.1", self._upstream))
-            self._sockets += [client, upstream]
-            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, False),
-                             daemon=True).start()
-
-    def _pump(self, source: socket.socket, sink: socket.socket, keep: bool) -> None:
-        pending = b""
-        try:
-            while data := source.recv(65536):
-                if keep:
-                    pending = self._keep(pending + data)
-                sink.sendall(data)
-        except OSError:
-            pass
-        try:
-            sink.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
-
-    def _keep(self, pending: bytes) -> bytes:
+    def keep(self, pending: bytes) -> bytes:
         """Move each whole request at the start of ``pending`` to ``requests``; the rest."""
         while (end := pending.find(b"\r\n\r\n")) >= 0:
             head = parse_request(pending[:end + 4])
@@ -175,9 +166,36 @@ class Relay:
         return pending
 
     def close(self) -> None:
-        self._listener.close()
-        for sock in self._sockets:
-            sock.close()
+        self.shutdown()
+        self._thread.join(TIMEOUT)
+        self.server_close()
+
+
+class _Connection(socketserver.BaseRequestHandler):
+    """One client connection: its bytes to the server (kept), the server's back."""
+
+    def handle(self) -> None:
+        with socket.create_connection(self.server.upstream, timeout=TIMEOUT) as upstream:
+            back = threading.Thread(target=_pump, args=(upstream, self.request, None))
+            back.start()
+            _pump(self.request, upstream, self.server.keep)
+            back.join(TIMEOUT)
+
+
+def _pump(source: socket.socket, sink: socket.socket, keep) -> None:
+    """Copy ``source`` to ``sink`` until the end of input, then end ``sink``'s output."""
+    pending = b""
+    try:
+        while data := source.recv(65536):
+            if keep:
+                pending = keep(pending + data)
+            sink.sendall(data)
+    except OSError:
+        pass
+    try:
+        sink.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
 
 
 class StubProcess:
