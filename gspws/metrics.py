@@ -13,6 +13,7 @@ on first use only, after the directory is set (the CLI imports the app before se
 
 import atexit
 import functools
+import logging
 import os
 import shutil
 import tempfile
@@ -21,6 +22,8 @@ from typing import Any, Callable, Mapping
 
 from gspws.core.codes import ReturnCode
 from gspws.core.verify import Caller
+
+log = logging.getLogger(__name__)
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -75,12 +78,16 @@ def _instruments() -> _Instruments:
 
 
 def call_observer(services: Callable[[], Mapping]) -> Callable[[Caller, ReturnCode, float], None]:
-    """Counts every answered call (the core's ``observe`` port); ``services`` is the registry."""
+    """Counts every answered call (the core's ``observe`` port). ``services`` gives the services
+    as last loaded: it must not ask the store, which may be why the call answered 3000."""
     def observe(caller: Caller, outcome: ReturnCode, seconds: float) -> None:
-        known = caller.service_id if caller.service_id in services() else OTHER_SERVICE
-        instruments = _instruments()
-        instruments.calls.labels(known, caller.operation, str(outcome.code)).inc()
-        instruments.latency.labels(caller.operation).observe(seconds)
+        try:
+            known = caller.service_id if caller.service_id in services() else OTHER_SERVICE
+            instruments = _instruments()
+            instruments.calls.labels(known, caller.operation, str(outcome.code)).inc()
+            instruments.latency.labels(caller.operation).observe(seconds)
+        except Exception:  # counting must never cost the caller its answer
+            log.exception("metrics: a call was not counted")
     return observe
 
 

@@ -55,11 +55,12 @@ class GspwsApp:
         self.settings = settings
         self.store = store
         self.clock = clock  # exposed so a test can prove `gspws serve` runs on system_clock
-        services = store.service_registry(settings.registry_refresh).current
+        registry = store.service_registry(settings.registry_refresh)
+        services = registry.current
         throttle = Throttle.from_settings(settings)
         proxies = ProxyPolicy(settings.trusted_proxies)
         reading = partial(store.verification, read_only=True) if store.locks_database else None
-        observe = metrics.call_observer(services)
+        observe = metrics.call_observer(registry.last_loaded)
         verifier = TotpVerifier(store.verification, services, policy_of(settings), clock, throttle,
                                 reading=reading, observe=observe)
         enrollment = enrollment_of(settings, store, clock, services, throttle, observe=observe)

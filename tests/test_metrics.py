@@ -157,7 +157,10 @@ def test_readyz_is_503_while_postgresql_is_down_and_200_when_back(cluster, pg_se
     cluster.stop("immediate")
     down = readyz(server)
     assert down.status_code == 503 and down.text == "not ready: database unreachable\n"
+    assert call(server, "123456") == 3000
     samples = scrape(server)  # still answered, without the gauge read from the store
+    assert sum(value for (name, labels), value in samples.items()
+               if name == "gspws_calls_total" and ("code", "3000") in labels) == 1
     assert samples[("gspws_database_errors_total", ())] >= 1
     assert ("gspws_locked_tokens", ()) not in samples
 
