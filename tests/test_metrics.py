@@ -5,6 +5,7 @@ right only if the workers share them (prometheus_client's multiprocess mode, gsp
 Codes come from the real clock (the production server has no other) and the demo token is fresh.
 """
 
+import sqlite3
 import time
 from datetime import datetime, timezone
 
@@ -189,3 +190,17 @@ def test_a_missing_key_file_is_not_ready(tmp_path, sqlite_url):
     finally:
         server.stop()
         store.engine.dispose()
+
+
+def test_readyz_reads_without_the_sqlite_write_lock(world, database_url):
+    """A long write transaction (a busy node) does not make the node look unready."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the write lock of the whole database is SQLite's")
+    store, start = world
+    server = start(workers=1)
+    writer = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        assert readyz(server).status_code == 200
+    finally:
+        writer.close()

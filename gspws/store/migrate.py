@@ -10,6 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
+from gspws.store.db import READ_ONLY
+
 # A directory on disk in both a wheel and an editable install (the package is never zipped).
 MIGRATIONS = files("gspws.migrations")
 
@@ -28,8 +30,10 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def pending(engine: Engine) -> bool:
-    """True when the database is not at the newest revision."""
+    """True when the database is not at the newest revision. Only reads: on SQLite it takes no
+    write lock, so the readiness probe never queues behind (or holds up) verifications."""
     with engine.connect() as connection:
+        connection.execution_options(**{READ_ONLY: True})
         return MigrationContext.configure(connection).get_current_revision() != _head()
 
 
