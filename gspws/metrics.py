@@ -20,6 +20,8 @@ import tempfile
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+from sqlalchemy import event
+
 from gspws.core.codes import ReturnCode
 from gspws.core.verify import Caller
 
@@ -97,7 +99,6 @@ def rate_limited(limit: str) -> None:
 
 def watch_database(engine) -> None:
     """Count the driver's errors on ``engine`` (failed connections included)."""
-    from sqlalchemy import event
     event.listen(engine, "handle_error", lambda _context: _instruments().database_errors.inc())
 
 
