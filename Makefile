@@ -8,11 +8,11 @@ STAMP   = $(VENV)/.installed-stamp
 COMPAT_PYTHONS ?= 3.12 3.13
 PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
 
-.PHONY: install run test test-suite test-compat fuzz clean
+.PHONY: install run test test-suite test-compat test-wheel fuzz clean
 
 install: $(STAMP)
 
-$(STAMP): setup.cfg pyproject.toml
+$(STAMP): setup.cfg setup.py pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "gspws needs Python 3.11+ (set PYTHON=...)"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || \
@@ -27,7 +27,7 @@ run: install
 	@echo
 	$(BIN)/gspws serve --host 127.0.0.1 --port $${GSPWS_PORT:-8000} $(if $(RECORD),--record $(RECORD))
 
-test: test-suite test-compat
+test: test-suite test-compat test-wheel
 
 test-suite: install
 	$(BIN)/python -m pytest
@@ -41,6 +41,10 @@ test-compat:
 	  echo "compat: SOAP round trip on $$($$py --version)"; \
 	  .venv-$$v/bin/python -m pytest -q tests/test_smoke.py || exit 1; \
 	done
+
+# The wheel built from the tree, installed in a fresh venv in a temp dir, serving one SOAP call.
+test-wheel: install
+	$(BIN)/python tests/wheel_check.py
 
 # Coverage-guided fuzzing of the SOAP entry point (tests/fuzz_soap.py, atheris), seeded with
 # tests/corpus. New inputs collect in var/fuzz/corpus, crashes as var/fuzz/crash-*.

@@ -11,9 +11,12 @@ Exit status: 0 when Code is 0, 1 for any other return code, 2 when the call itse
 import argparse
 import sys
 
-import zeep
-from zeep.exceptions import Error as ZeepError
-from requests.exceptions import RequestException
+try:
+    import zeep
+    from zeep.exceptions import Error as ZeepError
+    from requests.exceptions import RequestException
+except ModuleNotFoundError as missing:
+    sys.exit(f"{missing}: install gspws[clients] (pip install 'gspws[clients]')")
 
 
 def verify(url: str, service_id: str, account: str, code: str, soap12: bool = False):

@@ -70,6 +70,9 @@ OPTIONS = (
     Option("trusted_proxies", "GSPWS_TRUSTED_PROXIES", "", _networks,
            "Comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For/-Proto/-Host "
            "are believed; from anyone else those headers are ignored."),
+    Option("metrics_allow", "GSPWS_METRICS_ALLOW", "127.0.0.0/8,::1/128", _networks,
+           "Networks (comma-separated CIDRs) allowed to read `/metrics`; the caller as "
+           "GSPWS_TRUSTED_PROXIES establishes it."),
     Option("registry_refresh", "GSPWS_REGISTRY_REFRESH", "1", float,
            "Seconds between a worker's checks for service changes; `gspws service ...` changes "
            "take effect in every worker within this time."),
@@ -133,6 +136,7 @@ class Settings:
     lockout_threshold: int
     lockout_cooldown: int
     trusted_proxies: tuple
+    metrics_allow: tuple
     registry_refresh: float
     max_request_bytes: int
     rate_limit_storage: str

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
+from gspws import metrics
 from gspws.config import Settings
 from gspws.logs import configure_logging
 
@@ -41,6 +42,7 @@ def run(settings: Settings, host: str, port: int, workers: int,
         from gspws.replay.recorder import WARNING
         log.warning(WARNING.format(directory=record))
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    metrics.share_between_processes()
     _Gunicorn(settings, {
         "bind": bind,
         "workers": workers,
@@ -55,4 +57,5 @@ def run(settings: Settings, host: str, port: int, workers: int,
         # X-Forwarded-* are judged by gspws (GSPWS_TRUSTED_PROXIES) alone; gunicorn's default
         # would believe X-Forwarded-Proto from any loopback peer.
         "forwarded_allow_ips": "",
+        "child_exit": lambda _arbiter, worker: metrics.worker_exited(worker.pid),
     }, record).run()

@@ -22,6 +22,7 @@ from limits.errors import ConfigurationError
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
 
+from gspws import metrics
 from gspws.config import ConfigError, Settings
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,8 @@ class Throttle:
             self._per_service = parse(per_service) if per_service else None
             self._per_account = parse(per_account) if per_account else None
         except (ValueError, ConfigurationError) as exc:
-            raise ConfigError(f"rate limit settings: {exc}") from None
+            hint = "; install gspws[redis]" if storage_uri.startswith("redis") else ""
+            raise ConfigError(f"rate limit settings: {exc}{hint}") from None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Throttle":
@@ -75,10 +77,13 @@ class Throttle:
         if limit is None:
             return True
         try:
-            return self._limiter.hit(limit, "gspws", *key)
+            allowed = self._limiter.hit(limit, "gspws", *key)
         except Exception:  # storage down: fail open, the lockout still bounds guessing
             log.exception("rate-limit storage failed; letting the call through")
             return True
+        if not allowed:
+            metrics.rate_limited(key[0])
+        return allowed
 
 
 class Unlimited:

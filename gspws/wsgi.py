@@ -7,11 +7,13 @@ production entry point :func:`application` always uses the system clock.
 from functools import partial
 from typing import Callable, Iterable
 
+from gspws import metrics
 from gspws.config import Settings
 from gspws.core.clock import Clock, system_clock
 from gspws.core.enroll import EnrollPolicy, Enrollment
-from gspws.core.verify import Policy, Services, TotpVerifier
+from gspws.core.verify import Observer, Policy, Services, TotpVerifier, unobserved
 from gspws.logs import REQUEST_ID_HEADER, begin_request, configure_logging
+from gspws.probes import Probes
 from gspws.proxies import ProxyPolicy
 from gspws.soap.app import TotpEndpoint
 from gspws.store.db import make_engine
@@ -23,7 +25,9 @@ from gspws.web.session import Sessions, session_key
 
 
 def build_store(settings: Settings) -> Store:
-    return Store(make_engine(settings), SecretBox.from_settings(settings))
+    engine = make_engine(settings)
+    metrics.watch_database(engine)
+    return Store(engine, SecretBox.from_settings(settings))
 
 
 def policy_of(settings: Settings) -> Policy:
@@ -32,34 +36,39 @@ def policy_of(settings: Settings) -> Policy:
 
 
 def enrollment_of(settings: Settings, store: Store, clock: Clock = system_clock,
-                  services: Services = dict, throttle=None) -> Enrollment:
+                  services: Services = dict, throttle=None,
+                  observe: Observer = unobserved) -> Enrollment:
     """The binding use cases; the CLI's (no agency callers) needs no services nor throttle."""
     policy = EnrollPolicy(**vars(policy_of(settings)), pending_ttl=settings.pending_ttl,
                           link_ttl=settings.link_ttl, invite_ttl=settings.invite_ttl,
                           issuer=settings.issuer, link_prefix=settings.public_url + LINK_PATH)
-    return Enrollment(store.unit, services, policy, clock, throttle or Unlimited())
+    return Enrollment(store.unit, services, policy, clock, throttle or Unlimited(),
+                      observe=observe)
 
 
 class GspwsApp:
-    """Routes the legacy TOTP paths to the SOAP endpoint and ``/owin/manage/`` to the binding
-    page; everything else is 404."""
+    """Routes the legacy TOTP paths to the SOAP endpoint, ``/owin/manage/`` to the binding
+    page and ``/metrics``, ``/healthz``, ``/readyz`` to the probes; everything else is 404."""
 
     def __init__(self, settings: Settings, store: Store, clock: Clock,
                  fast_path: bool = True) -> None:
         self.settings = settings
         self.store = store
         self.clock = clock  # exposed so a test can prove `gspws serve` runs on system_clock
-        services = store.service_registry(settings.registry_refresh).current
+        registry = store.service_registry(settings.registry_refresh)
+        services = registry.current
         throttle = Throttle.from_settings(settings)
         proxies = ProxyPolicy(settings.trusted_proxies)
         reading = partial(store.verification, read_only=True) if store.locks_database else None
+        observe = metrics.call_observer(registry.last_loaded)
         verifier = TotpVerifier(store.verification, services, policy_of(settings), clock, throttle,
-                                reading=reading)
-        enrollment = enrollment_of(settings, store, clock, services, throttle)
+                                reading=reading, observe=observe)
+        enrollment = enrollment_of(settings, store, clock, services, throttle, observe=observe)
         self.totp = TotpEndpoint(verifier, enrollment, proxies, settings.max_request_bytes,
                                  fast_path=fast_path)
         sessions = Sessions(session_key(settings), settings.session_ttl, clock)
         self.manage = ManagePages(enrollment, sessions, proxies, clock)
+        self.probes = Probes(settings, store, proxies)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         request_id = begin_request(environ)
@@ -71,6 +80,8 @@ class GspwsApp:
             return self.totp(environ, start_with_id)
         if self.manage.handles(environ.get("PATH_INFO", "")):
             return self.manage(environ, start_with_id)
+        if self.probes.handles(environ.get("PATH_INFO", "")):
+            return self.probes(environ, start_with_id)
         body = b"Not found. The TOTP web service is at /gsp2ws/TOTP.asmx\n"
         start_with_id("404 Not Found", [("Content-Type", "text/plain; charset=utf-8"),
                                          ("Content-Length", str(len(body)))])

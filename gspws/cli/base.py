@@ -8,6 +8,7 @@ from typing import Iterator
 
 import click
 
+from gspws import __version__
 from gspws.config import ConfigError, Settings
 from gspws.core import otp
 from gspws.core.access import FUNCTIONS, valid_service_id
@@ -23,7 +24,10 @@ class Context:
     def store(self) -> Store:
         if self._store is None:
             from gspws.wsgi import build_store
-            self._store = build_store(self.settings)
+            try:
+                self._store = build_store(self.settings)
+            except ConfigError as exc:  # e.g. a driver missing (an extra not installed)
+                raise click.ClickException(str(exc)) from None
         return self._store
 
     @contextmanager
@@ -83,7 +87,7 @@ JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON instead 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--database-url", envvar="GSPWS_DATABASE_URL", metavar="URL",
               help="SQLAlchemy URL of the store (default: SQLite in $GSPWS_HOME).")
-@click.version_option(package_name="gspws")
+@click.version_option(__version__, prog_name="gspws")
 @click.pass_context
 def main(ctx: click.Context, database_url: str | None) -> None:
     """Operate gspws: the GSP-compatible TOTP web service."""

@@ -37,6 +37,10 @@ class ServiceRegistry:
                     self._reload_if_changed()
         return self._services
 
+    def last_loaded(self) -> Mapping[str, ServiceProfile]:
+        """The services as last loaded, never asking the store (metrics: even while it is down)."""
+        return self._services
+
     def _reload_if_changed(self) -> None:
         version = self._probe()
         if version != self._version:

@@ -82,6 +82,13 @@ class Throttle(Protocol):
     def allow_account(self, account: str) -> bool: ...
 
 
+Observer = Callable[[Caller, ReturnCode, float], None]
+"""Told every answered call's outcome and its duration in seconds (gspws.metrics)."""
+
+
+def unobserved(caller: Caller, outcome: ReturnCode, seconds: float) -> None:
+    """The observer of use cases nobody measures (the CLI's, tests')."""
+
 T = TypeVar("T")
 
 
@@ -90,8 +97,10 @@ class AuditedCalls:
     transaction holding the work and its audit row, and 3000 for any unexpected failure."""
 
     def __init__(self, unit_of_work: UnitOfWork, services: Services, policy: Policy,
-                 clock: Clock, throttle: Throttle, reading: UnitOfWork | None = None) -> None:
+                 clock: Clock, throttle: Throttle, reading: UnitOfWork | None = None,
+                 observe: Observer = unobserved) -> None:
         self._unit_of_work = unit_of_work
+        self._observe = observe
         self._reading = reading
         self._services = services
         self._policy = policy
@@ -119,7 +128,9 @@ class AuditedCalls:
         except Exception:
             log.exception("%s failed for service %s; answering 3000", caller.operation,
                           caller.service_id)
+            self._observe(caller, codes.INTERNAL_ERROR, time.perf_counter() - started)
             return wrap(codes.INTERNAL_ERROR)
+        self._observe(caller, code_of(result), elapsed_ms / 1000)
         log.debug("%s service=%s client=%s account=%.64r -> %d in %.1f ms", caller.operation,
                   caller.service_id, caller.address, account, code_of(result).code, elapsed_ms)
         return result

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import re
+from importlib.resources import files
 from pathlib import Path
 
 from lxml import etree
@@ -29,12 +30,6 @@ __all__ = ["WsdlDocument", "WsdlError", "default_wsdl_path", "load_wsdl"]
 WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
 SOAP11_BINDING_NS = "http://schemas.xmlsoap.org/wsdl/soap/"
 SOAP12_BINDING_NS = "http://schemas.xmlsoap.org/wsdl/soap12/"
-
-#: The repository root: gspws/soap/wsdl.py -> gspws/soap -> gspws -> <root>.
-#: The WSDL is deliberately not shipped as package data (one copy, the one in
-#: git, is the contract), so the package is meant to run from the repository
-#: (an editable install); elsewhere pass an explicit path.
-_REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # An ``<prefix:address ... location="...">`` start tag. Only used to find byte
 # offsets; the result is cross-checked against the parsed tree.
@@ -48,8 +43,8 @@ class WsdlError(RuntimeError):
 
 
 def default_wsdl_path() -> Path:
-    """Return ``<repo root>/wsdl/TOTP.wsdl``, the committed contract."""
-    return _REPO_ROOT / "wsdl" / "TOTP.wsdl"
+    """Return the committed contract ``wsdl/TOTP.wsdl``, shipped as package ``gspws.wsdl``."""
+    return Path(str(files("gspws.wsdl") / "TOTP.wsdl"))
 
 
 def _hardened_parser() -> etree.XMLParser:

@@ -22,7 +22,7 @@ from typing import Callable, ContextManager, Iterator
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 
-from gspws.config import Settings
+from gspws.config import ConfigError, Settings
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +47,15 @@ def make_engine(settings: Settings) -> Engine:
         connect_args = {"connect_timeout": settings.db_timeout,
                         "options": f"{given} -c statement_timeout={timeout_ms} "
                                    f"-c lock_timeout={timeout_ms}".strip()}
-    return create_engine(url, pool_size=settings.db_pool_size, max_overflow=settings.db_pool_size,
-                         pool_timeout=settings.db_timeout, pool_pre_ping=True,
-                         pool_recycle=1800, connect_args=connect_args, hide_parameters=True)
+    try:
+        return create_engine(url, pool_size=settings.db_pool_size,
+                             max_overflow=settings.db_pool_size, pool_timeout=settings.db_timeout,
+                             pool_pre_ping=True, pool_recycle=1800, connect_args=connect_args,
+                             hide_parameters=True)
+    except ModuleNotFoundError as missing:  # the driver is an extra (setup.cfg)
+        remedy = "gspws[postgresql]" if url.get_backend_name() == "postgresql" else missing.name
+        raise ConfigError(f"{url.drivername} needs the {missing.name} module: "
+                          f"install {remedy}") from None
 
 
 def opened_read_only(error: BaseException) -> bool:

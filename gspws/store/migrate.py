@@ -1,6 +1,8 @@
-"""Applying the Alembic migrations in ``migrations/`` without an ini file."""
+"""Applying the Alembic migrations (``migrations/``, shipped as ``gspws.migrations``) without an
+ini file."""
 
-from pathlib import Path
+import functools
+from importlib.resources import files
 
 from alembic import command
 from alembic.config import Config
@@ -8,12 +10,13 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+from gspws.store.db import READ_ONLY
+
+# A directory on disk in both a wheel and an editable install (the package is never zipped).
+MIGRATIONS = files("gspws.migrations")
 
 
 def _config() -> Config:
-    if not (MIGRATIONS / "env.py").exists():
-        raise RuntimeError(f"migrations not found at {MIGRATIONS}; run gspws from its checkout")
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
@@ -27,7 +30,15 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def pending(engine: Engine) -> bool:
-    """True when the database is not at the newest revision."""
-    head = ScriptDirectory.from_config(_config()).get_current_head()
+    """True when the database is not at the newest revision. Only reads: on SQLite it takes no
+    write lock, so the readiness probe never queues behind (or holds up) verifications."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision() != head
+        connection.execution_options(**{READ_ONLY: True})
+        return MigrationContext.configure(connection).get_current_revision() != _head()
+
+
+@functools.cache
+def _head() -> str | None:
+    """The newest revision: fixed for the life of the process, read from the scripts once (the
+    readiness probe asks on every call)."""
+    return ScriptDirectory.from_config(_config()).get_current_head()

@@ -9,7 +9,7 @@ from datetime import datetime
 from secrets import randbelow
 from typing import Iterator
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -151,6 +151,11 @@ class Repository(VerifyQueries):
         if account is not None:
             query = query.where(Token.account_id == self.get_account(account).id)
         return list(self.session.scalars(query))
+
+    def locked_tokens(self) -> int:
+        """How many tokens are locked (the metrics' gauge, read at each scrape)."""
+        return self.session.scalar(select(func.count()).select_from(Token)
+                                   .where(Token.status == TokenStatus.LOCKED))
 
     def _flush(self, duplicate_message: str) -> None:
         try:
