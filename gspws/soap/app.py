@@ -20,6 +20,7 @@ from gspws.core.verify import TotpVerifier
 from gspws.proxies import ProxyPolicy
 from gspws.soap import shape
 from gspws.soap.charset import UndecodableBody, to_utf8
+from gspws.soap.envelope import ENVELOPE_KEY, Envelope
 from gspws.soap.fastpath import VerifyFastPath
 from gspws.soap.help import HelpPages
 from gspws.soap.protocol import SERVER_FAULT_REASON, AspNetSoap11, AspNetSoap12
@@ -111,13 +112,15 @@ class TotpEndpoint:
             return _fault(start_response, "500 Internal Server Error", version,
                           "The request body is empty.")
         environ = {**environ, CLIENT_ADDRESS_KEY: self._proxies.client_address(environ)}
-        answer = self._fast.answer(version, body, environ) if self._fast else None
-        if answer is not None:
-            return _respond(start_response, "200 OK", version.content_type, answer)
-        environ["wsgi.input"] = io.BytesIO(body)
-        environ["CONTENT_LENGTH"] = str(len(body))
-        environ["CONTENT_TYPE"] = mimetype  # now UTF-8 without a declaration: nothing to guess
         try:
+            envelope = Envelope.read(version, body)
+            answer = self._fast.answer(version, envelope, environ) if self._fast else None
+            if answer is not None:
+                return _respond(start_response, "200 OK", version.content_type, answer)
+            environ[ENVELOPE_KEY] = envelope  # spyne takes it instead of parsing the body
+            environ["wsgi.input"] = io.BytesIO(body)
+            environ["CONTENT_LENGTH"] = str(len(body))
+            environ["CONTENT_TYPE"] = mimetype
             return self._soap[version](environ, start_response)
         except Exception:  # spyne raised instead of answering: still a SOAP Fault, no internals
             log.exception("SOAP %s request could not be processed", version.name)

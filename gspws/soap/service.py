@@ -9,8 +9,8 @@ name for the generic ``CP2Response<X>``). The WSDL callers see is the committed
 
 import logging
 
-from spyne import (Array, Boolean, ByteArray, ComplexModel, Integer, ServiceBase, Unicode,
-                   rpc)
+from spyne import (Application, Array, Boolean, ByteArray, ComplexModel, Integer, ServiceBase,
+                   Unicode, rpc)
 
 from gspws import qr
 from gspws.core.codes import ReturnCode
@@ -147,3 +147,11 @@ class TOTPService(ServiceBase):
     def CreateBindingLink(ctx, account):  # noqa: N802
         outcome = ctx.app.enrollment.create_link(caller_of(ctx, "CreateBindingLink"), account)
         return CP2ResponseOfString.of(outcome)
+
+
+SERVICE_NAME = "TOTP"
+
+DEFINITIONS = Application([TOTPService], tns=TNS, name=SERVICE_NAME)
+"""The service's definitions with their names and namespaces resolved, as every app built from
+them sees them (gspws.soap.app builds one per SOAP version): what the fast path's answers and
+the help pages are made from."""
