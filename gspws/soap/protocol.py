@@ -16,7 +16,7 @@ from spyne.util.xml import get_object_as_xml
 from gspws.core.codes import ReturnCode
 from gspws.core.verify import VERIFY_FUNCTION
 from gspws.soap import shape
-from gspws.soap.envelope import ENVELOPE_KEY
+from gspws.soap.envelope import ENVELOPE_KEY, MAX_ATTRIBUTES
 from gspws.soap.service import DEFINITIONS, CP2Response
 from gspws.soap.shape import SoapVersion
 
@@ -30,6 +30,7 @@ _CLIENT_REASONS = {
                        "Content-Type.",
     "DTD": "A SOAP message must not contain a document type declaration.",
     "DuplicateElement": "An element that may occur once occurs more than once.",
+    "Attributes": f"An element carries more than {MAX_ATTRIBUTES} attributes.",
     "Structure": "The envelope must hold one Body with one operation element, and at most "
                  "one Header.",
 }

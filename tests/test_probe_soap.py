@@ -1,0 +1,65 @@
+"""What the security probe (issue 17) found at the SOAP door, each through a live server.
+
+Attribute floods, a second ServiceID in another namespace, Python codecs as the request charset,
+and the Host header in the WSDL and help pages. Every request goes over HTTP to the app on a
+loopback port (conftest's ``live_server`` / ``serve``).
+"""
+
+import ipaddress
+import re
+
+import pytest
+import requests
+
+from helpers import (CONTENT_TYPE, SERVICE_ID, SOAP11_NS, SOAP12_NS, assert_no_internals,
+                     envelope, post, soap_fault, soap_result)
+
+TNS = "http://cp.gov.tw/gsp2"
+ADDRESS = re.compile(r'<soap12?:address location="([^"]+)"')
+
+
+def _client_fault(answer: requests.Response, soap12: bool) -> str:
+    """The fault's reason; asserts an HTTP 500 Client/Sender fault of the request's version."""
+    assert answer.status_code == 500, answer.content[:500]
+    assert_no_internals(answer.content)
+    fault = soap_fault(answer.content)
+    ns = SOAP12_NS if soap12 else SOAP11_NS
+    assert fault.code == f"{{{ns}}}{'Sender' if soap12 else 'Client'}"
+    return fault.reason
+
+
+# -- attribute floods (item 4) -------------------------------------------------------------------
+
+def _with_attributes(body: bytes, element: bytes, count: int) -> bytes:
+    attributes = b" ".join(b'a%d="1"' % i for i in range(count))
+    return body.replace(element, element[:-1] + b" " + attributes + b">", 1)
+
+
+@pytest.mark.parametrize("element", [b"<account>", b"<ServiceID>", b"<VerifyTOTPCode ",
+                                     b"<soap:Body>"])
+def test_an_attribute_flood_is_a_fault(live_server, demo, clock, soap12, element):
+    body = envelope(demo.account, demo.code(clock()), soap12=soap12)
+    if element == b"<VerifyTOTPCode ":  # its start tag carries xmlns: add before that
+        body = body.replace(element, b'<VerifyTOTPCode ' + b" ".join(
+            b'a%d="1"' % i for i in range(6000)) + b" ", 1)
+    else:
+        body = _with_attributes(body, element, 6000)
+    assert len(body) < 65536
+    reason = _client_fault(post(live_server.url, body, soap12), soap12)
+    assert "attributes" in reason
+
+
+def test_attributes_real_callers_send_are_accepted(live_server, demo, clock):
+    """Axis 1.4 puts actor and mustUnderstand on the header block and xsi:type on parameters."""
+    body = (f'<soapenv:Envelope xmlns:soapenv="{SOAP11_NS}" '
+            'xmlns:xsd="http://www.w3.org/2001/XMLSchema" '
+            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Header>'
+            f'<ns1:ServiceHeader soapenv:actor="http://schemas.xmlsoap.org/soap/actor/next" '
+            f'soapenv:mustUnderstand="0" xmlns:ns1="{TNS}"><ns1:ServiceID>{SERVICE_ID}'
+            '</ns1:ServiceID></ns1:ServiceHeader></soapenv:Header><soapenv:Body>'
+            f'<VerifyTOTPCode xmlns="{TNS}"><account xsi:type="xsd:string">{demo.account}'
+            f'</account><TOTPCode xsi:type="xsd:string">{demo.code(clock())}</TOTPCode>'
+            '</VerifyTOTPCode></soapenv:Body></soapenv:Envelope>').encode()
+    answer = post(live_server.url, body)
+    assert answer.status_code == 200, answer.content[:500]
+    assert soap_result(answer.content)[0] == 0
