@@ -63,3 +63,16 @@ def test_attributes_real_callers_send_are_accepted(live_server, demo, clock):
     answer = post(live_server.url, body)
     assert answer.status_code == 200, answer.content[:500]
     assert soap_result(answer.content)[0] == 0
+
+
+# -- a second ServiceID (item 5) -----------------------------------------------------------------
+
+@pytest.mark.parametrize("second", ['<ServiceID xmlns="urn:x">APP0000001</ServiceID>',
+                                    '<x:ServiceID xmlns:x="urn:x">APP0000001</x:ServiceID>',
+                                    f'<ServiceID>{SERVICE_ID}</ServiceID>'])
+def test_a_second_service_id_in_any_namespace_is_a_fault(live_server, demo, clock, soap12,
+                                                         second):
+    body = envelope(demo.account, demo.code(clock()), service_id="APP0000003", soap12=soap12)
+    body = body.replace(b"</ServiceID>", b"</ServiceID>" + second.encode(), 1)
+    reason = _client_fault(post(live_server.url, body, soap12), soap12)
+    assert "more than once" in reason

@@ -65,8 +65,9 @@ def check_structure(version: SoapVersion, root) -> None:
     """Refuse what is not one plain call before anyone reads it: a DTD (entity tricks), the
     other SOAP version, a missing Body, anything but one operation element in the Body, an
     element with more than :data:`MAX_ATTRIBUTES` attributes, and repeated elements (two
-    Headers, two ``account`` s, two ``ServiceID`` s): which one a reader takes differs between
-    parsers, and a caller must not get to choose. Elements of the operation outside the service
+    Headers, two ``account`` s, two ``ServiceID`` s, in a header block whatever their
+    namespaces): which one a reader takes differs between parsers, and a caller must not get
+    to choose. Elements of the operation outside the service
     namespace are removed: ignored, as ASP.NET does, rather than read as parameters (spyne
     would take an unqualified ``<account>``)."""
     if root.getroottree().docinfo.doctype:
@@ -89,7 +90,19 @@ def check_structure(version: SoapVersion, root) -> None:
     for field in elements(calls[0]):
         if etree.QName(field).namespace != TNS:
             calls[0].remove(field)
-    for parent in [calls[0], *headers, *(block for h in headers for block in elements(h))]:
-        tags = [child.tag for child in elements(parent)]
-        if len(tags) != len(set(tags)):
+    blocks = [block for header in headers for block in elements(header)]
+    for parent, name in [(calls[0], _tag), *((header, _tag) for header in headers),
+                         *((block, _local_name) for block in blocks)]:
+        names = [name(child) for child in elements(parent)]
+        if len(names) != len(set(names)):
             raise Fault("Client.DuplicateElement", "duplicate element")
+
+
+def _tag(element) -> str:
+    return element.tag
+
+
+def _local_name(element) -> str:
+    """A header block's fields are told apart by name alone: a second ``ServiceID`` in another
+    namespace is still a second ServiceID to some reader."""
+    return etree.QName(element).localname
