@@ -76,3 +76,48 @@ def test_a_second_service_id_in_any_namespace_is_a_fault(live_server, demo, cloc
     body = body.replace(b"</ServiceID>", b"</ServiceID>" + second.encode(), 1)
     reason = _client_fault(post(live_server.url, body, soap12), soap12)
     assert "more than once" in reason
+
+
+# -- the request charset (item 6) ----------------------------------------------------------------
+
+def _escaped(text: str) -> bytes:
+    """``text`` as ``unicode_escape`` reads it back, with no ``<`` byte on the wire."""
+    return text.replace("<", "\\x3c").encode("ascii")
+
+
+def _utf7(text: str) -> bytes:
+    """``text`` in UTF-7 with ``<`` written as ``+ADw-`` (Python's encoder leaves it as is)."""
+    return text.encode("utf-7").replace(b"<", b"+ADw-")
+
+
+def _call_text(demo, clock, soap12: bool) -> str:
+    return envelope(demo.account, demo.code(clock()), soap12=soap12).decode()
+
+
+@pytest.mark.parametrize("charset, write", [("unicode_escape", _escaped),
+                                            ("raw_unicode_escape", _escaped),
+                                            ("utf-7", _utf7), ("UTF7", _utf7)])
+def test_a_python_codec_as_content_type_charset_is_a_fault(live_server, demo, clock, soap12,
+                                                            charset, write):
+    body = write(_call_text(demo, clock, soap12).replace(
+        '<?xml version="1.0" encoding="utf-8"?>', ""))
+    assert b"<" not in body
+    answer = post(live_server.url, body, soap12,
+                  **{"Content-Type": CONTENT_TYPE[soap12].replace("utf-8", charset)})
+    assert "charset" in _client_fault(answer, soap12)
+
+
+@pytest.mark.parametrize("charset", ["unicode_escape", "utf-7", "rot13", "hex", "punycode"])
+def test_a_python_codec_in_the_xml_declaration_is_a_fault(live_server, demo, clock, charset):
+    body = _call_text(demo, clock, False).replace('encoding="utf-8"', f'encoding="{charset}"')
+    answer = post(live_server.url, body.encode("ascii"), **{"Content-Type": "text/xml"})
+    assert "charset" in _client_fault(answer, False)
+
+
+@pytest.mark.parametrize("charset", ["us-ascii", "ISO-8859-1", "latin1", "cp950", "utf-16"])
+def test_charsets_real_callers_send_are_accepted(live_server, demo, clock, charset):
+    text = _call_text(demo, clock, False).replace(' encoding="utf-8"', "")
+    answer = post(live_server.url, text.encode(charset),
+                  **{"Content-Type": f"text/xml; charset={charset}"})
+    assert answer.status_code == 200, answer.content[:500]
+    assert soap_result(answer.content)[0] == 0
