@@ -12,7 +12,7 @@ from gspws.core.clock import Clock, system_clock
 from gspws.core.enroll import EnrollPolicy, Enrollment
 from gspws.core.verify import Policy, Services, TotpVerifier
 from gspws.logs import REQUEST_ID_HEADER, begin_request, configure_logging
-from gspws.proxies import ProxyPolicy
+from gspws.proxies import ORIGIN_KEY, ProxyPolicy
 from gspws.soap.app import TotpEndpoint
 from gspws.store.db import make_engine
 from gspws.store.repo import Store
@@ -51,18 +51,19 @@ class GspwsApp:
         self.clock = clock  # exposed so a test can prove `gspws serve` runs on system_clock
         services = store.service_registry(settings.registry_refresh).current
         throttle = Throttle.from_settings(settings)
-        proxies = ProxyPolicy(settings.trusted_proxies)
+        self.proxies = ProxyPolicy(settings.trusted_proxies)
         reading = partial(store.verification, read_only=True) if store.locks_database else None
         verifier = TotpVerifier(store.verification, services, policy_of(settings), clock, throttle,
                                 reading=reading)
         enrollment = enrollment_of(settings, store, clock, services, throttle)
-        self.totp = TotpEndpoint(verifier, enrollment, proxies, settings.max_request_bytes,
+        self.totp = TotpEndpoint(verifier, enrollment, settings.max_request_bytes,
                                  fast_path=fast_path)
         sessions = Sessions(session_key(settings), settings.session_ttl, clock)
-        self.manage = ManagePages(enrollment, sessions, proxies, clock)
+        self.manage = ManagePages(enrollment, sessions, clock)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         request_id = begin_request(environ)
+        environ[ORIGIN_KEY] = self.proxies.resolve(environ)  # caller and URL, for every door
 
         def start_with_id(status, headers, exc_info=None):
             return start_response(status, [*headers, (REQUEST_ID_HEADER, request_id)], exc_info)

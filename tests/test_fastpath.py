@@ -23,7 +23,7 @@ from gspws.core.otp import TotpParams
 from gspws.soap import shape
 from gspws.soap.envelope import Envelope
 from gspws.soap.fastpath import VerifyFastPath
-from gspws.soap.service import CLIENT_ADDRESS_KEY
+from gspws.proxies import ORIGIN_KEY, Origin
 from gspws.store import migrate
 from gspws.store.models import AuditEvent, Token
 from gspws.wsgi import build_store, create_app
@@ -111,7 +111,8 @@ def fast_path(tmp_path, sqlite_url) -> VerifyFastPath:
 def test_every_caller_family_takes_the_fast_path(fast_path, family):
     version = shape.SOAP12 if family.soap12 else shape.SOAP11
     _, body = family.write(SERVICE_ID, ACCOUNT, code_at(TotpParams(SECRET), T0))
-    answer = fast_path.answer(version, Envelope.read(version, body), {})
+    environ = {ORIGIN_KEY: Origin(None, "http", "http://localhost")}
+    answer = fast_path.answer(version, Envelope.read(version, body), environ)
     assert answer is not None
     assert soap_result(answer)[0] == 8100  # no client address in this environ: the core decided
 
@@ -144,7 +145,7 @@ def test_unusual_requests_are_left_to_spyne(fast_path, body):
 
 
 def test_a_plain_call_is_decided_by_the_core(fast_path):
-    environ = {CLIENT_ADDRESS_KEY: ipaddress.ip_address("127.0.0.1")}
+    environ = {ORIGIN_KEY: Origin(ipaddress.ip_address("127.0.0.1"), "http", "http://localhost")}
     body = envelope(ACCOUNT, code_at(TotpParams(SECRET), T0))
     for expected in 0, 9999:  # the second is replayed
         answer = fast_path.answer(shape.SOAP11, Envelope.read(shape.SOAP11, body), environ)

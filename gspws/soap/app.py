@@ -2,7 +2,8 @@
 
 What spyne does not do for us happens here, before any XML is parsed: case-insensitive paths as on
 IIS, choosing SOAP 1.1 or 1.2 by Content-Type (both on one URL), refusing oversized bodies from
-``Content-Length`` without reading them, and finding the caller's address.
+``Content-Length`` without reading them, and reading the envelope once for the fast path and
+spyne. The caller's address and URL come resolved from the front app (gspws.proxies).
 """
 
 import io
@@ -17,14 +18,14 @@ from werkzeug.http import parse_options_header
 
 from gspws.core.enroll import Enrollment
 from gspws.core.verify import TotpVerifier
-from gspws.proxies import ProxyPolicy
+from gspws.proxies import origin_of
 from gspws.soap import shape
 from gspws.soap.charset import UndecodableBody, to_utf8
 from gspws.soap.envelope import ENVELOPE_KEY, Envelope
 from gspws.soap.fastpath import VerifyFastPath
 from gspws.soap.help import HelpPages
 from gspws.soap.protocol import SERVER_FAULT_REASON, AspNetSoap11, AspNetSoap12
-from gspws.soap.service import CLIENT_ADDRESS_KEY, TOTPService
+from gspws.soap.service import TOTPService
 from gspws.soap.wsdl import WsdlDocument, load_wsdl
 
 log = logging.getLogger(__name__)
@@ -46,14 +47,12 @@ def _spyne_app(protocol_cls, verifier: TotpVerifier, enrollment: Enrollment) -> 
 class TotpEndpoint:
     """WSGI app serving the TOTP web service on its legacy paths."""
 
-    def __init__(self, verifier: TotpVerifier, enrollment: Enrollment, proxies: ProxyPolicy,
-                 max_request_bytes: int, wsdl: WsdlDocument | None = None,
+    def __init__(self, verifier: TotpVerifier, enrollment: Enrollment, max_request_bytes: int, wsdl: WsdlDocument | None = None,
                  help_pages: HelpPages | None = None, fast_path: bool = True) -> None:
         """``fast_path=False`` sends VerifyTOTPCode through spyne too (see gspws.soap.fastpath)."""
         self._fast = VerifyFastPath(verifier) if fast_path else None
         self._soap = {shape.SOAP11: _spyne_app(AspNetSoap11, verifier, enrollment),
                       shape.SOAP12: _spyne_app(AspNetSoap12, verifier, enrollment)}
-        self._proxies = proxies
         self._max_bytes = max_request_bytes
         self._wsdl = wsdl or load_wsdl()
         self._help = help_pages or HelpPages()
@@ -76,7 +75,7 @@ class TotpEndpoint:
 
     def _get(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         query = _query_words(environ.get("QUERY_STRING", ""))
-        service_url = self._proxies.base_url(environ) + environ.get("SCRIPT_NAME", "") + \
+        service_url = origin_of(environ).base_url + environ.get("SCRIPT_NAME", "") + \
             environ.get("PATH_INFO", "")
         if "wsdl" in query:
             return _respond(start_response, "200 OK", "text/xml; charset=utf-8",
@@ -111,17 +110,16 @@ class TotpEndpoint:
         if not body.strip():
             return _fault(start_response, "500 Internal Server Error", version,
                           "The request body is empty.")
-        environ = {**environ, CLIENT_ADDRESS_KEY: self._proxies.client_address(environ)}
         try:
             envelope = Envelope.read(version, body)
             answer = self._fast.answer(version, envelope, environ) if self._fast else None
             if answer is not None:
                 return _respond(start_response, "200 OK", version.content_type, answer)
-            environ[ENVELOPE_KEY] = envelope  # spyne takes it instead of parsing the body
-            environ["wsgi.input"] = io.BytesIO(body)
-            environ["CONTENT_LENGTH"] = str(len(body))
-            environ["CONTENT_TYPE"] = mimetype
-            return self._soap[version](environ, start_response)
+            # spyne takes the envelope read instead of parsing the body (gspws.soap.protocol)
+            return self._soap[version]({**environ, ENVELOPE_KEY: envelope,
+                                        "wsgi.input": io.BytesIO(body),
+                                        "CONTENT_LENGTH": str(len(body)),
+                                        "CONTENT_TYPE": mimetype}, start_response)
         except Exception:  # spyne raised instead of answering: still a SOAP Fault, no internals
             log.exception("SOAP %s request could not be processed", version.name)
             return _respond(start_response, "500 Internal Server Error", version.content_type,

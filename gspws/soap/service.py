@@ -16,13 +16,10 @@ from gspws import qr
 from gspws.core.codes import ReturnCode
 from gspws.core.enroll import Binding, Outcome, Status
 from gspws.core.verify import VERIFY_FUNCTION, Caller
+from gspws.proxies import origin_of
 from gspws.soap.shape import TNS
 
 log = logging.getLogger(__name__)
-
-CLIENT_ADDRESS_KEY = "gspws.client_address"
-"""WSGI environ key under which the front app leaves the caller's address (or None)."""
-
 
 class ServiceHeader(ComplexModel):
     __namespace__ = TNS
@@ -106,7 +103,7 @@ def caller(service_id: str | None, environ: dict, operation: str) -> Caller:
     if action and action != f"{TNS}/{operation}":
         # The caller's value is not logged: it is free text that could carry a code.
         log.info("SOAPAction differs from the body's operation %s; accepted", operation)
-    return Caller(service_id=service_id, address=environ.get(CLIENT_ADDRESS_KEY),
+    return Caller(service_id=service_id, address=origin_of(environ).address,
                   operation=operation)
 
 

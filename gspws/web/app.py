@@ -25,7 +25,7 @@ from gspws import qr
 from gspws.core import codes
 from gspws.core.clock import Clock
 from gspws.core.enroll import Enrollment, Outcome, Person
-from gspws.proxies import ProxyPolicy
+from gspws.proxies import origin_of
 from gspws.web.i18n import DEFAULT, LANGUAGES, TEXT
 from gspws.web.session import COOKIE, Session, Sessions
 
@@ -63,7 +63,7 @@ _TEMPLATES = Path(__file__).resolve().parent / "templates"
 class Visit:
     """One request as the pages see it: language, session, caller."""
 
-    def __init__(self, request: Request, sessions: Sessions, proxies: ProxyPolicy) -> None:
+    def __init__(self, request: Request, sessions: Sessions) -> None:
         self.request = request
         asked = request.args.get("lang", "")
         self.explicit_lang = next((lang for lang in LANGUAGES if lang.lower() == asked.lower()),
@@ -72,8 +72,9 @@ class Visit:
             LANGUAGES, default=DEFAULT)
         self.session = sessions.decode(request.cookies.get(COOKIE))
         self.new_session: Session | None = None  # to be set as the cookie
-        self.address = proxies.client_address(request.environ)
-        self.secure = proxies.base_url(request.environ).startswith("https:")
+        origin = origin_of(request.environ)
+        self.address = origin.address
+        self.secure = origin.secure
 
     @property
     def account(self) -> str | None:
@@ -92,11 +93,9 @@ class Visit:
 class ManagePages:
     """WSGI app for everything under ``/owin/manage/``."""
 
-    def __init__(self, enrollment: Enrollment, sessions: Sessions, proxies: ProxyPolicy,
-                 clock: Clock) -> None:
+    def __init__(self, enrollment: Enrollment, sessions: Sessions, clock: Clock) -> None:
         self._enrollment = enrollment
         self._sessions = sessions
-        self._proxies = proxies
         self._clock = clock
         env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
                                  autoescape=True, undefined=jinja2.StrictUndefined)
@@ -108,7 +107,7 @@ class ManagePages:
         return path.startswith(PREFIX)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        visit = Visit(Request(environ), self._sessions, self._proxies)
+        visit = Visit(Request(environ), self._sessions)
         try:
             response = self._dispatch(visit)
         except Exception:
