@@ -51,7 +51,7 @@ class GspwsApp:
         self.clock = clock  # exposed so a test can prove `gspws serve` runs on system_clock
         services = store.service_registry(settings.registry_refresh).current
         throttle = Throttle.from_settings(settings)
-        self.proxies = ProxyPolicy(settings.trusted_proxies)
+        self.proxies = ProxyPolicy(settings.trusted_proxies, settings.public_url)
         reading = partial(store.verification, read_only=True) if store.locks_database else None
         verifier = TotpVerifier(store.verification, services, policy_of(settings), clock, throttle,
                                 reading=reading)

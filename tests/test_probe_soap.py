@@ -121,3 +121,65 @@ def test_charsets_real_callers_send_are_accepted(live_server, demo, clock, chars
                   **{"Content-Type": f"text/xml; charset={charset}"})
     assert answer.status_code == 200, answer.content[:500]
     assert soap_result(answer.content)[0] == 0
+
+
+# -- the Host header in the WSDL and help pages (item 10) --------------------------------------
+
+def _get(url: str, **headers) -> requests.Response:
+    answer = requests.get(url, headers=headers, timeout=10)
+    assert answer.status_code == 200
+    assert_no_internals(answer.content)
+    return answer
+
+
+def _wsdl_address(url: str, **headers) -> str:
+    (address,) = set(ADDRESS.findall(_get(f"{url}?WSDL", **headers).text))
+    return address
+
+
+def _help_host(url: str, **headers) -> str:
+    (host,) = set(re.findall(r"Host: (\S+)", _get(f"{url}?op=VerifyTOTPCode", **headers).text))
+    return host
+
+
+def test_a_foreign_host_header_gets_the_public_url(live_server):
+    """GSPWS_PUBLIC_URL is the loopback default: a caller naming another host gets it."""
+    assert _wsdl_address(live_server.url, Host="evil.example") == \
+        "http://127.0.0.1:8000/gsp2ws/TOTP.asmx"
+    assert _help_host(live_server.url, Host="evil.example") == "127.0.0.1:8000"
+    assert "evil.example" not in _get(live_server.url, Host="evil.example").text
+
+
+def test_a_loopback_host_keeps_its_own_address(live_server):
+    assert _wsdl_address(live_server.url) == live_server.url
+    port = live_server.base.rsplit(":", 1)[1]
+    assert _wsdl_address(live_server.url, Host=f"localhost:{port}") == \
+        f"http://localhost:{port}/gsp2ws/TOTP.asmx"
+
+
+def test_a_configured_public_url_is_the_wsdl_address(serve):
+    server = serve(public_url="https://otp.example.gov.tw",
+                   trusted_proxies=(ipaddress.ip_network("127.0.0.1/32"),))
+    public = "https://otp.example.gov.tw/gsp2ws/TOTP.asmx"
+    assert _wsdl_address(server.url) == public
+    assert _wsdl_address(server.url, Host="evil.example") == public
+    assert _wsdl_address(server.url, **{"X-Forwarded-Host": "evil.example"}) == public
+    assert _help_host(server.url, Host="evil.example") == "otp.example.gov.tw"
+
+
+@pytest.mark.parametrize("proto", ["javascript", "data", "https:evil", "ftp"])
+def test_a_trusted_proxys_scheme_must_be_http_or_https(serve, proto):
+    server = serve(trusted_proxies=(ipaddress.ip_network("127.0.0.1/32"),))
+    address = _wsdl_address(server.url, **{"X-Forwarded-Proto": proto,
+                                           "X-Forwarded-Host": "otp.example.gov.tw"})
+    assert address == "http://otp.example.gov.tw/gsp2ws/TOTP.asmx"
+
+
+@pytest.mark.parametrize("query", ["?WSDL", "", "?op=VerifyTOTPCode", "?op=NoSuchOperation"])
+def test_wsdl_and_help_pages_have_the_pages_headers(live_server, query):
+    answer = requests.get(live_server.url + query, timeout=10)
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert answer.headers["X-Frame-Options"] == "DENY"
+    assert "frame-ancestors 'none'" in answer.headers["Content-Security-Policy"]
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert answer.headers["Referrer-Policy"] == "no-referrer"

@@ -18,6 +18,7 @@ from werkzeug.http import parse_options_header
 
 from gspws.core.enroll import Enrollment
 from gspws.core.verify import TotpVerifier
+from gspws.page_headers import PAGE_HEADERS
 from gspws.proxies import origin_of
 from gspws.soap import shape
 from gspws.soap.charset import UndecodableBody, to_utf8
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 
 PATHS = ("/gsp2ws/totp.asmx", "/gsp2ws/totp.aspx")
 CONTENT_TYPES = {"text/xml": shape.SOAP11, "application/soap+xml": shape.SOAP12}
+_PAGE_HEADERS = list(PAGE_HEADERS.items())
 
 StartResponse = Callable[..., object]
 
@@ -79,16 +81,17 @@ class TotpEndpoint:
             environ.get("PATH_INFO", "")
         if "wsdl" in query:
             return _respond(start_response, "200 OK", "text/xml; charset=utf-8",
-                            self._wsdl.render(service_url))
+                            self._wsdl.render(service_url), _PAGE_HEADERS)
         if "op" in query:
             page = self._help.operation_page(query["op"], service_url)
             if page is None:
                 page, status = self._help.service_page(service_url), "404 Not Found"
             else:
                 status = "200 OK"
-            return _respond(start_response, status, "text/html; charset=utf-8", page.encode())
+            return _respond(start_response, status, "text/html; charset=utf-8", page.encode(),
+                            _PAGE_HEADERS)
         return _respond(start_response, "200 OK", "text/html; charset=utf-8",
-                        self._help.service_page(service_url).encode())
+                        self._help.service_page(service_url).encode(), _PAGE_HEADERS)
 
     # -- POST: SOAP calls -----------------------------------------------------------------------
 

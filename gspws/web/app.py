@@ -25,6 +25,7 @@ from gspws import qr
 from gspws.core import codes
 from gspws.core.clock import Clock
 from gspws.core.enroll import Enrollment, Outcome, Person
+from gspws.page_headers import PAGE_HEADERS
 from gspws.proxies import origin_of
 from gspws.web.i18n import DEFAULT, LANGUAGES, TEXT
 from gspws.web.session import COOKIE, Session, Sessions
@@ -49,14 +50,6 @@ _NEED_ACCOUNT = {"status", "enable", "confirm", "cancel", "disable"}
 _NOTICES = ("enabled", "disabled", "cancelled")
 #: Methods that change nothing; every other one must carry the form's CSRF token.
 _SAFE_METHODS = ("GET", "HEAD")
-_HEADERS = {
-    "Cache-Control": "no-store",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-}
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
@@ -117,7 +110,7 @@ class ManagePages:
             response.set_cookie(COOKIE, self._sessions.encode(visit.new_session),
                                 max_age=self._sessions.ttl, path=PREFIX, httponly=True,
                                 secure=visit.secure, samesite="Strict")
-        response.headers.update(_HEADERS)
+        response.headers.update(PAGE_HEADERS)
         return response(environ, start_response)
 
     def _dispatch(self, visit: Visit) -> Response:
