@@ -57,7 +57,7 @@ class TotpEndpoint:
                       shape.SOAP12: _spyne_app(AspNetSoap12, verifier, enrollment)}
         self._max_bytes = max_request_bytes
         self._wsdl = wsdl or load_wsdl()
-        self._help = help_pages or HelpPages()
+        self._help = help_pages or HelpPages(wsdl=self._wsdl)
 
     @staticmethod
     def handles(path: str) -> bool:
