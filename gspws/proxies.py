@@ -19,6 +19,7 @@ is http or https, whatever a proxy says.
 import ipaddress
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 from gspws.core.access import IPAddress, IPNetwork, canonical_address
@@ -54,6 +55,7 @@ def _parse(text: str) -> IPAddress | None:
         return None
 
 
+@lru_cache(maxsize=256)  # a few hosts in practice; parsing one costs ~9 µs of each request
 def _is_loopback(host: str) -> bool:
     """Whether ``host`` (``name[:port]``) names this machine: ``localhost`` or a loopback
     address; False for anything that is not a well-formed host."""
