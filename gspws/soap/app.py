@@ -26,7 +26,7 @@ from gspws.soap.envelope import ENVELOPE_KEY, Envelope
 from gspws.soap.fastpath import VerifyFastPath
 from gspws.soap.help import HelpPages
 from gspws.soap.protocol import SERVER_FAULT_REASON, AspNetSoap11, AspNetSoap12
-from gspws.soap.service import TOTPService
+from gspws.soap.service import SERVICE_NAME, TOTPService
 from gspws.soap.wsdl import WsdlDocument, load_wsdl
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ StartResponse = Callable[..., object]
 
 
 def _spyne_app(protocol_cls, verifier: TotpVerifier, enrollment: Enrollment) -> WsgiApplication:
-    app = Application([TOTPService], tns=shape.TNS, name="TOTP",
+    app = Application([TOTPService], tns=shape.TNS, name=SERVICE_NAME,
                       in_protocol=protocol_cls(), out_protocol=protocol_cls())
     app.verifier = verifier
     app.enrollment = enrollment
@@ -49,8 +49,9 @@ def _spyne_app(protocol_cls, verifier: TotpVerifier, enrollment: Enrollment) -> 
 class TotpEndpoint:
     """WSGI app serving the TOTP web service on its legacy paths."""
 
-    def __init__(self, verifier: TotpVerifier, enrollment: Enrollment, max_request_bytes: int, wsdl: WsdlDocument | None = None,
-                 help_pages: HelpPages | None = None, fast_path: bool = True) -> None:
+    def __init__(self, verifier: TotpVerifier, enrollment: Enrollment, max_request_bytes: int,
+                 wsdl: WsdlDocument | None = None, help_pages: HelpPages | None = None,
+                 fast_path: bool = True) -> None:
         """``fast_path=False`` sends VerifyTOTPCode through spyne too (see gspws.soap.fastpath)."""
         self._fast = VerifyFastPath(verifier) if fast_path else None
         self._soap = {shape.SOAP11: _spyne_app(AspNetSoap11, verifier, enrollment),
