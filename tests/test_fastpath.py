@@ -167,3 +167,19 @@ def test_a_request_left_to_spyne_is_read_and_checked_once(tmp_path, sqlite_url, 
                          headers={"Content-Type": "text/xml; charset=utf-8"})
     assert answer.status == "200 OK"
     assert len(checked) == 1
+
+
+def test_a_failure_of_the_fast_path_is_logged_without_its_text(fast_path, monkeypatch, caplog):
+    """spyne still answers (None here), and the log says what failed and where, never the
+    exception's text, which could quote the request."""
+    from gspws.soap import fastpath
+
+    def fail(version, root):
+        raise ValueError("account wederlin code 123456")
+
+    monkeypatch.setattr(fastpath, "_read", fail)
+    body = envelope(ACCOUNT, "123456")
+    with caplog.at_level("DEBUG", logger="gspws.soap.fastpath"):
+        assert fast_path.answer(shape.SOAP11, Envelope.read(shape.SOAP11, body), {}) is None
+    assert "ValueError" in caplog.text and "fastpath.py" in caplog.text
+    assert "123456" not in caplog.text and "wederlin" not in caplog.text
