@@ -3,7 +3,7 @@
 A WSGI app with no database and no verification, served by the same gunicorn (sync workers) with
 the options ``gspws serve`` uses (gspws/serving.py). Per request it reads the body, parses it with
 lxml (entity resolution and network access off, as spyne does), finds ``account`` and ``TOTPCode``,
-and writes the response bytes gspws writes (built with ``gspws.soap.shape`` at import), with the
+and writes the response bytes gspws writes (built with ``gspws.soap.protocol`` at import), with the
 same Content-Type. It answers Code 0, except for the failure path's wrong code ``000000``, which
 gets gspws's 9999 bytes, so each path is compared on identical response bytes.
 
@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # gspws from this 
 
 from gspws.core import codes  # noqa: E402
 from gspws.soap import shape  # noqa: E402
+from gspws.soap.protocol import verify_result  # noqa: E402
 
 WRONG_CODE = "000000"  # the failure path's code (bench/run.py)
 CONTENT_TYPE = shape.SOAP11.content_type
@@ -33,8 +34,8 @@ _CODE = f"{_BODY}/{_OP}/{{{shape.TNS}}}TOTPCode"
 
 
 # What gspws answers to a SOAP 1.1 VerifyTOTPCode call with each code.
-OK_BYTES = shape.verify_result(shape.SOAP11, codes.OK)
-REJECTED_BYTES = shape.verify_result(shape.SOAP11, codes.REJECTED)
+OK_BYTES = verify_result(shape.SOAP11, codes.OK)
+REJECTED_BYTES = verify_result(shape.SOAP11, codes.REJECTED)
 
 
 def app(environ, start_response):

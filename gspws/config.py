@@ -91,7 +91,9 @@ OPTIONS = (
            "Issuer shown by authenticator apps (otpauth URI)."),
     Option("public_url", "GSPWS_PUBLIC_URL", "http://127.0.0.1:8000", _base_url,
            "Where people reach gspws: the start of binding links (CLI, e-mail, "
-           "CreateBindingLink)."),
+           "CreateBindingLink) and of the WSDL's addresses and the help pages' samples. While "
+           "it is a loopback address, those follow the URL a caller used on this machine or "
+           "through a trusted proxy."),
     Option("link_ttl", "GSPWS_LINK_TTL", "600", _positive,
            "Seconds a binding link from `gspws account link` or CreateBindingLink stays valid."),
     Option("invite_ttl", "GSPWS_INVITE_TTL", "3600", _positive,

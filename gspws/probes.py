@@ -11,7 +11,7 @@ from typing import Callable, Iterable
 
 from gspws import metrics
 from gspws.config import Settings
-from gspws.proxies import ProxyPolicy
+from gspws.proxies import origin_of
 from gspws.store import migrate
 from gspws.store.repo import Store
 from gspws.store.secrets import SecretBox
@@ -23,10 +23,9 @@ _TEXT = "text/plain; charset=utf-8"
 
 
 class Probes:
-    def __init__(self, settings: Settings, store: Store, proxies: ProxyPolicy) -> None:
+    def __init__(self, settings: Settings, store: Store) -> None:
         self._settings = settings
         self._store = store
-        self._proxies = proxies
 
     @staticmethod
     def handles(path: str) -> bool:
@@ -42,7 +41,7 @@ class Probes:
                 return _answer(start_response, "503 Service Unavailable",
                                f"not ready: {problem}\n".encode())
             return _answer(start_response, "200 OK", b"ready\n")
-        client = self._proxies.client_address(environ)
+        client = origin_of(environ).address
         if client is None or not any(client in net for net in self._settings.metrics_allow):
             return _answer(start_response, "403 Forbidden", b"forbidden\n")
         body, content_type = metrics.exposition(self._locked_tokens)

@@ -14,7 +14,7 @@ from gspws.core.enroll import EnrollPolicy, Enrollment
 from gspws.core.verify import Observer, Policy, Services, TotpVerifier, unobserved
 from gspws.logs import REQUEST_ID_HEADER, begin_request, configure_logging
 from gspws.probes import Probes
-from gspws.proxies import ProxyPolicy
+from gspws.proxies import ORIGIN_KEY, ProxyPolicy
 from gspws.soap.app import TotpEndpoint
 from gspws.store.db import make_engine
 from gspws.store.repo import Store
@@ -58,20 +58,21 @@ class GspwsApp:
         registry = store.service_registry(settings.registry_refresh)
         services = registry.current
         throttle = Throttle.from_settings(settings)
-        proxies = ProxyPolicy(settings.trusted_proxies)
+        self.proxies = ProxyPolicy(settings.trusted_proxies, settings.public_url)
         reading = partial(store.verification, read_only=True) if store.locks_database else None
         observe = metrics.call_observer(registry.last_loaded)
         verifier = TotpVerifier(store.verification, services, policy_of(settings), clock, throttle,
                                 reading=reading, observe=observe)
         enrollment = enrollment_of(settings, store, clock, services, throttle, observe=observe)
-        self.totp = TotpEndpoint(verifier, enrollment, proxies, settings.max_request_bytes,
+        self.totp = TotpEndpoint(verifier, enrollment, settings.max_request_bytes,
                                  fast_path=fast_path)
         sessions = Sessions(session_key(settings), settings.session_ttl, clock)
-        self.manage = ManagePages(enrollment, sessions, proxies, clock)
-        self.probes = Probes(settings, store, proxies)
+        self.manage = ManagePages(enrollment, sessions, clock)
+        self.probes = Probes(settings, store)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         request_id = begin_request(environ)
+        environ[ORIGIN_KEY] = self.proxies.resolve(environ)  # caller and URL, for every door
 
         def start_with_id(status, headers, exc_info=None):
             return start_response(status, [*headers, (REQUEST_ID_HEADER, request_id)], exc_info)

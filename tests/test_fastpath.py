@@ -21,8 +21,9 @@ from envelope_corpus import FAMILIES
 from gspws.core.clock import FixedClock
 from gspws.core.otp import TotpParams
 from gspws.soap import shape
+from gspws.soap.envelope import Envelope
 from gspws.soap.fastpath import VerifyFastPath
-from gspws.soap.service import CLIENT_ADDRESS_KEY
+from gspws.proxies import ORIGIN_KEY, Origin
 from gspws.store import migrate
 from gspws.store.models import AuditEvent, Token
 from gspws.wsgi import build_store, create_app
@@ -110,7 +111,8 @@ def fast_path(tmp_path, sqlite_url) -> VerifyFastPath:
 def test_every_caller_family_takes_the_fast_path(fast_path, family):
     version = shape.SOAP12 if family.soap12 else shape.SOAP11
     _, body = family.write(SERVICE_ID, ACCOUNT, code_at(TotpParams(SECRET), T0))
-    answer = fast_path.answer(version, body, {})
+    environ = {ORIGIN_KEY: Origin(None, "http", "http://localhost")}
+    answer = fast_path.answer(version, Envelope.read(version, body), environ)
     assert answer is not None
     assert soap_result(answer)[0] == 8100  # no client address in this environ: the core decided
 
@@ -139,11 +141,45 @@ def _call(fields: str, header: str = f"<ServiceHeader xmlns='{TNS}'><ServiceID>{
 ], ids=["nil", "empty", "nested", "extra", "empty-header", "header-attribute", "two-headers",
         "other-operation", "body-attribute", "malformed"])
 def test_unusual_requests_are_left_to_spyne(fast_path, body):
-    assert fast_path.answer(shape.SOAP11, body, {}) is None
+    assert fast_path.answer(shape.SOAP11, Envelope.read(shape.SOAP11, body), {}) is None
 
 
 def test_a_plain_call_is_decided_by_the_core(fast_path):
-    environ = {CLIENT_ADDRESS_KEY: ipaddress.ip_address("127.0.0.1")}
+    environ = {ORIGIN_KEY: Origin(ipaddress.ip_address("127.0.0.1"), "http", "http://localhost")}
     body = envelope(ACCOUNT, code_at(TotpParams(SECRET), T0))
-    assert soap_result(fast_path.answer(shape.SOAP11, body, environ))[0] == 0
-    assert soap_result(fast_path.answer(shape.SOAP11, body, environ))[0] == 9999  # replayed
+    for expected in 0, 9999:  # the second is replayed
+        answer = fast_path.answer(shape.SOAP11, Envelope.read(shape.SOAP11, body), environ)
+        assert soap_result(answer)[0] == expected
+
+
+def test_a_request_left_to_spyne_is_read_and_checked_once(tmp_path, sqlite_url, monkeypatch):
+    """The fast path and spyne read the same envelope: one parse, one structure check (the
+    check removes ignored elements from the tree; running it twice would judge a changed
+    tree)."""
+    from gspws.soap import envelope as reader
+    checked = []
+    real_check = reader.check_structure
+    monkeypatch.setattr(reader, "check_structure",
+                        lambda *args: checked.append(args) or real_check(*args))
+    client = Client(_app(tmp_path, sqlite_url, True))
+    body = _call("<account xsi:nil='true'/><TOTPCode>123456</TOTPCode><x:Foo xmlns:x='urn:x'/>")
+    answer = client.post("/gsp2ws/TOTP.asmx", data=body, environ_base=LOOPBACK,
+                         headers={"Content-Type": "text/xml; charset=utf-8"})
+    assert answer.status == "200 OK"
+    assert len(checked) == 1
+
+
+def test_a_failure_of_the_fast_path_is_logged_without_its_text(fast_path, monkeypatch, caplog):
+    """spyne still answers (None here), and the log says what failed and where, never the
+    exception's text, which could quote the request."""
+    from gspws.soap import fastpath
+
+    def fail(version, root):
+        raise ValueError("account wederlin code 123456")
+
+    monkeypatch.setattr(fastpath, "_read", fail)
+    body = envelope(ACCOUNT, "123456")
+    with caplog.at_level("DEBUG", logger="gspws.soap.fastpath"):
+        assert fast_path.answer(shape.SOAP11, Envelope.read(shape.SOAP11, body), {}) is None
+    assert "ValueError" in caplog.text and "fastpath.py" in caplog.text
+    assert "123456" not in caplog.text and "wederlin" not in caplog.text

@@ -465,3 +465,19 @@ def test_templates_generic_over_parameters():
     text = html.unescape(page)
     for name in PARAMETERS["VerifyTOTPCode"]:
         assert f"<{name}>string</{name}>" in text
+
+
+def test_help_pages_are_made_from_the_wsdl(tmp_path):
+    """Another service's WSDL gives its own pages: name, operations, SOAPActions, parameters."""
+    other = tmp_path / "MobileOTP.wsdl"
+    other.write_text(WSDL_PATH.read_text(encoding="utf-8")
+                     .replace('<wsdl:service name="TOTP">', '<wsdl:service name="MobileOTP">')
+                     .replace("VerifyTOTPCode", "VerifyOTP"), encoding="utf-8")
+    pages = HelpPages(return_codes=STAND_IN_CODES, wsdl=WsdlDocument(other))
+    url = "https://www.cp.gov.tw/gsp2ws/MobileOTP.asmx"
+    assert "<title>MobileOTP Web Service</title>" in pages.service_page(url)
+    assert 'href="MobileOTP.asmx?op=VerifyOTP"' in pages.service_page(url)
+    assert pages.operation_page("VerifyTOTPCode", url) is None
+    text = html.unescape(pages.operation_page("VerifyOTP", url))
+    assert 'SOAPAction: "http://cp.gov.tw/gsp2/VerifyOTP"' in text
+    assert "<TOTPCode>string</TOTPCode>" in text and "<VerifyOTPResult>" in text

@@ -1,4 +1,14 @@
-"""The SOAP door: spyne and lxml turn envelopes into core calls and outcomes into ASP.NET bytes."""
+"""The SOAP door: spyne and lxml turn envelopes into core calls and outcomes into ASP.NET bytes.
+
+Shared by every asmx service (TOTP.asmx now; MobileOTP.asmx and OTP.asmx to come): ``charset``
+(which encodings a body may be in), ``envelope`` (one parse and one structure check per request),
+``protocol`` (spyne's protocols taking that envelope, and the one writer of answers), ``shape``
+(ASP.NET's bytes), ``wsdl`` (the committed contract served with its address), ``contract`` and
+``help`` (help pages read from that WSDL and the service's docstrings). Per service: its spyne
+definitions (``service``: operations, models, ``DEFINITIONS``), its committed WSDL, and the
+endpoint that routes its paths (``app``); ``fastpath`` is TOTP's VerifyTOTPCode alone. The
+caller's address and URL come resolved from the edge (gspws.proxies).
+"""
 
 import logging
 

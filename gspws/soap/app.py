@@ -2,7 +2,8 @@
 
 What spyne does not do for us happens here, before any XML is parsed: case-insensitive paths as on
 IIS, choosing SOAP 1.1 or 1.2 by Content-Type (both on one URL), refusing oversized bodies from
-``Content-Length`` without reading them, and finding the caller's address.
+``Content-Length`` without reading them, and reading the envelope once for the fast path and
+spyne. The caller's address and URL come resolved from the front app (gspws.proxies).
 """
 
 import io
@@ -17,25 +18,28 @@ from werkzeug.http import parse_options_header
 
 from gspws.core.enroll import Enrollment
 from gspws.core.verify import TotpVerifier
-from gspws.proxies import ProxyPolicy
+from gspws.page_headers import PAGE_HEADERS
+from gspws.proxies import origin_of
 from gspws.soap import shape
 from gspws.soap.charset import UndecodableBody, to_utf8
+from gspws.soap.envelope import ENVELOPE_KEY, Envelope
 from gspws.soap.fastpath import VerifyFastPath
 from gspws.soap.help import HelpPages
 from gspws.soap.protocol import SERVER_FAULT_REASON, AspNetSoap11, AspNetSoap12
-from gspws.soap.service import CLIENT_ADDRESS_KEY, TOTPService
+from gspws.soap.service import SERVICE_NAME, TOTPService
 from gspws.soap.wsdl import WsdlDocument, load_wsdl
 
 log = logging.getLogger(__name__)
 
 PATHS = ("/gsp2ws/totp.asmx", "/gsp2ws/totp.aspx")
 CONTENT_TYPES = {"text/xml": shape.SOAP11, "application/soap+xml": shape.SOAP12}
+_PAGE_HEADERS = list(PAGE_HEADERS.items())
 
 StartResponse = Callable[..., object]
 
 
 def _spyne_app(protocol_cls, verifier: TotpVerifier, enrollment: Enrollment) -> WsgiApplication:
-    app = Application([TOTPService], tns=shape.TNS, name="TOTP",
+    app = Application([TOTPService], tns=shape.TNS, name=SERVICE_NAME,
                       in_protocol=protocol_cls(), out_protocol=protocol_cls())
     app.verifier = verifier
     app.enrollment = enrollment
@@ -45,17 +49,16 @@ def _spyne_app(protocol_cls, verifier: TotpVerifier, enrollment: Enrollment) -> 
 class TotpEndpoint:
     """WSGI app serving the TOTP web service on its legacy paths."""
 
-    def __init__(self, verifier: TotpVerifier, enrollment: Enrollment, proxies: ProxyPolicy,
-                 max_request_bytes: int, wsdl: WsdlDocument | None = None,
-                 help_pages: HelpPages | None = None, fast_path: bool = True) -> None:
+    def __init__(self, verifier: TotpVerifier, enrollment: Enrollment, max_request_bytes: int,
+                 wsdl: WsdlDocument | None = None, help_pages: HelpPages | None = None,
+                 fast_path: bool = True) -> None:
         """``fast_path=False`` sends VerifyTOTPCode through spyne too (see gspws.soap.fastpath)."""
         self._fast = VerifyFastPath(verifier) if fast_path else None
         self._soap = {shape.SOAP11: _spyne_app(AspNetSoap11, verifier, enrollment),
                       shape.SOAP12: _spyne_app(AspNetSoap12, verifier, enrollment)}
-        self._proxies = proxies
         self._max_bytes = max_request_bytes
         self._wsdl = wsdl or load_wsdl()
-        self._help = help_pages or HelpPages()
+        self._help = help_pages or HelpPages(wsdl=self._wsdl)
 
     @staticmethod
     def handles(path: str) -> bool:
@@ -75,20 +78,21 @@ class TotpEndpoint:
 
     def _get(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         query = _query_words(environ.get("QUERY_STRING", ""))
-        service_url = self._proxies.base_url(environ) + environ.get("SCRIPT_NAME", "") + \
+        service_url = origin_of(environ).base_url + environ.get("SCRIPT_NAME", "") + \
             environ.get("PATH_INFO", "")
         if "wsdl" in query:
             return _respond(start_response, "200 OK", "text/xml; charset=utf-8",
-                            self._wsdl.render(service_url))
+                            self._wsdl.render(service_url), _PAGE_HEADERS)
         if "op" in query:
             page = self._help.operation_page(query["op"], service_url)
             if page is None:
                 page, status = self._help.service_page(service_url), "404 Not Found"
             else:
                 status = "200 OK"
-            return _respond(start_response, status, "text/html; charset=utf-8", page.encode())
+            return _respond(start_response, status, "text/html; charset=utf-8", page.encode(),
+                            _PAGE_HEADERS)
         return _respond(start_response, "200 OK", "text/html; charset=utf-8",
-                        self._help.service_page(service_url).encode())
+                        self._help.service_page(service_url).encode(), _PAGE_HEADERS)
 
     # -- POST: SOAP calls -----------------------------------------------------------------------
 
@@ -110,15 +114,16 @@ class TotpEndpoint:
         if not body.strip():
             return _fault(start_response, "500 Internal Server Error", version,
                           "The request body is empty.")
-        environ = {**environ, CLIENT_ADDRESS_KEY: self._proxies.client_address(environ)}
-        answer = self._fast.answer(version, body, environ) if self._fast else None
-        if answer is not None:
-            return _respond(start_response, "200 OK", version.content_type, answer)
-        environ["wsgi.input"] = io.BytesIO(body)
-        environ["CONTENT_LENGTH"] = str(len(body))
-        environ["CONTENT_TYPE"] = mimetype  # now UTF-8 without a declaration: nothing to guess
         try:
-            return self._soap[version](environ, start_response)
+            envelope = Envelope.read(version, body)
+            answer = self._fast.answer(version, envelope, environ) if self._fast else None
+            if answer is not None:
+                return _respond(start_response, "200 OK", version.content_type, answer)
+            # spyne takes the envelope read instead of parsing the body (gspws.soap.protocol)
+            return self._soap[version]({**environ, ENVELOPE_KEY: envelope,
+                                        "wsgi.input": io.BytesIO(body),
+                                        "CONTENT_LENGTH": str(len(body)),
+                                        "CONTENT_TYPE": mimetype}, start_response)
         except Exception:  # spyne raised instead of answering: still a SOAP Fault, no internals
             log.exception("SOAP %s request could not be processed", version.name)
             return _respond(start_response, "500 Internal Server Error", version.content_type,

@@ -9,20 +9,17 @@ name for the generic ``CP2Response<X>``). The WSDL callers see is the committed
 
 import logging
 
-from spyne import (Array, Boolean, ByteArray, ComplexModel, Integer, ServiceBase, Unicode,
-                   rpc)
+from spyne import (Application, Array, Boolean, ByteArray, ComplexModel, Integer, ServiceBase,
+                   Unicode, rpc)
 
 from gspws import qr
 from gspws.core.codes import ReturnCode
 from gspws.core.enroll import Binding, Outcome, Status
 from gspws.core.verify import VERIFY_FUNCTION, Caller
+from gspws.proxies import origin_of
 from gspws.soap.shape import TNS
 
 log = logging.getLogger(__name__)
-
-CLIENT_ADDRESS_KEY = "gspws.client_address"
-"""WSGI environ key under which the front app leaves the caller's address (or None)."""
-
 
 class ServiceHeader(ComplexModel):
     __namespace__ = TNS
@@ -106,44 +103,67 @@ def caller(service_id: str | None, environ: dict, operation: str) -> Caller:
     if action and action != f"{TNS}/{operation}":
         # The caller's value is not logged: it is free text that could carry a code.
         log.info("SOAPAction differs from the body's operation %s; accepted", operation)
-    return Caller(service_id=service_id, address=environ.get(CLIENT_ADDRESS_KEY),
+    return Caller(service_id=service_id, address=origin_of(environ).address,
                   operation=operation)
 
 
 class TOTPService(ServiceBase):
     """Operations of ``/gsp2ws/TOTP.asmx``. ``ctx.app.verifier`` and ``ctx.app.enrollment`` are
-    set by the app factory. Names of operations and parameters are the contract's."""
+    set by the app factory. Names of operations and parameters are the contract's; each
+    docstring is the operation's description on the help pages (zh-TW, then English)."""
 
     __in_header__ = ServiceHeader
 
     @operation(Unicode, Unicode, returns=CP2Response)
     def VerifyTOTPCode(ctx, account, TOTPCode):  # noqa: N802,N803
+        """驗證使用者帳號之軟體式動態密碼 (TOTP)。 Verifies the time-based one-time password of a
+        GSP account."""
         outcome = ctx.app.verifier.verify(caller_of(ctx, VERIFY_FUNCTION), account, TOTPCode)
         return CP2Response.of(outcome)
 
     @operation(Unicode, returns=CP2ResponseOfTOTPStatus)
     def GetTOTPStatus(ctx, account):  # noqa: N802
+        """查詢帳號是否已啟用軟體式動態密碼及其綁定裝置。 Whether the account has an authenticator,
+        and its devices; 3001 for an unknown account (an account without devices answers 0 with
+        Enabled false)."""
         outcome = ctx.app.enrollment.status(caller_of(ctx, "GetTOTPStatus"), account)
         return CP2ResponseOfTOTPStatus.of(outcome)
 
     @operation(Unicode, Unicode, returns=CP2ResponseOfTOTPBinding)
     def BeginTOTPBinding(ctx, account, deviceName):  # noqa: N802,N803
+        """開始綁定驗證器：回傳 otpauth URI 與 QR Code (PNG)。 Starts binding an authenticator: the
+        otpauth URI and its QR code (PNG, base64); confirm with ConfirmTOTPBinding before it
+        lapses. 9999 for a device name over 100 characters or an account with 10 devices."""
         outcome = ctx.app.enrollment.begin(caller_of(ctx, "BeginTOTPBinding"), account,
                                            deviceName)
         return CP2ResponseOfTOTPBinding.of(outcome)
 
     @operation(Unicode, Unicode, returns=CP2Response)
     def ConfirmTOTPBinding(ctx, account, TOTPCode):  # noqa: N802,N803
+        """以驗證器產生的驗證碼完成綁定。 Activates the pending authenticator with a code from it:
+        9999 for a wrong code, 3001 when nothing is pending (never begun, or lapsed)."""
         outcome = ctx.app.enrollment.confirm(caller_of(ctx, "ConfirmTOTPBinding"), account,
                                              TOTPCode)
         return CP2Response.of(outcome.code)
 
     @operation(Unicode, Unicode, returns=CP2Response)
     def DisableTOTP(ctx, account, TOTPCode):  # noqa: N802,N803
+        """以該裝置目前的驗證碼停用 (移除) 綁定。 Removes the device whose current code is given:
+        9999 for a wrong code, 3001 when the account has no device."""
         outcome = ctx.app.enrollment.disable(caller_of(ctx, "DisableTOTP"), account, TOTPCode)
         return CP2Response.of(outcome.code)
 
     @operation(Unicode, returns=CP2ResponseOfString)
     def CreateBindingLink(ctx, account):  # noqa: N802
+        """產生一次性的綁定頁面連結，交付使用者自行設定。 A single-use link to the binding page for
+        the account's owner, valid a few minutes."""
         outcome = ctx.app.enrollment.create_link(caller_of(ctx, "CreateBindingLink"), account)
         return CP2ResponseOfString.of(outcome)
+
+
+SERVICE_NAME = "TOTP"
+
+DEFINITIONS = Application([TOTPService], tns=TNS, name=SERVICE_NAME)
+"""The service's definitions with their names and namespaces resolved, as every app built from
+them sees them (gspws.soap.app builds one per SOAP version): what the fast path's answers and
+the help pages are made from."""

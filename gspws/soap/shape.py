@@ -6,11 +6,9 @@ element declaring the service namespace as default, and no prefix below it.
 """
 
 from dataclasses import dataclass
-from functools import cache
 
 from lxml import etree
 
-from gspws.core.codes import ReturnCode
 
 TNS = "http://cp.gov.tw/gsp2"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -42,18 +40,6 @@ def envelope(version: SoapVersion, payload: etree._Element) -> bytes:
                         nsmap={"soap": version.envelope_ns, "xsi": XSI, "xsd": XSD})
     etree.SubElement(env, version.qname("Body")).append(payload)
     return XML_DECLARATION + etree.tostring(env, encoding="utf-8")
-
-
-@cache
-def verify_result(version: SoapVersion, outcome: ReturnCode) -> bytes:
-    """The answer to a VerifyTOTPCode call, in the bytes the spyne path writes for it
-    (``envelope(version, unprefixed(...))``); one per return code and version, built once."""
-    tns = f"{{{TNS}}}"
-    response = etree.Element(f"{tns}VerifyTOTPCodeResponse", nsmap={None: TNS})
-    holder = etree.SubElement(response, f"{tns}VerifyTOTPCodeResult")
-    etree.SubElement(holder, f"{tns}Code").text = str(outcome.code)
-    etree.SubElement(holder, f"{tns}Message").text = outcome.message
-    return envelope(version, response)
 
 
 def unprefixed(element: etree._Element) -> etree._Element:

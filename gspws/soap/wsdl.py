@@ -97,6 +97,8 @@ class WsdlDocument:
         except etree.XMLSyntaxError as exc:
             raise WsdlError(f"WSDL {self.path} is not well-formed: {exc}") from exc
         self._encoding = tree.getroottree().docinfo.encoding or "utf-8"
+        #: The parsed contract (gspws.soap.contract reads the help pages' content from it).
+        self.tree = tree
 
         # The address elements as the XML parser sees them, in document order.
         addresses = tree.xpath(

@@ -25,7 +25,8 @@ from gspws import qr
 from gspws.core import codes
 from gspws.core.clock import Clock
 from gspws.core.enroll import Enrollment, Outcome, Person
-from gspws.proxies import ProxyPolicy
+from gspws.page_headers import PAGE_HEADERS
+from gspws.proxies import origin_of
 from gspws.web.i18n import DEFAULT, LANGUAGES, TEXT
 from gspws.web.session import COOKIE, Session, Sessions
 
@@ -49,21 +50,13 @@ _NEED_ACCOUNT = {"status", "enable", "confirm", "cancel", "disable"}
 _NOTICES = ("enabled", "disabled", "cancelled")
 #: Methods that change nothing; every other one must carry the form's CSRF token.
 _SAFE_METHODS = ("GET", "HEAD")
-_HEADERS = {
-    "Cache-Control": "no-store",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-}
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 class Visit:
     """One request as the pages see it: language, session, caller."""
 
-    def __init__(self, request: Request, sessions: Sessions, proxies: ProxyPolicy) -> None:
+    def __init__(self, request: Request, sessions: Sessions) -> None:
         self.request = request
         asked = request.args.get("lang", "")
         self.explicit_lang = next((lang for lang in LANGUAGES if lang.lower() == asked.lower()),
@@ -72,8 +65,9 @@ class Visit:
             LANGUAGES, default=DEFAULT)
         self.session = sessions.decode(request.cookies.get(COOKIE))
         self.new_session: Session | None = None  # to be set as the cookie
-        self.address = proxies.client_address(request.environ)
-        self.secure = proxies.base_url(request.environ).startswith("https:")
+        origin = origin_of(request.environ)
+        self.address = origin.address
+        self.secure = origin.secure
 
     @property
     def account(self) -> str | None:
@@ -92,11 +86,9 @@ class Visit:
 class ManagePages:
     """WSGI app for everything under ``/owin/manage/``."""
 
-    def __init__(self, enrollment: Enrollment, sessions: Sessions, proxies: ProxyPolicy,
-                 clock: Clock) -> None:
+    def __init__(self, enrollment: Enrollment, sessions: Sessions, clock: Clock) -> None:
         self._enrollment = enrollment
         self._sessions = sessions
-        self._proxies = proxies
         self._clock = clock
         env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
                                  autoescape=True, undefined=jinja2.StrictUndefined)
@@ -108,7 +100,7 @@ class ManagePages:
         return path.startswith(PREFIX)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        visit = Visit(Request(environ), self._sessions, self._proxies)
+        visit = Visit(Request(environ), self._sessions)
         try:
             response = self._dispatch(visit)
         except Exception:
@@ -118,7 +110,7 @@ class ManagePages:
             response.set_cookie(COOKIE, self._sessions.encode(visit.new_session),
                                 max_age=self._sessions.ttl, path=PREFIX, httponly=True,
                                 secure=visit.secure, samesite="Strict")
-        response.headers.update(_HEADERS)
+        response.headers.update(PAGE_HEADERS)
         return response(environ, start_response)
 
     def _dispatch(self, visit: Visit) -> Response:
