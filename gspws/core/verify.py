@@ -136,6 +136,15 @@ class AuditedCalls:
             return codes.AUTH_OTHER
         return None
 
+    def _over_account_limit(self, caller: Caller, account: str) -> bool:
+        """Whether a code for ``account`` is refused unchecked (answered 9999 by every operation
+        that checks a code): the per-account rate limit is spent."""
+        if self._throttle.allow_account(account):
+            return False
+        log.warning("account over its rate limit (%s, service %s)", caller.operation,
+                    caller.service_id)
+        return True
+
 
 class TotpVerifier(AuditedCalls):
     def verify(self, caller: Caller, account: str | None, code: str | None) -> ReturnCode:
@@ -162,8 +171,7 @@ class TotpVerifier(AuditedCalls):
                 code: str | None, now: float, tokens: list[TokenState]) -> ReturnCode:
         if not tokens:
             return codes.NO_ACTIVE_TOKEN
-        if not self._throttle.allow_account(account):
-            log.warning("account over its rate limit (service %s)", caller.service_id)
+        if self._over_account_limit(caller, account):
             return codes.REJECTED
         accepted = accept_code(repo, tokens, code, now, self._policy)
         return codes.OK if accepted else codes.REJECTED
