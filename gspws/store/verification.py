@@ -110,8 +110,10 @@ class VerifyQueries:
         return TotpParams(self.secrets.decrypt(token.secret), token.algorithm, token.digits,
                           token.period)
 
-    def unlock(self, token_ids: list[int]) -> None:
-        self._run.count(_UNLOCK, [{"token_id": token_id} for token_id in token_ids])
+    def unlock(self, token_ids: list[int]) -> int:
+        """Locked tokens of ``token_ids`` become active with no failures (the one unlocking rule,
+        for the cool-down and for ``gspws token unlock``); returns how many were locked."""
+        return self._run.count(_UNLOCK, [{"token_id": token_id} for token_id in token_ids])
 
     def accept_step(self, token_id: int, step: int) -> bool:
         return self._run.count(_ACCEPT_STEP, {"token_id": token_id, "step": step}) == 1
