@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from gspws.errors import ConfigError
+
 
 def _networks(text: str) -> tuple:
     return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip())
@@ -177,7 +179,3 @@ class Settings:
     @property
     def effective_key_file(self) -> Path:
         return Path(self.key_file) if self.key_file else self.home / "secret.key"
-
-
-class ConfigError(ValueError):
-    """A setting has a value gspws cannot use."""

@@ -22,7 +22,8 @@ from limits.errors import ConfigurationError
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
 
-from gspws.config import ConfigError, Settings
+from gspws.config import Settings
+from gspws.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -8,10 +8,11 @@ from typing import Iterator
 
 import click
 
-from gspws.config import ConfigError, Settings
+from gspws.config import Settings
 from gspws.core import otp
 from gspws.core.access import FUNCTIONS, valid_service_id
-from gspws.store.repo import Repository, Store, StoreError
+from gspws.errors import GspwsError
+from gspws.store.repo import Repository, Store
 
 
 class Context:
@@ -32,7 +33,7 @@ class Context:
         try:
             with self.store.unit() as repo:
                 yield repo
-        except (StoreError, ConfigError) as exc:
+        except GspwsError as exc:
             raise click.ClickException(str(exc)) from None
 
 
@@ -89,7 +90,7 @@ def main(ctx: click.Context, database_url: str | None) -> None:
     """Operate gspws: the GSP-compatible TOTP web service."""
     try:
         ctx.obj = Context(database_url)
-    except ConfigError as exc:
+    except GspwsError as exc:
         raise click.ClickException(str(exc)) from None
 
 def db_error(exc: Exception) -> str:

@@ -12,7 +12,7 @@ from gspws.cli.base import (
     main,
     pass_ctx,
 )
-from gspws.config import ConfigError
+from gspws.errors import GspwsError
 
 
 @main.group()
@@ -49,7 +49,7 @@ def _key_source(c: Context):
     from gspws.store import rotation
     try:
         return rotation.key_source(c.settings)
-    except ConfigError as exc:
+    except GspwsError as exc:
         raise click.ClickException(str(exc)) from None
 
 
@@ -71,7 +71,7 @@ def keys_status(c: Context, as_json: bool) -> None:
     from sqlalchemy.exc import SQLAlchemyError
     try:
         counts = rotation.census(engine, source.keys)
-    except ConfigError as exc:
+    except GspwsError as exc:
         raise click.ClickException(str(exc)) from None
     except SQLAlchemyError as exc:
         raise click.ClickException(f"database error: {db_error(exc)}") from None
@@ -174,7 +174,7 @@ def keys_rotate(c: Context, batch_size: int, allow_unreadable: bool) -> None:
             done = result.reencryption
         else:
             done = rotation.reencrypt(engine, source.keys, batch_size, progress)
-    except (rotation.RotationError, ConfigError, OSError) as exc:
+    except (GspwsError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     except SQLAlchemyError as exc:
         raise click.ClickException(

@@ -23,6 +23,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 
 from gspws.config import Settings
+from gspws.errors import GspwsError
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ def _sqlite_engine(url, settings: Settings) -> Engine:
     return engine
 
 
-class WriterQueueTimeout(Exception):
+class WriterQueueTimeout(GspwsError):
     """No turn to write came within the busy timeout (answered like any store failure)."""
 
 

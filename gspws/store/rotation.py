@@ -34,7 +34,8 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from gspws.config import ConfigError, Settings
+from gspws.config import Settings
+from gspws.errors import ConfigError, GspwsError
 from gspws.store.models import Token
 from gspws.store.secrets import env_keys, fingerprint, read_key_file, write_key_file
 
@@ -43,7 +44,7 @@ DEFAULT_BATCH_SIZE = 500
 MAX_PASSES = 5
 
 
-class RotationError(Exception):
+class RotationError(GspwsError):
     """The rotation cannot start or finish; the message is for a person and names no key."""
 
 

@@ -27,10 +27,16 @@ from typing import Callable
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from gspws.config import ConfigError, Settings
+from gspws.config import Settings
+from gspws.errors import ConfigError, DataError
 
 #: Seconds between two re-reads of an unchanged key file after a failed decryption.
 RELOAD_INTERVAL = 1.0
+
+
+class UnreadableSecret(DataError):
+    """One stored secret opens with none of the configured keys (a data problem: the keys may be
+    right for every other row)."""
 
 
 def fingerprint(key: bytes | str) -> str:
@@ -91,7 +97,7 @@ class SecretBox:
                 return self._fernet.decrypt(blob).decode("ascii")
             except InvalidToken:
                 pass
-        raise ConfigError("a token secret cannot be decrypted with the configured keys")
+        raise UnreadableSecret("a token secret cannot be decrypted with the configured keys")
 
     def _reload(self, only_if_changed: bool) -> bool:
         """Re-read the key file if it changed (or, unless ``only_if_changed``, if the last read is
