@@ -46,9 +46,9 @@ def _engine(c: Context):
 
 
 def _key_source(c: Context):
-    from gspws.store import rotation
+    from gspws.store.secrets import key_source
     try:
-        return rotation.key_source(c.settings)
+        return key_source(c.settings)
     except GspwsError as exc:
         raise click.ClickException(str(exc)) from None
 
