@@ -23,7 +23,7 @@ class Context:
     @property
     def store(self) -> Store:
         if self._store is None:
-            from gspws.wsgi import build_store
+            from gspws.compose import build_store
             self._store = build_store(self.settings)
         return self._store
 
