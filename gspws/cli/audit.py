@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import click
 
-from gspws.cli.base import Context, db_error, main, pass_ctx
+from gspws.cli.base import Context, main, pass_ctx
 
 _RELATIVE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.I)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -64,8 +64,6 @@ def audit_export(c: Context, since: str, until: str | None, service_id: str | No
                  account: str | None, fmt: str, output: str) -> None:
     """Export audit events, oldest first: at (ISO-8601 UTC), service_id, client_addr, operation,
     account, code, duration_ms."""
-    from sqlalchemy.exc import SQLAlchemyError
-
     from gspws.cli.audit_formats import WRITERS
     from gspws.store import audit_export as export
     now = datetime.now(timezone.utc)
@@ -78,8 +76,6 @@ def audit_export(c: Context, since: str, until: str | None, service_id: str | No
     try:
         with click.open_file(output, "w", encoding="utf-8", atomic=output != "-") as out:
             count = WRITERS[fmt](export.events(engine, query), out)
-    except SQLAlchemyError as exc:
-        raise click.ClickException(f"database error: {db_error(exc)}") from None
     finally:
         engine.dispose()
     click.echo(f"{count} audit events exported", err=True)

@@ -65,9 +65,17 @@ def sqlite_begin(read_only: bool) -> str:
     return "BEGIN" if read_only else "BEGIN IMMEDIATE"
 
 
+class DatabaseUnavailable(GspwsError):
+    """The store cannot be opened at all (say its SQLite directory cannot be created)."""
+
+
 def _sqlite_engine(url, settings: Settings) -> Engine:
     if url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        directory = Path(url.database).parent
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseUnavailable(f"cannot create {directory}: {exc.strerror}") from None
     engine = create_engine(url, connect_args={"timeout": settings.db_timeout}, hide_parameters=True,
                            execution_options={_WRITER_QUEUE_TIMEOUT: settings.db_timeout})
 
