@@ -1,11 +1,15 @@
-"""The formats of ``gspws audit export``: CSV with a header row, or JSON Lines.
+r"""The formats of ``gspws audit export``: CSV with a header row, or JSON Lines.
 
 Both write the columns the store reads (:data:`gspws.store.audit_export.COLUMNS`), times as
-ISO-8601 UTC.
+ISO-8601 UTC. The account and ServiceID are whatever callers sent, so neither format writes a
+control character raw: a carriage return in an account forged a whole row on a terminal, and
+escape sequences could rewrite the screen. CSV shows them as ``\xNN`` / ``\uNNNN``; JSON Lines
+as JSON escapes (the value reads back exactly).
 """
 
 import csv
 import json
+import re
 from datetime import datetime, timezone
 from typing import IO, Iterator
 
@@ -17,19 +21,31 @@ def iso_utc(value: datetime) -> str:
     return value.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: What a terminal or a line-splitting reader acts on: C0 and C1 controls, DEL, the Unicode line
+#: and paragraph separators, and the bidirectional overrides (they reorder what is shown).
+UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+_FORMULA_START = ("=", "+", "-", "@")
+
+
+def _visible(match: re.Match) -> str:
+    char = ord(match.group())
+    return f"\\x{char:02x}" if char < 0x100 else f"\\u{char:04x}"
+
+
+def _json_escape(match: re.Match) -> str:
+    return f"\\u{ord(match.group()):04x}"
 
 
 def _cell(value) -> str:
-    """A CSV cell. Text starting like a spreadsheet formula gets a leading ``'`` (the account and
-    ServiceID come from callers; an operator opening the file must not run their formulas)."""
+    """A CSV cell: control characters made visible, and text starting like a spreadsheet formula
+    given a leading ``'`` (an operator opening the file must not run a caller's formulas)."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         return iso_utc(value)
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return str(value)
+    text = UNSAFE.sub(_visible, str(value))
+    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 def write_csv(rows: Iterator[dict], out: IO[str]) -> int:
@@ -47,7 +63,8 @@ def write_json_lines(rows: Iterator[dict], out: IO[str]) -> int:
     for row in rows:
         record = {name: (iso_utc(value) if isinstance(value, datetime) else value)
                   for name, value in row.items()}
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        # json escapes C0 controls itself; the rest of UNSAFE is escaped here, as valid JSON.
+        out.write(UNSAFE.sub(_json_escape, json.dumps(record, ensure_ascii=False)) + "\n")
         count += 1
     return count
 

@@ -80,6 +80,7 @@ class Throttle(Protocol):
 
     def allow_service(self, service_id: str, address: str) -> bool: ...
     def allow_account(self, account: str) -> bool: ...
+    def audit_refusal(self, address: str, code: int) -> bool: ...
 
 
 T = TypeVar("T")
@@ -110,6 +111,8 @@ class AuditedCalls:
         now = self._clock()
         try:
             refused = self._admit(caller)  # before the transaction: the registry reads the store
+            if refused and not self._throttle.audit_refusal(str(caller.address), refused.code):
+                return wrap(refused)  # beyond the refusals audited per address: only counted
             if prepare is not None and not refused:
                 prepare()
             with self._unit_of_work() as repo:

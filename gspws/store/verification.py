@@ -69,6 +69,12 @@ _AUDIT = (insert(AuditEvent.__table__).inline()
               "at", "service_id", "client_addr", "operation", "account", "code", "duration_ms")}))
 
 
+#: Caller text is stored cut to its column's length: a caller cannot grow a row (a 59 KB account
+#: is stored as its first 128 characters).
+_SERVICE_ID_LENGTH = AuditEvent.__table__.c.service_id.type.length
+_ACCOUNT_LENGTH = AuditEvent.__table__.c.account.type.length
+
+
 def utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, timezone.utc)
 
@@ -130,10 +136,10 @@ class VerifyQueries:
               duration_ms: float) -> None:
         self._run.count(_AUDIT, {
             "at": utc(at),
-            "service_id": caller.service_id[:32] if caller.service_id else None,
+            "service_id": caller.service_id[:_SERVICE_ID_LENGTH] if caller.service_id else None,
             "client_addr": str(caller.address) if caller.address else None,
             "operation": caller.operation,
-            "account": account[:128] if account else None,
+            "account": account[:_ACCOUNT_LENGTH] if account else None,
             "code": outcome.code,
             "duration_ms": round(duration_ms, 3),
         })
