@@ -106,7 +106,8 @@ def _unusable_database(c: Context, exc: Exception) -> str:
     """What failed, where (the URL without its password) and what to do, on one line."""
     url = make_url(c.settings.effective_database_url)
     if url.get_backend_name() == "sqlite":
-        advice = "its directory must exist or be creatable, and be writable"
+        advice = ("its directory must exist or be creatable, and be writable; a new database "
+                  "needs `gspws db upgrade`")
     else:
         advice = ("the server must be running and reachable, accept this user, and have this "
                   "database (create it, then run `gspws db upgrade`)")
@@ -122,6 +123,7 @@ def _unusable_database(c: Context, exc: Exception) -> str:
 def main(ctx: click.Context, database_url: str | None) -> None:
     """Operate gspws: the GSP-compatible TOTP web service."""
     ctx.obj = Context(database_url)
+
 
 def db_error(exc: Exception) -> str:
     """The first line of a database error (the driver's message, no SQL, no parameters)."""
