@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from gspws.errors import ConfigError
+
 
 def _networks(text: str) -> tuple:
     return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip())
@@ -87,6 +89,11 @@ OPTIONS = (
     Option("rate_limit_account", "GSPWS_RATE_LIMIT_ACCOUNT", "10/minute", str,
            "Verifications allowed per account; beyond it calls answer 9999 without checking "
            "the code. Empty = no limit."),
+    Option("rate_limit_refused", "GSPWS_RATE_LIMIT_REFUSED", "60/minute", str,
+           "Refused calls (missing, malformed or unknown ServiceID, address or function not "
+           "allowed, over GSPWS_RATE_LIMIT_SERVICE) audited per client address; beyond it they "
+           "get the same answer but are only counted (logged once a minute, and for metrics), "
+           "not written as audit rows. Empty = audit every refusal."),
     Option("issuer", "GSPWS_ISSUER", "gspws", str,
            "Issuer shown by authenticator apps (otpauth URI)."),
     Option("public_url", "GSPWS_PUBLIC_URL", "http://127.0.0.1:8000", _base_url,
@@ -144,6 +151,7 @@ class Settings:
     rate_limit_storage: str
     rate_limit_service: str
     rate_limit_account: str
+    rate_limit_refused: str
     issuer: str
     public_url: str
     link_ttl: int
@@ -183,7 +191,3 @@ class Settings:
     @property
     def effective_key_file(self) -> Path:
         return Path(self.key_file) if self.key_file else self.home / "secret.key"
-
-
-class ConfigError(ValueError):
-    """A setting has a value gspws cannot use."""

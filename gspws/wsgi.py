@@ -1,49 +1,20 @@
-"""The app factory: composes the store, the core and the doors into one WSGI app.
+"""The WSGI app: the doors over the use cases :mod:`gspws.compose` builds, and the entry point.
 
 ``create_app`` is the only place a clock can be injected (tests and envelope replay); the
 production entry point :func:`application` always uses the system clock.
 """
 
-from functools import partial
 from typing import Callable, Iterable
 
-from gspws import metrics
+from gspws.compose import build_store, server_use_cases
 from gspws.config import Settings
 from gspws.core.clock import Clock, system_clock
-from gspws.core.enroll import EnrollPolicy, Enrollment
-from gspws.core.verify import Observer, Policy, Services, TotpVerifier, unobserved
 from gspws.logs import REQUEST_ID_HEADER, begin_request, configure_logging
 from gspws.probes import Probes
 from gspws.proxies import ORIGIN_KEY, ProxyPolicy
 from gspws.soap.app import TotpEndpoint
-from gspws.store.db import make_engine
 from gspws.store.repo import Store
-from gspws.store.secrets import SecretBox
-from gspws.throttle import Throttle, Unlimited
-from gspws.web.app import LINK_PATH, ManagePages
-from gspws.web.session import Sessions, session_key
-
-
-def build_store(settings: Settings) -> Store:
-    engine = make_engine(settings)
-    metrics.watch_database(engine)
-    return Store(engine, SecretBox.from_settings(settings))
-
-
-def policy_of(settings: Settings) -> Policy:
-    return Policy(window=settings.totp_window, lockout_threshold=settings.lockout_threshold,
-                  lockout_cooldown=settings.lockout_cooldown)
-
-
-def enrollment_of(settings: Settings, store: Store, clock: Clock = system_clock,
-                  services: Services = dict, throttle=None,
-                  observe: Observer = unobserved) -> Enrollment:
-    """The binding use cases; the CLI's (no agency callers) needs no services nor throttle."""
-    policy = EnrollPolicy(**vars(policy_of(settings)), pending_ttl=settings.pending_ttl,
-                          link_ttl=settings.link_ttl, invite_ttl=settings.invite_ttl,
-                          issuer=settings.issuer, link_prefix=settings.public_url + LINK_PATH)
-    return Enrollment(store.unit, services, policy, clock, throttle or Unlimited(),
-                      observe=observe)
+from gspws.web.app import ManagePages
 
 
 class GspwsApp:
@@ -55,19 +26,11 @@ class GspwsApp:
         self.settings = settings
         self.store = store
         self.clock = clock  # exposed so a test can prove `gspws serve` runs on system_clock
-        registry = store.service_registry(settings.registry_refresh)
-        services = registry.current
-        throttle = Throttle.from_settings(settings)
+        cases = server_use_cases(settings, store, clock)
         self.proxies = ProxyPolicy(settings.trusted_proxies, settings.public_url)
-        reading = partial(store.verification, read_only=True) if store.locks_database else None
-        observe = metrics.call_observer(registry.last_loaded)
-        verifier = TotpVerifier(store.verification, services, policy_of(settings), clock, throttle,
-                                reading=reading, observe=observe)
-        enrollment = enrollment_of(settings, store, clock, services, throttle, observe=observe)
-        self.totp = TotpEndpoint(verifier, enrollment, settings.max_request_bytes,
+        self.totp = TotpEndpoint(cases.verifier, cases.enrollment, settings.max_request_bytes,
                                  fast_path=fast_path)
-        sessions = Sessions(session_key(settings), settings.session_ttl, clock)
-        self.manage = ManagePages(enrollment, sessions, clock)
+        self.manage = ManagePages(cases.enrollment, cases.sessions, clock)
         self.probes = Probes(settings, store)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:

@@ -9,7 +9,7 @@ import requests
 
 from gspws.core.access import FUNCTIONS
 from gspws.core.enroll import Person
-from gspws.wsgi import enrollment_of
+from gspws.compose import enrollment_of
 from helpers import SERVICE_ID
 
 BINDING_FUNCTIONS = tuple(f for f in FUNCTIONS if f != "VerifyTOTPCode")

@@ -73,7 +73,8 @@ def make_settings(home, database_url, **overrides) -> Settings:
     can change one and call at once, and there are no rate limits, so tests can call one account
     often; test_registry and test_throttle cover those behaviours with their own settings."""
     environ = {"GSPWS_SECRET_KEY": Fernet.generate_key().decode(), "GSPWS_REGISTRY_REFRESH": "0",
-               "GSPWS_RATE_LIMIT_SERVICE": "", "GSPWS_RATE_LIMIT_ACCOUNT": ""}
+               "GSPWS_RATE_LIMIT_SERVICE": "", "GSPWS_RATE_LIMIT_ACCOUNT": "",
+               "GSPWS_RATE_LIMIT_REFUSED": ""}
     return Settings.from_env(environ, home=home, database_url=database_url, **overrides)
 
 

@@ -224,6 +224,13 @@ def test_the_sixty_second_key_is_offered_as_such(visitor, clock, store):
             Token.status == TokenStatus.PENDING)) == 60
 
 
+@pytest.mark.parametrize("period", ["²", "٣٠", "abc", "-30", "45"])
+def test_a_period_that_is_not_30_or_60_gets_the_forms_message(visitor, store, period):
+    page = visitor.post(f"{STATUS}/Enable", period=period)
+    assert page.status_code == 400 and "驗證碼更新間隔須為 30 或 60 秒" in page.text
+    assert pending_tokens(store) == 0
+
+
 # -- languages, headers ----------------------------------------------------------------------
 
 def test_english_by_accept_language(live_server, link):

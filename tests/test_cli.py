@@ -356,6 +356,21 @@ def test_token_disable_and_unlock(with_account):
     assert status() == "disabled"
 
 
+def test_token_unlock_of_an_active_token_says_it_was_not_locked(with_account):
+    serial, _uri = _added(with_account.ok("token", "add", "alice"))
+    store = with_account.store()
+    try:
+        with store.unit() as repo:
+            repo.get_token(serial).failures = 3  # failures below the threshold: not locked
+    finally:
+        store.engine.dispose()
+    result = with_account("token", "unlock", serial)
+    assert result.exit_code == 1
+    assert f"token {serial} is active, not locked" in result.stderr
+    [row] = with_account.json("token", "list", "alice")
+    assert (row["status"], row["failures"]) == ("active", 3)  # the store's rule: untouched
+
+
 @pytest.mark.parametrize("command", ["disable", "unlock"])
 def test_token_commands_on_unknown_serial_exit_1(cli, command):
     result = cli("token", command, "TOTP0000000000")

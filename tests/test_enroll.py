@@ -14,7 +14,7 @@ from gspws.core.enroll import MAX_DEVICES, Problem, clean_phone, link_hash
 from gspws.core.verify import Caller, TotpVerifier
 from gspws.store.models import BindingLink, Token, TokenStatus
 from gspws.throttle import Unlimited
-from gspws.wsgi import enrollment_of, policy_of
+from gspws.compose import enrollment_of, policy_of
 from helpers import SERVICE_ID, audit_rows, wrong_code
 
 ALICE = "alice"

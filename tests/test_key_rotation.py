@@ -19,12 +19,12 @@ from sqlalchemy import insert, select
 
 from conftest import LiveServer, make_settings
 from gspws.cli import main
-from gspws.config import ConfigError
 from gspws.core import otp
 from gspws.store import migrate
 from gspws.store import secrets as secrets_module
 from gspws.store.models import Token, TokenStatus, TokenType
-from gspws.store.secrets import SecretBox, fingerprint, read_key_file, write_key_file
+from gspws.store.secrets import (SecretBox, UnreadableSecret, fingerprint, read_key_file,
+                                  write_key_file)
 from gspws.wsgi import build_store, create_app
 from helpers import GSPWS, REPO, call, gspws_env, seed_demo, zeep_service
 
@@ -289,12 +289,12 @@ def test_a_running_worker_follows_the_key_file(tmp_path, monkeypatch):
     # one per second.
     corrupt = Fernet(Fernet.generate_key()).encrypt(b"X")
     for _ in range(50):
-        with pytest.raises(ConfigError, match="cannot be decrypted"):
+        with pytest.raises(UnreadableSecret, match="cannot be decrypted"):
             worker.decrypt(corrupt)
     assert len(reads) == 1
     now[0] += 1.5
     for _ in range(50):
-        with pytest.raises(ConfigError):
+        with pytest.raises(UnreadableSecret):
             worker.decrypt(corrupt)
     assert len(reads) == 2
 
@@ -314,7 +314,7 @@ def stat_mode(path: Path) -> int:
 def test_environment_keys_are_never_reloaded(tmp_path):
     key = Fernet.generate_key()
     box = SecretBox.from_settings(make_settings(tmp_path, "sqlite://", secret_key=key.decode()))
-    with pytest.raises(ConfigError):
+    with pytest.raises(UnreadableSecret):
         box.decrypt(Fernet(Fernet.generate_key()).encrypt(b"X"))
     assert not (tmp_path / "secret.key").exists()
 

@@ -25,7 +25,7 @@ from gspws.store import migrate
 from gspws.store.db import make_engine
 from gspws.store.models import Base, TokenStatus
 from gspws.store.repo import Store
-from gspws.store.secrets import SecretBox
+from gspws.store.secrets import SecretBox, UnreadableSecret
 
 from helpers import run_together
 
@@ -163,9 +163,9 @@ def test_a_different_key_cannot_decrypt(store):
     serial = _add_token(store, otp.new_secret())
     stranger = Store(store.engine, SecretBox([Fernet.generate_key()]))
     with stranger.unit() as repo:
-        with pytest.raises(ConfigError, match="cannot be decrypted"):
+        with pytest.raises(UnreadableSecret, match="cannot be decrypted"):
             repo.token_params(repo.get_token(serial))
-        with pytest.raises(ConfigError, match="cannot be decrypted"):
+        with pytest.raises(UnreadableSecret, match="cannot be decrypted"):
             repo.verifiable_tokens("alice")
 
 
@@ -191,7 +191,7 @@ def test_rotated_keys_decrypt_old_tokens_and_encrypt_with_the_new_key(store, set
     with only_new.unit() as repo:
         assert repo.token_params(repo.list_tokens("after")[0]).secret == new_secret
     with only_old.unit() as repo:
-        with pytest.raises(ConfigError):
+        with pytest.raises(UnreadableSecret):
             repo.token_params(repo.list_tokens("after")[0])
 
 

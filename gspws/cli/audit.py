@@ -1,9 +1,45 @@
-"""Exporting the audit trail."""
+"""Exporting the audit trail: the command parses its times, the store reads
+(:mod:`gspws.store.audit_export`), :mod:`gspws.cli.audit_formats` writes."""
 
+import re
+from datetime import date, datetime, timedelta, timezone
 
 import click
 
-from gspws.cli.base import Context, db_error, main, pass_ctx
+from gspws.cli.base import Context, main, pass_ctx
+
+_RELATIVE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.I)
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_time(text: str, now: datetime) -> datetime:
+    """An instant from ``text``: a relative age (``90m``, ``24h``, ``7d``, ``2w``: that long before
+    ``now``), an ISO-8601 date (midnight UTC) or an ISO-8601 date and time (UTC unless it carries
+    an offset, e.g. ``2026-05-01T08:00+08:00``). Raises ValueError with a message for a person."""
+    relative = _RELATIVE.match(text)
+    if relative:
+        amount, unit = int(relative.group(1)), relative.group(2).lower()
+        return now - timedelta(**{_UNITS[unit]: amount})
+    value = text.strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            day = date.fromisoformat(value)
+            return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{text!r} is neither an ISO-8601 date/time (2026-05-01, "
+                         f"2026-05-01T08:00:00Z, 2026-05-01T08:00+08:00) nor an age such as "
+                         f"30m, 24h or 7d") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def _when(text: str, now: datetime, option: str) -> datetime:
+    try:
+        return parse_time(text, now)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None
 
 
 @main.group()
@@ -28,28 +64,18 @@ def audit_export(c: Context, since: str, until: str | None, service_id: str | No
                  account: str | None, fmt: str, output: str) -> None:
     """Export audit events, oldest first: at (ISO-8601 UTC), service_id, client_addr, operation,
     account, code, duration_ms."""
-    from datetime import datetime, timezone
-
+    from gspws.cli.audit_formats import WRITERS
     from gspws.store import audit_export as export
     now = datetime.now(timezone.utc)
-    try:
-        start = export.parse_time(since, now)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--since") from None
-    try:
-        end = export.parse_time(until, now) if until is not None else None
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--until") from None
+    start = _when(since, now, "--since")
+    end = _when(until, now, "--until") if until is not None else None
     if end is not None and end <= start:
         raise click.BadParameter("must be later than --since", param_hint="--until")
-    from sqlalchemy.exc import SQLAlchemyError
     engine = export.reading_engine(c.settings)
     query = export.Query(start, end, service_id, account)
     try:
         with click.open_file(output, "w", encoding="utf-8", atomic=output != "-") as out:
-            count = export.WRITERS[fmt](export.events(engine, query), out)
-    except SQLAlchemyError as exc:
-        raise click.ClickException(f"database error: {db_error(exc)}") from None
+            count = WRITERS[fmt](export.events(engine, query), out)
     finally:
         engine.dispose()
     click.echo(f"{count} audit events exported", err=True)

@@ -1,18 +1,22 @@
 """What every command shares: the context (settings, store), output, argument checks, and
-the ``gspws`` group the commands attach to."""
+the ``gspws`` group the commands attach to, which turns gspws's own errors and a database it
+cannot use into one line on stderr and exit status 1."""
 
 import ipaddress
 import json
-from contextlib import contextmanager
-from typing import Iterator
+from typing import ContextManager
 
 import click
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from gspws import __version__
-from gspws.config import ConfigError, Settings
+from gspws.config import Settings
 from gspws.core import otp
 from gspws.core.access import FUNCTIONS, valid_service_id
-from gspws.store.repo import Repository, Store, StoreError
+from gspws.errors import GspwsError
+from gspws.store.db import DatabaseUnavailable
+from gspws.store.repo import Repository, Store
 
 
 class Context:
@@ -23,21 +27,22 @@ class Context:
     @property
     def store(self) -> Store:
         if self._store is None:
-            from gspws.wsgi import build_store
-            try:
-                self._store = build_store(self.settings)
-            except ConfigError as exc:  # e.g. a driver missing (an extra not installed)
-                raise click.ClickException(str(exc)) from None
+            from gspws.compose import build_store
+            store = build_store(self.settings)
+            with store.engine.connect():  # a database it cannot use fails here, in every command
+                pass                      # (the use cases would answer 3000 and hide why)
+            self._store = store
         return self._store
 
-    @contextmanager
-    def repo(self) -> Iterator[Repository]:
-        """One transaction; an operator error rolls it back and exits 1 with the message."""
-        try:
-            with self.store.unit() as repo:
-                yield repo
-        except (StoreError, ConfigError) as exc:
-            raise click.ClickException(str(exc)) from None
+    def repo(self) -> ContextManager[Repository]:
+        """One transaction; an operator error (a GspwsError) rolls it back and exits 1 with the
+        message (see :class:`Commands`)."""
+        return self.store.unit()
+
+    @property
+    def safe_url(self) -> str:
+        """The store's URL without its password."""
+        return make_url(self.settings.effective_database_url).render_as_string(hide_password=True)
 
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -84,17 +89,42 @@ SERVICE_ID = click.argument("service_id", callback=_service_id)
 JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Commands(click.Group):
+    """The ``gspws`` group. The one place where a command's expected failures become one line:
+    a database that is unreachable, missing or refuses (with its URL, without the password, and
+    what to do), and any other GspwsError (its message). Anything else is a bug: traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (DBAPIError, DatabaseUnavailable) as exc:
+            raise click.ClickException(_unusable_database(ctx.obj, exc)) from None
+        except GspwsError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+def _unusable_database(c: Context, exc: Exception) -> str:
+    """What failed, where (the URL without its password) and what to do, on one line."""
+    url = make_url(c.settings.effective_database_url)
+    if url.get_backend_name() == "sqlite":
+        advice = ("its directory must exist or be creatable, and be writable; a new database "
+                  "needs `gspws db upgrade`")
+    else:
+        advice = ("the server must be running and reachable, accept this user, and have this "
+                  "database (create it, then run `gspws db upgrade`)")
+    return (f"cannot use the database {c.safe_url}: {db_error(exc)}. Check --database-url "
+            f"(GSPWS_DATABASE_URL): {advice}.")
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--database-url", envvar="GSPWS_DATABASE_URL", metavar="URL",
               help="SQLAlchemy URL of the store (default: SQLite in $GSPWS_HOME).")
 @click.version_option(__version__, prog_name="gspws")
 @click.pass_context
 def main(ctx: click.Context, database_url: str | None) -> None:
     """Operate gspws: the GSP-compatible TOTP web service."""
-    try:
-        ctx.obj = Context(database_url)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    ctx.obj = Context(database_url)
+
 
 def db_error(exc: Exception) -> str:
     """The first line of a database error (the driver's message, no SQL, no parameters)."""

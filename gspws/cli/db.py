@@ -5,7 +5,6 @@ from pathlib import Path
 import click
 
 from gspws.cli.base import Context, main, pass_ctx
-from gspws.config import Settings
 
 
 @main.group()
@@ -19,7 +18,7 @@ def db_upgrade(c: Context) -> None:
     """Apply the migrations (creates the store if needed)."""
     from gspws.store import migrate
     migrate.upgrade(c.store.engine)
-    click.echo(f"database at the newest revision: {_safe_url(c.settings)}")
+    click.echo(f"database at the newest revision: {c.safe_url}")
 
 
 @db.command("seed")
@@ -37,8 +36,3 @@ def db_seed(c: Context, fixtures: Path) -> None:
     except fixtures_file.FixturesError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"seeded from {fixtures}")
-
-
-def _safe_url(settings: Settings) -> str:
-    from sqlalchemy.engine import make_url
-    return make_url(settings.effective_database_url).render_as_string(hide_password=True)

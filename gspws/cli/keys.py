@@ -12,7 +12,6 @@ from gspws.cli.base import (
     main,
     pass_ctx,
 )
-from gspws.config import ConfigError
 
 
 @main.group()
@@ -26,17 +25,12 @@ def keys() -> None:
 
 def _engine(c: Context):
     """The store's engine without the secret box (which would create a missing key file)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
     from gspws.store import migrate
     from gspws.store.db import make_engine
     engine = make_engine(c.settings)
     try:
         if migrate.pending(engine):
             raise click.ClickException("the database schema is not current: run `gspws db upgrade`")
-    except SQLAlchemyError as exc:
-        engine.dispose()
-        raise click.ClickException(f"cannot use the database: {db_error(exc)}") from None
     except BaseException:
         engine.dispose()
         raise
@@ -46,11 +40,8 @@ def _engine(c: Context):
 
 
 def _key_source(c: Context):
-    from gspws.store import rotation
-    try:
-        return rotation.key_source(c.settings)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    from gspws.store.secrets import key_source
+    return key_source(c.settings)
 
 
 @keys.command("generate")
@@ -68,13 +59,8 @@ def keys_status(c: Context, as_json: bool) -> None:
     from gspws.store import rotation
     source = _key_source(c)
     engine = _engine(c)
-    from sqlalchemy.exc import SQLAlchemyError
     try:
         counts = rotation.census(engine, source.keys)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
-    except SQLAlchemyError as exc:
-        raise click.ClickException(f"database error: {db_error(exc)}") from None
     finally:
         engine.dispose()
     row = {"mode": source.mode,
@@ -174,7 +160,7 @@ def keys_rotate(c: Context, batch_size: int, allow_unreadable: bool) -> None:
             done = result.reencryption
         else:
             done = rotation.reencrypt(engine, source.keys, batch_size, progress)
-    except (rotation.RotationError, ConfigError, OSError) as exc:
+    except OSError as exc:
         raise click.ClickException(str(exc)) from None
     except SQLAlchemyError as exc:
         raise click.ClickException(

@@ -71,9 +71,9 @@ def token_unlock(c: Context, serial: str) -> None:
     """Unlock a token locked by failed codes (also clears its failure count)."""
     with c.repo() as repo:
         row = repo.get_token(serial)
-        if row.status not in (TokenStatus.LOCKED, TokenStatus.ACTIVE):
-            raise StoreError(f"token {serial} is {row.status.value}, not locked")
-        row.status, row.failures, row.locked_at = TokenStatus.ACTIVE, 0, None
+        if not repo.unlock([row.id]):
+            raise StoreError(f"token {serial} is {row.status.value}, not locked: nothing to "
+                             f"unlock")
     click.echo(f"token {serial} unlocked")
 
 

@@ -250,7 +250,7 @@ class Enrollment(AuditedCalls):
             pending = repo.pending_token(account_id)
             if pending is None or pending.expires_at <= now:
                 return Outcome.refused(Problem.NO_PENDING)
-            if not self._throttle.allow_account(account):
+            if self._over_account_limit(caller, account):
                 return Outcome.refused(Problem.WRONG_CODE)
             step = matching_step(pending.params, code or "", now, self._policy.window)
             if step is not None and repo.activate(pending.id, step, now):
@@ -276,7 +276,7 @@ class Enrollment(AuditedCalls):
                       if serial is None or t.serial == serial]
             if not tokens:
                 return Outcome.refused(Problem.NOT_BOUND)
-            if not self._throttle.allow_account(account):
+            if self._over_account_limit(caller, account):
                 return Outcome.refused(Problem.WRONG_CODE)
             token = accept_code(repo, tokens, code, now, self._policy)
             if token is None:

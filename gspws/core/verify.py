@@ -80,6 +80,7 @@ class Throttle(Protocol):
 
     def allow_service(self, service_id: str, address: str) -> bool: ...
     def allow_account(self, account: str) -> bool: ...
+    def audit_refusal(self, address: str, code: int) -> bool: ...
 
 
 Observer = Callable[[Caller, ReturnCode, float], None]
@@ -119,6 +120,10 @@ class AuditedCalls:
         now = self._clock()
         try:
             refused = self._admit(caller)  # before the transaction: the registry reads the store
+            if refused and not self._throttle.audit_refusal(str(caller.address), refused.code):
+                # beyond the refusals audited per address: counted, never written
+                self._observe(caller, refused, time.perf_counter() - started)
+                return wrap(refused)
             if prepare is not None and not refused:
                 prepare()
             with self._unit_of_work() as repo:
@@ -147,6 +152,15 @@ class AuditedCalls:
             return codes.AUTH_OTHER
         return None
 
+    def _over_account_limit(self, caller: Caller, account: str) -> bool:
+        """Whether a code for ``account`` is refused unchecked (answered 9999 by every operation
+        that checks a code): the per-account rate limit is spent."""
+        if self._throttle.allow_account(account):
+            return False
+        log.warning("account over its rate limit (%s, service %s)", caller.operation,
+                    caller.service_id)
+        return True
+
 
 class TotpVerifier(AuditedCalls):
     def verify(self, caller: Caller, account: str | None, code: str | None) -> ReturnCode:
@@ -173,8 +187,7 @@ class TotpVerifier(AuditedCalls):
                 code: str | None, now: float, tokens: list[TokenState]) -> ReturnCode:
         if not tokens:
             return codes.NO_ACTIVE_TOKEN
-        if not self._throttle.allow_account(account):
-            log.warning("account over its rate limit (service %s)", caller.service_id)
+        if self._over_account_limit(caller, account):
             return codes.REJECTED
         accepted = accept_code(repo, tokens, code, now, self._policy)
         return codes.OK if accepted else codes.REJECTED

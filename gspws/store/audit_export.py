@@ -1,4 +1,5 @@
-"""Exporting ``audit_events`` for operators: a time range and filters in, CSV or JSON Lines out.
+"""Reading ``audit_events`` for operators' exports: a time range and filters in, rows out (the
+command parses its arguments and formats the rows: :mod:`gspws.cli.audit`).
 
 Rows are read in pages of :data:`PAGE_SIZE` by keyset (``at``, ``id``), each page its own short
 query, so an export of millions of rows holds neither the rows in memory nor a long transaction
@@ -6,12 +7,9 @@ query, so an export of millions of rows holds neither the rows in memory nor a l
 newest event that existed when it started, so it ends even while the server keeps writing.
 """
 
-import csv
-import json
-import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from typing import IO, Iterator
+from datetime import datetime
+from typing import Iterator
 
 from sqlalchemy import and_, create_engine, func, or_, select
 from sqlalchemy.engine import Engine, make_url
@@ -21,38 +19,6 @@ from gspws.store.models import AuditEvent
 
 COLUMNS = ("at", "service_id", "client_addr", "operation", "account", "code", "duration_ms")
 PAGE_SIZE = 1000
-FORMATS = ("csv", "json")
-
-_RELATIVE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.I)
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_time(text: str, now: datetime) -> datetime:
-    """An instant from ``text``: a relative age (``90m``, ``24h``, ``7d``, ``2w``: that long before
-    ``now``), an ISO-8601 date (midnight UTC) or an ISO-8601 date and time (UTC unless it carries
-    an offset, e.g. ``2026-05-01T08:00+08:00``). Raises ValueError with a message for a person."""
-    relative = _RELATIVE.match(text)
-    if relative:
-        amount, unit = int(relative.group(1)), relative.group(2).lower()
-        return now - timedelta(**{_UNITS[unit]: amount})
-    value = text.strip()
-    try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            day = date.fromisoformat(value)
-            return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"{text!r} is neither an ISO-8601 date/time (2026-05-01, "
-                         f"2026-05-01T08:00:00Z, 2026-05-01T08:00+08:00) nor an age such as "
-                         f"30m, 24h or 7d") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
-
-
-def iso_utc(value: datetime) -> str:
-    """``2026-05-01T08:00:00.123456Z``."""
-    return value.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -113,43 +79,3 @@ def _pages(engine: Engine, conditions: list, page_size: int) -> Iterator[dict]:
         if len(rows) < page_size:
             return
         after = (rows[-1].at, rows[-1].id)
-
-
-# -- writers ------------------------------------------------------------------------------------
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value) -> str:
-    """A CSV cell. Text starting like a spreadsheet formula gets a leading ``'`` (the account and
-    ServiceID come from callers; an operator opening the file must not run their formulas)."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return iso_utc(value)
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return str(value)
-
-
-def write_csv(rows: Iterator[dict], out: IO[str]) -> int:
-    writer = csv.writer(out)
-    writer.writerow(COLUMNS)
-    count = 0
-    for row in rows:
-        writer.writerow([_cell(row[name]) for name in COLUMNS])
-        count += 1
-    return count
-
-
-def write_json_lines(rows: Iterator[dict], out: IO[str]) -> int:
-    count = 0
-    for row in rows:
-        record = {name: (iso_utc(value) if isinstance(value, datetime) else value)
-                  for name, value in row.items()}
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
-        count += 1
-    return count
-
-
-WRITERS = {"csv": write_csv, "json": write_json_lines}

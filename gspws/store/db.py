@@ -22,7 +22,8 @@ from typing import Callable, ContextManager, Iterator
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 
-from gspws.config import ConfigError, Settings
+from gspws.config import Settings
+from gspws.errors import ConfigError, GspwsError
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +71,17 @@ def sqlite_begin(read_only: bool) -> str:
     return "BEGIN" if read_only else "BEGIN IMMEDIATE"
 
 
+class DatabaseUnavailable(GspwsError):
+    """The store cannot be opened at all (say its SQLite directory cannot be created)."""
+
+
 def _sqlite_engine(url, settings: Settings) -> Engine:
     if url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        directory = Path(url.database).parent
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseUnavailable(f"cannot create {directory}: {exc.strerror}") from None
     engine = create_engine(url, connect_args={"timeout": settings.db_timeout}, hide_parameters=True,
                            execution_options={_WRITER_QUEUE_TIMEOUT: settings.db_timeout})
 
@@ -99,7 +108,7 @@ def _sqlite_engine(url, settings: Settings) -> Engine:
     return engine
 
 
-class WriterQueueTimeout(Exception):
+class WriterQueueTimeout(GspwsError):
     """No turn to write came within the busy timeout (answered like any store failure)."""
 
 

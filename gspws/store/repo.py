@@ -18,6 +18,7 @@ from gspws.core.access import ServiceProfile
 from gspws.core.enroll import Device, Link, PendingToken
 from gspws.core.otp import TotpParams
 from gspws.core.registry import ServiceRegistry
+from gspws.errors import GspwsError
 from gspws.store.db import READ_ONLY, opened_read_only, sqlite_begin, writer_turns
 from gspws.store.models import (Account, BindingLink, RegistryState, Service, ServiceGrant,
                                 ServiceNetwork, Token, TokenStatus, TokenType)
@@ -26,7 +27,7 @@ from gspws.store.secrets import SecretBox
 from gspws.store.verification import IN_USE, VerifyQueries, utc as _utc
 
 
-class StoreError(Exception):
+class StoreError(GspwsError):
     """An operator-level error: unknown or duplicate object. The message is for a person."""
 
 

@@ -34,43 +34,17 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from gspws.config import ConfigError, Settings
+from gspws.errors import ConfigError, GspwsError
 from gspws.store.models import Token
-from gspws.store.secrets import env_keys, fingerprint, read_key_file, write_key_file
+from gspws.store.secrets import fingerprint, read_key_file, write_key_file
 
 TOKENS = Token.__table__
 DEFAULT_BATCH_SIZE = 500
 MAX_PASSES = 5
 
 
-class RotationError(Exception):
+class RotationError(GspwsError):
     """The rotation cannot start or finish; the message is for a person and names no key."""
-
-
-@dataclass(frozen=True)
-class KeySource:
-    """Where the keys come from: ``mode`` is ``file`` or ``env``; ``keys`` newest first."""
-
-    mode: str
-    keys: list[bytes]
-    path: Path | None = None
-
-    @property
-    def fingerprints(self) -> list[str]:
-        return [fingerprint(k) for k in self.keys]
-
-    @property
-    def description(self) -> str:
-        return f"key file {self.path}" if self.mode == "file" else "GSPWS_SECRET_KEY"
-
-
-def key_source(settings: Settings) -> KeySource:
-    """The configured keys, without creating a key file (an absent file has no keys)."""
-    if settings.secret_key:
-        return KeySource("env", env_keys(settings.secret_key))
-    path = settings.effective_key_file
-    keys = read_key_file(path, create=False) if path.exists() else []
-    return KeySource("file", keys, path)
 
 
 def _check_keys(keys: list[bytes]) -> None:

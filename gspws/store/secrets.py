@@ -22,15 +22,22 @@ import os
 import secrets as _random
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from gspws.config import ConfigError, Settings
+from gspws.config import Settings
+from gspws.errors import ConfigError, DataError
 
 #: Seconds between two re-reads of an unchanged key file after a failed decryption.
 RELOAD_INTERVAL = 1.0
+
+
+class UnreadableSecret(DataError):
+    """One stored secret opens with none of the configured keys (a data problem: the keys may be
+    right for every other row)."""
 
 
 def fingerprint(key: bytes | str) -> str:
@@ -54,6 +61,33 @@ def env_keys(secret_key: str) -> list[bytes]:
     return [k.strip().encode() for k in secret_key.split(",") if k.strip()]
 
 
+@dataclass(frozen=True)
+class KeySource:
+    """Where the keys come from: ``mode`` is ``file`` or ``env``; ``keys`` newest first."""
+
+    mode: str
+    keys: list[bytes]
+    path: Path | None = None
+
+    @property
+    def fingerprints(self) -> list[str]:
+        return [fingerprint(k) for k in self.keys]
+
+    @property
+    def description(self) -> str:
+        return f"key file {self.path}" if self.mode == "file" else "GSPWS_SECRET_KEY"
+
+
+def key_source(settings: Settings, create: bool = False) -> KeySource:
+    """The configured keys, decided here only: ``GSPWS_SECRET_KEY`` when set, else the key file.
+    An absent key file has no keys, unless ``create`` writes it with one new key."""
+    if settings.secret_key:
+        return KeySource("env", env_keys(settings.secret_key))
+    path = settings.effective_key_file
+    keys = read_key_file(path, create=create) if create or path.exists() else []
+    return KeySource("file", keys, path)
+
+
 class SecretBox:
     """Encrypts with the first key, decrypts with any (so keys can rotate).
 
@@ -74,6 +108,11 @@ class SecretBox:
     def fingerprints(self) -> list[str]:
         return [fingerprint(k) for k in self._keys]
 
+    @property
+    def encryption_key(self) -> bytes:
+        """The key new secrets are encrypted with (the binding page derives its own from it)."""
+        return self._keys[0]
+
     def encrypt(self, secret: str) -> bytes:
         if self._key_file is not None:
             self._reload(only_if_changed=True)
@@ -91,7 +130,7 @@ class SecretBox:
                 return self._fernet.decrypt(blob).decode("ascii")
             except InvalidToken:
                 pass
-        raise ConfigError("a token secret cannot be decrypted with the configured keys")
+        raise UnreadableSecret("a token secret cannot be decrypted with the configured keys")
 
     def _reload(self, only_if_changed: bool) -> bool:
         """Re-read the key file if it changed (or, unless ``only_if_changed``, if the last read is
@@ -118,10 +157,12 @@ class SecretBox:
 
     @classmethod
     def from_settings(cls, settings: Settings, create: bool = True) -> "SecretBox":
-        if settings.secret_key:
-            return cls(env_keys(settings.secret_key))
-        path = settings.effective_key_file
-        return cls(read_key_file(path, create=create), key_file=path)
+        """The configured keys (:func:`key_source`); a key file is followed, environment keys are
+        fixed. ``create=False``: an absent key file is a ConfigError."""
+        source = key_source(settings, create)
+        if source.path is not None and not source.path.exists():
+            raise ConfigError(f"key file {source.path} does not exist")
+        return cls(source.keys, key_file=source.path)
 
 
 def _stat_or_none(path: Path) -> tuple | None:

@@ -69,6 +69,12 @@ _AUDIT = (insert(AuditEvent.__table__).inline()
               "at", "service_id", "client_addr", "operation", "account", "code", "duration_ms")}))
 
 
+#: Caller text is stored cut to its column's length: a caller cannot grow a row (a 59 KB account
+#: is stored as its first 128 characters).
+_SERVICE_ID_LENGTH = AuditEvent.__table__.c.service_id.type.length
+_ACCOUNT_LENGTH = AuditEvent.__table__.c.account.type.length
+
+
 def utc(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, timezone.utc)
 
@@ -110,8 +116,10 @@ class VerifyQueries:
         return TotpParams(self.secrets.decrypt(token.secret), token.algorithm, token.digits,
                           token.period)
 
-    def unlock(self, token_ids: list[int]) -> None:
-        self._run.count(_UNLOCK, [{"token_id": token_id} for token_id in token_ids])
+    def unlock(self, token_ids: list[int]) -> int:
+        """Locked tokens of ``token_ids`` become active with no failures (the one unlocking rule,
+        for the cool-down and for ``gspws token unlock``); returns how many were locked."""
+        return self._run.count(_UNLOCK, [{"token_id": token_id} for token_id in token_ids])
 
     def accept_step(self, token_id: int, step: int) -> bool:
         return self._run.count(_ACCEPT_STEP, {"token_id": token_id, "step": step}) == 1
@@ -128,10 +136,10 @@ class VerifyQueries:
               duration_ms: float) -> None:
         self._run.count(_AUDIT, {
             "at": utc(at),
-            "service_id": caller.service_id[:32] if caller.service_id else None,
+            "service_id": caller.service_id[:_SERVICE_ID_LENGTH] if caller.service_id else None,
             "client_addr": str(caller.address) if caller.address else None,
             "operation": caller.operation,
-            "account": account[:128] if account else None,
+            "account": account[:_ACCOUNT_LENGTH] if account else None,
             "code": outcome.code,
             "duration_ms": round(duration_ms, 3),
         })

@@ -169,10 +169,9 @@ class ManagePages:
 
     def _enable(self, visit: Visit) -> Response:
         form = visit.request.form
-        period = form.get("period", "30")
         return self._act(visit, self._enrollment.begin(
             visit.caller("BeginTOTPBinding"), visit.account, form.get("device_name"),
-            form.get("phone"), int(period) if period.isdigit() else 0))
+            form.get("phone"), _period(form.get("period", "30"))))
 
     def _confirm(self, visit: Visit) -> Response:
         return self._act(visit, self._enrollment.confirm(
@@ -216,6 +215,12 @@ class ManagePages:
 
 def _problem_key(outcome: Outcome) -> str:
     return f"problem_{outcome.problem.value}" if outcome.problem else "internal_error"
+
+
+def _period(text: str) -> int:
+    """The form's period in seconds; 0 (refused by the core as BAD_PERIOD) when it is not ASCII
+    digits (``str.isdigit`` accepts ``²``, which ``int`` does not)."""
+    return int(text) if text.isascii() and text.isdigit() else 0
 
 
 def _code(visit: Visit) -> str:

@@ -13,7 +13,7 @@ advance. A form's CSRF token is an HMAC of the session's nonce, so it is worthle
 session.
 
 The key is derived with HKDF-SHA256 from ``GSPWS_SESSION_SECRET`` or, when that is empty, from the
-first encryption key: never that key itself, so the MAC key and the encryption key stay independent
+first encryption key (the composition, :mod:`gspws.compose`, hands it over): never that key itself, so the MAC key and the encryption key stay independent
 (knowing one, e.g. from a leaked session key, says nothing about the other).
 """
 
@@ -27,21 +27,18 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from gspws.config import Settings
 from gspws.core.clock import Clock
-from gspws.store.secrets import env_keys, read_key_file
 
 COOKIE = "gspws_session"
 _HKDF_INFO = b"gspws binding page sessions v1"
 
 
-def session_key(settings: Settings) -> bytes:
-    if settings.session_secret:
-        material = settings.session_secret.encode()
+def session_key(session_secret: str, encryption_key: bytes) -> bytes:
+    """The MAC key: from ``GSPWS_SESSION_SECRET`` when set, else from the encryption key."""
+    if session_secret:
+        material = session_secret.encode()
     else:
-        keys = (env_keys(settings.secret_key) if settings.secret_key
-                else read_key_file(settings.effective_key_file))
-        material = base64.urlsafe_b64decode(keys[0])
+        material = base64.urlsafe_b64decode(encryption_key)
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(material)
 
 

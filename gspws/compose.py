@@ -1,0 +1,68 @@
+"""The composition: settings → store, policies and use cases, in one place.
+
+The WSGI app (:mod:`gspws.wsgi`) and the CLI are both built from here, so a use case is wired the
+same way whichever door reaches it. The clock is a parameter everywhere: tests and envelope replay
+inject one, production passes the system clock.
+"""
+
+from dataclasses import dataclass
+from functools import partial
+
+from gspws import metrics
+from gspws.config import Settings
+from gspws.core.clock import Clock, system_clock
+from gspws.core.enroll import EnrollPolicy, Enrollment
+from gspws.core.verify import Observer, Policy, Services, TotpVerifier, unobserved
+from gspws.store.db import make_engine
+from gspws.store.repo import Store
+from gspws.store.secrets import SecretBox
+from gspws.throttle import Throttle, Unlimited
+from gspws.web.app import LINK_PATH
+from gspws.web.session import Sessions, session_key
+
+
+def build_store(settings: Settings) -> Store:
+    engine = make_engine(settings)
+    metrics.watch_database(engine)
+    return Store(engine, SecretBox.from_settings(settings))
+
+
+def policy_of(settings: Settings) -> Policy:
+    return Policy(window=settings.totp_window, lockout_threshold=settings.lockout_threshold,
+                  lockout_cooldown=settings.lockout_cooldown)
+
+
+def enrollment_of(settings: Settings, store: Store, clock: Clock = system_clock,
+                  services: Services = dict, throttle=None,
+                  observe: Observer = unobserved) -> Enrollment:
+    """The binding use cases; the CLI's (no agency callers) needs no services nor throttle."""
+    policy = EnrollPolicy(**vars(policy_of(settings)), pending_ttl=settings.pending_ttl,
+                          link_ttl=settings.link_ttl, invite_ttl=settings.invite_ttl,
+                          issuer=settings.issuer, link_prefix=settings.public_url + LINK_PATH)
+    return Enrollment(store.unit, services, policy, clock, throttle or Unlimited(),
+                      observe=observe)
+
+
+@dataclass(frozen=True)
+class UseCases:
+    """What the doors of the server are given."""
+
+    verifier: TotpVerifier
+    enrollment: Enrollment
+    sessions: Sessions
+
+
+def server_use_cases(settings: Settings, store: Store, clock: Clock) -> UseCases:
+    """The use cases of a server process: one service registry and one throttle shared by
+    verification and binding, the binding page's sessions keyed from the store's first key."""
+    registry = store.service_registry(settings.registry_refresh)
+    services = registry.current
+    throttle = Throttle.from_settings(settings)
+    reading = partial(store.verification, read_only=True) if store.locks_database else None
+    observe = metrics.call_observer(registry.last_loaded)
+    verifier = TotpVerifier(store.verification, services, policy_of(settings), clock, throttle,
+                            reading=reading, observe=observe)
+    sessions = Sessions(session_key(settings.session_secret, store.secrets.encryption_key),
+                        settings.session_ttl, clock)
+    enrollment = enrollment_of(settings, store, clock, services, throttle, observe=observe)
+    return UseCases(verifier, enrollment, sessions)
