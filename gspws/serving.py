@@ -1,7 +1,7 @@
 """``gspws serve``: granian in front, each request read whole before a worker runs the app.
 
-Why this design (issue 17; measured on this 2-core machine with wrk, 2 workers, 16 connections,
-the benchmark's floor app, others' jobs running):
+Why this design (issue 17; measured on this 2-core machine, 2 workers, wrk with 16 connections
+on the benchmark's floor app unless said, other helpers' jobs running, so ±20 %):
 
 * gunicorn sync workers read requests themselves: 2 connections trickling a byte a second held
   both workers (no other caller answered). gthread waits for the first byte only, then reads in
@@ -10,21 +10,27 @@ the benchmark's floor app, others' jobs running):
 * granian (Rust, hyper) cuts a header trickle at ``http1_header_read_timeout``, but its WSGI
   interface streams the body to the app: a stalled body held the worker's thread.
 * granian's ASGI interface + :class:`BufferedWsgi` (body gathered on the event loop under a
-  deadline, then asgiref's ``WsgiToAsgi`` runs the WSGI app): both trickles cut, other callers
-  answered at once, 3,800 req/s (p99 12 ms) against 3,860 (p99 17 ms) for gunicorn sync.
-  a2wsgi instead of asgiref: 4,600 req/s but p99 48 ms, and the server did not stop on SIGTERM.
+  deadline): both trickles cut, other callers answered at once. Running the WSGI app through
+  asgiref's ``WsgiToAsgi`` (a thread, and three thread hops per request) cost 0.68 ms of server
+  CPU per floor request against 0.25 ms for gunicorn sync, and gspws fell from 882 to 693
+  req/s (``make bench``, success path); a2wsgi was no better (p99 48 ms, and the server did
+  not stop on SIGTERM). Calling the app on the event loop itself, with asgiref's environ and
+  ``start_response``: 0.14 ms per floor request (9,500 req/s), gspws 0.90 ms per call.
 
-asgiref runs every call of a process on one thread (``thread_sensitive``), so the app (spyne is
-not thread-safe everywhere) still sees one request at a time per worker process, as before.
+The app runs on the worker's event loop, one request at a time per worker process, as under
+sync workers (spyne is not thread-safe everywhere); granian's Rust threads keep accepting and
+reading other connections meanwhile, under the deadlines.
 """
 
 import asyncio
+import io
 import logging
+import signal
 from functools import partial
 from pathlib import Path
 from typing import Callable, Iterable
 
-from asgiref.wsgi import WsgiToAsgi
+from asgiref.wsgi import WsgiToAsgiInstance
 
 from gspws.config import Settings
 from gspws.logs import configure_logging
@@ -45,7 +51,7 @@ class BufferedWsgi:
     from the header alone."""
 
     def __init__(self, app: WsgiApp, body_timeout: float, max_body: int) -> None:
-        self._bridge = WsgiToAsgi(_closing(app))
+        self._app = app
         self._body_timeout = body_timeout
         self._max_body = max_body
 
@@ -62,19 +68,18 @@ class BufferedWsgi:
                                     (b"connection", b"close")]})
             await send({"type": "http.response.body", "body": _TIMEOUT_ANSWER})
             return
-        sent = False
-
-        async def replay() -> dict:
-            nonlocal sent
-            if sent:  # asgiref asks once per message until more_body is false
-                return {"type": "http.disconnect"}
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        async def send_async(message: dict) -> None:  # asgiref wants a coroutine function
-            await send(message)
-
-        await self._bridge(scope, replay, send_async)
+        # asgiref's environ and start_response; the app is called here, on the event loop.
+        bridge = WsgiToAsgiInstance(self._app)
+        bridge.scope = scope
+        environ = bridge.build_environ(scope, io.BytesIO(body))
+        result = self._app(environ, bridge.start_response)
+        try:
+            answer = b"".join(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        await send(bridge.response_start)
+        await send({"type": "http.response.body", "body": answer})
 
     async def _body(self, scope: dict, receive: Callable) -> bytes:
         declared = _content_length(scope)
@@ -102,21 +107,12 @@ def _content_length(scope: dict) -> int | None:
     return None
 
 
-def _closing(app: WsgiApp) -> WsgiApp:
-    """asgiref does not call the WSGI result's ``close()``; the answers are small, so take them
-    whole and close, as PEP 3333 asks."""
-    def call(environ: dict, start_response: Callable) -> list[bytes]:
-        result = app(environ, start_response)
-        try:
-            return list(result)
-        finally:
-            if hasattr(result, "close"):
-                result.close()
-    return call
-
-
 def _worker_app(load: Callable[[], WsgiApp], settings: Settings) -> BufferedWsgi:
     # Runs in each worker process after the fork: its own app, engine and connection pool.
+    # Until granian installs the worker's handlers, the master's (inherited) would swallow a
+    # SIGTERM sent meanwhile, and the worker would never stop: stop at once instead.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     configure_logging(settings.log_level, settings.log_format)
     return BufferedWsgi(load(), settings.body_timeout, settings.max_request_bytes)
 
@@ -137,6 +133,7 @@ def serve(load: Callable[[], WsgiApp], settings: Settings, host: str, port: int,
         backpressure=max(1, settings.max_connections // workers),
         http1_settings=HTTP1Settings(header_read_timeout=round(settings.header_timeout * 1000)),
         log_level=LogLevels(settings.log_level.lower()),
+        workers_kill_timeout=10,  # seconds a stopping worker gets to finish its requests
         log_access=False,  # the audit table records every call; no query strings or bodies in logs
         # X-Forwarded-* are judged by gspws alone (GSPWS_TRUSTED_PROXIES): granian passes the
         # socket peer as the client and rewrites nothing unless its proxy-headers wrapper is used.
@@ -156,6 +153,7 @@ def run(settings: Settings, host: str, port: int, workers: int,
         record: Path | None = None) -> None:
     """Serve gspws; with ``record``, every SOAP exchange is written there for replay."""
     configure_logging(settings.log_level, settings.log_format)
+    import gspws.wsgi  # noqa: F401  before the fork: workers start with spyne and lxml loaded
     if record is not None:
         from gspws.replay.recorder import WARNING
         log.warning(WARNING.format(directory=record))
