@@ -13,7 +13,8 @@ def py_spy() -> str | None:
 
 
 _PACKAGES = (("gc.collect (spyne MethodContext.close)", ("MethodContext.close (spyne/context.py",)),
-             ("server (granian, asgiref)", ("granian/", "asgiref/", "gspws/serving.py")),
+             ("server (granian, asyncio, asgiref)", ("granian/", "asyncio/", "asgiref/",
+                                                     "gspws/serving.py")),
              ("spyne", ("spyne/",)), ("lxml", ("lxml",)),
              ("SQLAlchemy", ("sqlalchemy/",)), ("DB driver", ("sqlite3", "psycopg")),
              ("cryptography (Fernet)", ("cryptography/",)), ("pyotp / hmac", ("pyotp/", "hmac.py")),
@@ -21,7 +22,7 @@ _PACKAGES = (("gc.collect (spyne MethodContext.close)", ("MethodContext.close (s
              ("gspws", ("gspws/",)))
 
 
-_REQUEST = "WsgiToAsgiInstance.run_wsgi_app "  # where gspws.serving hands a request to the app
+_REQUEST = "BufferedWsgi.__call__ "  # where gspws.serving runs the app for a request
 
 
 def _package(frames: list[str]) -> str:
@@ -35,11 +36,11 @@ def _package(frames: list[str]) -> str:
 
 
 def top_frames(raw_files: list[Path], n: int = 15) -> dict:
-    """From py-spy's raw (collapsed) output, the workers' app threads (asgiref's thread that runs
-    the WSGI app; other threads, such as the event loop's and the limits library's timers, are
-    counted apart in "other_threads", relative to the app threads' samples): the share of samples
-    per function (self), per function within the request (inclusive, frames below asgiref's
-    ``run_wsgi_app``), and per package."""
+    """From py-spy's raw (collapsed) output, the samples within a request (frames below
+    gspws.serving's ``BufferedWsgi.__call__``; the rest, such as the event loop waiting or the
+    limits library's timers, is counted apart in "other_threads", relative to the requests'
+    samples): the share of samples per function (self), per function within the request
+    (inclusive), and per package."""
     own, inclusive, packages, total, others = (collections.Counter(), collections.Counter(),
                                                collections.Counter(), 0, collections.Counter())
     for path in raw_files:

@@ -7,14 +7,15 @@ One run, all on loopback:
    (APP0000001, 127.0.0.1/32, VerifyTOTPCode) and ``--tokens`` accounts ``user000001``... each with
    one active SHA1/6/30 TOTP token with its own random secret;
 2. gspws served as in production: ``gspws --database-url URL serve --workers N`` (granian, each
-   request read whole before the app runs; gspws/serving.py), with a fresh GSPWS_SECRET_KEY, GSPWS_LOCKOUT_THRESHOLD set out of reach (so that
-   the failure path measures verification rather than locked tokens) and the rate limits set
-   out of reach (one ServiceID from one address carries the whole load; the limiter still runs
-   on every call); ``--server-env NAME=VALUE`` adds or overrides variables. "First answer" is
-   the time from spawning it to its first SOAP answer (a call for an unknown account);
+   request read whole before the app runs; gspws/serving.py), with a fresh GSPWS_SECRET_KEY,
+   GSPWS_LOCKOUT_THRESHOLD set out of reach (so that the failure path measures verification
+   rather than locked tokens) and the rate limits set out of reach (one ServiceID from one
+   address carries the whole load; the limiter still runs on every call); ``--server-env
+   NAME=VALUE`` adds or overrides variables (for gspws and the floor). "First answer" is the time
+   from spawning it to its first SOAP answer (a call for an unknown account);
 3. the floor (bench/floor.py): the same server set-up (gspws.serving.serve) and worker count
-   serving a WSGI app with no database that parses the same envelope with lxml and writes the same response bytes (checked
-   at start with one success and one failure on both);
+   serving a WSGI app with no database that parses the same envelope with lxml and writes the
+   same response bytes (checked at start with one success and one failure on both);
 4. the same load on both, with wrk (``--loadgen auto`` uses it when on PATH; ``apt-get install
    wrk``; bench/bodies.lua) or a Python load generator (processes x threads, one http.client
    connection each), for the two paths below; connections are kept alive, on both servers alike.

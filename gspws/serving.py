@@ -39,16 +39,21 @@ log = logging.getLogger(__name__)
 
 WsgiApp = Callable[[dict, Callable], Iterable[bytes]]
 
-_TIMEOUT_ANSWER = b"Request Timeout: the request body did not arrive in time.\n"
+_TIMEOUT = "408 Request Timeout: the request body did not arrive in time."
+_INCOMPLETE = "400 Bad Request: the request body ended before its Content-Length."
+
+
+class _BodyEnded(Exception):
+    """The client ended the request (half-closed) before the whole body arrived."""
 
 
 class BufferedWsgi:
     """ASGI app: gathers the whole body (at most ``max_body`` + 1 bytes, within ``body_timeout``
     seconds) on the event loop, then hands the request to the WSGI app.
 
-    A body that misses the deadline gets 408 and the connection is closed; the app never sees
-    it. A ``Content-Length`` above ``max_body`` is not read at all: the app answers it (413)
-    from the header alone."""
+    A body that misses the deadline gets 408, one the client ends early 400, and the connection
+    is closed; the app never sees them. A ``Content-Length`` above ``max_body`` is not read at
+    all: the app answers it (413) from the header alone."""
 
     def __init__(self, app: WsgiApp, body_timeout: float, max_body: int) -> None:
         self._app = app
@@ -62,12 +67,9 @@ class BufferedWsgi:
             async with asyncio.timeout(self._body_timeout):
                 body = await self._body(scope, receive)
         except TimeoutError:
-            await send({"type": "http.response.start", "status": 408,
-                        "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                                    (b"content-length", str(len(_TIMEOUT_ANSWER)).encode()),
-                                    (b"connection", b"close")]})
-            await send({"type": "http.response.body", "body": _TIMEOUT_ANSWER})
-            return
+            return await _refuse(send, _TIMEOUT)
+        except _BodyEnded:
+            return await _refuse(send, _INCOMPLETE)
         # asgiref's environ and start_response; the app is called here, on the event loop.
         bridge = WsgiToAsgiInstance(self._app)
         bridge.scope = scope
@@ -89,12 +91,23 @@ class BufferedWsgi:
         while size <= self._max_body:
             message = await receive()
             if message["type"] != "http.request":
-                raise TimeoutError  # the client left: nothing to answer
+                raise _BodyEnded
             chunks.append(message.get("body", b""))
             size += len(chunks[-1])
             if not message.get("more_body"):
                 break
         return b"".join(chunks)
+
+
+async def _refuse(send: Callable, answer: str) -> None:
+    """A plain-text error answer before the app ran; the connection is closed after it."""
+    status, _, text = answer.partition(" ")
+    body = f"{text}\n".encode()
+    await send({"type": "http.response.start", "status": int(status),
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _content_length(scope: dict) -> int | None:
