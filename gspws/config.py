@@ -84,7 +84,7 @@ OPTIONS = (
            "Largest SOAP request body accepted; larger ones get a SOAP Fault (HTTP 413)."),
     Option("header_timeout", "GSPWS_HEADER_TIMEOUT", "10", _seconds,
            "Seconds a client has to send a request's headers (from the start of the request, or "
-           "of waiting for the next one on a kept-alive connection; at most 60); then the "
+           "of waiting for the next one on a kept-alive connection); then the "
            "connection is closed."),
     Option("body_timeout", "GSPWS_BODY_TIMEOUT", "10", _seconds,
            "Seconds a client has to send a request's whole body after its headers; then 408 and "
