@@ -1,7 +1,7 @@
 """The floor of the benchmark: the least a server can do for a VerifyTOTPCode call.
 
-A WSGI app with no database and no verification, served by the same gunicorn (sync workers) with
-the options ``gspws serve`` uses (gspws/serving.py). Per request it reads the body, parses it with
+A WSGI app with no database and no verification, served by the same server set-up as
+``gspws serve`` (one function, gspws.serving.serve). Per request it reads the body, parses it with
 lxml (entity resolution and network access off, as spyne does), finds ``account`` and ``TOTPCode``,
 and writes the response bytes gspws writes (built with ``gspws.soap.protocol`` at import), with the
 same Content-Type. It answers Code 0, except for the failure path's wrong code ``000000``, which
@@ -9,7 +9,7 @@ gets gspws's 9999 bytes, so each path is compared on identical response bytes.
 
 Run by ``bench/run.py``; by hand::
 
-    .venv/bin/python bench/floor.py --bind 127.0.0.1:8001 --workers 2
+    .venv/bin/python bench/floor.py --port 8001 --workers 2
 """
 
 import argparse
@@ -51,27 +51,22 @@ def app(environ, start_response):
     return [body]
 
 
-def serve(bind: str, workers: int) -> None:
-    from gunicorn.app.base import BaseApplication
+def _load():
+    return app
 
-    class Floor(BaseApplication):
-        def load_config(self):
-            # The options of gspws.serving.run, so that only the app differs.
-            for key, value in {"bind": bind, "workers": workers, "worker_class": "sync",
-                               "timeout": 30, "graceful_timeout": 10, "keepalive": 5,
-                               "accesslog": None, "loglevel": "info", "proc_name": "gspws-floor",
-                               "control_socket_disable": True}.items():
-                self.cfg.set(key, value)
 
-        def load(self):
-            return app
-
-    Floor().run()
+def serve(host: str, port: int, workers: int) -> None:
+    """Exactly the server set-up of ``gspws serve`` (gspws.serving.serve, with the same GSPWS_*
+    settings from the environment), so that only the app differs."""
+    from gspws import serving
+    from gspws.config import Settings
+    serving.serve(_load, Settings.from_env(), host, port, workers)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--bind", default="127.0.0.1:8001")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8001)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    serve(args.bind, args.workers)
+    serve(args.host, args.port, args.workers)

@@ -32,6 +32,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise ValueError("must be a positive number of seconds")
+    return value
+
+
 def _optional_port(text: str) -> int | None:
     return int(text) if text.strip() else None
 
@@ -80,6 +87,16 @@ OPTIONS = (
            "take effect in every worker within this time."),
     Option("max_request_bytes", "GSPWS_MAX_REQUEST_BYTES", "65536", int,
            "Largest SOAP request body accepted; larger ones get a SOAP Fault (HTTP 413)."),
+    Option("header_timeout", "GSPWS_HEADER_TIMEOUT", "10", _seconds,
+           "Seconds a client has to send a request's headers (from the start of the request, or "
+           "of waiting for the next one on a kept-alive connection); then the "
+           "connection is closed."),
+    Option("body_timeout", "GSPWS_BODY_TIMEOUT", "10", _seconds,
+           "Seconds a client has to send a request's whole body after its headers; then 408 and "
+           "the connection is closed. The app runs only once the body is complete."),
+    Option("max_connections", "GSPWS_MAX_CONNECTIONS", "2048", int,
+           "Connections served at once, shared evenly by the worker processes; more wait in the "
+           "listen queue."),
     Option("rate_limit_storage", "GSPWS_RATE_LIMIT_STORAGE", "memory://", str,
            "Where rate-limit counters live: `memory://` (per worker process) or "
            "`redis://host:6379/0` (shared by all workers and nodes)."),
@@ -148,6 +165,9 @@ class Settings:
     metrics_allow: tuple
     registry_refresh: float
     max_request_bytes: int
+    header_timeout: float
+    body_timeout: float
+    max_connections: int
     rate_limit_storage: str
     rate_limit_service: str
     rate_limit_account: str

@@ -3,8 +3,8 @@
 Each worker counts in its own process; prometheus_client's multiprocess mode has every worker
 write its values to files in ``PROMETHEUS_MULTIPROC_DIR``, and a scrape (answered by any worker)
 adds them up. :func:`share_between_processes` makes that directory (private, empty) before the
-workers start and :func:`worker_exited` tells prometheus_client when one ends, whatever server runs
-the workers. Without it (one process: tests, ``gspws.wsgi:application`` under another server) the
+workers start. Only counters and histograms live there (the locked-token gauge is read from the
+store at each scrape), so a worker that ends needs no clean-up: its counts rightly stay. Without it (one process: tests, ``gspws.wsgi:application`` under another server) the
 values live in memory.
 
 prometheus_client picks file or memory values when it is first imported, so it is imported here
@@ -49,12 +49,6 @@ def _remove(directory: str, owner: int) -> None:
     if os.getpid() == owner:
         shutil.rmtree(directory, ignore_errors=True)
 
-
-def worker_exited(pid: int) -> None:
-    """Called by the serving process when a worker process ends."""
-    if os.environ.get(MULTIPROCESS_DIR):
-        from prometheus_client import multiprocess
-        multiprocess.mark_process_dead(pid)
 
 
 @dataclass(frozen=True)

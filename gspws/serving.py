@@ -1,9 +1,36 @@
-"""``gspws serve``: the app under gunicorn (sync workers, one app and engine per worker)."""
+"""``gspws serve``: granian in front, each request read whole before a worker runs the app.
 
+Why this design (issue 17; measured on this 2-core machine, 2 workers, wrk with 16 connections
+on the benchmark's floor app unless said, other helpers' jobs running, so ±20 %):
+
+* gunicorn sync workers read requests themselves: 2 connections trickling a byte a second held
+  both workers (no other caller answered). gthread waits for the first byte only, then reads in
+  its thread. gunicorn's asyncio ``asgi`` worker reads asynchronously but has no header
+  deadline (a header trickle was never cut) and ran at 1,750 req/s (p99 107 ms).
+* granian (Rust, hyper) cuts a header trickle at ``http1_header_read_timeout``, but its WSGI
+  interface streams the body to the app: a stalled body held the worker's thread.
+* granian's ASGI interface + :class:`BufferedWsgi` (body gathered on the event loop under a
+  deadline): both trickles cut, other callers answered at once. Running the WSGI app through
+  asgiref's ``WsgiToAsgi`` (a thread, and three thread hops per request) cost 0.68 ms of server
+  CPU per floor request against 0.25 ms for gunicorn sync, and gspws fell from 882 to 693
+  req/s (``make bench``, success path); a2wsgi was no better (p99 48 ms, and the server did
+  not stop on SIGTERM). Calling the app on the event loop itself, with asgiref's environ and
+  ``start_response``: 0.14 ms per floor request (9,500 req/s), gspws 0.90 ms per call.
+
+The app runs on the worker's event loop, one request at a time per worker process, as under
+sync workers (spyne is not thread-safe everywhere); granian's Rust threads keep accepting and
+reading other connections meanwhile, under the deadlines.
+"""
+
+import asyncio
+import io
 import logging
+import signal
+from functools import partial
 from pathlib import Path
+from typing import Callable, Iterable
 
-from gunicorn.app.base import BaseApplication
+from asgiref.wsgi import WsgiToAsgiInstance
 
 from gspws import metrics
 from gspws.config import Settings
@@ -11,51 +38,138 @@ from gspws.logs import configure_logging
 
 log = logging.getLogger(__name__)
 
+WsgiApp = Callable[[dict, Callable], Iterable[bytes]]
 
-class _Gunicorn(BaseApplication):
-    def __init__(self, settings: Settings, options: dict, record: Path | None = None) -> None:
-        self._settings = settings
-        self._options = options
-        self._record = record
-        super().__init__()
+_TIMEOUT = "408 Request Timeout: the request body did not arrive in time."
+_INCOMPLETE = "400 Bad Request: the request body ended before its Content-Length."
 
-    def load_config(self) -> None:
-        for key, value in self._options.items():
-            self.cfg.set(key, value)
 
-    def load(self):
-        # Runs in each worker after the fork: its own engine and connection pool.
-        from gspws.wsgi import create_app
-        configure_logging(self._settings.log_level, self._settings.log_format)
-        app = create_app(self._settings)
-        if self._record is None:
-            return app
-        from gspws.replay.recorder import Recorder
-        return Recorder(app, self._record, self._settings.max_request_bytes)
+class _BodyEnded(Exception):
+    """The client ended the request (half-closed) before the whole body arrived."""
+
+
+class BufferedWsgi:
+    """ASGI app: gathers the whole body (at most ``max_body`` + 1 bytes, within ``body_timeout``
+    seconds) on the event loop, then hands the request to the WSGI app.
+
+    A body that misses the deadline gets 408, one the client ends early 400, and the connection
+    is closed; the app never sees them. A ``Content-Length`` above ``max_body`` is not read at
+    all: the app answers it (413) from the header alone."""
+
+    def __init__(self, app: WsgiApp, body_timeout: float, max_body: int) -> None:
+        self._app = app
+        self._body_timeout = body_timeout
+        self._max_body = max_body
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            return
+        try:
+            async with asyncio.timeout(self._body_timeout):
+                body = await self._body(scope, receive)
+        except TimeoutError:
+            return await _refuse(send, _TIMEOUT)
+        except _BodyEnded:
+            return await _refuse(send, _INCOMPLETE)
+        # asgiref's environ and start_response; the app is called here, on the event loop.
+        bridge = WsgiToAsgiInstance(self._app)
+        bridge.scope = scope
+        environ = bridge.build_environ(scope, io.BytesIO(body))
+        result = self._app(environ, bridge.start_response)
+        try:
+            answer = b"".join(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        await send(bridge.response_start)
+        await send({"type": "http.response.body", "body": answer})
+
+    async def _body(self, scope: dict, receive: Callable) -> bytes:
+        declared = _content_length(scope)
+        if declared is not None and declared > self._max_body:
+            return b""
+        chunks, size = [], 0
+        while size <= self._max_body:
+            message = await receive()
+            if message["type"] != "http.request":
+                raise _BodyEnded
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if not message.get("more_body"):
+                break
+        return b"".join(chunks)
+
+
+async def _refuse(send: Callable, answer: str) -> None:
+    """A plain-text error answer before the app ran; the connection is closed after it."""
+    status, _, text = answer.partition(" ")
+    body = f"{text}\n".encode()
+    await send({"type": "http.response.start", "status": int(status),
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _content_length(scope: dict) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _worker_app(load: Callable[[], WsgiApp], settings: Settings) -> BufferedWsgi:
+    # Runs in each worker process after the fork: its own app, engine and connection pool.
+    # Until granian installs the worker's handlers, the master's (inherited) would swallow a
+    # SIGTERM sent meanwhile, and the worker would never stop: stop at once instead.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    configure_logging(settings.log_level, settings.log_format)
+    return BufferedWsgi(load(), settings.body_timeout, settings.max_request_bytes)
+
+
+def serve(load: Callable[[], WsgiApp], settings: Settings, host: str, port: int,
+          workers: int) -> None:
+    """Serve the WSGI app that ``load()`` builds (called once in each worker process) until
+    stopped. The one server set-up of gspws and of the benchmark's floor (bench/floor.py)."""
+    from granian.constants import Interfaces
+    from granian.http import HTTP1Settings
+    from granian.log import LogLevels
+    from granian.server import Server
+
+    Server(
+        "gspws",  # granian's label for the target; the app comes from target_loader
+        address=host, port=port, interface=Interfaces.ASGINL, workers=workers,
+        # A connection costs a slot, not a worker; slots are what the client ties up.
+        backpressure=max(1, settings.max_connections // workers),
+        http1_settings=HTTP1Settings(header_read_timeout=round(settings.header_timeout * 1000)),
+        log_level=LogLevels(settings.log_level.lower()),
+        workers_kill_timeout=10,  # seconds a stopping worker gets to finish its requests
+        log_access=False,  # the audit table records every call; no query strings or bodies in logs
+        # X-Forwarded-* are judged by gspws alone (GSPWS_TRUSTED_PROXIES): granian passes the
+        # socket peer as the client and rewrites nothing unless its proxy-headers wrapper is used.
+    ).serve(target_loader=partial(_worker_app, load, settings), wrap_loader=False)
+
+
+def _gspws_app(settings: Settings, record: Path | None) -> WsgiApp:
+    from gspws.wsgi import create_app
+    app = create_app(settings)
+    if record is None:
+        return app
+    from gspws.replay.recorder import Recorder
+    return Recorder(app, record, settings.max_request_bytes)
 
 
 def run(settings: Settings, host: str, port: int, workers: int,
         record: Path | None = None) -> None:
-    """Serve until stopped; with ``record``, every SOAP exchange is written there for replay."""
+    """Serve gspws; with ``record``, every SOAP exchange is written there for replay."""
     configure_logging(settings.log_level, settings.log_format)
+    import gspws.wsgi  # noqa: F401  before the fork: workers start with spyne and lxml loaded
     if record is not None:
         from gspws.replay.recorder import WARNING
         log.warning(WARNING.format(directory=record))
-    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     metrics.share_between_processes()
-    _Gunicorn(settings, {
-        "bind": bind,
-        "workers": workers,
-        "worker_class": "sync",
-        "timeout": 30,
-        "graceful_timeout": 10,
-        "keepalive": 5,
-        "accesslog": None,  # the audit table records every call; no query strings or bodies in logs
-        "loglevel": settings.log_level.lower(),
-        "proc_name": "gspws",
-        "control_socket_disable": True,  # several instances may share a host (nodes, tests)
-        # X-Forwarded-* are judged by gspws (GSPWS_TRUSTED_PROXIES) alone; gunicorn's default
-        # would believe X-Forwarded-Proto from any loopback peer.
-        "forwarded_allow_ips": "",
-        "child_exit": lambda _arbiter, worker: metrics.worker_exited(worker.pid),
-    }, record).run()
+    serve(partial(_gspws_app, settings, record), settings, host, port, workers)

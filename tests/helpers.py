@@ -91,82 +91,14 @@ def run_together(processes: list, results, timeout: float = 120) -> list:
                 process.join(timeout=10)
 
 
-# -- `gspws serve` as a real process (the process-level tests) ---------------------------------
+# -- `gspws serve` as a real process (the process-level tests; shared with bench/) -------------
 
-import os  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
-import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
-GSPWS = str(Path(sys.executable).parent / "gspws")  # the console script of the running venv
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/ of this checkout
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def gspws_env(home, secret_key: str, **extra: str) -> dict:
-    """The test process's environment without any GSPWS_* setting, plus home, key and ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GSPWS_")}
-    env.update(GSPWS_HOME=str(home), GSPWS_SECRET_KEY=secret_key, **extra)
-    return env
-
-
-class ServerProcess:
-    """``gspws serve`` (gunicorn) on a free loopback port, output to ``log_path``.
-
-    ``start()`` returns once the help page answers (bounded); ``stop()`` sends SIGTERM, waits
-    (bounded) and returns the exit status."""
-
-    def __init__(self, database_url: str, env: dict, log_path, workers: int = 2,
-                 port: int | None = None, extra_args: tuple[str, ...] = ()) -> None:
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}/gsp2ws/TOTP.asmx"
-        self.log_path = Path(log_path)
-        self._args = [GSPWS, "--database-url", database_url, "serve", "--host", "127.0.0.1",
-                      "--port", str(self.port), "--workers", str(workers), *extra_args]
-        self._env = env
-        self.proc: subprocess.Popen | None = None
-
-    def start(self, attempts: int = 300) -> "ServerProcess":
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(self._args, env=self._env, cwd=REPO, stdout=log,
-                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        for _ in range(attempts):
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"gspws serve exited with {self.proc.returncode}:\n"
-                                   f"{self.log_path.read_text(errors='replace')[-3000:]}")
-            try:
-                page = requests.get(self.url, timeout=2)
-                if page.status_code == 200 and "VerifyTOTPCode" in page.text:
-                    return self
-            except requests.ConnectionError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"gspws serve did not answer on {self.url}")
-
-    def stop(self) -> int | None:
-        if self.proc is None or self.proc.poll() is not None:
-            return None if self.proc is None else self.proc.returncode
-        self.proc.terminate()
-        try:
-            return self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-            raise
-
-    def __enter__(self) -> "ServerProcess":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
+from bench.processes import GSPWS, REPO, ServerProcess, free_port, gspws_env  # noqa: E402,F401
 
 
 # -- wire tests: codes at chosen steps, extra tokens, raw answers, audit rows --------------------

@@ -29,7 +29,7 @@ from gspws.config import Settings
 from gspws.core.clock import system_clock
 from gspws.core.otp import TotpParams
 from gspws.replay import capture
-from gspws.serving import _Gunicorn
+from gspws.serving import _gspws_app
 
 from helpers import (ACCOUNT, GSPWS, REPO, SECRET, SERVICE_ID, ServerProcess, call, code_at,
                      envelope, gspws_env, post, soap_result, zeep_service)
@@ -179,7 +179,7 @@ def test_workers_record_every_exchange_whole_and_as_the_caller_received_it(tmp_p
 
 @pytest.fixture
 def logging_restored():
-    """`_Gunicorn.load` configures logging for a worker; give the test process its own back."""
+    """Building a worker's app may configure logging; give the test process its own back."""
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     yield
@@ -193,8 +193,8 @@ def test_serve_cannot_freeze_time_and_serves_on_the_system_clock(tmp_path, loggi
     assert not re.search(r"clock|fixture|--at\b|--time|--now", help_text, re.I), help_text
     settings = Settings.from_env({"GSPWS_SECRET_KEY": Fernet.generate_key().decode()},
                                  home=tmp_path, database_url=f"sqlite:///{tmp_path / 'x.db'}")
-    assert _Gunicorn(settings, {}).load().clock is system_clock
-    recorded = _Gunicorn(settings, {}, record=tmp_path / "rec").load()
+    assert _gspws_app(settings, None).clock is system_clock
+    recorded = _gspws_app(settings, tmp_path / "rec")
     assert recorded.app.clock is system_clock
 
 

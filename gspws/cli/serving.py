@@ -19,7 +19,7 @@ from gspws.cli.base import Context, main, pass_ctx
                    "codes: delete them after use.")
 @pass_ctx
 def serve(c: Context, host: str, port: int, workers: int, record: Path | None) -> None:
-    """Serve the web service with gunicorn (production WSGI server)."""
+    """Serve the web service (granian; requests read whole, with deadlines, before the app)."""
     from gspws import serving
     from gspws.store import migrate
     if migrate.pending(c.store.engine):

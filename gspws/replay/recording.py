@@ -7,7 +7,7 @@
                           "code", "body_truncated"}
 
 Directory names start with the UTC time the request arrived, so name order is arrival order;
-the process id and a per-process counter make them unique across gunicorn workers. An exchange is
+the process id and a per-process counter make them unique across worker processes. An exchange is
 written into a hidden ``.NAME.tmp`` directory and renamed into place in one step, so a reader sees
 a whole exchange or none. Everything is private to the owner (0700/0600): recordings hold live
 codes.

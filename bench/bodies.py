@@ -1,0 +1,90 @@
+"""The request bodies of the benchmark: VerifyTOTPCode envelopes with valid or wrong codes for
+the seeded accounts (bench/seed.py)."""
+
+import hashlib
+import hmac
+import math
+import random
+import sys
+import time
+from dataclasses import dataclass
+
+SERVICE_ID = "APP0000001"
+PATH = "/gsp2ws/TOTP.asmx"
+PERIOD = 30
+WRONG_CODE = "000000"  # bench/floor.py answers it with the 9999 bytes
+FAILURE_BODIES = 20_000
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# As a .NET caller writes a SOAP 1.1 call (the shape of tests/helpers.py's envelope()).
+_BODY_HEAD = ('<?xml version="1.0" encoding="utf-8"?><soap:Envelope '
+              'xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" '
+              'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+              'xmlns:xsd="http://www.w3.org/2001/XMLSchema"><soap:Header>'
+              '<ServiceHeader xmlns="http://cp.gov.tw/gsp2">'
+              f'<ServiceID>{SERVICE_ID}</ServiceID></ServiceHeader></soap:Header><soap:Body>'
+              '<VerifyTOTPCode xmlns="http://cp.gov.tw/gsp2"><account>')
+
+
+def envelope(account: str, code: str) -> bytes:
+    return (f"{_BODY_HEAD}{account}</account><TOTPCode>{code}</TOTPCode></VerifyTOTPCode>"
+            "</soap:Body></soap:Envelope>").encode()
+
+
+def totp(key: bytes, step: int) -> str:
+    """RFC 6238 SHA1/6 code of ``step`` (checked against gspws.core.otp at start)."""
+    mac = hmac.new(key, step.to_bytes(8, "big"), hashlib.sha1).digest()
+    offset = mac[-1] & 0x0F
+    return f"{(int.from_bytes(mac[offset:offset + 4], 'big') & 0x7FFFFFFF) % 1_000_000:06d}"
+
+
+class Accounts:
+    """The seeded accounts: names and the plaintext secrets (raw keys), index i = account i+1."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.width = max(6, len(str(count)))
+        self.keys: list[bytes] = []
+
+    def name(self, index: int) -> str:
+        return f"user{index + 1:0{self.width}d}"
+
+
+@dataclass
+class Bodies:
+    items: list[bytes]
+    uses_per_token: int = 1
+    note: str = ""
+
+
+def success_bodies(accounts: Accounts, needed: int, duration: float) -> Bodies:
+    """Distinct valid codes, one use each, valid for ``duration`` seconds from now."""
+    k = accounts.count
+    uses = min(3, max(1, math.ceil(needed / (k - 1))))
+    if uses == 3:
+        left = PERIOD - time.time() % PERIOD
+        if left < duration + 3:
+            log(f"  waiting {left:.1f} s for a fresh 30-s step (3 codes per token)")
+            time.sleep(left + 0.05)
+    step = int(time.time() // PERIOD)
+    steps = {1: [step], 2: [step, step + 1], 3: [step - 1, step, step + 1]}[uses]
+    # Account 0 is left out: bench/run.py checks the response bytes with it.
+    order = random.sample(range(1, k), min(k - 1, needed) if uses == 1 else k - 1)
+    items = [envelope(accounts.name(i), totp(accounts.keys[i], s)) for s in steps for i in order]
+    note = f"{uses} code(s) per token (steps {', '.join(f'{s - step:+d}' for s in steps)})"
+    return Bodies(items, uses, note)
+
+
+def failure_bodies(accounts: Accounts) -> Bodies:
+    step = int(time.time() // PERIOD)
+    items = []
+    for i in random.sample(range(accounts.count), min(accounts.count, FAILURE_BODIES)):
+        if all(totp(accounts.keys[i], s) != WRONG_CODE for s in range(step - 1, step + 3)):
+            items.append(envelope(accounts.name(i), WRONG_CODE))
+    return Bodies(items)
+
+

@@ -1,0 +1,85 @@
+"""The benchmark's store: a throw-away PostgreSQL database or SQLite file, bulk-seeded with
+``Accounts`` (one active TOTP token each), and its audit table read back after each run."""
+
+import base64
+import os
+import secrets as random_secrets
+import sys
+import time
+from datetime import datetime, timezone
+
+from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy.engine import make_url
+
+from bench.bodies import PERIOD, SERVICE_ID, Accounts
+from gspws.store.models import Account, AuditEvent, Token, TokenStatus, TokenType
+from gspws.store.repo import Store
+from gspws.store.secrets import SecretBox
+
+SEED_BATCH = 10_000
+
+
+def create_pg_database(admin_url: str) -> str:
+    name = f"gspws_bench_{random_secrets.token_hex(4)}"
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_pg_database(admin_url: str, url: str) -> None:
+    name = make_url(url).database
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def seed(store: Store, box: SecretBox, accounts: Accounts) -> float:
+    """Bulk insert (Core executemany, SEED_BATCH rows a transaction); returns the seconds taken."""
+    with store.unit() as repo:
+        repo.add_service(SERVICE_ID, "Benchmark agency", ["127.0.0.1/32"], ["VerifyTOTPCode"])
+    accounts_table, tokens_table = Account.__table__, Token.__table__
+    now = datetime.now(timezone.utc)
+    k = accounts.count
+    started = time.perf_counter()
+    for first in range(0, k, SEED_BATCH):
+        last = min(k, first + SEED_BATCH)
+        keys = [os.urandom(20) for _ in range(first, last)]
+        accounts.keys.extend(keys)
+        account_rows = [{"id": i + 1, "account": accounts.name(i), "created_at": now}
+                        for i in range(first, last)]
+        token_rows = [{"id": i + 1, "serial": f"TOTP{i + 1:010d}", "account_id": i + 1,
+                       "type": TokenType.TOTP, "algorithm": "SHA1", "digits": 6, "period": PERIOD,
+                       "secret": box.encrypt(base64.b32encode(key).decode()),
+                       "status": TokenStatus.ACTIVE, "failures": 0, "created_at": now}
+                      for i, key in zip(range(first, last), keys)]
+        with store.engine.begin() as conn:
+            conn.execute(insert(accounts_table), account_rows)
+            conn.execute(insert(tokens_table), token_rows)
+        elapsed = time.perf_counter() - started
+        print(f"\r  seeding: {last:,}/{k:,} tokens ({100 * last // k}%) {elapsed:.1f} s  ",
+              end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    if store.engine.dialect.name == "postgresql":
+        with store.engine.begin() as conn:
+            for table in ("accounts", "tokens"):
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {k})"))
+        with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE"))  # what autovacuum does soon after a bulk load
+    return time.perf_counter() - started
+
+
+def audit_watermark(store: Store) -> int:
+    with store.engine.connect() as conn:
+        return conn.scalar(select(func.max(AuditEvent.id))) or 0
+
+
+def audit_codes(store: Store, after: int) -> dict[int, int]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(AuditEvent.code, func.count()).where(AuditEvent.id > after)
+                            .group_by(AuditEvent.code))
+        return {code: count for code, count in rows}
+
+
