@@ -247,7 +247,8 @@ def test_the_original_contract_is_contained_unchanged():
     old = V1_WSDL_PATH.read_text(encoding="utf-8").splitlines()
     new = WSDL_PATH.read_text(encoding="utf-8").splitlines()
     position = 0
-    for line in old:
+    for number, line in enumerate(old, 1):
+        assert line in new[position:], f"TOTP-v1.wsdl line {number} missing or moved: {line!r}"
         position = new.index(line, position) + 1
 
 
