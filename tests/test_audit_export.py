@@ -18,11 +18,10 @@ from gspws.cli import main
 from gspws.core import codes as return_codes
 from gspws.core.otp import TotpParams
 from gspws.core.verify import Caller
-from conftest import make_settings
 from gspws.store import audit_export, migrate
 from gspws.store.models import AuditEvent
 from gspws.wsgi import build_store
-from helpers import GSPWS, REPO, add_token, audit_rows, call, gspws_env, zeep_service
+from helpers import GSPWS, REPO, add_token, audit_rows, call, gspws_env, make_settings, zeep_service
 
 COLUMNS = ["at", "service_id", "client_addr", "operation", "account", "code", "duration_ms"]
 OTHER_SERVICE = "APP0000002"

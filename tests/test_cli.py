@@ -11,7 +11,6 @@ import json
 import os
 import re
 import subprocess
-import time
 from urllib.parse import parse_qs, urlsplit
 
 import click
@@ -425,14 +424,6 @@ def test_demo_on_a_store_with_accounts_adds_nothing(with_account):
     assert _counts(with_account) == (0, 1, 1)
 
 
-def _wait_for_fresh_step(period: int = 30, margin: float = 15.0, attempts: int = 40) -> None:
-    """Sleep (bounded) until at least ``margin`` seconds remain in the current time-step."""
-    for _ in range(attempts):
-        if period - time.time() % period >= margin:
-            return
-        time.sleep(1)
-
-
 def test_demo_walkthrough_against_a_real_server(database_url, tmp_path):
     env = gspws_env(tmp_path, Fernet.generate_key().decode())
     server = ServerProcess(database_url, env, tmp_path / "server.log")
@@ -448,11 +439,16 @@ def test_demo_walkthrough_against_a_real_server(database_url, tmp_path):
                  if "clients/verify_totp.py" in line]
     assert f"--url {server.url} " in command
 
+    # The printed command computes the code in a shell substitution; it is evaluated once and the
+    # client run twice with that code, so the second run is a replay whatever the time step.
+    client, _, code_expression = command.partition(" --code ")
+    code = subprocess.run(["bash", "-c", f"printf %s {code_expression}"], cwd=REPO,
+                          capture_output=True, text=True, timeout=120).stdout
+    assert re.fullmatch(r"\d{6}", code), code
     server.start()
     try:
-        _wait_for_fresh_step()  # both runs must compute the same code
-        runs = [subprocess.run(["bash", "-c", command], cwd=REPO, capture_output=True, text=True,
-                               timeout=120) for _ in range(2)]
+        runs = [subprocess.run(["bash", "-c", f"{client} --code {code}"], cwd=REPO,
+                               capture_output=True, text=True, timeout=120) for _ in range(2)]
     finally:
         assert server.stop() == 0
     assert (runs[0].returncode, runs[1].returncode) == (0, 1), [r.stderr for r in runs]
