@@ -44,7 +44,7 @@ test-compat:
 	  if [ -z "$$py" ]; then echo "compat: Python $$v not found under $(PYENV_ROOT); skipped"; continue; fi; \
 	  $(MAKE) --no-print-directory PYTHON=$$py VENV=.venv-$$v EXTRAS=compat install || exit 1; \
 	  echo "compat: SOAP round trip on $$($$py --version)"; \
-	  .venv-$$v/bin/python -m pytest -q tests/test_smoke.py || exit 1; \
+	  .venv-$$v/bin/python -m pytest -q tests/soap/test_smoke.py || exit 1; \
 	done
 
 # Coverage-guided fuzzing of the SOAP entry point (tests/fuzz_soap.py, atheris), seeded with

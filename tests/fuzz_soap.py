@@ -31,7 +31,7 @@ scratch seed directory when none is).
 A crash becomes a corpus case: ``.venv/bin/python tests/fuzz_soap.py --body crash-<sha1> >
 body.xml`` writes the body it stands for (and prints its Content-Type); add it as a case in
 ``tests/corpus/generate.py`` with that Content-Type and the outcome the contract requires,
-regenerate, and run ``tests/test_bad_input.py``. Re-run one artifact through the property with
+regenerate, and run ``tests/soap/test_bad_input.py``. Re-run one artifact through the property with
 ``.venv/bin/python tests/fuzz_soap.py crash-<sha1>``.
 
 ``FUZZ_WORKDIR`` (default: a new temporary directory) holds the store and the seeds.

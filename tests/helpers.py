@@ -181,6 +181,7 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
+TESTS = Path(__file__).resolve().parent  # conftest, helpers and the data: corpus/, envelopes/, fixtures/
 GSPWS = str(Path(sys.executable).parent / "gspws")  # the console script of the running venv
 
 

@@ -31,7 +31,6 @@ import dataclasses
 import json
 import socket
 import time
-from pathlib import Path
 from typing import Callable
 from urllib.parse import urlsplit
 
@@ -44,11 +43,11 @@ from gspws.core.otp import TotpParams
 from gspws.store import migrate
 from gspws.store.models import AuditEvent, Token
 from gspws.wsgi import build_store, create_app
-from helpers import (ACCOUNT, LiveServer, SECRET, SOAP11_NS, SOAP12_NS, ServerProcess, T0,
+from helpers import (ACCOUNT, LiveServer, SECRET, SOAP11_NS, SOAP12_NS, ServerProcess, T0, TESTS,
                      add_token, assert_no_internals, code_at, envelope, gspws_env, make_settings,
                      outcome, pg_database, post, seed_demo, soap_fault, soap_result)
 
-CORPUS = Path(__file__).resolve().parent / "corpus"
+CORPUS = TESTS / "corpus"
 MANIFEST = json.loads((CORPUS / "cases.json").read_text(encoding="utf-8"))
 CASES = MANIFEST["cases"]
 SECRETS = {ACCOUNT: SECRET, **MANIFEST["accounts"]}

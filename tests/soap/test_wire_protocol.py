@@ -10,16 +10,15 @@ library names).
 import html
 import ipaddress
 import re
-from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
 import requests
 
-from helpers import (CONTENT_TYPE, SERVICE_ID, SOAP11_NS, SOAP12_NS, assert_no_internals,
+from helpers import (CONTENT_TYPE, REPO, SERVICE_ID, SOAP11_NS, SOAP12_NS, assert_no_internals,
                      audit_rows, envelope, envelope_ns, parse_xml, post, soap_fault, soap_result)
 
-COMMITTED_WSDL = Path(__file__).resolve().parents[1] / "wsdl" / "TOTP.wsdl"
+COMMITTED_WSDL = REPO / "wsdl" / "TOTP.wsdl"
 SOAP_ACTION = '"http://cp.gov.tw/gsp2/VerifyTOTPCode"'
 WSDL_NS = {"wsdl": "http://schemas.xmlsoap.org/wsdl/",
            "soap": "http://schemas.xmlsoap.org/wsdl/soap/",

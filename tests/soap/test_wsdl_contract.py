@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import zeep
@@ -22,8 +21,9 @@ from lxml import etree
 
 from gspws.soap.help import OPERATIONS, PARAMETERS, HelpPages
 from gspws.soap.wsdl import WsdlDocument, WsdlError, default_wsdl_path, load_wsdl
+from helpers import REPO
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = REPO
 WSDL_PATH = REPO_ROOT / "wsdl" / "TOTP.wsdl"
 V1_WSDL_PATH = REPO_ROOT / "tests" / "fixtures" / "TOTP-v1.wsdl"
 PLACEHOLDER = "http://localhost/gsp2ws/TOTP.asmx"
