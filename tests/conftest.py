@@ -6,8 +6,12 @@ skip, saying why. The helpers these fixtures use are in ``helpers.py``, for test
 """
 
 import dataclasses
+import shutil
+import sqlite3
+from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from gspws.config import Settings
 from gspws.core.clock import FixedClock
@@ -41,10 +45,28 @@ def settings(tmp_path, database_url) -> Settings:
     return make_settings(tmp_path, database_url)
 
 
-@pytest.fixture
-def store(settings):
-    store = build_store(settings)
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory) -> Path:
+    """A SQLite file migrated to head once per test process. A SQLite test store starts as a copy
+    of it: alembic's upgrade costs ~0.1 s per store (measured on 2 cores), a copy about 1 ms."""
+    home = tmp_path_factory.mktemp("migrated")
+    store = build_store(make_settings(home, f"sqlite:///{home / 'gspws.db'}"))
     migrate.upgrade(store.engine)
+    store.engine.dispose()
+    with sqlite3.connect(home / "gspws.db") as conn:  # everything in the main file, for the copy
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return home / "gspws.db"
+
+
+@pytest.fixture
+def store(settings, migrated_sqlite):
+    url = make_url(settings.effective_database_url)
+    fresh_sqlite = url.get_backend_name() == "sqlite" and not Path(url.database).exists()
+    if fresh_sqlite:
+        shutil.copyfile(migrated_sqlite, url.database)
+    store = build_store(settings)
+    if not fresh_sqlite:
+        migrate.upgrade(store.engine)
     yield store
     store.engine.dispose()
 
