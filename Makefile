@@ -34,7 +34,7 @@ run: install
 test: test-suite test-compat
 
 test-suite: install
-	$(BIN)/python -m pytest -n $(TEST_WORKERS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 # The SOAP round trip on each of COMPAT_PYTHONS found under pyenv, in its own venv (installed once:
 # afterwards only the stamp is checked).
