@@ -1,48 +1,34 @@
 """Structured logs from the production server: JSON lines carrying the request id."""
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
-import requests
 
-from helpers import envelope, post
-
-GSPWS = str(Path(sys.executable).with_name("gspws"))
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from helpers import ServerProcess, envelope, gspws_env, post
 
 
 @pytest.fixture
 def json_logging_server(tmp_path, settings, store, demo):
-    port, log_path = _free_port(), tmp_path / "server.log"
-    env = {**os.environ, "GSPWS_SECRET_KEY": settings.secret_key, "GSPWS_HOME": str(tmp_path),
-           "GSPWS_LOG_FORMAT": "json", "GSPWS_LOG_LEVEL": "DEBUG"}
-    with open(log_path, "wb") as log_file:
-        proc = subprocess.Popen([GSPWS, "--database-url", settings.effective_database_url, "serve",
-                                 "--port", str(port), "--workers", "1"],
-                                env=env, stdout=log_file, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/gsp2ws/TOTP.asmx"
-    try:
-        for _ in range(100):
-            try:
-                requests.get(url, timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        yield url, log_path
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    env = gspws_env(tmp_path, settings.secret_key, GSPWS_LOG_FORMAT="json",
+                    GSPWS_LOG_LEVEL="DEBUG")
+    with ServerProcess(settings.effective_database_url, env, tmp_path / "server.log",
+                       workers=1) as server:
+        yield server.url, server.log_path
+
+
+def verify_lines(log_path) -> list[dict]:
+    """The JSON log lines of gspws.core.verify, once two are written (the worker writes them
+    after answering; bounded wait)."""
+    calls = []
+    for _ in range(100):
+        entries = [json.loads(line) for line in log_path.read_text().splitlines()
+                   if line.startswith("{")]
+        calls = [e for e in entries if e["logger"] == "gspws.core.verify"]
+        if len(calls) >= 2:
+            break
+        time.sleep(0.1)
+    return calls
 
 
 def test_json_lines_carry_the_request_id(json_logging_server, demo):
@@ -51,10 +37,7 @@ def test_json_lines_carry_the_request_id(json_logging_server, demo):
     generated = post(url, envelope(demo.account, "000000"))
     assert answered.headers["X-Request-ID"] == "agency-req-42"
     assert len(generated.headers["X-Request-ID"]) == 16
-    time.sleep(0.5)  # let the worker flush its log line
-    entries = [json.loads(line) for line in log_path.read_text().splitlines()
-               if line.startswith("{")]
-    calls = [e for e in entries if e["logger"] == "gspws.core.verify"]
+    calls = verify_lines(log_path)
     assert {e["request_id"] for e in calls} == {"agency-req-42", generated.headers["X-Request-ID"]}
     assert all(e["level"] == "DEBUG" and "-> 9999" in e["message"] for e in calls)
 
