@@ -6,6 +6,10 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
 # Other interpreters for the SOAP round-trip smoke test (spyne compatibility, gspws/_compat.py).
 COMPAT_PYTHONS ?= 3.12 3.13
+# Which extra `install` adds: the compat venvs need only pytest (setup.cfg's `compat` extra).
+EXTRAS ?= test
+# pytest-xdist workers for `make test-suite` (tests are independent: own tmp dirs, ports, schemas).
+TEST_WORKERS ?= 3
 PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
 
 .PHONY: install run test test-suite test-compat test-wheel fuzz clean
@@ -18,7 +22,7 @@ $(STAMP): setup.cfg setup.py pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || \
 	  { echo "python3 -m venv failed: on Debian/Ubuntu install python3-venv"; exit 1; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
 	@touch $@
 
 run: install
@@ -30,16 +34,17 @@ run: install
 test: test-suite test-compat test-wheel
 
 test-suite: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
-# The SOAP round trip on each of COMPAT_PYTHONS found under pyenv, in its own venv.
+# The SOAP round trip on each of COMPAT_PYTHONS found under pyenv, in its own venv (installed once:
+# afterwards only the stamp is checked).
 test-compat:
 	@for v in $(COMPAT_PYTHONS); do \
 	  py=$$(ls -d $(PYENV_ROOT)/versions/$$v*/bin/python 2>/dev/null | sort -V | tail -n 1); \
 	  if [ -z "$$py" ]; then echo "compat: Python $$v not found under $(PYENV_ROOT); skipped"; continue; fi; \
-	  $(MAKE) --no-print-directory PYTHON=$$py VENV=.venv-$$v install || exit 1; \
+	  $(MAKE) --no-print-directory PYTHON=$$py VENV=.venv-$$v EXTRAS=compat install || exit 1; \
 	  echo "compat: SOAP round trip on $$($$py --version)"; \
-	  .venv-$$v/bin/python -m pytest -q tests/test_smoke.py || exit 1; \
+	  .venv-$$v/bin/python -m pytest -q tests/soap/test_smoke.py || exit 1; \
 	done
 
 # The wheel built from the tree, installed in a fresh venv in a temp dir, serving one SOAP call.

@@ -31,7 +31,7 @@ scratch seed directory when none is).
 A crash becomes a corpus case: ``.venv/bin/python tests/fuzz_soap.py --body crash-<sha1> >
 body.xml`` writes the body it stands for (and prints its Content-Type); add it as a case in
 ``tests/corpus/generate.py`` with that Content-Type and the outcome the contract requires,
-regenerate, and run ``tests/test_bad_input.py``. Re-run one artifact through the property with
+regenerate, and run ``tests/soap/test_bad_input.py``. Re-run one artifact through the property with
 ``.venv/bin/python tests/fuzz_soap.py crash-<sha1>``.
 
 ``FUZZ_WORKDIR`` (default: a new temporary directory) holds the store and the seeds.
@@ -59,9 +59,8 @@ with atheris.instrument_imports(include=["gspws", "spyne"]):
 
 from werkzeug.test import EnvironBuilder, run_wsgi_app  # noqa: E402
 
-from conftest import T0, make_settings  # noqa: E402
-from helpers import (CONTRACT_CODES, SECRET, TNS, add_token, assert_no_internals,  # noqa: E402
-                     envelope, parse_xml, seed_demo, soap_fault)
+from helpers import (CONTRACT_CODES, SECRET, T0, TNS, add_token,  # noqa: E402
+                     assert_no_internals, envelope, make_settings, parse_xml, seed_demo, soap_fault)
 
 PATH = "/gsp2ws/TOTP.asmx"
 CORPUS = HERE / "corpus"

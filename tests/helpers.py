@@ -1,10 +1,20 @@
-"""Test helpers: the standard fixture data, raw envelopes, zeep clients, computing codes."""
+"""Test helpers: the standard fixture data, raw envelopes, zeep clients, computing codes, test
+settings, PostgreSQL schemas and servers (in-process and as processes)."""
 
+import os
+import threading
+import uuid
 from dataclasses import dataclass
 
+import pytest
 import requests
 import zeep
+from cryptography.fernet import Fernet
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
 
+from gspws.config import Settings
 from gspws.core.otp import TotpParams
 from gspws.store.models import TokenStatus
 
@@ -62,16 +72,88 @@ def post(url: str, body: bytes, soap12: bool = False, **headers) -> requests.Res
     return requests.post(url, data=body, headers=headers, timeout=10)
 
 
+_ZEEP_CLIENTS: dict[str, zeep.Client] = {}
+
+
 def zeep_service(url: str, soap12: bool = False):
-    """A zeep stub built from the served WSDL, bound to the SOAP 1.1 or 1.2 port."""
-    client = zeep.Client(f"{url}?WSDL")
+    """A zeep stub built from the served WSDL, bound to the SOAP 1.1 or 1.2 port.
+
+    The WSDL is fetched and parsed once per server, not per stub: the client is kept by URL until
+    the server stops (:func:`forget_server`)."""
+    client = _ZEEP_CLIENTS.get(url)
+    if client is None:
+        client = _ZEEP_CLIENTS[url] = zeep.Client(f"{url}?WSDL")
     return client.bind("TOTP", "TOTPSoap12" if soap12 else "TOTPSoap")
+
+
+def forget_server(url: str) -> None:
+    """Drop the zeep client of a stopped server (a later server may get its port)."""
+    client = _ZEEP_CLIENTS.pop(url, None)
+    if client is not None:
+        client.transport.session.close()
 
 
 def call(service, account, code, service_id=SERVICE_ID):
     headers = {"ServiceHeader": {"ServiceID": service_id}} if service_id is not None else None
     result = service.VerifyTOTPCode(account=account, TOTPCode=code, _soapheaders=headers)
     return result.Code, result.Message
+
+
+# -- settings, PostgreSQL schemas and in-process servers (conftest's fixtures use these) -------
+
+PG_URL = os.environ.get("GSPWS_TEST_PG_URL")
+
+#: A fixed instant 10 s into a 30-second step (and 10 s into a 60-second one).
+T0 = 1_800_000_010.0
+
+
+def pg_database():
+    """Yield the URL of an empty PostgreSQL schema of its own; drop it afterwards.
+
+    A schema (selected through the URL's ``search_path`` option) instead of a database per test:
+    creating a database costs about a second, a schema nothing."""
+    if not PG_URL:
+        pytest.skip("PostgreSQL tests need GSPWS_TEST_PG_URL (e.g. "
+                    "postgresql+psycopg://postgres@127.0.0.1:5432/test)")
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    name = f"gspws_t_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{name}"'))
+    try:
+        url = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={name}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+        admin.dispose()
+
+
+def make_settings(home, database_url, **overrides) -> Settings:
+    """Test settings. Services are re-read on every call (``GSPWS_REGISTRY_REFRESH=0``) so a test
+    can change one and call at once, and there are no rate limits, so tests can call one account
+    often; test_registry and test_throttle cover those behaviours with their own settings."""
+    environ = {"GSPWS_SECRET_KEY": Fernet.generate_key().decode(), "GSPWS_REGISTRY_REFRESH": "0",
+               "GSPWS_RATE_LIMIT_SERVICE": "", "GSPWS_RATE_LIMIT_ACCOUNT": "",
+               "GSPWS_RATE_LIMIT_REFUSED": ""}
+    return Settings.from_env(environ, home=home, database_url=database_url, **overrides)
+
+
+class LiveServer:
+    """A gspws app on a loopback port, served by werkzeug in a thread."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self._server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.base = f"http://127.0.0.1:{self._server.server_port}"
+        self.url = f"{self.base}/gsp2ws/TOTP.asmx"
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join(5)
+        forget_server(self.url)
 
 
 # -- processes started together ----------------------------------------------------------------
@@ -98,7 +180,18 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/ of this checkout
 
-from bench.processes import GSPWS, REPO, ServerProcess, free_port, gspws_env  # noqa: E402,F401
+from bench.processes import GSPWS, REPO, free_port, gspws_env  # noqa: E402,F401
+from bench.processes import ServerProcess as _ServerProcess  # noqa: E402
+
+TESTS = Path(__file__).resolve().parent  # conftest, helpers and the data: corpus/, envelopes/, fixtures/
+
+
+class ServerProcess(_ServerProcess):
+    """bench's server process, forgetting the zeep client cached for its URL when it stops."""
+
+    def stop(self) -> int | None:
+        forget_server(self.url)
+        return super().stop()
 
 
 # -- wire tests: codes at chosen steps, extra tokens, raw answers, audit rows --------------------

@@ -11,7 +11,7 @@ the one writer (gspws.soap.protocol.verify_result), made once per return code.
 Anything else (another operation; attributes such as ``xsi:nil``, except SOAP's own on the
 header block; empty, nested or extra elements; a refused envelope) is left to spyne:
 :meth:`VerifyFastPath.answer` returns None and spyne answers from the same envelope. spyne stays
-the authority on what a request means, and tests/test_fastpath.py checks that both paths answer
+the authority on what a request means, and tests/soap/test_fastpath.py checks that both paths answer
 the whole request corpus with the same bytes.
 """
 

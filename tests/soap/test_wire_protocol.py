@@ -10,16 +10,15 @@ library names).
 import html
 import ipaddress
 import re
-from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
 import requests
 
-from helpers import (CONTENT_TYPE, SERVICE_ID, SOAP11_NS, SOAP12_NS, assert_no_internals,
+from helpers import (CONTENT_TYPE, REPO, SERVICE_ID, SOAP11_NS, SOAP12_NS, assert_no_internals,
                      audit_rows, envelope, envelope_ns, parse_xml, post, soap_fault, soap_result)
 
-COMMITTED_WSDL = Path(__file__).resolve().parents[1] / "wsdl" / "TOTP.wsdl"
+COMMITTED_WSDL = REPO / "wsdl" / "TOTP.wsdl"
 SOAP_ACTION = '"http://cp.gov.tw/gsp2/VerifyTOTPCode"'
 WSDL_NS = {"wsdl": "http://schemas.xmlsoap.org/wsdl/",
            "soap": "http://schemas.xmlsoap.org/wsdl/soap/",
@@ -347,9 +346,16 @@ def test_caller_mistake_is_a_client_fault(live_server, soap12, mistake):
     assert_readable_fault(answer, soap12, "Sender" if soap12 else "Client")
 
 
-def test_external_entity_is_never_expanded(live_server):
-    body = CALLER_MISTAKES["doctype-with-external-entity"](False)
-    assert b"root:" not in send(live_server.url, body).content
+def test_external_entity_is_never_expanded(live_server, tmp_path):
+    """A DOCTYPE naming a local file is refused as the caller's mistake (a Client fault), and the
+    file's content appears nowhere in the answer."""
+    marker = tmp_path / "entity.txt"
+    marker.write_text("marker-4f1d0c")
+    body = CALLER_MISTAKES["doctype-with-external-entity"](False).replace(
+        b"file:///etc/passwd", marker.as_uri().encode())
+    answer = send(live_server.url, body)
+    assert b"marker-4f1d0c" not in answer.content
+    assert_readable_fault(answer, False, "Client")
 
 
 def test_soap12_envelope_sent_as_text_xml_is_a_version_mismatch(live_server, demo, clock):

@@ -12,7 +12,7 @@ import logging
 import pytest
 from click.testing import CliRunner
 
-from conftest import LiveServer, make_settings
+from helpers import LiveServer, make_settings
 from gspws.cli import main
 from gspws.store import migrate
 from gspws.throttle import RefusalCounter, unaudited_refusals

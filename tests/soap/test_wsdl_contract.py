@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import zeep
@@ -22,8 +21,9 @@ from lxml import etree
 
 from gspws.soap.help import OPERATIONS, PARAMETERS, HelpPages
 from gspws.soap.wsdl import WsdlDocument, WsdlError, default_wsdl_path, load_wsdl
+from helpers import REPO
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = REPO
 WSDL_PATH = REPO_ROOT / "wsdl" / "TOTP.wsdl"
 V1_WSDL_PATH = REPO_ROOT / "tests" / "fixtures" / "TOTP-v1.wsdl"
 PLACEHOLDER = "http://localhost/gsp2ws/TOTP.asmx"
@@ -247,7 +247,8 @@ def test_the_original_contract_is_contained_unchanged():
     old = V1_WSDL_PATH.read_text(encoding="utf-8").splitlines()
     new = WSDL_PATH.read_text(encoding="utf-8").splitlines()
     position = 0
-    for line in old:
+    for number, line in enumerate(old, 1):
+        assert line in new[position:], f"TOTP-v1.wsdl line {number} missing or moved: {line!r}"
         position = new.index(line, position) + 1
 
 

@@ -17,8 +17,7 @@ from gspws.replay import capture, recording
 from gspws.replay.compare import differences
 from gspws.replay.messages import HttpRequest, HttpResponse, MessageError, parse_request
 
-from conftest import T0
-from helpers import (ACCOUNT, CONTENT_TYPE, SECRET, SERVICE_ID, SOAP11_NS, SOAP12_NS, TNS,
+from helpers import (ACCOUNT, CONTENT_TYPE, SECRET, SERVICE_ID, SOAP11_NS, SOAP12_NS, T0, TNS,
                      code_at, envelope)
 
 XML = "text/xml; charset=utf-8"

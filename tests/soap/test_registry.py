@@ -6,12 +6,11 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import LiveServer, make_settings
 from gspws.core.access import ServiceProfile
 from gspws.core.registry import ServiceRegistry
 from gspws.store import migrate
 from gspws.wsgi import build_store, create_app
-from helpers import call, seed_demo, zeep_service
+from helpers import LiveServer, call, make_settings, seed_demo, zeep_service
 
 GSPWS = str(Path(sys.executable).with_name("gspws"))
 

@@ -195,7 +195,8 @@ def test_rotated_keys_decrypt_old_tokens_and_encrypt_with_the_new_key(store, set
             repo.token_params(repo.list_tokens("after")[0])
 
 
-@pytest.mark.parametrize("secret_key", ["not-a-key", "a,b", Fernet.generate_key().decode()[:-2]])
+@pytest.mark.parametrize("secret_key", ["not-a-key", "a,b", Fernet.generate_key().decode()[:-2]],
+                         ids=["not-a-key", "two-bad-keys", "truncated-key"])  # same ids in each worker
 def test_unusable_keys_are_a_config_error(secret_key, tmp_path):
     settings = Settings.from_env({"GSPWS_SECRET_KEY": secret_key, "GSPWS_HOME": str(tmp_path)})
     with pytest.raises(ConfigError, match="invalid Fernet key"):

@@ -15,7 +15,7 @@ from cryptography.fernet import Fernet
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text, update
 
-from conftest import make_settings
+from helpers import make_settings
 from gspws.core.otp import TotpParams
 from gspws.store import migrate
 from gspws.store.models import Token, TokenStatus

@@ -19,10 +19,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from binding import LINK_INVALID, Visitor, add_account
-from conftest import LiveServer
 from gspws.core.clock import FixedClock
 from gspws.wsgi import create_app
-from helpers import GSPWS, free_port, gspws_env
+from helpers import GSPWS, LiveServer, free_port, gspws_env
 
 DAVE = "dave"
 EMAIL = "dave@example.org"

@@ -121,8 +121,9 @@ def test_logs_and_audit_hold_no_codes_secrets_or_uris(debug_server, store, token
     assert outcomes == [(200, 0), (200, 9999), (200, 0), (200, 9999), (200, 3001), (200, 8101),
                         (200, 3000), (200, 9999), (500, None), (500, None), (500, None),
                         (413, None), (200, 9999)]
-    # Control: DEBUG was on and the failure paths did log.
-    for expected in ("[DEBUG]", "POST /gsp2ws/TOTP.asmx", "answering 3000", "Traceback",
+    # Control: DEBUG was on (gspws's own per-call lines; granian logs no request lines) and the
+    # failure paths did log.
+    for expected in (" DEBUG [", "VerifyTOTPCode service=", "answering 3000", "Traceback",
                      "client fault", "SOAPAction"):
         assert expected in log, expected
 

@@ -17,7 +17,6 @@ from click.testing import CliRunner
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import insert, select
 
-from conftest import LiveServer, make_settings
 from gspws.cli import main
 from gspws.core import otp
 from gspws.store import migrate
@@ -26,7 +25,7 @@ from gspws.store.models import Token, TokenStatus, TokenType
 from gspws.store.secrets import (SecretBox, UnreadableSecret, fingerprint, read_key_file,
                                   write_key_file)
 from gspws.wsgi import build_store, create_app
-from helpers import GSPWS, REPO, call, gspws_env, seed_demo, zeep_service
+from helpers import GSPWS, LiveServer, REPO, call, gspws_env, make_settings, seed_demo, zeep_service
 
 TOKENS = Token.__table__
 

@@ -10,11 +10,11 @@ import importlib.util
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from helpers import TESTS
 
-TARGET = Path(__file__).resolve().parent / "fuzz_soap.py"
+TARGET = TESTS / "fuzz_soap.py"
 SECONDS = int(os.environ.get("FUZZ_SMOKE_SECONDS", "5"))
 RUNS = int(os.environ.get("FUZZ_SMOKE_RUNS", "20000"))
 

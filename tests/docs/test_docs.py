@@ -1,14 +1,14 @@
 """The README's configuration table is the one place options are documented: keep it complete."""
 
 import re
-from pathlib import Path
 
 import click
 
 from gspws.cli import main
 from gspws.config import OPTIONS
+from helpers import REPO
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = REPO / "README.md"
 
 
 def _cli_envvars(command: click.Command) -> set[str]:

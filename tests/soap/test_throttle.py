@@ -8,12 +8,11 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from conftest import LiveServer, make_settings
 from gspws.core.otp import TotpParams
 from gspws.store import migrate
 from gspws.store.models import Token, TokenStatus
 from gspws.wsgi import build_store, create_app
-from helpers import SECRET, call, seed_demo, zeep_service
+from helpers import LiveServer, SECRET, call, make_settings, seed_demo, zeep_service
 
 REDIS = "redis://127.0.0.1:6379/0"
 

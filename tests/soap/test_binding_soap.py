@@ -5,7 +5,6 @@ an old stub generated from the one-operation WSDL still verifying against the ne
 import io
 import logging
 import struct
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -14,10 +13,10 @@ import segno
 import zeep
 
 from binding import BINDING_FUNCTIONS, Visitor, add_account, code, grant_binding
-from helpers import (SERVICE_ID, TNS, assert_no_internals, audit_rows, call, outcome, wrong_code,
-                     zeep_service)
+from helpers import (SERVICE_ID, TESTS, TNS, assert_no_internals, audit_rows, call, outcome,
+                     wrong_code, zeep_service)
 
-OLD_WSDL = Path(__file__).resolve().parent / "fixtures" / "TOTP-v1.wsdl"
+OLD_WSDL = TESTS / "fixtures" / "TOTP-v1.wsdl"
 HEADER = {"ServiceHeader": {"ServiceID": SERVICE_ID}}
 BOB = "bob"
 

@@ -16,7 +16,6 @@ import pytest
 from sqlalchemy import select
 from werkzeug.test import Client
 
-from conftest import T0, _pg_database, make_settings
 from envelope_corpus import FAMILIES
 from gspws.core.clock import FixedClock
 from gspws.core.otp import TotpParams
@@ -27,7 +26,8 @@ from gspws.proxies import ORIGIN_KEY, Origin
 from gspws.store import migrate
 from gspws.store.models import AuditEvent, Token
 from gspws.wsgi import build_store, create_app
-from helpers import ACCOUNT, SECRET, SERVICE_ID, TNS, code_at, envelope, soap_result
+from helpers import (ACCOUNT, SECRET, SERVICE_ID, T0, TNS, code_at, envelope, make_settings,
+                     pg_database, soap_result)
 from test_bad_input import CASES, render, seed
 
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -73,7 +73,7 @@ def two_stores(request, tmp_path):
     if request.param == "sqlite":
         yield [f"sqlite:///{tmp_path / name}.db" for name in ("fast", "full")]
         return
-    fast, full = _pg_database(), _pg_database()
+    fast, full = pg_database(), pg_database()
     yield [next(fast), next(full)]
     for schema in fast, full:
         next(schema, None)  # drops it
