@@ -12,10 +12,12 @@ log = logging.getLogger(__name__)
 
 
 class _Gunicorn(BaseApplication):
-    def __init__(self, settings: Settings, options: dict, record: Path | None = None) -> None:
+    def __init__(self, settings: Settings, options: dict, record: Path | None = None,
+                 record_secrets: bool = False) -> None:
         self._settings = settings
         self._options = options
         self._record = record
+        self._record_secrets = record_secrets
         super().__init__()
 
     def load_config(self) -> None:
@@ -30,16 +32,17 @@ class _Gunicorn(BaseApplication):
         if self._record is None:
             return app
         from gspws.replay.recorder import Recorder
-        return Recorder(app, self._record, self._settings.max_request_bytes)
+        return Recorder(app, self._record, self._settings.max_request_bytes,
+                        keep_secrets=self._record_secrets)
 
 
 def run(settings: Settings, host: str, port: int, workers: int,
-        record: Path | None = None) -> None:
+        record: Path | None = None, record_secrets: bool = False) -> None:
     """Serve until stopped; with ``record``, every SOAP exchange is written there for replay."""
     configure_logging(settings.log_level, settings.log_format)
     if record is not None:
-        from gspws.replay.recorder import WARNING
-        log.warning(WARNING.format(directory=record))
+        from gspws.replay.recorder import warning
+        log.warning(warning(record, record_secrets))
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     _Gunicorn(settings, {
         "bind": bind,
@@ -55,4 +58,4 @@ def run(settings: Settings, host: str, port: int, workers: int,
         # X-Forwarded-* are judged by gspws (GSPWS_TRUSTED_PROXIES) alone; gunicorn's default
         # would believe X-Forwarded-Proto from any loopback peer.
         "forwarded_allow_ips": "",
-    }, record).run()
+    }, record, record_secrets).run()
