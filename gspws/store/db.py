@@ -64,9 +64,21 @@ def sqlite_begin(read_only: bool) -> str:
     return "BEGIN" if read_only else "BEGIN IMMEDIATE"
 
 
+def _create_private(database: Path) -> None:
+    """Create the database's directory (0700) and file (0600) if missing, whatever the umask:
+    they hold e-mail addresses, phone numbers and the audit trail. SQLite gives the ``-wal`` and
+    ``-shm`` files it creates the database file's permissions, so they are private too. Existing
+    ones keep the permissions their operator gave them."""
+    database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(database, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+    except OSError:
+        pass  # an unusable file is reported by SQLite when connecting, as before
+
+
 def _sqlite_engine(url, settings: Settings) -> Engine:
     if url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        _create_private(Path(url.database))
     engine = create_engine(url, connect_args={"timeout": settings.db_timeout}, hide_parameters=True,
                            execution_options={_WRITER_QUEUE_TIMEOUT: settings.db_timeout})
 
