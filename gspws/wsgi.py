@@ -58,7 +58,8 @@ class GspwsApp:
         enrollment = enrollment_of(settings, store, clock, services, throttle)
         self.totp = TotpEndpoint(verifier, enrollment, proxies, settings.max_request_bytes,
                                  fast_path=fast_path)
-        sessions = Sessions(session_key(settings), settings.session_ttl, clock)
+        sessions = Sessions(session_key(settings), settings.session_ttl, clock,
+                            enrollment.session_epoch)
         self.manage = ManagePages(enrollment, sessions, proxies, clock)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:

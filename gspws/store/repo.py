@@ -232,6 +232,18 @@ class Repository(VerifyQueries):
             return None
         return Link(row.account, row.expires_at.timestamp(), row.used_at is not None)
 
+    def session_epoch(self, account: str) -> int | None:
+        return self.session.scalar(select(Account.session_epoch)
+                                   .where(Account.account == account))
+
+    def end_sessions(self, account_id: int, epoch: int | None = None) -> None:
+        """Move the account's session epoch on (only from ``epoch``, when given): one
+        conditional UPDATE, so a stale sign-out cannot end a newer session."""
+        query = update(Account).where(Account.id == account_id)
+        if epoch is not None:
+            query = query.where(Account.session_epoch == epoch)
+        self.session.execute(query.values(session_epoch=Account.session_epoch + 1))
+
     def redeem_link(self, token_hash: str, now: float) -> bool:
         """Use the link up: one conditional UPDATE, so of racing redemptions exactly one wins."""
         return self.session.execute(
