@@ -27,7 +27,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Callable, Generic, Protocol, TypeVar
 
-from gspws.core import codes, otp
+from gspws.core import codes, names, otp
 from gspws.core.access import IPAddress
 from gspws.core.codes import ReturnCode
 from gspws.core.otp import TotpParams, matching_step
@@ -358,9 +358,12 @@ class Enrollment(AuditedCalls):
 
     def _for_account(self, caller: AnyCaller, account: str | None,
                      action: Callable[[EnrollRepository, int, float], Outcome]) -> Outcome:
-        """``action`` for an existing account; 3001 for an unknown or empty one."""
+        """``action`` for an existing account; 3001 for an unknown or empty one, or one no
+        account can be called (gspws.core.names)."""
+        name = names.lookup(account)
+
         def with_account(repo: EnrollRepository, now: float) -> Outcome:
-            account_id = repo.account_id(account) if account else None
+            account_id = repo.account_id(name) if name else None
             if account_id is None:
                 return Outcome.refused(Problem.UNKNOWN_ACCOUNT)
             return action(repo, account_id, now)

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from gspws.core import names
 from gspws.core.access import ServiceProfile
 from gspws.core.enroll import Device, Link, PendingToken
 from gspws.core.otp import TotpParams
@@ -109,16 +110,26 @@ class Repository(VerifyQueries):
     # -- accounts and tokens --------------------------------------------------------------------
 
     def get_account(self, account: str) -> Account:
-        found = self.session.scalar(select(Account).where(Account.account == account))
-        if found is None:
+        """The account ``account`` names in its canonical form (gspws.core.names)."""
+        canonical = names.lookup(account)
+        found = canonical and self.session.scalar(select(Account)
+                                                  .where(Account.account == canonical))
+        if not found:
             raise StoreError(f"no account {account!r}")
         return found
 
     def add_account(self, account: str, name: str | None = None, email: str | None = None,
                     phone: str | None = None) -> Account:
-        row = Account(account=account, name=name, email=email, phone=phone)
+        """An account under the canonical form of ``account``, with at most one e-mail address
+        (gspws.core.names); StoreError when either is not acceptable or the account exists."""
+        try:
+            canonical = names.account_name(account)
+            email = names.email_address(email) if email else None
+        except ValueError as exc:
+            raise StoreError(f"{account!r}: {exc}") from None
+        row = Account(account=canonical, name=name, email=email, phone=phone)
         self.session.add(row)
-        self._flush(f"account {account!r} already exists")
+        self._flush(f"account {canonical!r} already exists")
         return row
 
     def list_accounts(self) -> list[Account]:
