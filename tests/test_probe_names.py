@@ -23,11 +23,17 @@ def cli(database_url, tmp_path) -> Cli:
 
 
 @pytest.mark.parametrize("name", ["bad\x1b[2Jname", "a\rb", "../../etc/passwd", "a b", "",
-                                  "x" * 129, "al\u202eice", "-alice", "名字"])
+                                  "x" * 129, "al\u202eice", "-alice", "測試\u3000帳號", "a☃"])
 def test_account_add_refuses_names_outside_the_rule(cli, name):
     refused = cli("account", "add", "--", name)
-    assert refused.exit_code != 0 and "an account name is 1 to 128 of a-z" in refused.output
+    assert refused.exit_code != 0 and "an account name is 1 to 128 letters" in refused.output
     assert cli.json("account", "list") == []
+
+
+def test_chinese_names_are_names(cli):
+    assert cli.ok("account", "add", "測試帳號") == "account 測試帳號 added\n"
+    again = cli("account", "add", " 測試帳號 ")
+    assert again.exit_code == 1 and "already exists" in again.output
 
 
 def test_lookalikes_are_the_same_account(cli):
@@ -70,7 +76,7 @@ def test_soap_callers_are_looked_up_by_the_rule(live_server, demo, clock):
     assert call(service, "  ＷＥＤＥＲＬＩＮ ", demo.code(clock())) == outcome(0)
     clock.advance(30)
     assert call(service, ACCOUNT.upper(), demo.code(clock())) == outcome(0)
-    for name in ("../../etc/passwd", "we derlin", "x" * 5000, "wed\u202eerlin", "名字"):
+    for name in ("../../etc/passwd", "we derlin", "x" * 5000, "wed\u202eerlin", "測試☃"):
         answer = post(live_server.url, envelope(name, "123456"))
         assert answer.status_code == 200 and soap_result(answer.content) == outcome(3001), name
 
