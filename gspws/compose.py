@@ -62,7 +62,7 @@ def server_use_cases(settings: Settings, store: Store, clock: Clock) -> UseCases
     observe = metrics.call_observer(registry.last_loaded)
     verifier = TotpVerifier(store.verification, services, policy_of(settings), clock, throttle,
                             reading=reading, observe=observe)
-    sessions = Sessions(session_key(settings.session_secret, store.secrets.encryption_key),
-                        settings.session_ttl, clock)
     enrollment = enrollment_of(settings, store, clock, services, throttle, observe=observe)
+    sessions = Sessions(session_key(settings.session_secret, store.secrets.encryption_key),
+                        settings.session_ttl, clock, enrollment.session_epoch)
     return UseCases(verifier, enrollment, sessions)

@@ -60,7 +60,8 @@ class Option:
 
 OPTIONS = (
     Option("home", "GSPWS_HOME", "var", Path,
-           "Directory for the embedded SQLite store and the generated key file."),
+           "Directory for the embedded SQLite store and the generated key file; gspws creates "
+           "it 0700 and the store's files 0600, whatever the umask."),
     Option("database_url", "GSPWS_DATABASE_URL", "",
            str, "SQLAlchemy URL of the store; empty means `sqlite:///$GSPWS_HOME/gspws.db`. "
            "PostgreSQL: `postgresql+psycopg://user@host/db`."),

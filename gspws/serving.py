@@ -154,22 +154,22 @@ def serve(load: Callable[[], WsgiApp], settings: Settings, host: str, port: int,
     ).serve(target_loader=partial(_worker_app, load, settings), wrap_loader=False)
 
 
-def _gspws_app(settings: Settings, record: Path | None) -> WsgiApp:
+def _gspws_app(settings: Settings, record: Path | None, record_secrets: bool = False) -> WsgiApp:
     from gspws.wsgi import create_app
     app = create_app(settings)
     if record is None:
         return app
     from gspws.replay.recorder import Recorder
-    return Recorder(app, record, settings.max_request_bytes)
+    return Recorder(app, record, settings.max_request_bytes, keep_secrets=record_secrets)
 
 
 def run(settings: Settings, host: str, port: int, workers: int,
-        record: Path | None = None) -> None:
+        record: Path | None = None, record_secrets: bool = False) -> None:
     """Serve gspws; with ``record``, every SOAP exchange is written there for replay."""
     configure_logging(settings.log_level, settings.log_format)
     import gspws.wsgi  # noqa: F401  before the fork: workers start with spyne and lxml loaded
     if record is not None:
-        from gspws.replay.recorder import WARNING
-        log.warning(WARNING.format(directory=record))
+        from gspws.replay.recorder import warning
+        log.warning(warning(record, record_secrets))
     metrics.share_between_processes()
-    serve(partial(_gspws_app, settings, record), settings, host, port, workers)
+    serve(partial(_gspws_app, settings, record, record_secrets), settings, host, port, workers)

@@ -22,12 +22,19 @@ def account() -> None:
 @pass_ctx
 def account_add(c: Context, account_name: str, name: str | None, email: str | None,
                 phone: str | None) -> None:
-    """Add an account."""
-    if not account_name.strip() or len(account_name) > 128:
-        raise click.BadParameter("must be 1 to 128 characters", param_hint="ACCOUNT")
-    with c.repo() as repo:
-        repo.add_account(account_name, name, email, phone)
-    click.echo(f"account {account_name} added")
+    """Add an account. ACCOUNT is kept in its canonical form (lower case; see the README's
+    account names); --email takes one plain address."""
+    from gspws.core import names
+    for value, rule, hint in ((account_name, names.account_name, "ACCOUNT"),
+                              (email, names.email_address, "--email")):
+        try:
+            if value is not None:
+                rule(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint=hint) from None
+    with c.repo() as repo:  # stores both in their canonical form
+        added = repo.add_account(account_name, name, email, phone).account
+    click.echo(f"account {added} added")
 
 
 @account.command("list")

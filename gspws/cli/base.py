@@ -4,6 +4,7 @@ cannot use into one line on stderr and exit status 1."""
 
 import ipaddress
 import json
+import unicodedata
 from typing import ContextManager
 
 import click
@@ -55,10 +56,19 @@ def emit(rows: list[dict], as_json: bool, columns: list[str]) -> None:
     if not rows:
         click.echo("(none)")
         return
-    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in columns}
+    rows = [{c: terminal_safe(str(r[c])) for c in columns} for r in rows]
+    widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in columns}
     click.echo("  ".join(c.upper().ljust(widths[c]) for c in columns).rstrip())
     for row in rows:
-        click.echo("  ".join(str(row[c]).ljust(widths[c]) for c in columns).rstrip())
+        click.echo("  ".join(row[c].ljust(widths[c]) for c in columns).rstrip())
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with control and format characters (escape sequences, carriage returns, bidi
+    overrides) written as ``\\x1b``-style escapes, so a stored value cannot drive the terminal
+    or forge a table row."""
+    return "".join(ch.encode("unicode_escape").decode("ascii")
+                   if unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in text)
 
 
 # -- argument checks ----------------------------------------------------------------------------

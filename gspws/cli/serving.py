@@ -17,22 +17,28 @@ from gspws.cli.base import Context, main, pass_ctx
 @click.option("--record", metavar="DIR", type=click.Path(file_okay=False, path_type=Path),
               help="Write every SOAP exchange to DIR for `gspws replay`. The files hold live "
                    "codes: delete them after use.")
+@click.option("--record-secrets", is_flag=True,
+              help="With --record: keep the secrets, otpauth URIs, QR images and binding links "
+                   "that binding answers hand out (redacted by default).")
 @pass_ctx
-def serve(c: Context, host: str, port: int, workers: int, record: Path | None) -> None:
+def serve(c: Context, host: str, port: int, workers: int, record: Path | None,
+          record_secrets: bool) -> None:
     """Serve the web service (granian; requests read whole, with deadlines, before the app)."""
     from gspws import serving
     from gspws.store import migrate
     if migrate.pending(c.store.engine):
         raise click.ClickException("the database schema is not current: run `gspws db upgrade`")
+    if record_secrets and record is None:
+        raise click.UsageError("--record-secrets needs --record")
     if record is not None:
         from gspws.replay import recorder, recording
         try:
             recording.prepare(record)
         except OSError as exc:
             raise click.BadParameter(str(exc), param_hint="--record") from None
-        click.secho(f"WARNING: {recorder.WARNING.format(directory=record)}", err=True,
+        click.secho(f"WARNING: {recorder.warning(record, record_secrets)}", err=True,
                     fg="red", bold=True)
-    serving.run(c.settings, host, port, workers, record)
+    serving.run(c.settings, host, port, workers, record, record_secrets)
 
 
 @main.command()

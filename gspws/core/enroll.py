@@ -27,7 +27,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Callable, Generic, Protocol, TypeVar
 
-from gspws.core import codes, otp
+from gspws.core import codes, names, otp
 from gspws.core.access import IPAddress
 from gspws.core.codes import ReturnCode
 from gspws.core.otp import TotpParams, matching_step
@@ -150,6 +150,14 @@ class Link:
 
 
 @dataclass(frozen=True)
+class SignIn:
+    """A used link: its account, and the session epoch a session it starts belongs to."""
+
+    account: str
+    epoch: int
+
+
+@dataclass(frozen=True)
 class Status:
     devices: tuple[Device, ...]
     binding: Binding | None  # a pending binding, not yet confirmed
@@ -176,6 +184,8 @@ class EnrollRepository(VerifyRepository, Protocol):
     def drop_links(self, account_id: int, only_spent: bool, now: float) -> None: ...
     def link(self, token_hash: str) -> Link | None: ...
     def redeem_link(self, token_hash: str, now: float) -> bool: ...
+    def session_epoch(self, account: str) -> int | None: ...
+    def end_sessions(self, account_id: int, epoch: int | None = None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -289,9 +299,11 @@ class Enrollment(AuditedCalls):
                     invite: bool = False) -> Outcome[str]:
         """A new single-use binding link (its URL). An invitation (sent by e-mail) lives
         ``invite_ttl`` and invalidates the account's earlier unused links; a plain link lives
-        ``link_ttl``."""
+        ``link_ttl``. Either ends the account's sessions on the binding page: whoever asked for
+        a new link wants the account's holder, and only them, signed in."""
         def action(repo: EnrollRepository, account_id: int, now: float) -> Outcome[str]:
             repo.drop_links(account_id, only_spent=not invite, now=now)
+            repo.end_sessions(account_id)
             token = secrets.token_urlsafe(32)
             ttl = self._policy.invite_ttl if invite else self._policy.link_ttl
             repo.add_link(account_id, link_hash(token), now + ttl)
@@ -303,15 +315,28 @@ class Enrollment(AuditedCalls):
         link = self._link(token)
         return link is not None and link.usable(self._clock())
 
-    def redeem_link(self, caller: Person, token: str) -> Outcome[str]:
-        """Uses the link up; the value is its account. Expired, used or unknown → refused."""
+    def redeem_link(self, caller: Person, token: str) -> Outcome[SignIn]:
+        """Uses the link up; the value is its account and current session epoch. Expired, used
+        or unknown → refused."""
         link = self._link(token)
 
-        def action(repo: EnrollRepository, _account_id: int, now: float) -> Outcome[str]:
+        def action(repo: EnrollRepository, _account_id: int, now: float) -> Outcome[SignIn]:
             if repo.redeem_link(link_hash(token), now):
-                return Outcome(codes.OK, link.account)
+                return Outcome(codes.OK, SignIn(link.account, repo.session_epoch(link.account)))
             return Outcome.refused(Problem.LINK_INVALID)
         return self._for_account(caller, link.account if link else None, action)
+
+    def sign_out(self, caller: Person, account: str, epoch: int) -> Outcome[None]:
+        """Ends the account's sessions of ``epoch`` (nothing if a newer epoch began since)."""
+        def action(repo: EnrollRepository, account_id: int, _now: float) -> Outcome[None]:
+            repo.end_sessions(account_id, epoch)
+            return Outcome(codes.OK)
+        return self._for_account(caller, account, action)
+
+    def session_epoch(self, account: str) -> int | None:
+        """The account's current session epoch; None when there is no such account."""
+        with self._unit_of_work() as repo:
+            return repo.session_epoch(account)
 
     def _link(self, token: str) -> Link | None:
         with self._unit_of_work() as repo:
@@ -333,9 +358,12 @@ class Enrollment(AuditedCalls):
 
     def _for_account(self, caller: AnyCaller, account: str | None,
                      action: Callable[[EnrollRepository, int, float], Outcome]) -> Outcome:
-        """``action`` for an existing account; 3001 for an unknown or empty one."""
+        """``action`` for an existing account; 3001 for an unknown or empty one, or one no
+        account can be called (gspws.core.names)."""
+        name = names.lookup(account)
+
         def with_account(repo: EnrollRepository, now: float) -> Outcome:
-            account_id = repo.account_id(account) if account else None
+            account_id = repo.account_id(name) if name else None
             if account_id is None:
                 return Outcome.refused(Problem.UNKNOWN_ACCOUNT)
             return action(repo, account_id, now)

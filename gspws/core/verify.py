@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, ContextManager, Mapping, Protocol, TypeVar
 
-from gspws.core import codes
+from gspws.core import codes, names
 from gspws.core.access import FUNCTIONS, IPAddress, ServiceProfile, authorize
 from gspws.core.clock import Clock
 from gspws.core.codes import ReturnCode
@@ -169,16 +169,17 @@ class TotpVerifier(AuditedCalls):
         the database) one transaction does both. Either way the conditional updates in
         accept_code keep a code single-use however stale the read is when they run."""
         read: list[TokenState] | None = None
+        name = names.lookup(account)  # None: no account can be called that (3001)
 
         def read_tokens() -> None:
             nonlocal read
             with self._reading() as repo:
-                read = repo.verifiable_tokens(account) if account else []
+                read = repo.verifiable_tokens(name) if name else []
 
         def decide(repo: VerifyRepository, now: float) -> ReturnCode:
             tokens = read if read is not None else (
-                repo.verifiable_tokens(account) if account else [])
-            return self._decide(repo, caller, account, code, now, tokens)
+                repo.verifiable_tokens(name) if name else [])
+            return self._decide(repo, caller, name, code, now, tokens)
 
         return self._audited(caller, account, decide, code_of=_same, wrap=_same,
                              prepare=read_tokens if self._reading else None)

@@ -12,7 +12,9 @@ when they differ:
   ``<Code> 0</Code>`` is a different answer for a caller searching for ``<Code>0</Code>``);
 * attributes are sorted; comments, processing instructions and the XML declaration are ignored;
 * text that is a prefixed name bound in scope (a fault code such as ``soap:Client``) is compared
-  as the name it stands for, written ``{namespace}local``.
+  as the name it stands for, written ``{namespace}local``;
+* credentials a binding answer hands out (new random values on every call, and redacted in
+  recordings: :mod:`gspws.replay.redact`) are compared as the marker ``(redacted)``.
 
 Bodies that are not XML are compared as text. Headers other than Content-Type (Date, Server,
 X-Request-ID …) differ between any two runs and are not compared.
@@ -23,7 +25,7 @@ import re
 
 from lxml import etree
 
-from gspws.replay import soapxml
+from gspws.replay import redact, soapxml
 from gspws.replay.messages import HttpResponse
 from gspws.soap.shape import SOAP11, SOAP12, TNS, XSD, XSI
 
@@ -52,6 +54,7 @@ def normal_form(message: HttpResponse) -> list[str]:
     root = soapxml.parse(message.body, message.charset)
     if root is None:
         return message.body.decode(message.charset or "utf-8", "replace").splitlines()
+    redact.redact(root)
     namespaces = _namespaces(root)
     copy = etree.Element(root.tag, nsmap={prefix: ns for ns, prefix in namespaces.items()})
     _copy(root, copy)

@@ -6,9 +6,15 @@ citizens' web pages are not SOAP. The caller receives exactly
 what the app answers; a recording that cannot be written is logged, never turned into an error.
 
 The body is read here once and handed to the app from memory, bounded like the app bounds it
-(``GSPWS_MAX_REQUEST_BYTES``): at most the limit plus one byte, which is all the app would read
-before refusing with 413. A body cut there is marked ``"body_truncated": true``; replayed, it is
-still over the limit and still refused.
+(``GSPWS_MAX_REQUEST_BYTES``). A body whose Content-Length is over the limit is not read at all,
+as the app refuses it with 413 from that header alone (reading it would wait for bytes a client
+need never send); without a Content-Length, at most the limit plus one byte is read. Either is
+marked ``"body_truncated": true`` and keeps its Content-Length; replayed, it is still over the
+limit and still refused.
+
+Answers that hand out credentials (a new token's otpauth URI and QR image, a binding link) are
+recorded with those values replaced by :data:`gspws.replay.redact.MARKER`, unless the operator
+asked to keep them (``--record-secrets``); the caller always receives them unchanged.
 """
 
 import io
@@ -20,24 +26,34 @@ from pathlib import Path
 from typing import Callable, Iterable
 from urllib.parse import quote
 
-from gspws.replay import recording, soapxml
+from gspws.replay import recording, redact, soapxml
 from gspws.replay.messages import HttpRequest, HttpResponse
 from gspws.soap.app import CONTENT_TYPES, TotpEndpoint
 
 log = logging.getLogger(__name__)
 
 WARNING = ("Recording every SOAP exchange to {directory}. Recordings contain live TOTP codes, "
-           "account names and ServiceIDs: keep the directory private and delete it after use.")
+           "account names and ServiceIDs{kept}: keep the directory private and delete it after "
+           "use.")
+REDACTED = " (binding secrets, otpauth URIs, QR images and binding links are redacted)"
+SECRETS_KEPT = (", and (--record-secrets) new tokens' secrets, otpauth URIs, QR images and "
+                "working binding links")
+
+
+def warning(directory: Path, keep_secrets: bool) -> str:
+    return WARNING.format(directory=directory, kept=SECRETS_KEPT if keep_secrets else REDACTED)
 
 #: Header names as callers write them (WSGI keeps only an upper-case form).
 _SPELLING = {"Soapaction": "SOAPAction", "X-Request-Id": "X-Request-ID"}
 
 
 class Recorder:
-    def __init__(self, app: Callable, directory: Path, max_request_bytes: int) -> None:
+    def __init__(self, app: Callable, directory: Path, max_request_bytes: int,
+                 keep_secrets: bool = False) -> None:
         self.app = app
         self._directory = Path(directory)
         self._max_bytes = max_request_bytes
+        self._keep_secrets = keep_secrets
         self._numbers = itertools.count(1)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
@@ -71,9 +87,11 @@ class Recorder:
             declared = int(environ.get("CONTENT_LENGTH") or -1)
         except ValueError:
             declared = -1
+        if declared > self._max_bytes:
+            return b"", True
         limit = self._max_bytes + 1
-        body = environ["wsgi.input"].read(min(declared, limit) if declared >= 0 else limit)
-        return body, declared > limit or (declared < 0 and len(body) == limit)
+        body = environ["wsgi.input"].read(declared if declared >= 0 else limit)
+        return body, declared < 0 and len(body) == limit
 
     def _save(self, received: float, request: HttpRequest, response: HttpResponse, client: str,
               truncated: bool) -> None:
@@ -87,6 +105,8 @@ class Recorder:
             "code": soapxml.return_code(soapxml.parse(response.body, response.charset)),
             "body_truncated": truncated,
         }
+        if not self._keep_secrets:
+            response = redact.response(response)
         name = recording.exchange_name(received, os.getpid(), next(self._numbers))
         recording.write(self._directory, name, request, response, record)
 

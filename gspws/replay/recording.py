@@ -34,6 +34,8 @@ class Exchange:
     expected: HttpResponse | None
     client: str = "127.0.0.1"      # the peer address it came from (REMOTE_ADDR)
     time: float | None = None      # Unix time it arrived, when known
+    #: The body is not all the caller declared (it was over the limit): resend its Content-Length.
+    body_truncated: bool = False
 
 
 def exchange_name(at: float, pid: int, number: int) -> str:
@@ -91,4 +93,5 @@ def read(path: Path) -> Exchange:
         expected=parse_response(response.read_bytes()) if response.exists() else None,
         client=record.get("client") or "127.0.0.1",
         time=datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp() if at else None,
+        body_truncated=bool(record.get("body_truncated")),
     )

@@ -64,6 +64,16 @@ def _resent_headers(exchange: Exchange) -> list[tuple[str, str]]:
     return [(k, v) for k, v in exchange.request.headers if k.lower() not in _NOT_RESENT]
 
 
+def _declared_length(exchange: Exchange) -> int:
+    """The Content-Length to send: a body recorded truncated (its declared length was over the
+    limit, so it was not read) declares what it declared when recorded, and is refused from that
+    header alone as it was then; any other declares its own length."""
+    declared = exchange.request.header("Content-Length") or ""
+    if exchange.body_truncated and declared.isdigit():
+        return int(declared)
+    return len(exchange.request.body)
+
+
 def replay(exchanges: Iterable[Exchange], target: Target) -> Iterator[Result]:
     for exchange in exchanges:
         started = time.perf_counter()
@@ -97,7 +107,7 @@ class Live:
             for name, value in _resent_headers(exchange):
                 conn.putheader(name, value)
             if request.body or request.method in ("POST", "PUT"):
-                conn.putheader("Content-Length", str(len(request.body)))
+                conn.putheader("Content-Length", str(_declared_length(exchange)))
             conn.endheaders(request.body or None)
             answer = conn.getresponse()
             body = answer.read()
@@ -130,7 +140,9 @@ class InProcess:
         request = exchange.request
         answer = self._client.open(request.target, method=request.method, data=request.body,
                                    headers=_resent_headers(exchange),
-                                   environ_base={"REMOTE_ADDR": exchange.client})
+                                   environ_base={"REMOTE_ADDR": exchange.client},
+                                   environ_overrides={
+                                       "CONTENT_LENGTH": str(_declared_length(exchange))})
         return HttpResponse(tuple(answer.headers.items()), answer.get_data(), answer.status_code,
                             answer.status.partition(" ")[2])
 

@@ -75,13 +75,24 @@ class DatabaseUnavailable(GspwsError):
     """The store cannot be opened at all (say its SQLite directory cannot be created)."""
 
 
+def _create_private(database: Path) -> None:
+    """Create the database's directory (0700) and file (0600) if missing, whatever the umask:
+    they hold e-mail addresses, phone numbers and the audit trail. SQLite gives the ``-wal`` and
+    ``-shm`` files it creates the database file's permissions, so they are private too. Existing
+    ones keep the permissions their operator gave them."""
+    try:
+        database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseUnavailable(f"cannot create {database.parent}: {exc.strerror}") from None
+    try:
+        os.close(os.open(database, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+    except OSError:
+        pass  # an unusable file is reported by SQLite when connecting, as before
+
+
 def _sqlite_engine(url, settings: Settings) -> Engine:
     if url.database and url.database != ":memory:":
-        directory = Path(url.database).parent
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise DatabaseUnavailable(f"cannot create {directory}: {exc.strerror}") from None
+        _create_private(Path(url.database))
     engine = create_engine(url, connect_args={"timeout": settings.db_timeout}, hide_parameters=True,
                            execution_options={_WRITER_QUEUE_TIMEOUT: settings.db_timeout})
 

@@ -113,6 +113,9 @@ class Account(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Binding-page sessions carry the epoch they began in; moving it on (sign-out, a new
+    #: binding link) ends every earlier session of the account (see gspws.web.session).
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     tokens: Mapped[list["Token"]] = relationship(back_populates="account", order_by="Token.id")
 

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from gspws.core import names
 from gspws.core.access import ServiceProfile
 from gspws.core.enroll import Device, Link, PendingToken
 from gspws.core.otp import TotpParams
@@ -110,16 +111,26 @@ class Repository(VerifyQueries):
     # -- accounts and tokens --------------------------------------------------------------------
 
     def get_account(self, account: str) -> Account:
-        found = self.session.scalar(select(Account).where(Account.account == account))
-        if found is None:
+        """The account ``account`` names in its canonical form (gspws.core.names)."""
+        canonical = names.lookup(account)
+        found = canonical and self.session.scalar(select(Account)
+                                                  .where(Account.account == canonical))
+        if not found:
             raise StoreError(f"no account {account!r}")
         return found
 
     def add_account(self, account: str, name: str | None = None, email: str | None = None,
                     phone: str | None = None) -> Account:
-        row = Account(account=account, name=name, email=email, phone=phone)
+        """An account under the canonical form of ``account``, with at most one e-mail address
+        (gspws.core.names); StoreError when either is not acceptable or the account exists."""
+        try:
+            canonical = names.account_name(account)
+            email = names.email_address(email) if email else None
+        except ValueError as exc:
+            raise StoreError(f"{account!r}: {exc}") from None
+        row = Account(account=canonical, name=name, email=email, phone=phone)
         self.session.add(row)
-        self._flush(f"account {account!r} already exists")
+        self._flush(f"account {canonical!r} already exists")
         return row
 
     def list_accounts(self) -> list[Account]:
@@ -237,6 +248,18 @@ class Repository(VerifyQueries):
         if row is None:
             return None
         return Link(row.account, row.expires_at.timestamp(), row.used_at is not None)
+
+    def session_epoch(self, account: str) -> int | None:
+        return self.session.scalar(select(Account.session_epoch)
+                                   .where(Account.account == account))
+
+    def end_sessions(self, account_id: int, epoch: int | None = None) -> None:
+        """Move the account's session epoch on (only from ``epoch``, when given): one
+        conditional UPDATE, so a stale sign-out cannot end a newer session."""
+        query = update(Account).where(Account.id == account_id)
+        if epoch is not None:
+            query = query.where(Account.session_epoch == epoch)
+        self.session.execute(query.values(session_epoch=Account.session_epoch + 1))
 
     def redeem_link(self, token_hash: str, now: float) -> bool:
         """Use the link up: one conditional UPDATE, so of racing redemptions exactly one wins."""

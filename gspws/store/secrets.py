@@ -194,7 +194,7 @@ def write_key_file(path: Path, keys: list[bytes]) -> None:
     """
     _fernets(keys)  # never write a file the server could not use
     path = Path(os.path.realpath(path))  # a symlinked key file stays a symlink
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         current = os.stat(path)
     except FileNotFoundError:
@@ -243,7 +243,7 @@ def _create_key_file(path: Path) -> None:
     The key is written to a private temporary file and hard-linked into place, so concurrent first
     starts of several workers agree on one key and none reads a half-written file.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:

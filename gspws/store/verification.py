@@ -55,7 +55,11 @@ _ACCEPT_STEP = (update(Token.__table__)
                 .where(_TOKEN, _TOKENS.status == TokenStatus.ACTIVE,
                        _TOKENS.last_step.is_(None) | (_TOKENS.last_step < bindparam("step")))
                 .values(last_step=bindparam("step"), failures=0))
-_RESET_FAILURES = (update(Token.__table__).where(_TOKEN, _TOKENS.failures > 0)
+# A success on one device clears the others' failures, but not a locked device's: binding a new
+# device to a locked account must not lift the lock (issue 17 item 12); only an operator's
+# unlock or the cool-down does.
+_RESET_FAILURES = (update(Token.__table__).where(_TOKEN, _TOKENS.failures > 0,
+                                                 _TOKENS.status == TokenStatus.ACTIVE)
                    .values(failures=0))
 _REACHES = _TOKENS.failures + 1 >= bindparam("threshold")
 _RECORD_FAILURE = (update(Token.__table__).where(_TOKEN, _TOKENS.status == TokenStatus.ACTIVE)

@@ -156,10 +156,14 @@ class ManagePages:
         outcome = self._enrollment.redeem_link(visit.caller("RedeemBindingLink"), token)
         if not outcome.ok:
             return self._message(visit, 410, "problem_link_invalid", "get_new_link")
-        visit.new_session = self._sessions.new(outcome.value)  # a fresh nonce: no fixation
+        # A fresh nonce: no fixation.
+        visit.new_session = self._sessions.new(outcome.value.account, outcome.value.epoch)
         return redirect(visit.url(STATUS_PATH), 303)
 
     def _sign_out(self, visit: Visit) -> Response:
+        if visit.account is not None:  # ends every copy of the cookie, not only this one
+            self._enrollment.sign_out(visit.caller("SignOut"), visit.account, visit.session.epoch)
+            visit.session = None
         response = self._message(visit, 200, "notice_signed_out")
         response.delete_cookie(COOKIE, path=PREFIX, httponly=True, secure=visit.secure,
                                samesite="Strict")

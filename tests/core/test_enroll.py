@@ -216,7 +216,7 @@ def test_a_link_works_once(enroll, store):
     token = token_of(url)
     assert len(token) >= 43  # 256 random bits
     assert enroll.link_usable(token)
-    assert enroll.redeem_link(OPERATOR, token).value == ALICE
+    assert enroll.redeem_link(OPERATOR, token).value.account == ALICE
     assert not enroll.link_usable(token)
     again = enroll.redeem_link(OPERATOR, token)
     assert (again.code.code, again.problem) == (3001, Problem.LINK_INVALID)
