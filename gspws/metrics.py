@@ -17,8 +17,9 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from sqlalchemy import event
 
@@ -99,7 +100,7 @@ def watch_database(engine) -> None:
 def exposition(locked_tokens: Callable[[], int | None]) -> tuple[bytes, str]:
     """The scrape's body and Content-Type: every process's values, plus the locked tokens read
     from the store now (a gauge no process keeps; left out when the store cannot say)."""
-    from prometheus_client import REGISTRY, CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+    from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
     from prometheus_client.core import GaugeMetricFamily
     _instruments()  # a process that has counted nothing yet still shows every metric
     counted = REGISTRY

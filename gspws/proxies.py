@@ -18,9 +18,9 @@ is http or https, whatever a proxy says.
 
 import ipaddress
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Sequence
 
 from gspws.core.access import IPAddress, IPNetwork, canonical_address
 

@@ -55,8 +55,8 @@ def _account_row(a: Account) -> dict:
 
 def _binding_link(settings: Settings, store: Store, account_name: str, invite: bool) -> str:
     """A new binding link for the account (see gspws.core.enroll); exits 1 when refused."""
-    from gspws.core.enroll import Person
     from gspws.compose import enrollment_of
+    from gspws.core.enroll import Person
     operation = "cli:InviteToBinding" if invite else "cli:CreateBindingLink"
     outcome = enrollment_of(settings, store).create_link(Person(None, operation), account_name,
                                                          invite=invite)

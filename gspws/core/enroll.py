@@ -24,15 +24,22 @@ import enum
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from gspws.core import codes, names, otp
 from gspws.core.access import IPAddress
 from gspws.core.codes import ReturnCode
 from gspws.core.otp import TotpParams, matching_step
-from gspws.core.verify import (AuditedCalls, Caller, Policy, TokenState, VerifyRepository,
-                               accept_code)
+from gspws.core.verify import (
+    AuditedCalls,
+    Caller,
+    Policy,
+    TokenState,
+    VerifyRepository,
+    accept_code,
+)
 
 #: Devices (active or locked tokens) one account may have: enough for a household of phones,
 #: few enough that a stolen session cannot fill the store.

@@ -7,8 +7,10 @@ success clears them all. A token that reaches the threshold is ``locked`` and an
 
 import logging
 import time
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Callable, ContextManager, Mapping, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from gspws.core import codes, names
 from gspws.core.access import FUNCTIONS, IPAddress, ServiceProfile, authorize
@@ -67,7 +69,7 @@ class VerifyRepository(Protocol):
               duration_ms: float) -> None: ...
 
 
-UnitOfWork = Callable[[], ContextManager[VerifyRepository]]
+UnitOfWork = Callable[[], AbstractContextManager[VerifyRepository]]
 """Opens one transaction: commits when the block ends, rolls back if it raises."""
 
 

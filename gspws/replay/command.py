@@ -1,10 +1,11 @@
 """``gspws replay DIR (--url URL | --fixtures FILE) [--junit FILE]``, minus the option parsing."""
 
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Callable
 
-from gspws.replay import capture, fixtures as fixtures_file, report
+from gspws.replay import capture, report
+from gspws.replay import fixtures as fixtures_file
 from gspws.replay.runner import InProcess, Live, replay
 
 Echo = Callable[[str], None]

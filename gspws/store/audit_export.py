@@ -7,9 +7,9 @@ query, so an export of millions of rows holds neither the rows in memory nor a l
 newest event that existed when it started, so it ends even while the server keeps writing.
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterator
 
 from sqlalchemy import and_, create_engine, func, or_, select
 from sqlalchemy.engine import Engine, make_url

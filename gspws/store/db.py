@@ -15,9 +15,9 @@ import logging
 import os
 import threading
 import time
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Callable, ContextManager, Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
@@ -203,7 +203,7 @@ class WriterQueue:
         return self._fd
 
 
-def writer_turns(engine: Engine) -> Callable[[], ContextManager[None]]:
+def writer_turns(engine: Engine) -> Callable[[], AbstractContextManager[None]]:
     """What a writing transaction enters first: its :class:`WriterQueue` turn on SQLite."""
     queue = WriterQueue.for_engine(engine)
     return queue.turn if queue else nullcontext

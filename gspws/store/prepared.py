@@ -13,7 +13,8 @@
 """
 
 from collections import namedtuple
-from typing import Any, Iterable, Protocol, Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session

@@ -4,10 +4,10 @@ touch (no door writes SQL). Verification's own statements, which every call runs
 """
 
 import ipaddress
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from secrets import randbelow
-from typing import Iterator
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Engine
@@ -21,11 +21,21 @@ from gspws.core.otp import TotpParams
 from gspws.core.registry import ServiceRegistry
 from gspws.errors import GspwsError
 from gspws.store.db import READ_ONLY, opened_read_only, sqlite_begin, writer_turns
-from gspws.store.models import (Account, BindingLink, RegistryState, Service, ServiceGrant,
-                                ServiceNetwork, Token, TokenStatus, TokenType)
+from gspws.store.models import (
+    Account,
+    BindingLink,
+    RegistryState,
+    Service,
+    ServiceGrant,
+    ServiceNetwork,
+    Token,
+    TokenStatus,
+    TokenType,
+)
 from gspws.store.prepared import CursorRunner, PreparedStatements, SessionRunner
 from gspws.store.secrets import SecretBox
-from gspws.store.verification import IN_USE, VerifyQueries, utc as _utc
+from gspws.store.verification import IN_USE, VerifyQueries
+from gspws.store.verification import utc as _utc
 
 
 class StoreError(GspwsError):

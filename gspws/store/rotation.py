@@ -25,10 +25,10 @@ Nothing here prints, logs or returns a key: only :func:`~gspws.store.secrets.fin
 
 import fcntl
 import os
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import func, select, update

@@ -22,9 +22,9 @@ import os
 import secrets as _random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 

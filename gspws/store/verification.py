@@ -14,7 +14,7 @@ The two updates that make verification safe with many workers on one database:
   statement, so concurrent failures are all counted.
 """
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, case, insert, or_, select, update
 
@@ -80,7 +80,7 @@ _ACCOUNT_LENGTH = AuditEvent.__table__.c.account.type.length
 
 
 def utc(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, timezone.utc)
+    return datetime.fromtimestamp(ts, UTC)
 
 
 class VerifyQueries:

@@ -12,8 +12,8 @@ link previews fetch URLs, and must not spend a single-use link.
 
 import logging
 import math
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 import jinja2
 from werkzeug.exceptions import MethodNotAllowed, NotFound

@@ -21,9 +21,9 @@ import socket
 import socketserver
 import subprocess
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
