@@ -188,7 +188,7 @@ class Bench:
                        - children_before.ru_utime - children_before.ru_stime)
         time.sleep(0.3)  # let calls in flight when the load stopped finish
         cpu = cpu_seconds(workers + [server.proc.pid]) - cpu_before
-        machine = [after - before for after, before in zip(machine_cpu(), machine_before)]
+        machine = [after - before for after, before in zip(machine_cpu(), machine_before, strict=True)]
         for spy in spies:
             spy.wait(timeout=duration + 60)
         answers = audit_codes(store, mark) if store else {}
@@ -220,7 +220,7 @@ class Bench:
             " (with uncommitted changes)" if _git("status", "--porcelain", "--", "gspws") else "")
         before = machine_cpu()
         time.sleep(1)
-        busy, total = [a - b for a, b in zip(machine_cpu(), before)]
+        busy, total = [a - b for a, b in zip(machine_cpu(), before, strict=True)]
         summary["background_busy_pct"] = 100 * busy / total if total else 0.0
         home = self.workdir / "home"
         home.mkdir()

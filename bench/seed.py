@@ -54,7 +54,7 @@ def seed(store: Store, box: SecretBox, accounts: Accounts) -> float:
                        "type": TokenType.TOTP, "algorithm": "SHA1", "digits": 6, "period": PERIOD,
                        "secret": box.encrypt(base64.b32encode(key).decode()),
                        "status": TokenStatus.ACTIVE, "failures": 0, "created_at": now}
-                      for i, key in zip(range(first, last), keys)]
+                      for i, key in zip(range(first, last), keys, strict=True)]
         with store.engine.begin() as conn:
             conn.execute(insert(accounts_table), account_rows)
             conn.execute(insert(tokens_table), token_rows)

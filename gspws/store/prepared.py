@@ -94,7 +94,7 @@ class Prepared:
         return [converted[name] for name in self._order]
 
     def rows(self, fetched: Iterable[tuple]) -> list[Any]:
-        return [self._row(*(convert(value) for convert, value in zip(self._result, row)))
+        return [self._row(*(convert(value) for convert, value in zip(self._result, row, strict=True)))
                 for row in fetched]
 
 

@@ -138,6 +138,33 @@ class Reencryption:
 Progress = Callable[[PassProgress], None]
 
 
+def _pass_handler(first: Fernet, every: MultiFernet, state: PassProgress,
+                  unreadable: list[str]) -> Callable[[Connection, list], None]:
+    """One pass's work on a batch: re-encrypt what ``first`` cannot open, counting in ``state``
+    and listing in ``unreadable`` the serials no key opens."""
+
+    def handle(conn: Connection, rows: list) -> None:
+        for row in rows:
+            old = bytes(row.secret)
+            if _readable(first, old):
+                state.skipped += 1
+                continue
+            try:
+                new = every.rotate(old)
+            except InvalidToken:
+                unreadable.append(row.serial)
+                continue
+            changed = conn.execute(
+                update(TOKENS).where(TOKENS.c.id == row.id, TOKENS.c.secret == old)
+                .values(secret=new)).rowcount
+            if changed == 1:
+                state.reencrypted += 1
+            else:
+                state.conflicts += 1  # changed or deleted meanwhile: the next pass looks again
+
+    return handle
+
+
 def reencrypt(engine: Engine, keys: list[bytes], batch_size: int = DEFAULT_BATCH_SIZE,
               progress: Progress | None = None) -> Reencryption:
     """Put every token secret under ``keys[0]``; returns once a full pass changed nothing."""
@@ -149,26 +176,7 @@ def reencrypt(engine: Engine, keys: list[bytes], batch_size: int = DEFAULT_BATCH
     for number in range(1, MAX_PASSES + 1):
         state = PassProgress(number, _count(engine))
         unreadable: list[str] = []
-
-        def handle(conn: Connection, rows: list) -> None:
-            for row in rows:
-                old = bytes(row.secret)
-                if _readable(first, old):
-                    state.skipped += 1
-                    continue
-                try:
-                    new = every.rotate(old)
-                except InvalidToken:
-                    unreadable.append(row.serial)
-                    continue
-                changed = conn.execute(
-                    update(TOKENS).where(TOKENS.c.id == row.id, TOKENS.c.secret == old)
-                    .values(secret=new)).rowcount
-                if changed == 1:
-                    state.reencrypted += 1
-                else:
-                    state.conflicts += 1  # changed or deleted meanwhile: the next pass looks again
-
+        handle = _pass_handler(first, every, state, unreadable)
         for rows in _batches(engine, batch_size, handle):
             state.done += len(rows)
             state.unreadable = len(unreadable)

@@ -81,7 +81,7 @@ def ok(database_url, *args) -> str:
 def csv_rows(text: str) -> list[dict]:
     reader = csv.reader(io.StringIO(text))
     assert next(reader) == COLUMNS
-    return [dict(zip(COLUMNS, row)) for row in reader]
+    return [dict(zip(COLUMNS, row, strict=True)) for row in reader]
 
 
 def json_rows(text: str) -> list[dict]:

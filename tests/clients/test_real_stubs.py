@@ -350,7 +350,7 @@ def _assert_requests_are_the_corpus_shapes(stack: Stack, relay: Relay, verified:
         captured.append(request)
         expected.append(HttpRequest(headers, body, "POST", family.path, family.http))
     assert len(captured) == len(verified)
-    for got, want in zip(captured, expected):
+    for got, want in zip(captured, expected, strict=True):
         assert got.to_bytes() == want.to_bytes(), "the stub sent (then the corpus writes):\n" \
             f"{got.to_bytes().decode()}\n\n{want.to_bytes().decode()}"
 

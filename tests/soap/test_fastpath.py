@@ -92,7 +92,8 @@ def two_stores(request, tmp_path):
 
 def test_both_paths_answer_every_request_alike(tmp_path, two_stores):
     fast, full = (_app(tmp_path, url, fast_path) for url, fast_path in zip(two_stores,
-                                                                             (True, False)))
+                                                                             (True, False),
+                                                                             strict=True))
     clients = Client(fast), Client(full)
     answered = 0
     for name, headers, body in _requests(fast.clock):

@@ -70,7 +70,7 @@ def test_default_path_is_the_committed_file():
 
 
 def test_asp_net_root_and_schema(tree):
-    assert tree.tag == "{%s}definitions" % NS["wsdl"]
+    assert tree.tag == f"{{{NS['wsdl']}}}definitions"
     assert tree.get("targetNamespace") == TNS
     assert tree.nsmap == {
         "soap": NS["soap"],
