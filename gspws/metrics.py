@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import event
 
 from gspws.core.codes import ReturnCode
-from gspws.core.verify import Caller
+from gspws.core.verify import Calling, Observer
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +74,10 @@ def _instruments() -> _Instruments:
     )
 
 
-def call_observer(services: Callable[[], Mapping]) -> Callable[[Caller, ReturnCode, float], None]:
+def call_observer(services: Callable[[], Mapping[str, object]]) -> Observer:
     """Counts every answered call (the core's ``observe`` port). ``services`` gives the services
     as last loaded: it must not ask the store, which may be why the call answered 3000."""
-    def observe(caller: Caller, outcome: ReturnCode, seconds: float) -> None:
+    def observe(caller: Calling, outcome: ReturnCode, seconds: float) -> None:
         try:
             known = caller.service_id if caller.service_id in services() else OTHER_SERVICE
             instruments = _instruments()

@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, case, insert, or_, select, update
 
 from gspws.core.codes import ReturnCode
 from gspws.core.otp import TotpParams
-from gspws.core.verify import Caller, TokenState
+from gspws.core.verify import Calling, TokenState
 from gspws.store.models import Account, AuditEvent, Token, TokenStatus, TokenType, UTCDateTime
 from gspws.store.prepared import StatementRunner
 from gspws.store.secrets import SecretBox
@@ -136,7 +136,7 @@ class VerifyQueries:
         self._run.count(_RECORD_FAILURE, [{"token_id": token_id, "threshold": threshold,
                                            "now": at} for token_id in token_ids])
 
-    def audit(self, caller: Caller, account: str | None, outcome: ReturnCode, at: float,
+    def audit(self, caller: Calling, account: str | None, outcome: ReturnCode, at: float,
               duration_ms: float) -> None:
         self._run.count(_AUDIT, {
             "at": utc(at),
