@@ -63,6 +63,7 @@ def _binding_link(settings: Settings, store: Store, account_name: str, invite: b
     if not outcome.ok:
         raise click.ClickException(f"no account {account_name!r}" if outcome.problem
                                    else "the link could not be created (see the log)")
+    assert outcome.value is not None  # an ok outcome carries its value
     return outcome.value
 
 

@@ -342,8 +342,9 @@ class Enrollment(AuditedCalls[EnrollRepository]):
             return Outcome.refused(Problem.LINK_INVALID)
         return self._for_account(caller, link.account if link else None, action)
 
-    def sign_out(self, caller: Person, account: str, epoch: int) -> Outcome[None]:
-        """Ends the account's sessions of ``epoch`` (nothing if a newer epoch began since)."""
+    def sign_out(self, caller: Person, account: str, epoch: int | None) -> Outcome[None]:
+        """Ends the account's sessions of ``epoch`` (nothing if a newer epoch began since; all of
+        them when None)."""
         def action(repo: EnrollRepository, account_id: int, _now: float) -> Outcome[None]:
             repo.end_sessions(account_id, epoch)
             return Outcome(codes.OK)

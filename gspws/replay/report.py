@@ -16,6 +16,7 @@ def details(result: Result) -> list[str]:
     if result.error:
         return [result.error]
     if result.verdict == "sent":
+        assert result.actual is not None  # (it was sent)
         return ["no recorded answer to compare with; gspws answered:",
                 f"HTTP {result.actual.status} {result.actual.mimetype}",
                 *normal_form(result.actual)]
