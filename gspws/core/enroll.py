@@ -24,15 +24,23 @@ import enum
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from gspws.core import codes, names, otp
 from gspws.core.access import IPAddress
 from gspws.core.codes import ReturnCode
 from gspws.core.otp import TotpParams, matching_step
-from gspws.core.verify import (AuditedCalls, Caller, Policy, TokenState, VerifyRepository,
-                               accept_code)
+from gspws.core.verify import (
+    AuditedCalls,
+    Caller,
+    Calling,
+    Policy,
+    TokenState,
+    VerifyRepository,
+    accept_code,
+)
 
 #: Devices (active or locked tokens) one account may have: enough for a household of phones,
 #: few enough that a stolen session cannot fill the store.
@@ -98,7 +106,7 @@ class Outcome(Generic[T]):
         return self.code is codes.OK
 
     @classmethod
-    def refused(cls, problem: Problem) -> "Outcome":
+    def refused(cls, problem: Problem) -> "Outcome[T]":
         return cls(_RETURN_CODES[problem], problem=problem)
 
 
@@ -221,7 +229,7 @@ def clean_phone(phone: str | None) -> str | None:
     return phone or None
 
 
-class Enrollment(AuditedCalls):
+class Enrollment(AuditedCalls[EnrollRepository]):
     """The binding use cases. Each returns an :class:`Outcome`; 3000 on any unexpected failure."""
 
     _policy: EnrollPolicy  # (set by AuditedCalls)
@@ -229,8 +237,10 @@ class Enrollment(AuditedCalls):
     # -- the use cases ----------------------------------------------------------------------
 
     def status(self, caller: AnyCaller, account: str | None) -> Outcome[Status]:
-        return self._for_account(caller, account, lambda repo, account_id, now: Outcome(
-            codes.OK, self._status(repo, account, account_id, now)))
+        def action(repo: EnrollRepository, account_id: int, now: float) -> Outcome[Status]:
+            assert account is not None  # the account exists
+            return Outcome(codes.OK, self._status(repo, account, account_id, now))
+        return self._for_account(caller, account, action)
 
     def begin(self, caller: AnyCaller, account: str | None, name: str | None,
               phone: str | None = None, period: int = otp.DEFAULT_PERIOD) -> Outcome[Binding]:
@@ -251,6 +261,7 @@ class Enrollment(AuditedCalls):
             params = TotpParams(otp.new_secret(), period=period)
             expires_at = now + self._policy.pending_ttl
             pending = repo.add_pending(account_id, params, name_, phone_, expires_at)
+            assert account is not None  # the account exists
             return Outcome(codes.OK, self._binding(account, pending))
         return self._for_account(caller, account, action)
 
@@ -260,6 +271,7 @@ class Enrollment(AuditedCalls):
             pending = repo.pending_token(account_id)
             if pending is None or pending.expires_at <= now:
                 return Outcome.refused(Problem.NO_PENDING)
+            assert account is not None  # the account exists
             if self._over_account_limit(caller, account):
                 return Outcome.refused(Problem.WRONG_CODE)
             step = matching_step(pending.params, code or "", now, self._policy.window)
@@ -286,6 +298,7 @@ class Enrollment(AuditedCalls):
                       if serial is None or t.serial == serial]
             if not tokens:
                 return Outcome.refused(Problem.NOT_BOUND)
+            assert account is not None  # the account exists
             if self._over_account_limit(caller, account):
                 return Outcome.refused(Problem.WRONG_CODE)
             token = accept_code(repo, tokens, code, now, self._policy)
@@ -321,13 +334,17 @@ class Enrollment(AuditedCalls):
         link = self._link(token)
 
         def action(repo: EnrollRepository, _account_id: int, now: float) -> Outcome[SignIn]:
+            assert link is not None  # no link, no account: refused before this action
             if repo.redeem_link(link_hash(token), now):
-                return Outcome(codes.OK, SignIn(link.account, repo.session_epoch(link.account)))
+                epoch = repo.session_epoch(link.account)
+                assert epoch is not None  # the link's account exists
+                return Outcome(codes.OK, SignIn(link.account, epoch))
             return Outcome.refused(Problem.LINK_INVALID)
         return self._for_account(caller, link.account if link else None, action)
 
-    def sign_out(self, caller: Person, account: str, epoch: int) -> Outcome[None]:
-        """Ends the account's sessions of ``epoch`` (nothing if a newer epoch began since)."""
+    def sign_out(self, caller: Person, account: str, epoch: int | None) -> Outcome[None]:
+        """Ends the account's sessions of ``epoch`` (nothing if a newer epoch began since; all of
+        them when None)."""
         def action(repo: EnrollRepository, account_id: int, _now: float) -> Outcome[None]:
             repo.end_sessions(account_id, epoch)
             return Outcome(codes.OK)
@@ -349,7 +366,7 @@ class Enrollment(AuditedCalls):
         pending = repo.pending_token(account_id)
         live = pending is not None and pending.expires_at > now
         return Status(tuple(repo.devices(account_id)),
-                      self._binding(account, pending) if live else None)
+                      self._binding(account, pending) if pending is not None and live else None)
 
     def _binding(self, account: str, pending: PendingToken) -> Binding:
         uri = otp.provisioning_uri(pending.params, account, self._policy.issuer)
@@ -357,12 +374,12 @@ class Enrollment(AuditedCalls):
                        pending.expires_at)
 
     def _for_account(self, caller: AnyCaller, account: str | None,
-                     action: Callable[[EnrollRepository, int, float], Outcome]) -> Outcome:
+                     action: Callable[[EnrollRepository, int, float], Outcome[T]]) -> Outcome[T]:
         """``action`` for an existing account; 3001 for an unknown or empty one, or one no
         account can be called (gspws.core.names)."""
         name = names.lookup(account)
 
-        def with_account(repo: EnrollRepository, now: float) -> Outcome:
+        def with_account(repo: EnrollRepository, now: float) -> Outcome[T]:
             account_id = repo.account_id(name) if name else None
             if account_id is None:
                 return Outcome.refused(Problem.UNKNOWN_ACCOUNT)
@@ -370,10 +387,10 @@ class Enrollment(AuditedCalls):
         return self._run(caller, account, with_account)
 
     def _run(self, caller: AnyCaller, account: str | None,
-             action: Callable[[EnrollRepository, float], Outcome]) -> Outcome:
+             action: Callable[[EnrollRepository, float], Outcome[T]]) -> Outcome[T]:
         return self._audited(caller, account, action, code_of=lambda outcome: outcome.code,
                              wrap=Outcome)
 
-    def _admit(self, caller: AnyCaller) -> ReturnCode | None:
+    def _admit(self, caller: Calling) -> ReturnCode | None:
         """People were identified by their door; agency systems pass the access rules."""
         return None if isinstance(caller, Person) else super()._admit(caller)

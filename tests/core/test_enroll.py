@@ -8,13 +8,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
-from binding import OPERATOR, add_account, code
+from gspws.compose import enrollment_of, policy_of
 from gspws.core import codes
 from gspws.core.enroll import MAX_DEVICES, Problem, clean_phone, link_hash
 from gspws.core.verify import Caller, TotpVerifier
 from gspws.store.models import BindingLink, Token, TokenStatus
 from gspws.throttle import Unlimited
-from gspws.compose import enrollment_of, policy_of
+
+from binding import OPERATOR, add_account, code
 from helpers import SERVICE_ID, audit_rows, wrong_code
 
 ALICE = "alice"

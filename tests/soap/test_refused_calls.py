@@ -12,12 +12,22 @@ import logging
 import pytest
 from click.testing import CliRunner
 
-from helpers import LiveServer, make_settings
 from gspws.cli import main
 from gspws.store import migrate
 from gspws.throttle import RefusalCounter, unaudited_refusals
 from gspws.wsgi import build_store, create_app
-from helpers import audit_rows, call, envelope, post, seed_demo, soap_result, zeep_service
+
+from helpers import (
+    LiveServer,
+    audit_rows,
+    call,
+    envelope,
+    make_settings,
+    post,
+    seed_demo,
+    soap_result,
+    zeep_service,
+)
 
 OTHER_NETWORK_SERVICE = "APP0000077"  # registered for 10.0.0.0/8 only: 127.0.0.1 gets 8104
 
