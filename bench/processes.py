@@ -37,6 +37,10 @@ def help_page_answers(server: "ServerProcess") -> bool:
     return page.status_code == 200 and "VerifyTOTPCode" in page.text
 
 
+PORT_TAKEN = "Address already in use"
+"""What a server started on a taken port says (gspws.serving.refuse_taken_port) before exiting."""
+
+
 class ServerProcess:
     """``gspws serve`` (or ``command``) on a free loopback port, output to ``log_path``.
 
@@ -46,30 +50,53 @@ class ServerProcess:
     def __init__(self, database_url: str | None, env: dict, log_path, workers: int = 2,
                  port: int | None = None, extra_args: tuple[str, ...] = (),
                  command: Callable[[int], list[str]] | None = None) -> None:
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}/gsp2ws/TOTP.asmx"
+        self._port_chosen = port is not None
         self.log_path = Path(log_path)
-        self._args = command(self.port) if command else [
+        self._command = command or (lambda p: [
             GSPWS, "--database-url", database_url, "serve", "--host", "127.0.0.1",
-            "--port", str(self.port), "--workers", str(workers), *extra_args]
+            "--port", str(p), "--workers", str(workers), *extra_args])
+        self._use_port(port or free_port())
         self._env = env
         self.proc: subprocess.Popen | None = None
+        self._log_start = 0
         self.first_answer: float | None = None
+
+    def _use_port(self, port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}/gsp2ws/TOTP.asmx"
+        self._args = self._command(port)
 
     def start(self, ready: Callable[["ServerProcess"], bool] = help_page_answers,
               limit: float = 60.0) -> "ServerProcess":
         started = time.perf_counter()
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(self._args, env=self._env, cwd=REPO, stdout=log,
-                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        for _attempt in range(3):
+            self._log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
+            with open(self.log_path, "ab") as log:
+                self.proc = subprocess.Popen(self._args, env=self._env, cwd=REPO, stdout=log,
+                                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            if self._wait(ready, started, limit):
+                return self
+            # free_port() can hand two processes (parallel tests) the same port: take another
+            self._use_port(free_port())
+        raise RuntimeError(f"{self._args[0]} found no free port in 3 tries (log: {self.log_path})")
+
+    def _wait(self, ready: Callable[["ServerProcess"], bool], started: float,
+              limit: float) -> bool:
+        """True once ready; False if the server exited because its port was taken."""
+        assert self.proc is not None
         while time.perf_counter() - started < limit:
             if self.proc.poll() is not None:
+                with open(self.log_path, "rb") as log:
+                    log.seek(self._log_start)
+                    said = log.read().decode(errors="replace")
+                if not self._port_chosen and PORT_TAKEN in said:
+                    return False
                 raise RuntimeError(f"{self._args[0]} exited with {self.proc.returncode}:\n"
                                    f"{self.log_path.read_text(errors='replace')[-3000:]}")
             try:
                 if ready(self):
                     self.first_answer = time.perf_counter() - started
-                    return self
+                    return True
             except (OSError, requests.RequestException):
                 pass
             time.sleep(0.01)

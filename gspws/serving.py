@@ -26,6 +26,7 @@ import asyncio
 import io
 import logging
 import signal
+import socket
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
@@ -34,6 +35,7 @@ from asgiref.wsgi import WsgiToAsgiInstance
 
 from gspws import metrics
 from gspws.config import Settings
+from gspws.errors import GspwsError
 from gspws.logs import configure_logging
 
 log = logging.getLogger(__name__)
@@ -140,6 +142,7 @@ def serve(load: Callable[[], WsgiApp], settings: Settings, host: str, port: int,
     from granian.log import LogLevels
     from granian.server import Server
 
+    refuse_taken_port(host, port)
     Server(
         "gspws",  # granian's label for the target; the app comes from target_loader
         address=host, port=port, interface=Interfaces.ASGINL, workers=workers,
@@ -152,6 +155,25 @@ def serve(load: Callable[[], WsgiApp], settings: Settings, host: str, port: int,
         # X-Forwarded-* are judged by gspws alone (GSPWS_TRUSTED_PROXIES): granian passes the
         # socket peer as the client and rewrites nothing unless its proxy-headers wrapper is used.
     ).serve(target_loader=partial(_worker_app, load, settings), wrap_loader=False)
+
+
+class PortInUse(GspwsError):
+    """Something already listens on the address ``gspws serve`` was asked to use."""
+
+
+def refuse_taken_port(host: str, port: int) -> None:
+    """granian listens with SO_REUSEPORT, so a second server on a port already served starts
+    without complaint and the kernel splits the connections between the two (seen: a test's calls
+    answered by another test's server). Binding the address once without that option first turns
+    a taken port into an error. SO_REUSEADDR lets a restart reuse a port whose old connections
+    are still in TIME_WAIT."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise PortInUse(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
 def _gspws_app(settings: Settings, record: Path | None, record_secrets: bool = False) -> WsgiApp:

@@ -8,13 +8,14 @@ bench/slow.py measures latency under 200 trickling connections.
 """
 
 import socket
+import subprocess
 import threading
 import time
 
 import pytest
 import requests
 
-from helpers import ServerProcess, envelope, gspws_env, seed_demo, soap_result
+from helpers import GSPWS, ServerProcess, envelope, gspws_env, seed_demo, soap_result
 
 WORKERS = 2
 TRICKLERS = 2 * WORKERS + 2
@@ -140,3 +141,22 @@ def test_kept_alive_connection_serves_several_calls(server):
                 "SOAPAction": '"http://cp.gov.tw/gsp2/VerifyTOTPCode"'}, timeout=5)
             assert soap_result(response.content)[0] == 3001
         assert response.headers["Content-Type"] == "text/xml; charset=utf-8"
+
+
+def test_a_second_server_on_a_taken_port_refuses_to_start(server, database_url, settings,
+                                                           tmp_path):
+    """granian listens with SO_REUSEPORT: without gspws's own check a second server would start
+    and take half of the first one's connections."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the port check does not depend on the database")
+    env = gspws_env(tmp_path, settings.secret_key)
+    second = subprocess.run(
+        [GSPWS, "--database-url", database_url, "serve", "--host", "127.0.0.1",
+         "--port", str(server.port), "--workers", "1"],
+        env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert second.returncode == 1
+    assert second.stderr.strip().splitlines() == [
+        f"Error: cannot listen on 127.0.0.1:{server.port}: Address already in use"]
+    answer = requests.post(server.url, data=envelope("nobody", "000000"), timeout=CLIENT_TIMEOUT,
+                           headers={"Content-Type": "text/xml; charset=utf-8"})
+    assert soap_result(answer.content)[0] == 3001  # the first server still serves
