@@ -129,7 +129,8 @@ def test_memory_counts_decide_as_limits_does(monkeypatch):
     decisions = []
     for limit in (parse("5/minute"), parse("3/second"), parse("10/10 seconds")):
         for _ in range(3000):
-            now[0] += chance.expovariate(limit.amount / limit.get_expiry() * 6)  # 2 x the limit a key
+            # twice the limit for each of 3 keys
+            now[0] += chance.expovariate(limit.amount / limit.get_expiry() * 6)
             key = ("account", f"user{chance.randrange(3)}")
             expected = theirs.hit(limit, "gspws", *key)
             assert ours.hit(limit, "gspws", *key) == expected, (limit, now[0], key)
