@@ -204,6 +204,12 @@ class VerifyQueries:
 
     def audit(self, caller: Caller, account: str | None, outcome: ReturnCode, at: float,
               duration_ms: float) -> None:
+        """One row per call, written in the call's transaction (on PostgreSQL, in SETTLE).
+
+        Not batched: a batch kept in memory is lost when the worker dies, and a call answered
+        without its row breaks "every call is audited". Measured in-process on SQLite, the
+        insert costs ~0.1 ms of CPU a call (~940 against ~800 µs, A/B, same process); on
+        PostgreSQL it adds no round trip."""
         self._run.count(_AUDIT, {**_audit_row(caller, account, at, duration_ms),
                                  "code": outcome.code})
 
