@@ -61,22 +61,28 @@ class Bodies:
     note: str = ""
 
 
-def success_bodies(accounts: Accounts, needed: int, duration: float) -> Bodies:
-    """Distinct valid codes, one use each, valid for ``duration`` seconds from now."""
+def success_bodies(accounts: Accounts, needed: int, duration: float, senders: int = 1) -> Bodies:
+    """Distinct valid codes, one use each, valid for ``duration`` seconds from now.
+
+    A token's codes of successive steps must arrive in order (an older step after a newer one is
+    refused). The load generator deals the bodies out to ``senders`` threads in turn (wrk: body
+    i to thread i mod senders), so each step's block of bodies is made a multiple of
+    ``senders`` long: a token's codes then go to one thread, which sends them in order. With a
+    block of 9,999, a run on a busy machine had 141 of ~14,000 codes refused: one thread had run
+    ahead of the other."""
     k = accounts.count
     uses = min(3, max(1, math.ceil(needed / (k - 1))))
     if uses == 3:
         left = PERIOD - time.time() % PERIOD
-        # The margin covers wrk's start (loading the bodies) on a busy machine: with 3 s, a run
-        # on a machine shared with other jobs had 141 of ~14,000 codes of step -1 answered after
-        # the step had passed (9999).
-        if left < duration + 8:
+        if left < duration + 3:
             log(f"  waiting {left:.1f} s for a fresh 30-s step (3 codes per token)")
             time.sleep(left + 0.05)
     step = int(time.time() // PERIOD)
     steps = {1: [step], 2: [step, step + 1], 3: [step - 1, step, step + 1]}[uses]
     # Account 0 is left out: bench/run.py checks the response bytes with it.
     order = random.sample(range(1, k), min(k - 1, needed) if uses == 1 else k - 1)
+    if uses > 1:
+        order = order[:len(order) - len(order) % senders]
     items = [envelope(accounts.name(i), totp(accounts.keys[i], s)) for s in steps for i in order]
     note = f"{uses} code(s) per token (steps {', '.join(f'{s - step:+d}' for s in steps)})"
     return Bodies(items, uses, note)

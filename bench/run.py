@@ -83,7 +83,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from bench import slow  # noqa: E402
 from bench.bodies import (FAILURE_BODIES, PERIOD, WRONG_CODE, Accounts, Bodies,  # noqa: E402
                           envelope, failure_bodies, log, success_bodies, totp)
-from bench.load import Load, post, python_load, wrk_load  # noqa: E402
+from bench.load import Load, post, python_load, wrk_load, wrk_threads  # noqa: E402
 from bench.processes import (REPO, ServerProcess, cpu_seconds, free_port,  # noqa: E402
                              gspws_env, machine_cpu, rss_mb)
 from bench.profile import py_spy, top_frames  # noqa: E402
@@ -297,7 +297,9 @@ class Bench:
         # Codes for 3 x the failure path's rate (cheap to compute, and a success is rarely that
         # much faster); the run is shortened only when fewer than 1.5 x that rate exist.
         estimate = max(gspws_failure.rps, 50.0) * 1.5
-        bodies = success_bodies(self.accounts, math.ceil(2 * estimate * duration), duration)
+        senders = wrk_threads(args.connections) if self.loadgen == "wrk" else args.connections
+        bodies = success_bodies(self.accounts, math.ceil(2 * estimate * duration), duration,
+                                senders)
         note = ""
         if duration < args.duration:
             note = f"success run capped at {SUCCESS_MAX_DURATION} s (codes change every 30 s)"
