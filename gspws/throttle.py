@@ -25,7 +25,8 @@ import math
 import threading
 import time
 from collections import Counter
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from limits import RateLimitItem, parse
 from limits.errors import ConfigurationError

@@ -14,12 +14,18 @@
 
 import logging
 from collections import namedtuple
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Iterable, Iterator, Protocol, Sequence
+from typing import Any, Protocol
 
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.dml import UpdateBase
+
+Statement = Select[Any] | UpdateBase
+"""What runs here: a SELECT, or an INSERT, UPDATE or DELETE."""
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +34,10 @@ Params = dict[str, Any] | list[dict[str, Any]]
 
 
 class StatementRunner(Protocol):
-    def rows(self, statement: Executable, params: dict[str, Any]) -> Sequence[Any]:
+    def rows(self, statement: Statement, params: dict[str, Any]) -> Sequence[Any]:
         """The result rows, with attribute access by column name."""
 
-    def count(self, statement: Executable, params: Params) -> int:
+    def count(self, statement: Statement, params: Params) -> int:
         """Runs an UPDATE/INSERT; the number of rows it changed."""
 
 
@@ -41,13 +47,13 @@ class SessionRunner:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def rows(self, statement: Executable, params: dict[str, Any]) -> Sequence[Any]:
+    def rows(self, statement: Statement, params: dict[str, Any]) -> Sequence[Any]:
         return self._connection().execute(statement, params).all()
 
-    def count(self, statement: Executable, params: Params) -> int:
+    def count(self, statement: Statement, params: Params) -> int:
         return self._connection().execute(statement, params).rowcount
 
-    def _connection(self):
+    def _connection(self) -> Connection:
         self._session.flush()
         return self._session.connection()
 
@@ -64,7 +70,7 @@ class Prepared:
     so statements use ``OR`` or run once per value instead (a compile-time error says so).
     """
 
-    def __init__(self, statement: Executable, dialect: Dialect) -> None:
+    def __init__(self, statement: Statement, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         binds = {name: bind for bind, name in compiled.bind_names.items()}
         if any(bind.expanding or bind.literal_execute for bind in binds.values()):
@@ -84,11 +90,13 @@ class Prepared:
         self._order = compiled.positiontup  # positional paramstyles (SQLite); None for named
         columns = getattr(statement, "selected_columns", None)
         if columns is not None:
-            self._row = namedtuple("Row", [column.key for column in columns])
+            # the column names are known at run time only, which mypy's namedtuple cannot type
+            self._row: Callable[..., Any] = namedtuple(  # type: ignore[misc]
+                "Row", [column.key for column in columns])
             self._result = [column.type.dialect_impl(dialect).result_processor(dialect, None)
                             or _same for column in columns]
 
-    def parameters(self, values: dict[str, Any]):
+    def parameters(self, values: dict[str, Any]) -> dict[str, Any] | list[Any]:
         """``values`` (by parameter name), converted and arranged as the DBAPI wants them."""
         converted = {**self._constants,
                      **{name: convert(values[name]) for name, convert in self._convert.items()}}
@@ -96,26 +104,27 @@ class Prepared:
             return converted
         return [converted[name] for name in self._order]
 
-    def rows(self, fetched: Iterable[tuple]) -> list[Any]:
-        return [self._row(*(convert(value) for convert, value in zip(self._result, row)))
+    def rows(self, fetched: Iterable[Sequence[Any]]) -> list[Any]:
+        return [self._row(*(convert(value) for convert, value in zip(self._result, row, strict=True)))
                 for row in fetched]
 
 
 class CursorRunner:
     """Statements on a DBAPI cursor, each compiled once per :class:`PreparedStatements`."""
 
-    def __init__(self, cursor: Any, prepared: "PreparedStatements") -> None:
+    def __init__(self, cursor: DBAPICursor | None, prepared: "PreparedStatements") -> None:
         self._cursor = cursor
         self._prepared = prepared
 
-    def rows(self, statement: Executable, params: dict[str, Any]) -> list[Any]:
+    def rows(self, statement: Statement, params: dict[str, Any]) -> list[Any]:
         prepared = self._prepared[statement]
         return prepared.rows(self._send(prepared.sql, prepared.parameters(params), rows=True))
 
-    def count(self, statement: Executable, params: Params) -> int:
+    def count(self, statement: Statement, params: Params) -> int:
         prepared = self._prepared[statement]
         changed: int
         if isinstance(params, list):
+            # every item has the one shape of the dialect's paramstyle, as executemany needs
             changed = self._send(prepared.sql, [prepared.parameters(p) for p in params], many=True)
         else:
             changed = self._send(prepared.sql, prepared.parameters(params))
@@ -124,6 +133,7 @@ class CursorRunner:
     def _send(self, sql: str, parameters: Any, many: bool = False, rows: bool = False) -> Any:
         """Runs ``sql``: its rows when ``rows``, else the number of rows it changed."""
         cursor = self._cursor
+        assert cursor is not None  # an AutocommitRunner opens its cursor before sending
         if many:
             cursor.executemany(sql, parameters)
         else:
@@ -166,7 +176,8 @@ class AutocommitRunner(CursorRunner):
                 connection.invalidate()
         finally:
             self._connection = None
-            self._cursor.close()
+            if self._cursor is not None:
+                self._cursor.close()
             connection.close()
 
     def _send(self, sql: str, parameters: Any, many: bool = False, rows: bool = False) -> Any:
@@ -200,9 +211,9 @@ class PreparedStatements:
 
     def __init__(self, dialect: Dialect) -> None:
         self._dialect = dialect
-        self._compiled: dict[int, tuple[Executable, Prepared]] = {}
+        self._compiled: dict[int, tuple[Statement, Prepared]] = {}
 
-    def __getitem__(self, statement: Executable) -> Prepared:
+    def __getitem__(self, statement: Statement) -> Prepared:
         found = self._compiled.get(id(statement))
         if found is None:
             # The statement is kept with its compiled form, so its id cannot be reused.

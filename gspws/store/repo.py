@@ -4,15 +4,18 @@ touch (no door writes SQL). Verification's own statements, which every call runs
 """
 
 import ipaddress
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from secrets import randbelow
-from typing import Iterator
+from typing import Any, cast
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.pool import PoolProxiedConnection
 
 from gspws.core import names
 from gspws.core.access import ServiceProfile
@@ -176,8 +179,8 @@ class Repository(VerifyQueries):
 
     def locked_tokens(self) -> int:
         """How many tokens are locked (the metrics' gauge, read at each scrape)."""
-        return self.session.scalar(select(func.count()).select_from(Token)
-                                   .where(Token.status == TokenStatus.LOCKED))
+        return self.session.execute(select(func.count()).select_from(Token)
+                                    .where(Token.status == TokenStatus.LOCKED)).scalar_one()
 
     def _flush(self, duplicate_message: str) -> None:
         try:
@@ -222,11 +225,12 @@ class Repository(VerifyQueries):
 
     def activate(self, token_id: int, step: int, now: float) -> bool:
         """Pending → active with ``step`` accepted, only while the token is pending and in time."""
-        return self.session.execute(
+        # an UPDATE's result is a CursorResult, which has its rowcount
+        return cast(CursorResult[Any], self.session.execute(
             update(Token).where(Token.id == token_id, Token.status == TokenStatus.PENDING,
                                 Token.expires_at > _utc(now))
             .values(status=TokenStatus.ACTIVE, last_step=step, failures=0, expires_at=None)
-        ).rowcount == 1
+        )).rowcount == 1
 
     def fail_pending(self, token_id: int, threshold: int) -> None:
         """Count a wrong confirmation; the ``threshold``-th discards the pending token."""
@@ -273,12 +277,12 @@ class Repository(VerifyQueries):
 
     def redeem_link(self, token_hash: str, now: float) -> bool:
         """Use the link up: one conditional UPDATE, so of racing redemptions exactly one wins."""
-        return self.session.execute(
+        return cast(CursorResult[Any], self.session.execute(
             update(BindingLink).where(BindingLink.token_hash == token_hash,
                                       BindingLink.used_at.is_(None),
                                       BindingLink.expires_at > _utc(now))
             .values(used_at=_utc(now))
-        ).rowcount == 1
+        )).rowcount == 1
 
 
 _IN_USE = Token.status.in_(IN_USE)
@@ -347,7 +351,8 @@ class Store:
                     cursor.close()
                 connection.close()
 
-    def _end_failed(self, connection, cursor, error: BaseException) -> None:
+    def _end_failed(self, connection: PoolProxiedConnection, cursor: DBAPICursor | None,
+                    error: BaseException) -> None:
         """Roll back; drop the connection instead of pooling it when it is unusable (lost, or
         opened read-only) or cannot even roll back."""
         dialect = self.engine.dialect

@@ -14,14 +14,15 @@ The two updates that make verification safe with many workers on one database:
   statement, so concurrent failures are all counted.
 """
 
-from datetime import datetime, timezone
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
     Integer,
+    Row,
     Select,
-    Table,
+    String,
     Update,
     any_,
     bindparam,
@@ -36,20 +37,26 @@ from sqlalchemy.dialects import postgresql
 
 from gspws.core.codes import ReturnCode
 from gspws.core.otp import TotpParams
-from gspws.core.verify import Attempt, AuditEntry, Caller, Settlement, TokenState, settle_stepwise
+from gspws.core.verify import (
+    Attempt,
+    AuditEntry,
+    Calling,
+    Settlement,
+    TokenState,
+    settle_stepwise,
+)
 from gspws.store.models import Account, AuditEvent, Token, TokenStatus, TokenType, UTCDateTime
-from gspws.store.prepared import AutocommitRunner, StatementRunner
+from gspws.store.prepared import AutocommitRunner, Statement, StatementRunner
 from gspws.store.secrets import SecretBox
 
 _TOKENS = Token.__table__.c
-_AUDIT_TABLE: Table = AuditEvent.__table__  # type: ignore[assignment]  # a Table, typed FromClause
 _ACCOUNTS = Account.__table__.c
 
 #: Tokens that verify codes: active ones, and locked ones (which may cool down).
 IN_USE = (TokenStatus.ACTIVE, TokenStatus.LOCKED)
 
 
-def _token_states(which_account):
+def _token_states(which_account: ColumnElement[bool]) -> Select[Any]:
     return (select(_TOKENS.id, _TOKENS.serial, _TOKENS.secret, _TOKENS.algorithm, _TOKENS.digits,
                    _TOKENS.period, _TOKENS.status, _TOKENS.locked_at, _TOKENS.last_step,
                    _TOKENS.failures)
@@ -124,10 +131,10 @@ def _settle_in_one_statement() -> Select[Any]:
     reset = _reset_failures(listed("failing")).where(was_accepted).cte("reset")
     failed = _record_failure(listed("usable")).where(~was_accepted).cte("failed")
     row: dict[str, ColumnElement[Any]] = {
-        column: bindparam(column, type_=_AUDIT_TABLE.c[column].type) for column in _AUDIT_COLUMNS}
+        column: bindparam(column, type_=AuditEvent.__table__.c[column].type) for column in _AUDIT_COLUMNS}
     row["code"] = case((was_accepted, bindparam("accepted_code", type_=Integer)),
                        else_=bindparam("rejected_code", type_=Integer))
-    audit = (insert(_AUDIT_TABLE)
+    audit = (insert(AuditEvent.__table__)
              .from_select(list(_AUDIT_COLUMNS), select(*(row[c] for c in _AUDIT_COLUMNS)))
              .cte("audit"))
     return select(was_accepted.label("accepted")).add_cte(reset, failed, audit)
@@ -138,12 +145,12 @@ SETTLE = _settle_in_one_statement()
 
 #: Caller text is stored cut to its column's length: a caller cannot grow a row (a 59 KB account
 #: is stored as its first 128 characters).
-_SERVICE_ID_LENGTH = AuditEvent.__table__.c.service_id.type.length
-_ACCOUNT_LENGTH = AuditEvent.__table__.c.account.type.length
+_SERVICE_ID_LENGTH = cast(String, AuditEvent.__table__.c.service_id.type).length
+_ACCOUNT_LENGTH = cast(String, AuditEvent.__table__.c.account.type).length
 
 
 def utc(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, timezone.utc)
+    return datetime.fromtimestamp(ts, UTC)
 
 
 class VerifyQueries:
@@ -164,7 +171,7 @@ class VerifyQueries:
     def device_tokens(self, account_id: int) -> list[TokenState]:
         return self._token_states(_BY_ACCOUNT_ID, {"account_id": account_id})
 
-    def _token_states(self, statement, params: dict) -> list[TokenState]:
+    def _token_states(self, statement: Statement, params: dict[str, Any]) -> list[TokenState]:
         return [
             TokenState(
                 id=row.id,
@@ -178,7 +185,7 @@ class VerifyQueries:
             for row in self._run.rows(statement, params)
         ]
 
-    def token_params(self, token) -> TotpParams:
+    def token_params(self, token: Token | Row[Any]) -> TotpParams:
         """A token's (or token row's) parameters with its secret decrypted."""
         return TotpParams(self.secrets.decrypt(token.secret), token.algorithm, token.digits,
                           token.period)
@@ -202,7 +209,7 @@ class VerifyQueries:
     def settle(self, attempt: Attempt, audit: AuditEntry | None) -> Settlement:
         return Settlement(settle_stepwise(self, attempt), audited=False)
 
-    def audit(self, caller: Caller, account: str | None, outcome: ReturnCode, at: float,
+    def audit(self, caller: Calling, account: str | None, outcome: ReturnCode, at: float,
               duration_ms: float) -> None:
         """One row per call, written in the call's transaction (on PostgreSQL, in SETTLE).
 
@@ -214,7 +221,7 @@ class VerifyQueries:
                                  "code": outcome.code})
 
 
-def _audit_row(caller: Caller, account: str | None, at: float,
+def _audit_row(caller: Calling, account: str | None, at: float,
                duration_ms: float) -> dict[str, object]:
     """An audit row's values but its code."""
     return {
