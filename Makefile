@@ -69,7 +69,8 @@ fuzz: install
 clean:
 	rm -rf $(VENV) .venv-* .pytest_cache build *.egg-info
 
-# gspws under load next to a no-database floor (bench/run.py; options: make bench BENCH_ARGS="--help").
+# gspws under load next to a no-database floor (bench/run.py; options: make bench BENCH_ARGS="--help"),
+# by default in each load shape of bench/run.py SHAPES (--shapes: needs PostgreSQL, --pg-url).
 # wrk drives the load when present (Debian's package, installed here when apt-get can); else
 # bench/run.py falls back to its Python load generator, which uses more of the CPU itself.
 .PHONY: bench
@@ -78,4 +79,4 @@ bench: install
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } || \
 	  echo "bench: wrk not installed (apt-get install wrk); using the Python load generator"
 	@test -x $(BIN)/py-spy || $(BIN)/python -m pip install --quiet py-spy  # for --profile
-	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/run.py $(or $(BENCH_ARGS),--shapes)

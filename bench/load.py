@@ -43,11 +43,16 @@ class Load:
         return self.requests / self.seconds if self.seconds else 0.0
 
 
+def wrk_threads(connections: int) -> int:
+    """The threads wrk runs with (one a CPU, at most one a connection): its senders."""
+    return max(1, min(connections, os.cpu_count() or 1))
+
+
 def wrk_load(port: int, bodies: list[bytes], connections: int, duration: float,
              workdir: Path) -> Load:
     path = workdir / "bodies.txt"
     path.write_bytes(b"\n".join(bodies) + b"\n")
-    threads = max(1, min(connections, os.cpu_count() or 1))
+    threads = wrk_threads(connections)
     args = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(duration))}s",
             "--timeout", "10s", "-s", str(REPO / "bench" / "bodies.lua"),
             f"http://127.0.0.1:{port}{PATH}", "--", str(path), str(threads)]

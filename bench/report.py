@@ -111,3 +111,30 @@ def _goal(what: str, value: str, met: bool) -> str:
     return f"  [{'met' if met else 'MISSED'}] {what}: {value}"
 
 
+
+
+def shapes_report(summaries: list[dict]) -> str:
+    """One line per load shape, then PostgreSQL against SQLite where both ran the same shape."""
+    lines = ["", "load shapes (gspws; floor req/s in brackets; cpu ms per call)",
+             f"  {'database':<11}{'workers':>8}{'conns':>6}{'success req/s':>22}{'p99':>7}"
+             f"{'cpu':>6}{'failure req/s':>22}{'p99':>7}{'cpu':>6}"]
+    rates: dict[tuple[str, int, int], dict[str, float]] = {}
+    for summary in summaries:
+        config = summary["config"]
+        by = {(m["target"], m["path"]): m for m in summary["results"]}
+        shape = (config["db"], config["workers"], config["connections"])
+        cells = []
+        for path in ("success", "failure"):
+            g, f = by[("gspws", path)], by[("floor", path)]
+            rates.setdefault(shape, {})[path] = g["rps"]
+            cells.append(f"{g['rps']:>11,.0f} ({f['rps']:>7,.0f}){g['p99_ms']:>7.1f}"
+                         f"{g['cpu_ms_per_request'] or 0:>6.2f}")
+        lines.append(f"  {shape[0]:<11}{shape[1]:>8}{shape[2]:>6}" + "".join(cells))
+    for (db, workers, connections), paths in rates.items():
+        sqlite = rates.get(("sqlite", workers, connections))
+        if db == "postgresql" and sqlite:
+            lines.append(f"  PostgreSQL / SQLite, {workers} workers, {connections} connections: "
+                         + ", ".join(f"{path} {paths[path] / sqlite[path]:.2f}"
+                                     for path in ("success", "failure"))
+                         + " (goal 0.8)")
+    return "\n".join(lines)

@@ -48,7 +48,7 @@ wrongly or lost, or floor and gspws answer with different bytes.
 
 Examples::
 
-    make bench
+    make bench                      # every load shape of SHAPES (--shapes), one after another
     make bench BENCH_ARGS="--db postgresql"
     .venv/bin/python bench/run.py --tokens 1000000 --workers 2 --connections 16 --duration 10
     .venv/bin/python bench/run.py --loadgen python --json /tmp/bench.json
@@ -93,7 +93,7 @@ from bench.bodies import (  # noqa: E402
     success_bodies,
     totp,
 )
-from bench.load import Load, post, python_load, wrk_load  # noqa: E402
+from bench.load import Load, post, python_load, wrk_load, wrk_threads  # noqa: E402
 from bench.processes import (  # noqa: E402
     REPO,
     ServerProcess,
@@ -104,7 +104,7 @@ from bench.processes import (  # noqa: E402
     rss_mb,
 )
 from bench.profile import py_spy, top_frames  # noqa: E402
-from bench.report import report  # noqa: E402
+from bench.report import report, shapes_report  # noqa: E402
 from bench.seed import audit_codes, audit_watermark, create_pg_database, drop_pg_database, seed  # noqa: E402
 from gspws.config import Settings  # noqa: E402
 from gspws.core.otp import TotpParams  # noqa: E402
@@ -313,7 +313,9 @@ class Bench:
         # Codes for 3 x the failure path's rate (cheap to compute, and a success is rarely that
         # much faster); the run is shortened only when fewer than 1.5 x that rate exist.
         estimate = max(gspws_failure.rps, 50.0) * 1.5
-        bodies = success_bodies(self.accounts, math.ceil(2 * estimate * duration), duration)
+        senders = wrk_threads(args.connections) if self.loadgen == "wrk" else args.connections
+        bodies = success_bodies(self.accounts, math.ceil(2 * estimate * duration), duration,
+                                senders)
         note = ""
         if duration < args.duration:
             note = f"success run capped at {SUCCESS_MAX_DURATION} s (codes change every 30 s)"
@@ -389,6 +391,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--slow-clients", type=int, default=200, metavar="N",
                         help="connections trickling one byte a second in the slow-client "
                              "scenario (0: skip it)")
+    parser.add_argument("--shapes", action="store_true",
+                        help="run every load shape of SHAPES in turn (what `make bench` does): "
+                             "the options given apply to each, but for its database, workers "
+                             "and connections; the slow-client scenario runs with the first")
     parser.add_argument("--keep", action="store_true",
                         help="keep the temporary directory (store, logs, bodies)")
     args = parser.parse_args(argv)
@@ -405,13 +411,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+#: ``make bench``'s load shapes (``--shapes``): (database, workers, connections). The goals'
+#: shape first; then four workers behind many connections, and PostgreSQL with two and four
+#: workers, so that scaling with workers shows on both databases.
+SHAPES = (("sqlite", 2, 16), ("postgresql", 2, 16), ("sqlite", 4, 64), ("postgresql", 4, 16))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    summary = Bench(args).run()
-    print(report(summary))
+    runs = [args]
+    if args.shapes:
+        runs = [argparse.Namespace(**{**vars(args), "db": db, "workers": workers,
+                                      "connections": connections,
+                                      "slow_clients": args.slow_clients if n == 0 else 0})
+                for n, (db, workers, connections) in enumerate(SHAPES)]
+    summaries = []
+    for run in runs:
+        summaries.append(Bench(run).run())
+        print(report(summaries[-1]), flush=True)
+    if args.shapes:
+        print(shapes_report(summaries))
     if args.json:
-        Path(args.json).write_text(json.dumps(summary, indent=2, default=str) + "\n")
-    return 0 if succeeded(summary) else 1
+        figures = summaries if args.shapes else summaries[0]
+        Path(args.json).write_text(json.dumps(figures, indent=2, default=str) + "\n")
+    return 0 if all(succeeded(summary) for summary in summaries) else 1
 
 
 def succeeded(summary: dict) -> bool:

@@ -13,7 +13,7 @@ from gspws.config import Settings
 from gspws.core.clock import Clock, system_clock
 from gspws.core.enroll import Enrollment, EnrollPolicy
 from gspws.core.verify import Observer, Policy, Services, TotpVerifier, unobserved
-from gspws.store.db import make_engine
+from gspws.store.db import make_engine, verification_engine
 from gspws.store.repo import Store
 from gspws.store.secrets import SecretBox
 from gspws.throttle import Throttle, Unlimited
@@ -23,8 +23,10 @@ from gspws.web.session import Sessions, session_key
 
 def build_store(settings: Settings) -> Store:
     engine = make_engine(settings)
-    metrics.watch_database(engine)
-    return Store(engine, SecretBox.from_settings(settings))
+    verifying = verification_engine(settings, engine)
+    for watched in {engine, verifying}:
+        metrics.watch_database(watched)
+    return Store(engine, SecretBox.from_settings(settings), verifying)
 
 
 def policy_of(settings: Settings) -> Policy:

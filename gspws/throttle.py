@@ -1,4 +1,5 @@
-"""Rate limits on the SOAP operations, with the ``limits`` library (memory or Redis storage).
+"""Rate limits on the SOAP operations: limits' sliding window counter, counted in this process
+(:class:`SlidingWindows`) or in Redis (the ``limits`` library).
 
 Two limits, checked by the core once a caller is authorised:
 
@@ -20,13 +21,16 @@ let through and the failure is logged: the lockout still bounds guessing.
 """
 
 import logging
+import math
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
-from limits import parse
+from limits import RateLimitItem, parse
 from limits.errors import ConfigurationError
-from limits.storage import MemoryStorage, storage_from_string
+from limits.storage import storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
 
 from gspws import metrics
@@ -76,35 +80,63 @@ def unaudited_refusals() -> dict[int, int]:
     return _UNAUDITED.totals()
 
 
-class _InlineExpiryMemoryStorage(MemoryStorage):
-    """limits' memory storage, minus a thread per call.
+class SlidingWindows:
+    """limits' sliding window counter, for counts kept in this process (``memory://``).
 
-    ``MemoryStorage`` arms a 10 ms ``threading.Timer`` to purge expired counters whenever its last
-    one has finished, which under steady load means starting a thread on nearly every hit (a few
-    per cent of a verification's CPU). Expired counters are already ignored when read, so the
-    purge is only housekeeping: here it runs inline, at most once a second.
+    Same rule as ``SlidingWindowCounterRateLimiter`` on limits' ``MemoryStorage``: windows of the
+    limit's length aligned on the epoch; a hit is allowed while the count of the current window
+    plus the previous window's count, weighted by the share of it still inside the sliding window
+    and rounded down, stays within the limit. limits spent ~65 µs a check on its storage (keys
+    as strings, a lock per key, expiry bookkeeping): two checks were ~0.14 ms of a
+    verification's ~1 ms of CPU; this takes ~2 µs. Counters of windows that ended are dropped
+    at most once a second.
     """
 
-    def __init__(self, uri: str = "memory://", **options) -> None:
-        super().__init__(uri, **options)
-        self._last_purge = time.monotonic()
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        # (amount, seconds, identifiers) -> [window number, its count, the previous one's count]
+        self._counts: dict[tuple[Any, ...], list[int]] = {}
+        self._purged_at = clock()
 
-    def _MemoryStorage__schedule_expiry(self) -> None:  # replaces limits' private timer hook
-        now = time.monotonic()
-        if now - self._last_purge >= 1.0:
-            self._last_purge = now
-            self._MemoryStorage__expire_events()  # type: ignore[attr-defined]  # limits' private
+    def hit(self, limit: RateLimitItem, *identifiers: str) -> bool:
+        now = self._clock()
+        expiry = limit.get_expiry()
+        window = int(now // expiry)
+        key = (limit.amount, expiry, identifiers)
+        with self._lock:
+            if now - self._purged_at >= 1.0:
+                self._purge(now)
+            counts = self._counts.get(key)
+            if counts is None:
+                counts = self._counts[key] = [window, 0, 0]
+            elif counts[0] != window:
+                previous = counts[1] if counts[0] == window - 1 else 0
+                counts[:] = [window, 0, previous]
+            weighted = counts[2] * (expiry - now % expiry) / expiry + counts[1]
+            if math.floor(weighted) + 1 > limit.amount:
+                return False
+            counts[1] += 1
+            return True
+
+    def _purge(self, now: float) -> None:
+        self._purged_at = now
+        for key in [key for key, counts in self._counts.items()
+                    if counts[0] < int(now // key[1]) - 1]:
+            del self._counts[key]
 
 
-def _storage(uri: str):
-    return _InlineExpiryMemoryStorage() if uri.startswith("memory://") else storage_from_string(uri)
+def _limiter(uri: str) -> SlidingWindows | SlidingWindowCounterRateLimiter:
+    if uri.startswith("memory://"):
+        return SlidingWindows()
+    return SlidingWindowCounterRateLimiter(storage_from_string(uri))
 
 
 class Throttle:
     def __init__(self, storage_uri: str, per_service: str, per_account: str,
                  per_refused_address: str = "", unaudited: RefusalCounter = _UNAUDITED) -> None:
         try:
-            self._limiter = SlidingWindowCounterRateLimiter(_storage(storage_uri))
+            self._limiter = _limiter(storage_uri)
             self._per_service = parse(per_service) if per_service else None
             self._per_account = parse(per_account) if per_account else None
             self._per_refused = parse(per_refused_address) if per_refused_address else None

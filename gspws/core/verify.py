@@ -69,14 +69,49 @@ class TokenState:
         return cooldown > 0 and self.locked_at is not None and now - self.locked_at >= cooldown
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """What a code does to one account's tokens, decided before anything is written; the store
+    carries it out (:func:`settle_stepwise`, or on PostgreSQL in one statement)."""
+
+    cooled: tuple[int, ...]                    # locked, cool-down passed: unlocked first
+    candidates: tuple[tuple[int, int], ...]    # (token id, step) the code matches, tried in order
+    failing: tuple[int, ...]                   # tokens with failures: cleared when one accepts
+    usable: tuple[int, ...]                    # each charged a failure when none accepts
+    threshold: int
+    now: float
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """A call's audit row but its outcome: the store may write it with the outcome of
+    :meth:`VerifyRepository.settle` in the same statement."""
+
+    caller: Calling
+    account: str | None
+    at: float
+    duration_ms: float
+    accepted: ReturnCode
+    rejected: ReturnCode
+
+
+@dataclass(frozen=True)
+class Settlement:
+    accepted: int | None  # the id of the token that accepted the code
+    audited: bool         # whether the AuditEntry given was written
+
+
 class VerifyRepository(Protocol):
     """What verification needs from the store, inside one transaction."""
 
     def verifiable_tokens(self, account: str) -> list[TokenState]: ...
-    def unlock(self, token_ids: list[int]) -> int: ...  # how many were locked
+    def unlock(self, token_ids: list[int]) -> int: ...
     def accept_step(self, token_id: int, step: int) -> bool: ...
     def reset_failures(self, token_ids: list[int]) -> None: ...
     def record_failure(self, token_ids: list[int], threshold: int, now: float) -> None: ...
+    def settle(self, attempt: Attempt, audit: AuditEntry | None) -> Settlement:
+        """Carries ``attempt`` out (as :func:`settle_stepwise` does); with ``audit``, may also
+        write the audit row in the same statement (then ``audited``)."""
     def audit(self, caller: Calling, account: str | None, outcome: ReturnCode, at: float,
               duration_ms: float) -> None: ...
 
@@ -127,8 +162,10 @@ class AuditedCalls(Generic[R]):
     def _audited(self, caller: Calling, account: str | None,
                  decide: Callable[[R, float], T],
                  code_of: Callable[[T], ReturnCode], wrap: Callable[[ReturnCode], T],
-                 prepare: Callable[[], None] | None = None) -> T:
-        """``decide(repo, now)`` for an admitted caller, else ``wrap(refusal)``; audited.
+                 prepare: Callable[[], None] | None = None,
+                 audited: Callable[[], bool] = lambda: False) -> T:
+        """``decide(repo, now)`` for an admitted caller, else ``wrap(refusal)``; audited, unless
+        ``audited()`` says the decision wrote its audit row itself (VerifyRepository.settle).
 
         ``prepare()``, when given, runs for an admitted caller before the transaction: reads
         that need no lock (on SQLite the transaction holds the database's write lock)."""
@@ -145,7 +182,8 @@ class AuditedCalls(Generic[R]):
             with self._unit_of_work() as repo:
                 result = wrap(refused) if refused else decide(repo, now)
                 elapsed_ms = (time.perf_counter() - started) * 1000
-                repo.audit(caller, account, code_of(result), now, elapsed_ms)
+                if not audited():
+                    repo.audit(caller, account, code_of(result), now, elapsed_ms)
         except Exception:
             log.exception("%s failed for service %s; answering 3000", caller.operation,
                           caller.service_id)
@@ -185,7 +223,9 @@ class TotpVerifier(AuditedCalls[VerifyRepository]):
         transaction, which holds the database's write lock; elsewhere (PostgreSQL locks rows, not
         the database) one transaction does both. Either way the conditional updates in
         accept_code keep a code single-use however stale the read is when they run."""
+        started = time.perf_counter()
         read: list[TokenState] | None = None
+        written = False
         name = names.lookup(account)  # None: no account can be called that (3001)
 
         def read_tokens() -> None:
@@ -195,22 +235,26 @@ class TotpVerifier(AuditedCalls[VerifyRepository]):
                 read = repo.verifiable_tokens(name) if name else []
 
         def decide(repo: VerifyRepository, now: float) -> ReturnCode:
+            nonlocal written
             tokens = read if read is not None else (
                 repo.verifiable_tokens(name) if name else [])
-            return self._decide(repo, caller, name, code, now, tokens)
+            if not tokens:
+                return codes.NO_ACTIVE_TOKEN
+            assert name is not None  # no name, no tokens
+            if self._over_account_limit(caller, name):
+                return codes.REJECTED
+            attempt = plan(tokens, code, now, self._policy)
+            if attempt is None:
+                return codes.REJECTED
+            entry = AuditEntry(caller, account, now, (time.perf_counter() - started) * 1000,
+                               accepted=codes.OK, rejected=codes.REJECTED)
+            settled = repo.settle(attempt, entry)
+            written = settled.audited
+            return codes.OK if settled.accepted is not None else codes.REJECTED
 
         return self._audited(caller, account, decide, code_of=_same, wrap=_same,
-                             prepare=read_tokens if self._reading else None)
-
-    def _decide(self, repo: VerifyRepository, caller: Caller, account: str | None,
-                code: str | None, now: float, tokens: list[TokenState]) -> ReturnCode:
-        if not tokens:
-            return codes.NO_ACTIVE_TOKEN
-        assert account is not None  # no name, no tokens
-        if self._over_account_limit(caller, account):
-            return codes.REJECTED
-        accepted = accept_code(repo, tokens, code, now, self._policy)
-        return codes.OK if accepted else codes.REJECTED
+                             prepare=read_tokens if self._reading else None,
+                             audited=lambda: written)
 
 
 def _same(outcome: ReturnCode) -> ReturnCode:
@@ -225,20 +269,41 @@ def accept_code(repo: VerifyRepository, tokens: list[TokenState], code: str | No
     window, later than the last accepted step (stored atomically: of racing callers one wins),
     not on a locked token. A failure counts against every usable token; a success clears them.
     """
+    attempt = plan(tokens, code, now, policy)
+    if attempt is None:
+        return None
+    accepted = repo.settle(attempt, None).accepted
+    return next((t for t in tokens if t.id == accepted), None)
+
+
+def plan(tokens: list[TokenState], code: str | None, now: float,
+         policy: Policy) -> Attempt | None:
+    """What ``code`` does to ``tokens`` (one account's); None when no token is usable (nothing
+    to write). Every usable token's window is computed, matching or not."""
     usable = [t for t in tokens if t.usable(now, policy.lockout_cooldown)]
-    cooled = [t.id for t in usable if t.locked]
-    if cooled:
-        repo.unlock(cooled)
     if not usable:
         return None
+    candidates = []
     for token in usable:
         step = matching_step(token.params, code or "", now, policy.window)
-        if step is None or (token.last_step is not None and step <= token.last_step):
-            continue
-        if repo.accept_step(token.id, step):
-            others_failed = [t.id for t in tokens if t.failures and t.id != token.id]
+        if step is not None and (token.last_step is None or step > token.last_step):
+            candidates.append((token.id, step))
+    return Attempt(cooled=tuple(t.id for t in usable if t.locked), candidates=tuple(candidates),
+                   failing=tuple(t.id for t in tokens if t.failures),
+                   usable=tuple(t.id for t in usable), threshold=policy.lockout_threshold,
+                   now=now)
+
+
+def settle_stepwise(repo: VerifyRepository, attempt: Attempt) -> int | None:
+    """Carries ``attempt`` out one conditional statement at a time (in the caller's transaction);
+    the id of the token that accepted the code, else None."""
+    if attempt.cooled:
+        repo.unlock(list(attempt.cooled))
+    for token_id, step in attempt.candidates:
+        if repo.accept_step(token_id, step):
+            others_failed = [t for t in attempt.failing if t != token_id]
             if others_failed:
                 repo.reset_failures(others_failed)
-            return token
-    repo.record_failure([t.id for t in usable], policy.lockout_threshold, now)
+            return token_id
+    repo.record_failure(list(attempt.usable), attempt.threshold, attempt.now)
     return None

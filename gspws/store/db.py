@@ -7,7 +7,10 @@ transaction tries to upgrade. Writers also queue on a :class:`WriterQueue` first
 next writer in much sooner after the lock is free than SQLite's busy handler does.
 
 PostgreSQL: a pool per worker with pre-ping, a connect timeout and a statement timeout, so a sick
-database turns into a prompt 3000 rather than a hung worker.
+database turns into a prompt 3000 rather than a hung worker. VerifyTOTPCode, which every login
+calls, has a pool of its own (:func:`verification_engine`): autocommit, no pre-ping, statements
+prepared on the server at first use; a dead connection is replaced when its first statement
+fails (gspws.store.prepared.AutocommitRunner).
 """
 
 import fcntl
@@ -19,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Connection, Engine, ExceptionContext, make_url
@@ -41,20 +45,40 @@ def make_engine(settings: Settings) -> Engine:
     url = make_url(settings.effective_database_url)
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url, settings)
-    connect_args = {}
+    return _server_engine(settings, pool_pre_ping=True)
+
+
+def verification_engine(settings: Settings, engine: Engine) -> Engine:
+    """The engine VerifyTOTPCode runs on: ``engine`` itself, except with psycopg 3 a second pool
+    whose connections are in autocommit (a verification is a read, then one statement that writes
+    and commits: gspws.store.verification.SETTLE), are not pinged before each use (a round trip
+    per call; a connection found dead is replaced instead, see
+    gspws.store.prepared.AutocommitRunner) and prepare each statement on the server the first time
+    it runs (``prepare_threshold=0``; psycopg's default waits for the fifth)."""
+    if engine.dialect.driver != "psycopg":
+        return engine
+    return _server_engine(settings, pool_pre_ping=False, isolation_level="AUTOCOMMIT",
+                          connect_args={"prepare_threshold": 0})
+
+
+def _server_engine(settings: Settings, pool_pre_ping: bool,
+                   connect_args: dict[str, Any] | None = None, **options: Any) -> Engine:
+    """An engine on a database server (PostgreSQL, or what else the URL names)."""
+    url = make_url(settings.effective_database_url)
+    connect_args = dict(connect_args or {})
     if url.get_backend_name() == "postgresql":
         timeout_ms = settings.db_timeout * 1000
         # Keep libpq options given in the URL (e.g. ?options=-csearch_path%3Dgspws) and add ours.
         given = url.query.get("options", "")
         url = url.difference_update_query(["options"])
-        connect_args = {"connect_timeout": settings.db_timeout,
-                        "options": f"{given} -c statement_timeout={timeout_ms} "
-                                   f"-c lock_timeout={timeout_ms}".strip()}
+        connect_args |= {"connect_timeout": settings.db_timeout,
+                         "options": f"{given} -c statement_timeout={timeout_ms} "
+                                    f"-c lock_timeout={timeout_ms}".strip()}
     try:
         return create_engine(url, pool_size=settings.db_pool_size,
                              max_overflow=settings.db_pool_size, pool_timeout=settings.db_timeout,
-                             pool_pre_ping=True, pool_recycle=1800, connect_args=connect_args,
-                             hide_parameters=True)
+                             pool_pre_ping=pool_pre_ping, pool_recycle=1800,
+                             connect_args=connect_args, hide_parameters=True, **options)
     except ModuleNotFoundError as missing:  # the driver is an extra (setup.cfg)
         remedy = "gspws[postgresql]" if url.get_backend_name() == "postgresql" else missing.name
         raise ConfigError(f"{url.drivername} needs the {missing.name} module: "

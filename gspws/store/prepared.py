@@ -12,11 +12,13 @@
   statement, against 3 µs for SQLite to run one; a verification runs four to six.
 """
 
+import logging
 from collections import namedtuple
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Protocol
 
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
@@ -24,6 +26,8 @@ from sqlalchemy.sql.dml import UpdateBase
 
 Statement = Select[Any] | UpdateBase
 """What runs here: a SELECT, or an INSERT, UPDATE or DELETE."""
+
+log = logging.getLogger(__name__)
 
 Params = dict[str, Any] | list[dict[str, Any]]
 """One set of values, or a list of them (run once per item, as ``executemany``)."""
@@ -108,24 +112,98 @@ class Prepared:
 class CursorRunner:
     """Statements on a DBAPI cursor, each compiled once per :class:`PreparedStatements`."""
 
-    def __init__(self, cursor: DBAPICursor, prepared: "PreparedStatements") -> None:
+    def __init__(self, cursor: DBAPICursor | None, prepared: "PreparedStatements") -> None:
         self._cursor = cursor
         self._prepared = prepared
 
     def rows(self, statement: Statement, params: dict[str, Any]) -> list[Any]:
         prepared = self._prepared[statement]
-        self._cursor.execute(prepared.sql, prepared.parameters(params))
-        return prepared.rows(self._cursor.fetchall())
+        return prepared.rows(self._send(prepared.sql, prepared.parameters(params), rows=True))
 
     def count(self, statement: Statement, params: Params) -> int:
         prepared = self._prepared[statement]
+        changed: int
         if isinstance(params, list):
             # every item has the one shape of the dialect's paramstyle, as executemany needs
-            self._cursor.executemany(prepared.sql,
-                                     [prepared.parameters(p) for p in params])  # type: ignore[arg-type]
+            changed = self._send(prepared.sql, [prepared.parameters(p) for p in params], many=True)
         else:
-            self._cursor.execute(prepared.sql, prepared.parameters(params))
-        return self._cursor.rowcount
+            changed = self._send(prepared.sql, prepared.parameters(params))
+        return changed
+
+    def _send(self, sql: str, parameters: Any, many: bool = False, rows: bool = False) -> Any:
+        """Runs ``sql``: its rows when ``rows``, else the number of rows it changed."""
+        cursor = self._cursor
+        assert cursor is not None  # an AutocommitRunner opens its cursor before sending
+        if many:
+            cursor.executemany(sql, parameters)
+        else:
+            cursor.execute(sql, parameters)
+        return cursor.fetchall() if rows else cursor.rowcount
+
+
+class AutocommitRunner(CursorRunner):
+    """Statements each committed on its own, on a connection of ``engine``'s pool, checked out at
+    the first statement (PostgreSQL with psycopg 3: gspws.store.db.verification_engine).
+
+    That pool does not ping a connection before handing it out (a round trip per call). Instead,
+    when the first statement fails because the connection is dead (the database restarted, or
+    an administrator ended the session), nothing has been done on it: the pool is emptied of
+    connections opened before (after a restart they are all dead) and the statement is sent once
+    more on a fresh connection. A failure on any later statement is not retried: a write may have
+    been committed before the connection broke.
+    """
+
+    def __init__(self, engine: Engine, prepared: "PreparedStatements") -> None:
+        super().__init__(None, prepared)
+        self._engine = engine
+        self._connection: Any = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """The statements of the block in one transaction (psycopg's, committed at the end)."""
+        if self._connection is None:
+            self._open()
+        with self._connection.dbapi_connection.transaction():
+            yield
+
+    def close(self, error: BaseException | None = None) -> None:
+        """Gives the connection back to the pool, or drops it if ``error`` broke it."""
+        connection = self._connection
+        if connection is None:
+            return
+        try:
+            if error is not None and self._broken(error):
+                connection.invalidate()
+        finally:
+            self._connection = None
+            if self._cursor is not None:
+                self._cursor.close()
+            connection.close()
+
+    def _send(self, sql: str, parameters: Any, many: bool = False, rows: bool = False) -> Any:
+        if self._connection is not None:
+            return super()._send(sql, parameters, many, rows)
+        self._open()
+        try:
+            return super()._send(sql, parameters, many, rows)
+        except self._engine.dialect.loaded_dbapi.Error as error:
+            if not self._broken(error):
+                raise
+            log.info("a pooled connection was dead (%s); retrying on a fresh one",
+                     type(error).__name__)
+            self.close(error)
+            self._engine.dispose()  # the connections opened before it are likely dead too
+            self._open()
+            return super()._send(sql, parameters, many, rows)
+
+    def _open(self) -> None:
+        self._connection = self._engine.raw_connection()
+        self._cursor = self._connection.cursor()
+
+    def _broken(self, error: BaseException) -> bool:
+        dialect = self._engine.dialect
+        return isinstance(error, dialect.loaded_dbapi.Error) and dialect.is_disconnect(
+            error, self._connection.dbapi_connection, self._cursor)
 
 
 class PreparedStatements:

@@ -35,9 +35,9 @@ from gspws.store.models import (
     TokenStatus,
     TokenType,
 )
-from gspws.store.prepared import CursorRunner, PreparedStatements, SessionRunner
+from gspws.store.prepared import AutocommitRunner, CursorRunner, PreparedStatements, SessionRunner
 from gspws.store.secrets import SecretBox
-from gspws.store.verification import IN_USE, VerifyQueries
+from gspws.store.verification import IN_USE, AutocommitQueries, VerifyQueries
 from gspws.store.verification import utc as _utc
 
 
@@ -300,12 +300,15 @@ def _profile(service: Service) -> ServiceProfile:
 class Store:
     """A session factory plus the secret box: hands out one :class:`Repository` per transaction."""
 
-    def __init__(self, engine: Engine, secrets: SecretBox) -> None:
+    def __init__(self, engine: Engine, secrets: SecretBox, verifying: Engine | None = None) -> None:
+        """``verifying``: the engine of :meth:`verification` when it is another than ``engine``
+        (gspws.store.db.verification_engine: autocommit)."""
         self.engine = engine
         self.sessions = sessionmaker(engine, expire_on_commit=False)
         self.secrets = secrets
         self._writer_turn = writer_turns(engine)
         self._prepared = PreparedStatements(engine.dialect)
+        self._verifying = verifying if verifying is not engine else None
 
     @contextmanager
     def unit(self) -> Iterator[Repository]:
@@ -320,14 +323,24 @@ class Store:
     @contextmanager
     def verification(self, read_only: bool = False) -> Iterator[VerifyQueries]:
         """One transaction for VerifyTOTPCode, its statements prepared and sent on the DBAPI
-        connection (gspws.store.prepared). ``read_only`` as in :meth:`reading`."""
+        connection (gspws.store.prepared). ``read_only`` as in :meth:`reading`. With an
+        autocommit ``verifying`` engine, each statement commits alone (AutocommitQueries)."""
+        if self._verifying is not None:
+            runner = AutocommitRunner(self._verifying, self._prepared)
+            try:
+                yield AutocommitQueries(runner, self.secrets)
+            except BaseException as error:
+                runner.close(error)
+                raise
+            runner.close()
+            return
         with nullcontext() if read_only else self._writer_turn():
             connection = self.engine.raw_connection()
             cursor = None
             try:
                 cursor = connection.cursor()
-                if self.locks_database:
-                    cursor.execute(sqlite_begin(read_only))
+                if self.locks_database and not read_only:  # a lone read commits by itself
+                    cursor.execute(sqlite_begin(read_only=False))
                 yield VerifyQueries(CursorRunner(cursor, self._prepared), self.secrets)
                 connection.commit()
             except BaseException as error:

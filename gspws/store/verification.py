@@ -19,22 +19,34 @@ from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Row,
     Select,
     String,
+    Update,
+    any_,
     bindparam,
     case,
+    exists,
     insert,
     or_,
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql
 
 from gspws.core.codes import ReturnCode
 from gspws.core.otp import TotpParams
-from gspws.core.verify import Calling, TokenState
+from gspws.core.verify import (
+    Attempt,
+    AuditEntry,
+    Calling,
+    Settlement,
+    TokenState,
+    settle_stepwise,
+)
 from gspws.store.models import Account, AuditEvent, Token, TokenStatus, TokenType, UTCDateTime
-from gspws.store.prepared import Statement, StatementRunner
+from gspws.store.prepared import AutocommitRunner, Statement, StatementRunner
 from gspws.store.secrets import SecretBox
 
 _TOKENS = Token.__table__.c
@@ -63,26 +75,72 @@ _TOKEN = _TOKENS.id == bindparam("token_id")
 
 _UNLOCK = (update(Token.__table__).where(_TOKEN, _TOKENS.status == TokenStatus.LOCKED)
            .values(status=TokenStatus.ACTIVE, failures=0, locked_at=None))
-_ACCEPT_STEP = (update(Token.__table__)
-                .where(_TOKEN, _TOKENS.status == TokenStatus.ACTIVE,
-                       _TOKENS.last_step.is_(None) | (_TOKENS.last_step < bindparam("step")))
-                .values(last_step=bindparam("step"), failures=0))
-# A success on one device clears the others' failures, but not a locked device's: binding a new
-# device to a locked account must not lift the lock (issue 17 item 12); only an operator's
-# unlock or the cool-down does.
-_RESET_FAILURES = (update(Token.__table__).where(_TOKEN, _TOKENS.failures > 0,
-                                                 _TOKENS.status == TokenStatus.ACTIVE)
-                   .values(failures=0))
-_REACHES = _TOKENS.failures + 1 >= bindparam("threshold")
-_RECORD_FAILURE = (update(Token.__table__).where(_TOKEN, _TOKENS.status == TokenStatus.ACTIVE)
-                   .values(failures=_TOKENS.failures + 1,
-                           status=case((_REACHES, TokenStatus.LOCKED.value), else_=_TOKENS.status),
-                           locked_at=case((_REACHES, bindparam("now", type_=UTCDateTime)),
-                                          else_=_TOKENS.locked_at)))
+
+
+# The three rules below are each written once, for the tokens ``which`` selects: one token per
+# statement (run once per token), or on PostgreSQL a list of them inside SETTLE.
+def _accept_step(which: ColumnElement[bool]) -> Update:
+    return (update(Token.__table__)
+            .where(which, _TOKENS.status == TokenStatus.ACTIVE,
+                   _TOKENS.last_step.is_(None) | (_TOKENS.last_step < bindparam("step")))
+            .values(last_step=bindparam("step"), failures=0))
+
+
+def _reset_failures(which: ColumnElement[bool]) -> Update:
+    # A success on one device clears the others' failures, but not a locked device's: binding a
+    # new device to a locked account must not lift the lock (issue 17 item 12); only an
+    # operator's unlock or the cool-down does.
+    return (update(Token.__table__).where(which, _TOKENS.failures > 0,
+                                          _TOKENS.status == TokenStatus.ACTIVE)
+            .values(failures=0))
+
+
+def _record_failure(which: ColumnElement[bool]) -> Update:
+    reaches = _TOKENS.failures + 1 >= bindparam("threshold")
+    return (update(Token.__table__).where(which, _TOKENS.status == TokenStatus.ACTIVE)
+            .values(failures=_TOKENS.failures + 1,
+                    status=case((reaches, TokenStatus.LOCKED.value), else_=_TOKENS.status),
+                    locked_at=case((reaches, bindparam("now", type_=UTCDateTime)),
+                                   else_=_TOKENS.locked_at)))
+
+
+_ACCEPT_STEP = _accept_step(_TOKEN)
+_RESET_FAILURES = _reset_failures(_TOKEN)
+_RECORD_FAILURE = _record_failure(_TOKEN)
+_AUDIT_COLUMNS = ("at", "service_id", "client_addr", "operation", "account", "code",
+                  "duration_ms")
 # inline(): the new row's id is not needed, so PostgreSQL is not asked to return it.
 _AUDIT = (insert(AuditEvent.__table__).inline()
-          .values({column: bindparam(column) for column in (
-              "at", "service_id", "client_addr", "operation", "account", "code", "duration_ms")}))
+          .values({column: bindparam(column) for column in _AUDIT_COLUMNS}))
+
+
+def _settle_in_one_statement() -> Select[Any]:
+    """PostgreSQL: an attempt with at most one candidate and nothing to unlock, and its audit
+    row, as one statement (data-modifying CTEs); its one row says whether the code was accepted.
+
+    The candidate's conditional UPDATE runs first; the failure counting runs only when it changed
+    no row, and the clearing of the other tokens' failures only when it did (an uncorrelated
+    EXISTS: evaluated once). No row is updated twice (``failing`` excludes the candidate), so
+    the statement means what the step-by-step form does, and it commits alone (autocommit).
+    """
+    def listed(name: str) -> ColumnElement[bool]:
+        return _TOKENS.id == any_(bindparam(name, type_=postgresql.ARRAY(Integer)))
+
+    accepted = _accept_step(_TOKEN).returning(_TOKENS.id).cte("accepted")
+    was_accepted = exists(select(accepted.c.id))
+    reset = _reset_failures(listed("failing")).where(was_accepted).cte("reset")
+    failed = _record_failure(listed("usable")).where(~was_accepted).cte("failed")
+    row: dict[str, ColumnElement[Any]] = {
+        column: bindparam(column, type_=AuditEvent.__table__.c[column].type) for column in _AUDIT_COLUMNS}
+    row["code"] = case((was_accepted, bindparam("accepted_code", type_=Integer)),
+                       else_=bindparam("rejected_code", type_=Integer))
+    audit = (insert(AuditEvent.__table__)
+             .from_select(list(_AUDIT_COLUMNS), select(*(row[c] for c in _AUDIT_COLUMNS)))
+             .cte("audit"))
+    return select(was_accepted.label("accepted")).add_cte(reset, failed, audit)
+
+
+SETTLE = _settle_in_one_statement()
 
 
 #: Caller text is stored cut to its column's length: a caller cannot grow a row (a 59 KB account
@@ -148,14 +206,64 @@ class VerifyQueries:
         self._run.count(_RECORD_FAILURE, [{"token_id": token_id, "threshold": threshold,
                                            "now": at} for token_id in token_ids])
 
+    def settle(self, attempt: Attempt, audit: AuditEntry | None) -> Settlement:
+        return Settlement(settle_stepwise(self, attempt), audited=False)
+
     def audit(self, caller: Calling, account: str | None, outcome: ReturnCode, at: float,
               duration_ms: float) -> None:
-        self._run.count(_AUDIT, {
-            "at": utc(at),
-            "service_id": caller.service_id[:_SERVICE_ID_LENGTH] if caller.service_id else None,
-            "client_addr": str(caller.address) if caller.address else None,
-            "operation": caller.operation,
-            "account": account[:_ACCOUNT_LENGTH] if account else None,
-            "code": outcome.code,
-            "duration_ms": round(duration_ms, 3),
-        })
+        """One row per call, written in the call's transaction (on PostgreSQL, in SETTLE).
+
+        Not batched: a batch kept in memory is lost when the worker dies, and a call answered
+        without its row breaks "every call is audited". Measured in-process on SQLite, the
+        insert costs ~0.1 ms of CPU a call (~940 against ~800 µs, A/B, same process); on
+        PostgreSQL it adds no round trip."""
+        self._run.count(_AUDIT, {**_audit_row(caller, account, at, duration_ms),
+                                 "code": outcome.code})
+
+
+def _audit_row(caller: Calling, account: str | None, at: float,
+               duration_ms: float) -> dict[str, object]:
+    """An audit row's values but its code."""
+    return {
+        "at": utc(at),
+        "service_id": caller.service_id[:_SERVICE_ID_LENGTH] if caller.service_id else None,
+        "client_addr": str(caller.address) if caller.address else None,
+        "operation": caller.operation,
+        "account": account[:_ACCOUNT_LENGTH] if account else None,
+        "duration_ms": round(duration_ms, 3),
+    }
+
+
+class AutocommitQueries(VerifyQueries):
+    """VerifyTOTPCode on PostgreSQL with psycopg 3, each statement committed on its own: the
+    tokens are read (one round trip), then the attempt and the audit row are one statement
+    (:data:`SETTLE`, one round trip) when the attempt has at most one candidate and nothing to
+    unlock, which is every call but a code matching two devices at once or a cooled-down lock.
+    Those run step by step in one transaction with their audit row. Reading before writing is
+    safe as on SQLite: the conditional updates keep a code single-use however stale the read.
+
+    The audit row written by SETTLE holds the call's duration up to that statement, not its
+    round trip."""
+
+    def __init__(self, run: AutocommitRunner, secrets: SecretBox) -> None:
+        super().__init__(run, secrets)
+        self._autocommit = run
+
+    def settle(self, attempt: Attempt, audit: AuditEntry | None) -> Settlement:
+        if audit is None or attempt.cooled or len(attempt.candidates) > 1:
+            with self._autocommit.transaction():
+                accepted = settle_stepwise(self, attempt)
+                if audit is not None:
+                    self.audit(audit.caller, audit.account,
+                               audit.accepted if accepted is not None else audit.rejected,
+                               audit.at, audit.duration_ms)
+            return Settlement(accepted, audited=audit is not None)
+        token_id, step = attempt.candidates[0] if attempt.candidates else (None, None)
+        row, = self._run.rows(SETTLE, {
+            **_audit_row(audit.caller, audit.account, audit.at, audit.duration_ms),
+            "token_id": token_id, "step": step,
+            "failing": [t for t in attempt.failing if t != token_id],
+            "usable": list(attempt.usable), "threshold": attempt.threshold,
+            "now": utc(attempt.now),
+            "accepted_code": audit.accepted.code, "rejected_code": audit.rejected.code})
+        return Settlement(token_id if row.accepted else None, audited=True)

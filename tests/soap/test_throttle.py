@@ -108,3 +108,32 @@ def test_memory_storage_starts_no_thread_per_call(monkeypatch):
         if i % 20 == 0:
             time.sleep(0.02)  # long enough for a 10 ms timer to have finished
     assert starts == []
+
+
+def test_memory_counts_decide_as_limits_does(monkeypatch):
+    """gspws counts ``memory://`` limits itself (gspws.throttle.SlidingWindows, ~30 times
+    cheaper): the same hits at the same instants are allowed or refused exactly as by limits'
+    sliding window counter on its memory storage."""
+    import random
+
+    from limits import parse
+    from limits.storage import MemoryStorage
+    from limits.strategies import SlidingWindowCounterRateLimiter
+
+    from gspws.throttle import SlidingWindows
+
+    now = [1_800_000_000.0]
+    monkeypatch.setattr("limits.storage.memory.time.time", lambda: now[0])
+    ours = SlidingWindows(clock=lambda: now[0])
+    theirs = SlidingWindowCounterRateLimiter(MemoryStorage())
+    chance = random.Random(16)
+    decisions = []
+    for limit in (parse("5/minute"), parse("3/second"), parse("10/10 seconds")):
+        for _ in range(3000):
+            # twice the limit for each of 3 keys
+            now[0] += chance.expovariate(limit.amount / limit.get_expiry() * 6)
+            key = ("account", f"user{chance.randrange(3)}")
+            expected = theirs.hit(limit, "gspws", *key)
+            assert ours.hit(limit, "gspws", *key) == expected, (limit, now[0], key)
+            decisions.append(expected)
+    assert 0.2 < sum(decisions) / len(decisions) < 0.9  # both answers were exercised

@@ -1,0 +1,77 @@
+"""VerifyTOTPCode on PostgreSQL costs two round trips: the tokens are read, then the attempt and
+its audit row are one statement, committed alone (gspws.store.verification.AutocommitQueries).
+
+Counted from libpq's own trace of the protocol (psycopg's ``PGconn.trace``): every message the
+client sends that makes the server answer (``Sync`` after an extended-protocol statement, or a
+simple ``Query``) is one round trip. Before, a call cost six: the pool's pre-ping, BEGIN, SELECT,
+UPDATE, INSERT, COMMIT.
+"""
+
+import ipaddress
+import tempfile
+
+import pytest
+from sqlalchemy import event
+
+from gspws.compose import policy_of
+from gspws.core import codes
+from gspws.core.clock import FixedClock
+from gspws.core.verify import Caller, TotpVerifier
+from gspws.store import migrate
+from gspws.store.db import make_engine, verification_engine
+from gspws.store.repo import Store
+from gspws.store.secrets import SecretBox
+from gspws.throttle import Unlimited
+
+from helpers import T0, audit_rows, make_settings, seed_demo
+
+
+@pytest.fixture
+def traced(pg_url, tmp_path):
+    """A migrated PostgreSQL store whose verification connections trace the protocol to a file."""
+    settings = make_settings(tmp_path, pg_url)
+    engine = make_engine(settings)
+    migrate.upgrade(engine)
+    verifying = verification_engine(settings, engine)
+    trace = tempfile.TemporaryFile()
+
+    @event.listens_for(verifying, "connect")
+    def _trace(dbapi_connection, _record):
+        dbapi_connection.pgconn.trace(trace.fileno())
+
+    yield settings, Store(engine, SecretBox.from_settings(settings), verifying), trace
+    verifying.dispose()
+    engine.dispose()
+
+
+def round_trips(trace) -> int:
+    trace.seek(0)
+    sent = [line.split("\t") for line in trace.read().decode().splitlines()]
+    return sum(1 for fields in sent if len(fields) > 2 and fields[1] == "F"
+               and fields[3].split(" ")[0] in ("Sync", "Query"))
+
+
+CALLER = Caller("APP0001931", ipaddress.ip_address("127.0.0.1"), "VerifyTOTPCode")
+
+
+@pytest.mark.parametrize("which", ["right", "wrong", "unknown"])
+def test_a_verification_is_two_round_trips_on_postgresql(traced, which):
+    settings, store, trace = traced
+    demo = seed_demo(store)
+    clock = FixedClock(T0)
+    services = store.service_registry(refresh=0).current
+    verifier = TotpVerifier(store.verification, services, policy_of(settings), clock, Unlimited())
+    account, code, expected = {"right": (demo.account, demo.code(T0), codes.OK),
+                               "wrong": (demo.account, "000000", codes.REJECTED),
+                               "unknown": ("nobody", "000000", codes.NO_ACTIVE_TOKEN)}[which]
+    for _warming in range(3):
+        # The first calls also open the connection and prepare each statement on the server
+        # (once per connection and per parameter types: the failure counter's first failure
+        # changes the list of tokens to clear from empty to one).
+        before = round_trips(trace)
+        if which == "right":
+            code = demo.code(clock())
+        assert verifier.verify(CALLER, account, code) == expected
+        clock.advance(30)
+    assert round_trips(trace) - before == 2
+    assert [row.code for row in audit_rows(store)][-1] == expected.code
