@@ -39,6 +39,17 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _gateway(*kinds: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        kind, _, target = text.strip().partition(":")
+        if text.strip() and kind not in kinds:
+            raise ValueError(f"must start with one of {', '.join(kinds)}")
+        if kind in ("spool", "webhook") and not target:
+            raise ValueError(f"{kind}: needs a {'directory' if kind == 'spool' else 'URL'}")
+        return text.strip()
+    return parse
+
+
 def _optional_port(text: str) -> int | None:
     return int(text) if text.strip() else None
 
@@ -141,6 +152,29 @@ OPTIONS = (
     Option("smtp_password", "GSPWS_SMTP_PASSWORD", "", str, "SMTP password."),
     Option("smtp_sender", "GSPWS_SMTP_SENDER", "gspws@localhost", str,
            "From address of invitation e-mails."),
+    Option("sms_gateway", "GSPWS_SMS_GATEWAY", "", _gateway("mitake", "webhook", "spool"),
+           "Where SMS codes go: `mitake` (Mitake's SmSend; `mitake:URL` for another address of "
+           "it), `webhook:URL` (signed JSON, docs/delivery.md) or `spool:DIR` (files, for "
+           "development); empty: SMS messages fail (`gspws outbox list`)."),
+    Option("sms_username", "GSPWS_SMS_USERNAME", "", str, "Mitake account (`username`)."),
+    Option("sms_password", "GSPWS_SMS_PASSWORD", "", str, "Mitake password."),
+    Option("sms_webhook_secret", "GSPWS_SMS_WEBHOOK_SECRET", "", str,
+           "HMAC-SHA256 key of `webhook:URL` signatures."),
+    Option("sms_timeout", "GSPWS_SMS_TIMEOUT", "10", _seconds,
+           "Seconds a gateway (SMS or SMTP) gets to connect and for each answer; a message "
+           "whose gateway misses it is retried."),
+    Option("mail_gateway", "GSPWS_MAIL_GATEWAY", "smtp", _gateway("smtp", "spool"),
+           "Where e-mailed codes go: `smtp` (GSPWS_SMTP_*) or `spool:DIR` (development)."),
+    Option("otp_text", "GSPWS_OTP_TEXT", "您的驗證碼為 {code}，{minutes} 分鐘內有效。", str,
+           "Text of a code's SMS and e-mail; `{code}` and `{minutes}` (its validity) are "
+           "filled in."),
+    Option("otp_mail_subject", "GSPWS_OTP_MAIL_SUBJECT", "驗證碼 Verification code", str,
+           "Subject of a code's e-mail."),
+    Option("delivery_sender", "GSPWS_DELIVERY_SENDER", "serve", _choice("serve", "separate"),
+           "`serve`: `gspws serve` runs the outbox sender (one per node); `separate`: run "
+           "`gspws deliver` yourself."),
+    Option("delivery_poll", "GSPWS_DELIVERY_POLL", "1", _seconds,
+           "Seconds the outbox sender waits between looks at an empty outbox."),
     Option("db_pool_size", "GSPWS_DB_POOL_SIZE", "5", int,
            "Database connections kept per worker process (PostgreSQL)."),
     Option("db_timeout", "GSPWS_DB_TIMEOUT", "2", int,
@@ -186,6 +220,16 @@ class Settings:
     smtp_user: str
     smtp_password: str
     smtp_sender: str
+    sms_gateway: str
+    sms_username: str
+    sms_password: str
+    sms_webhook_secret: str
+    sms_timeout: float
+    mail_gateway: str
+    otp_text: str
+    otp_mail_subject: str
+    delivery_sender: str
+    delivery_poll: float
     db_pool_size: int
     db_timeout: int
     log_level: str
