@@ -1,9 +1,10 @@
 """The outbox's queries for its sender and its operators (``gspws outbox``).
 
 Every state change is one conditional UPDATE in a short transaction of its own (after the SQLite
-writer queue, as every writer). A claim sets the lease and counts the attempt; an outcome is
-recorded only ``WHERE attempts = <the claim's count>``, so a sender that lost its lease (say it
-was stopped in a debugger) cannot overwrite what the next holder recorded.
+writer queue, as every writer); an idle sender's look is a read, which takes no write lock. A
+claim sets the lease and counts the attempt; an outcome is recorded only ``WHERE attempts = <the
+claim's count>``, so a sender that lost its lease (say it was stopped in a debugger) cannot
+overwrite what the next holder recorded.
 """
 
 import hashlib
@@ -17,7 +18,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, or_, select, update
 from gspws.delivery.port import MAX_ERROR, Message
 from gspws.delivery.sender import Claimed
 from gspws.errors import GspwsError
-from gspws.store.db import writer_turns
+from gspws.store.db import READ_ONLY, writer_turns
 from gspws.store.models import OutboxMessage
 from gspws.store.secrets import SecretBox, UnreadableSecret
 
@@ -72,17 +73,18 @@ class Outbox:
             yield conn
 
     def _reading(self) -> AbstractContextManager[Connection]:
-        return self.engine.connect()
+        return self.engine.connect().execution_options(**{READ_ONLY: True})
 
     # -- the sender (gspws.delivery.sender.Queue) ------------------------------------------------
 
     def claim_next(self, now: datetime, lease: datetime) -> Claimed | None:
         for _ in range(_RACES):
-            with self._writing() as conn:
+            with self._reading() as conn:
                 row_id = conn.scalar(select(T.id).where(_due(now))
                                      .order_by(T.next_attempt_at, T.id).limit(1))
-                if row_id is None:
-                    return None
+            if row_id is None:
+                return None
+            with self._writing() as conn:
                 won = conn.execute(update(T).where(T.id == row_id, _due(now))
                                    .values(claimed_until=lease, attempts=T.attempts + 1))
                 if won.rowcount != 1:
@@ -120,11 +122,14 @@ class Outbox:
 
     def expire(self, now: datetime) -> int:
         """Pending messages past their code's expiry become expired; how many."""
+        past = (T.status == "pending") & (T.not_after <= now) & \
+            or_(T.claimed_until.is_(None), T.claimed_until <= now)
+        with self._reading() as conn:
+            if conn.scalar(select(T.id).where(past).limit(1)) is None:
+                return 0
         with self._writing() as conn:
-            done = conn.execute(update(T).where(
-                T.status == "pending", T.not_after <= now,
-                or_(T.claimed_until.is_(None), T.claimed_until <= now))
-                .values(status="expired", claimed_until=None))
+            done = conn.execute(update(T).where(past).values(status="expired",
+                                                             claimed_until=None))
             return int(done.rowcount)
 
     # -- operators (gspws outbox) ----------------------------------------------------------------
