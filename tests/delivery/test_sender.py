@@ -171,10 +171,14 @@ def test_two_senders_at_once_deliver_each_message_once(store, mitake, peer, tmp_
     ids = [enqueue(store, f"{n:06d}", now) for n in range(30)]
     env = {"GSPWS_SMS_GATEWAY": mitake.sms_gateway, "GSPWS_SMS_USERNAME": "acct",
            "GSPWS_SMS_PASSWORD": "pw"}
-    senders = [_deliver_process(mitake, tmp_path, "--once", **env) for _ in range(2)]
+    senders = [_deliver_process(mitake, tmp_path, "--once", GSPWS_LOG_LEVEL="DEBUG", **env)
+               for _ in range(2)]
+    logs = ""
     for process in senders:
         _, err = process.communicate(timeout=120)
         assert process.returncode == 0, err
+        logs += err.decode()
+    assert logs.count("(sms): sent") == 30 and "000001" not in logs  # no code in the logs
     bodies = sorted(peer.form(i)["smbody"] for i in range(len(peer.requests)))
     assert bodies == sorted(TEXT.format(f"{n:06d}") for n in range(30))
     assert {r.status for r in rows(store).values()} == {"sent"} and len(ids) == 30
@@ -199,4 +203,6 @@ def test_gspws_serve_runs_one_sender_beside_its_workers(store, settings, tmp_pat
         _wait(lambda: rows(store)[row_id].status == "sent")
     (written,) = spool.iterdir()
     assert "816276" in written.read_text(encoding="utf-8")
+    log = (tmp_path / "serve.log").read_text(encoding="utf-8")
+    assert f"outbox message {row_id} (sms): sent" in log and "816276" not in log
     _wait(lambda: not Path(f"/proc/{senders[0]}").exists())  # stopped with the server
