@@ -141,6 +141,18 @@ OPTIONS = (
     Option("session_secret", "GSPWS_SESSION_SECRET", "", str,
            "Secret from which the binding page's session and CSRF key is derived (HKDF); empty "
            "means derived from the first encryption key."),
+    Option("otp_ttl", "GSPWS_OTP_TTL", "300", _positive,
+           "Seconds a code from MobileOTP.asmx SendOTPCode (or the binding page's check of a new "
+           "mobile number or e-mail address) stays valid; its message is not sent after it."),
+    Option("otp_attempts", "GSPWS_OTP_ATTEMPTS", "5", _positive,
+           "Wrong tries a sent code survives; then it answers 9999 even to the right code."),
+    Option("otp_resend", "GSPWS_OTP_RESEND", "60", int,
+           "Seconds before another code may be sent to the same account (sooner: 9999)."),
+    Option("otp_daily", "GSPWS_OTP_DAILY", "10", _positive,
+           "Codes an account may be sent in 24 hours (more: 9999)."),
+    Option("otp_message", "GSPWS_OTP_MESSAGE", "code", _choice("code", "masked"),
+           "What SendOTPCode answers in Message: `code` (the code, as GSP's callers read it) or "
+           "`masked` (the masked destination, for agencies that verify through VerifyOTPCode)."),
     Option("smtp_host", "GSPWS_SMTP_HOST", "localhost", str,
            "SMTP server for `gspws account invite`."),
     Option("smtp_port", "GSPWS_SMTP_PORT", "", _optional_port,
@@ -215,6 +227,11 @@ class Settings:
     pending_ttl: int
     session_ttl: int
     session_secret: str
+    otp_ttl: int
+    otp_attempts: int
+    otp_resend: int
+    otp_daily: int
+    otp_message: str
     smtp_host: str
     smtp_port: int | None
     smtp_security: str

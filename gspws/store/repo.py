@@ -21,6 +21,7 @@ from gspws.core.otp import TotpParams
 from gspws.core.registry import ServiceRegistry
 from gspws.errors import GspwsError
 from gspws.store.db import READ_ONLY, opened_read_only, sqlite_begin, writer_turns
+from gspws.store.oob import OobQueries
 from gspws.store.models import (Account, BindingLink, RegistryState, Service, ServiceGrant,
                                 ServiceNetwork, Token, TokenStatus, TokenType)
 from gspws.store.prepared import CursorRunner, PreparedStatements, SessionRunner
@@ -37,7 +38,7 @@ def new_serial() -> str:
     return f"TOTP{randbelow(10**10):010d}"
 
 
-class Repository(VerifyQueries):
+class Repository(VerifyQueries, OobQueries):
     """All store operations, bound to one session (one transaction)."""
 
     def __init__(self, session: Session, secrets: SecretBox) -> None:

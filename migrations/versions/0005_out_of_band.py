@@ -1,7 +1,8 @@
 """Out-of-band codes (MobileOTP.asmx) and the outbox that delivers them.
 
-Accounts gain a mobile number and whether it and the e-mail address are verified (existing
-addresses start unverified: nothing has proven them). ``otp_codes`` keeps keyed hashes of codes;
+Accounts gain a mobile number and whether it and the e-mail address are verified. Existing
+e-mail addresses count as verified: only operators could set them (`gspws account add`), and
+an operator-set address is verified. ``otp_codes`` keeps keyed hashes of codes;
 ``outbox_messages`` the encrypted messages committed with them, for the sender to deliver.
 
 Revision ID: 0005
@@ -61,6 +62,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('mobile', sa.String(length=10), nullable=True))
         batch_op.add_column(sa.Column('mobile_verified', sa.Boolean(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('email_verified', sa.Boolean(), server_default='0', nullable=False))
+    accounts = sa.table('accounts', sa.column('email', sa.String),
+                        sa.column('email_verified', sa.Boolean))
+    op.execute(accounts.update().where(accounts.c.email.is_not(None))
+               .values(email_verified=True))
 
 
 
