@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 import click
 
-from gspws.cli.base import Context, main, pass_ctx
+from gspws.cli.base import JSON, Context, emit, main, pass_ctx
 from gspws.config import Settings
 from gspws.delivery.sender import Sender
-from gspws.store.outbox import Outbox
+from gspws.store.outbox import STATUSES, Outbox
 
 
 def outbox_of(c: Context) -> Outbox:
@@ -21,6 +21,26 @@ def outbox_of(c: Context) -> Outbox:
 @main.group()
 def outbox() -> None:
     """Codes waiting for delivery by SMS or e-mail, and what became of them."""
+
+
+@outbox.command("list")
+@click.option("--status", type=click.Choice(STATUSES), help="Only messages in this state.")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1),
+              help="The newest this many.")
+@JSON
+@pass_ctx
+def outbox_list(c: Context, status: str | None, limit: int, as_json: bool) -> None:
+    """List messages, newest first: destinations masked, never the text (it holds the code)."""
+    from gspws.core.oob import mask
+    rows = [{"id": e.id, "channel": e.channel, "to": mask(e.channel, e.destination),
+             "status": e.status, "attempts": e.attempts, "created_at": _iso(e.created_at),
+             "not_after": _iso(e.not_after),
+             "next_attempt_at": _iso(e.next_attempt_at) if e.status == "pending" else "",
+             "sent_at": _iso(e.sent_at), "last_error": e.last_error or "",
+             "gateway_ref": e.gateway_ref or ""}
+            for e in outbox_of(c).entries(status, limit)]
+    emit(rows, as_json, ["id", "channel", "to", "status", "attempts", "created_at", "sent_at",
+                         "last_error"])
 
 
 @outbox.command("retry")

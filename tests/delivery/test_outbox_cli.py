@@ -1,5 +1,6 @@
 """``gspws outbox`` as an operator runs it (the console script), on SQLite and PostgreSQL."""
 
+import json
 import subprocess
 import time
 
@@ -63,3 +64,22 @@ def test_retry_refuses(store, gspws, status, ttl, says):
 def test_retry_of_an_unknown_message(store, gspws):
     done = gspws("outbox", "retry", "999999")
     assert done.returncode == 1 and "no outbox message 999999" in done.stderr
+
+
+def test_list_masks_destinations_and_never_shows_the_text(store, gspws):
+    failed = message(store, "failed", error="mitake statuscode=e: 帳號、密碼錯誤")
+    sent = message(store, "sent")
+    table = gspws("outbox", "list")
+    assert table.returncode == 0, table.stderr
+    header, *lines = table.stdout.splitlines()
+    assert header.split() == ["ID", "CHANNEL", "TO", "STATUS", "ATTEMPTS", "CREATED_AT",
+                              "SENT_AT", "LAST_ERROR"]
+    assert [line.split()[:4] for line in lines] == [[str(sent), "sms", "0912***678", "sent"],
+                                                   [str(failed), "sms", "0912***678", "failed"]]
+    assert "帳號、密碼錯誤" in lines[1]
+    listed = gspws("outbox", "list", "--status", "failed", "--json")
+    (row,) = json.loads(listed.stdout)
+    assert (row["id"], row["to"], row["status"], row["attempts"]) == \
+        (failed, "0912***678", "failed", 1)
+    for output in (table.stdout, listed.stdout):
+        assert "816276" not in output and "0912345678" not in output
