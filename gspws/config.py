@@ -177,12 +177,6 @@ OPTIONS = (
            "whose gateway misses it is retried."),
     Option("mail_gateway", "GSPWS_MAIL_GATEWAY", "smtp", _gateway("smtp", "spool"),
            "Where e-mailed codes go: `smtp` (GSPWS_SMTP_*) or `spool:DIR` (development)."),
-    Option("otp_text", "GSPWS_OTP_TEXT",
-           "您的驗證碼為 {code}，{minutes} 分鐘內有效。請勿將驗證碼告知他人。", str,
-           "Text of a code's SMS and e-mail; `{code}` and `{minutes}` (its validity) are "
-           "filled in."),
-    Option("otp_mail_subject", "GSPWS_OTP_MAIL_SUBJECT", "驗證碼 (verification code)", str,
-           "Subject of a code's e-mail."),
     Option("delivery_sender", "GSPWS_DELIVERY_SENDER", "serve", _choice("serve", "separate"),
            "`serve`: `gspws serve` runs the outbox sender (one per node); `separate`: run "
            "`gspws deliver` yourself."),
@@ -244,8 +238,6 @@ class Settings:
     sms_webhook_secret: str
     sms_timeout: float
     mail_gateway: str
-    otp_text: str
-    otp_mail_subject: str
     delivery_sender: str
     delivery_poll: float
     db_pool_size: int

@@ -2,5 +2,5 @@
 
 One module per job: :mod:`.port` (what a gateway is), :mod:`.spool`, :mod:`.mitake`,
 :mod:`.webhook`, :mod:`.smtp` (the gateways), :mod:`.gateways` (which one the settings choose),
-:mod:`.texts` (the words of the messages), :mod:`.sender` (the loop that drains the outbox).
+:mod:`.sender` (the loop that drains the outbox), :mod:`.beside` (the one ``gspws serve`` runs).
 """

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from delivery_peers import HANG
 
-from gspws.delivery import mitake, texts, webhook
+from gspws.delivery import mitake, webhook
 from gspws.delivery.mitake import MitakeGateway
 from gspws.delivery.port import Message, Permanent, Temporary
 from gspws.delivery.smtp import EmailGateway
@@ -116,9 +116,3 @@ def test_spool_writes_one_private_file_per_message(tmp_path):
     record = json.loads((tmp_path / "spool" / name).read_text(encoding="utf-8"))
     assert record["to"] == "0912345678" and "816276" in record["text"]
 
-
-def test_the_default_text_names_the_code_and_its_validity(tmp_path):
-    settings = make_settings(tmp_path, "sqlite://")
-    assert texts.code_text(settings.otp_text, "816276", 300) == \
-        "您的驗證碼為 816276，5 分鐘內有效。請勿將驗證碼告知他人。"
-    assert texts.code_text("code {code} ({minutes} min)", "123456", 59) == "code 123456 (1 min)"
