@@ -95,7 +95,7 @@ def _py_connection(port: int, bodies: list[bytes], cycle: bool, start_at: float,
 def _py_process(port, slices, cycle, start_at, end_at):
     outs = [{} for _ in slices]
     threads = [threading.Thread(target=_py_connection, args=(port, s, cycle, start_at, end_at, o))
-               for s, o in zip(slices, outs)]
+               for s, o in zip(slices, outs, strict=True)]
     for t in threads:
         t.start()
     for t in threads:

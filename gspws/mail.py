@@ -54,6 +54,7 @@ def send(settings: Settings, message: EmailMessage, timeout: float = TIMEOUT) ->
     TLS certificates are verified."""
     port = settings.smtp_port or DEFAULT_PORTS[settings.smtp_security]
     context = ssl.create_default_context()
+    smtp: smtplib.SMTP
     if settings.smtp_security == "tls":
         smtp = smtplib.SMTP_SSL(settings.smtp_host, port, timeout=timeout, context=context)
     else:
