@@ -26,9 +26,14 @@ class Peer:
             def do_POST(self):  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with peer.arrived:
-                    peer.requests.append({"path": self.path, "query": _single(
-                        parse_qs(urlsplit(self.path).query)), "headers": dict(self.headers),
-                        "body": body})
+                    peer.requests.append(
+                        {
+                            "path": self.path,
+                            "query": _single(parse_qs(urlsplit(self.path).query)),
+                            "headers": dict(self.headers),
+                            "body": body,
+                        }
+                    )
                     answer = peer.script[min(len(peer.requests), len(peer.script)) - 1]
                     peer.arrived.notify_all()
                 if answer == HANG:
@@ -74,6 +79,7 @@ class Inbox:
         self.messages: list = []
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
-        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content,
-                                                                    policy=policy.default)))
+        self.messages.append(
+            (envelope.rcpt_tos, message_from_bytes(envelope.content, policy=policy.default))
+        )
         return "250 OK"

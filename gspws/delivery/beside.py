@@ -24,8 +24,9 @@ def sender_beside(settings: Settings) -> Iterator[subprocess.Popen[bytes] | None
         return
     # The store's URL goes by the environment: a command line is visible to every local user.
     env = dict(os.environ, GSPWS_DATABASE_URL=settings.effective_database_url)
-    child = subprocess.Popen([sys.executable, "-c", _DELIVER, "deliver",
-                              "--parent", str(os.getpid())], env=env)
+    child = subprocess.Popen(
+        [sys.executable, "-c", _DELIVER, "deliver", "--parent", str(os.getpid())], env=env
+    )
     try:
         yield child
     finally:

@@ -37,22 +37,31 @@ def fields(answer: str) -> dict[str, str]:
 
 
 class MitakeGateway:
-    def __init__(self, url: str, username: str, password: str,
-                 session: requests.Session | None = None) -> None:
+    def __init__(
+        self, url: str, username: str, password: str, session: requests.Session | None = None
+    ) -> None:
         self.url = url or DEFAULT_URL
         self.username = username
         self.password = password
         self.session = session or requests.Session()
 
     def deliver(self, message: Message, timeout: float) -> str | None:
-        form = {"username": self.username, "password": self.password,
-                "dstaddr": message.destination,
-                "smbody": message.text.replace("\r\n", "\n").replace("\n", "\x06"),
-                "clientid": message.key,
-                "vldtime": message.not_after.astimezone(TAIWAN).strftime("%Y%m%d%H%M%S")}
+        form = {
+            "username": self.username,
+            "password": self.password,
+            "dstaddr": message.destination,
+            "smbody": message.text.replace("\r\n", "\n").replace("\n", "\x06"),
+            "clientid": message.key,
+            "vldtime": message.not_after.astimezone(TAIWAN).strftime("%Y%m%d%H%M%S"),
+        }
         try:
-            with self.session.post(self.url, params={"CharsetURL": "UTF-8"}, data=form,
-                                   timeout=(timeout, timeout), stream=True) as response:
+            with self.session.post(
+                self.url,
+                params={"CharsetURL": "UTF-8"},
+                data=form,
+                timeout=(timeout, timeout),
+                stream=True,
+            ) as response:
                 status = response.status_code
                 raw = response.raw.read(MAX_ANSWER, decode_content=True)
         except requests.RequestException as exc:

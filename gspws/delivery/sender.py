@@ -68,8 +68,14 @@ def utc(seconds: float) -> datetime:
 
 
 class Sender:
-    def __init__(self, queue: Queue, gateways: dict[str, Gateway], clock: Clock, timeout: float,
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        queue: Queue,
+        gateways: dict[str, Gateway],
+        clock: Clock,
+        timeout: float,
+        rng: random.Random | None = None,
+    ) -> None:
         self.queue = queue
         self.gateways = gateways
         self.clock = clock

@@ -19,9 +19,14 @@ class SpoolGateway:
 
     def deliver(self, message: Message, timeout: float) -> str:
         name = f"{message.id:010d}-{message.key}.json"
-        record = {"id": message.id, "channel": message.channel, "to": message.destination,
-                  "subject": message.subject, "text": message.text,
-                  "not_after": message.not_after.isoformat()}
+        record = {
+            "id": message.id,
+            "channel": message.channel,
+            "to": message.destination,
+            "subject": message.subject,
+            "text": message.text,
+            "not_after": message.not_after.isoformat(),
+        }
         try:
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             tmp = self.directory / f".{name}.{os.getpid()}.tmp"

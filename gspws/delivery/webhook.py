@@ -36,25 +36,40 @@ def verify(secret: str, timestamp: str, body: bytes, received: str) -> bool:
 
 
 class WebhookGateway:
-    def __init__(self, url: str, secret: str, clock_seconds: Callable[[], float],
-                 session: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        secret: str,
+        clock_seconds: Callable[[], float],
+        session: requests.Session | None = None,
+    ) -> None:
         self.url = url
         self.secret = secret
         self.clock_seconds = clock_seconds
         self.session = session or requests.Session()
 
     def deliver(self, message: Message, timeout: float) -> str | None:
-        body = json.dumps({"id": message.id, "key": message.key, "channel": message.channel,
-                           "to": message.destination, "text": message.text,
-                           "not_after": message.not_after.isoformat()},
-                          ensure_ascii=False).encode()
+        body = json.dumps(
+            {
+                "id": message.id,
+                "key": message.key,
+                "channel": message.channel,
+                "to": message.destination,
+                "text": message.text,
+                "not_after": message.not_after.isoformat(),
+            },
+            ensure_ascii=False,
+        ).encode()
         timestamp = str(int(self.clock_seconds()))
-        headers = {"Content-Type": "application/json; charset=utf-8",
-                   "X-Gspws-Timestamp": timestamp,
-                   "X-Gspws-Signature": signature(self.secret, timestamp, body)}
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "X-Gspws-Timestamp": timestamp,
+            "X-Gspws-Signature": signature(self.secret, timestamp, body),
+        }
         try:
-            with self.session.post(self.url, data=body, headers=headers,
-                                   timeout=(timeout, timeout), stream=True) as response:
+            with self.session.post(
+                self.url, data=body, headers=headers, timeout=(timeout, timeout), stream=True
+            ) as response:
                 status = response.status_code
                 raw = response.raw.read(MAX_ANSWER, decode_content=True)
         except requests.RequestException as exc:

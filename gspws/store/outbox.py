@@ -57,8 +57,12 @@ def message_key(row_id: int, created_at: datetime, destination: str) -> str:
 
 
 def _due(now: datetime) -> ColumnElement[bool]:
-    return (T.status == "pending") & (T.next_attempt_at <= now) & (T.not_after > now) & \
-        or_(T.claimed_until.is_(None), T.claimed_until <= now)
+    return (
+        (T.status == "pending")
+        & (T.next_attempt_at <= now)
+        & (T.not_after > now)
+        & or_(T.claimed_until.is_(None), T.claimed_until <= now)
+    )
 
 
 class Outbox:
@@ -80,39 +84,62 @@ class Outbox:
     def claim_next(self, now: datetime, lease: datetime) -> Claimed | None:
         for _ in range(_RACES):
             with self._reading() as conn:
-                row_id = conn.scalar(select(T.id).where(_due(now))
-                                     .order_by(T.next_attempt_at, T.id).limit(1))
+                row_id = conn.scalar(
+                    select(T.id).where(_due(now)).order_by(T.next_attempt_at, T.id).limit(1)
+                )
             if row_id is None:
                 return None
             with self._writing() as conn:
-                won = conn.execute(update(T).where(T.id == row_id, _due(now))
-                                   .values(claimed_until=lease, attempts=T.attempts + 1))
+                won = conn.execute(
+                    update(T)
+                    .where(T.id == row_id, _due(now))
+                    .values(claimed_until=lease, attempts=T.attempts + 1)
+                )
                 if won.rowcount != 1:
                     continue  # another sender claimed it first
                 row = conn.execute(select(T).where(T.id == row_id)).one()
                 try:
                     text = self.secrets.decrypt(row.body_encrypted)
                 except UnreadableSecret:
-                    conn.execute(update(T).where(T.id == row_id).values(
-                        status="failed", claimed_until=None,
-                        last_error="the message cannot be decrypted with the configured keys"))
+                    conn.execute(
+                        update(T)
+                        .where(T.id == row_id)
+                        .values(
+                            status="failed",
+                            claimed_until=None,
+                            last_error="the message cannot be decrypted with the configured keys",
+                        )
+                    )
                     continue
-            message = Message(row.id, row.channel, row.destination, row.subject, text,
-                              row.not_after, message_key(row.id, row.created_at, row.destination))
+            message = Message(
+                row.id,
+                row.channel,
+                row.destination,
+                row.subject,
+                text,
+                row.not_after,
+                message_key(row.id, row.created_at, row.destination),
+            )
             return Claimed(message, row.attempts, lease)
         return None
 
     def _record(self, claimed: Claimed, **values: object) -> bool:
         with self._writing() as conn:
-            done = conn.execute(update(T).where(T.id == claimed.message.id,
-                                                T.attempts == claimed.attempts,
-                                                T.status == "pending")
-                                .values(claimed_until=None, **values))
+            done = conn.execute(
+                update(T)
+                .where(
+                    T.id == claimed.message.id,
+                    T.attempts == claimed.attempts,
+                    T.status == "pending",
+                )
+                .values(claimed_until=None, **values)
+            )
             return bool(done.rowcount == 1)
 
     def record_sent(self, claimed: Claimed, now: datetime, ref: str | None) -> None:
-        self._record(claimed, status="sent", sent_at=now, gateway_ref=ref and ref[:100],
-                     last_error=None)
+        self._record(
+            claimed, status="sent", sent_at=now, gateway_ref=ref and ref[:100], last_error=None
+        )
 
     def record_retry(self, claimed: Claimed, due: datetime, error: str) -> None:
         self._record(claimed, next_attempt_at=due, last_error=error[:MAX_ERROR])
@@ -122,14 +149,16 @@ class Outbox:
 
     def expire(self, now: datetime) -> int:
         """Pending messages past their code's expiry become expired; how many."""
-        past = (T.status == "pending") & (T.not_after <= now) & \
-            or_(T.claimed_until.is_(None), T.claimed_until <= now)
+        past = (
+            (T.status == "pending")
+            & (T.not_after <= now)
+            & or_(T.claimed_until.is_(None), T.claimed_until <= now)
+        )
         with self._reading() as conn:
             if conn.scalar(select(T.id).where(past).limit(1)) is None:
                 return 0
         with self._writing() as conn:
-            done = conn.execute(update(T).where(past).values(status="expired",
-                                                             claimed_until=None))
+            done = conn.execute(update(T).where(past).values(status="expired", claimed_until=None))
             return int(done.rowcount)
 
     # -- operators (gspws outbox) ----------------------------------------------------------------
@@ -139,9 +168,22 @@ class Outbox:
         if status is not None:
             query = query.where(T.status == status)
         with self._reading() as conn:
-            return [Entry(r.id, r.channel, r.destination, r.status, r.attempts, r.created_at,
-                          r.not_after, r.next_attempt_at, r.sent_at, r.last_error, r.gateway_ref)
-                    for r in conn.execute(query)]
+            return [
+                Entry(
+                    r.id,
+                    r.channel,
+                    r.destination,
+                    r.status,
+                    r.attempts,
+                    r.created_at,
+                    r.not_after,
+                    r.next_attempt_at,
+                    r.sent_at,
+                    r.last_error,
+                    r.gateway_ref,
+                )
+                for r in conn.execute(query)
+            ]
 
     def retry(self, row_id: int, now: datetime) -> None:
         """A failed or expired message whose code is still valid, pending again at once."""
@@ -150,10 +192,16 @@ class Outbox:
             if row is None:
                 raise OutboxError(f"no outbox message {row_id}")
             if row.status not in ("failed", "expired"):
-                raise OutboxError(f"message {row_id} is {row.status}: only a failed or expired "
-                                  f"one can be retried")
+                raise OutboxError(
+                    f"message {row_id} is {row.status}: only a failed or expired one can be retried"
+                )
             if row.not_after <= now:
-                raise OutboxError(f"the code of message {row_id} expired at "
-                                  f"{row.not_after.isoformat()}: send a new code instead")
-            conn.execute(update(T).where(T.id == row_id, T.status == row.status).values(
-                status="pending", next_attempt_at=now, claimed_until=None))
+                raise OutboxError(
+                    f"the code of message {row_id} expired at "
+                    f"{row.not_after.isoformat()}: send a new code instead"
+                )
+            conn.execute(
+                update(T)
+                .where(T.id == row_id, T.status == row.status)
+                .values(status="pending", next_attempt_at=now, claimed_until=None)
+            )

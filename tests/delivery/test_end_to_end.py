@@ -26,9 +26,10 @@ PUBLIC_CALLER = (
     'xmlns:xsd="http://www.w3.org/2001/XMLSchema" '
     'xmlns:soap12="http://www.w3.org/2003/05/soap-envelope">'
     '<soap12:Header><ServiceHeader xmlns="http://cp.gov.tw/gsp2"><ServiceID>{sid}</ServiceID>'
-    '</ServiceHeader></soap12:Header>'
+    "</ServiceHeader></soap12:Header>"
     '<soap12:Body><SendOTPCode xmlns="http://cp.gov.tw/gsp2"><account>{account}</account>'
-    '</SendOTPCode></soap12:Body></soap12:Envelope>')
+    "</SendOTPCode></soap12:Body></soap12:Envelope>"
+)
 
 
 @pytest.fixture
@@ -41,8 +42,13 @@ def otp_url(live_server, store, demo) -> str:
 
 
 def deliver(store, settings) -> None:
-    sender = Sender(Outbox(store.engine, store.secrets), by_channel(settings), FixedClock(T0 + 1),
-                    5.0, random.Random(1))
+    sender = Sender(
+        Outbox(store.engine, store.secrets),
+        by_channel(settings),
+        FixedClock(T0 + 1),
+        5.0,
+        random.Random(1),
+    )
     assert sender.run_once() == 1
 
 
@@ -56,10 +62,14 @@ def verify(url: str, code: str) -> tuple[int, int]:
 def test_the_sms_carries_the_code_the_caller_read_in_message(otp_url, store, settings, peer):
     peer.script = [(200, ACCEPTED)]
     body = PUBLIC_CALLER.format(sid=SERVICE_ID, account=ACCOUNT).encode()
-    s = requests.post(otp_url, data=body, timeout=10,
-                      headers={"Content-Type": "application/soap+xml; charset=utf-8"}).text
-    assert s[s.index("<Code>") + 6:s.index("</Code>")] == "0"
-    code = s[s.index("<Message>") + 9:s.index("</Message>")]
+    s = requests.post(
+        otp_url,
+        data=body,
+        timeout=10,
+        headers={"Content-Type": "application/soap+xml; charset=utf-8"},
+    ).text
+    assert s[s.index("<Code>") + 6 : s.index("</Code>")] == "0"
+    code = s[s.index("<Message>") + 9 : s.index("</Message>")]
     deliver(store, dataclasses.replace(settings, sms_gateway=f"mitake:{peer.url}"))
     (form,) = [peer.form(i) for i in range(len(peer.requests))]
     assert form["dstaddr"] == "0912345678" and code in form["smbody"]

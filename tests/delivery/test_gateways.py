@@ -20,9 +20,9 @@ from gspws.delivery.webhook import WebhookGateway
 from helpers import make_settings
 
 NOT_AFTER = datetime(2027, 1, 15, 8, 5, tzinfo=UTC)
-SMS = Message(7, "sms", "0912345678", None, "您的驗證碼為 816276，5 分鐘內有效。\n第二行",
-              NOT_AFTER,
-              "k7abc")
+SMS = Message(
+    7, "sms", "0912345678", None, "您的驗證碼為 816276，5 分鐘內有效。\n第二行", NOT_AFTER, "k7abc"
+)
 ACCEPTED = "[1]\r\nmsgid=1234567890\r\nstatuscode=1\r\nAccountPoint=98\r\n"
 
 
@@ -32,21 +32,38 @@ def test_mitake_sends_the_documented_request_and_keeps_the_msgid(peer):
     assert gateway.deliver(SMS, timeout=5) == "1234567890"
     assert peer.requests[0]["query"] == {"CharsetURL": "UTF-8"}
     assert peer.requests[0]["path"].startswith("/api/mtk/SmSend?")
-    assert peer.form() == {"username": "acct", "password": "pw", "dstaddr": "0912345678",
-                           "smbody": "您的驗證碼為 816276，5 分鐘內有效。\x06第二行",
-                           "clientid": "k7abc", "vldtime": "20270115160500"}
+    assert peer.form() == {
+        "username": "acct",
+        "password": "pw",
+        "dstaddr": "0912345678",
+        "smbody": "您的驗證碼為 816276，5 分鐘內有效。\x06第二行",
+        "clientid": "k7abc",
+        "vldtime": "20270115160500",
+    }
 
 
 def test_mitake_duplicate_answer_is_a_success(peer):
-    peer.script = [(200, "[1]\r\nmsgid=1234567890\r\nstatuscode=1\r\nAccountPoint=98\r\n"
-                         "Duplicate=Y\r\n")]
+    peer.script = [
+        (200, "[1]\r\nmsgid=1234567890\r\nstatuscode=1\r\nAccountPoint=98\r\nDuplicate=Y\r\n")
+    ]
     assert MitakeGateway(peer.url, "a", "p").deliver(SMS, timeout=5) == "1234567890"
 
 
-@pytest.mark.parametrize("code, error", [
-    ("*", Temporary), ("a", Temporary), ("b", Temporary), ("r", Temporary),
-    ("e", Permanent), ("k", Permanent), ("s", Permanent), ("v", Permanent), ("u", Permanent),
-], ids=lambda v: v if isinstance(v, str) else v.__name__)
+@pytest.mark.parametrize(
+    "code, error",
+    [
+        ("*", Temporary),
+        ("a", Temporary),
+        ("b", Temporary),
+        ("r", Temporary),
+        ("e", Permanent),
+        ("k", Permanent),
+        ("s", Permanent),
+        ("v", Permanent),
+        ("u", Permanent),
+    ],
+    ids=lambda v: v if isinstance(v, str) else v.__name__,
+)
 def test_mitake_refusals_are_retried_or_not_as_documented(peer, code, error):
     peer.script = [(200, f"[1]\r\nstatuscode={code}\r\nError=refused\r\n")]
     with pytest.raises(error) as raised:
@@ -69,8 +86,10 @@ def test_a_hung_mitake_is_bounded_by_the_timeout(peer):
 
 
 def test_mitake_answer_fields_ignore_sections_and_blank_lines():
-    assert mitake.fields("[1]\r\n\r\nstatuscode=e\r\n\r\nError=x=y\r\n") == \
-        {"statuscode": "e", "Error": "x=y"}
+    assert mitake.fields("[1]\r\n\r\nstatuscode=e\r\n\r\nError=x=y\r\n") == {
+        "statuscode": "e",
+        "Error": "x=y",
+    }
 
 
 def test_webhook_posts_signed_json_that_verifies(peer):
@@ -79,17 +98,27 @@ def test_webhook_posts_signed_json_that_verifies(peer):
     assert gateway.deliver(SMS, timeout=5) == "gw-42"
     request = peer.requests[0]
     assert request["headers"]["X-Gspws-Timestamp"] == "1800000000"
-    assert webhook.verify("s3cret", "1800000000", request["body"],
-                          request["headers"]["X-Gspws-Signature"])
-    assert not webhook.verify("other", "1800000000", request["body"],
-                              request["headers"]["X-Gspws-Signature"])
-    assert json.loads(request["body"]) == {"id": 7, "key": "k7abc", "channel": "sms",
-                                           "to": "0912345678", "text": SMS.text,
-                                           "not_after": "2027-01-15T08:05:00+00:00"}
+    assert webhook.verify(
+        "s3cret", "1800000000", request["body"], request["headers"]["X-Gspws-Signature"]
+    )
+    assert not webhook.verify(
+        "other", "1800000000", request["body"], request["headers"]["X-Gspws-Signature"]
+    )
+    assert json.loads(request["body"]) == {
+        "id": 7,
+        "key": "k7abc",
+        "channel": "sms",
+        "to": "0912345678",
+        "text": SMS.text,
+        "not_after": "2027-01-15T08:05:00+00:00",
+    }
 
 
-@pytest.mark.parametrize("status, error", [(503, Temporary), (429, Temporary), (400, Permanent)],
-                         ids=["503", "429", "400"])
+@pytest.mark.parametrize(
+    "status, error",
+    [(503, Temporary), (429, Temporary), (400, Permanent)],
+    ids=["503", "429", "400"],
+)
 def test_webhook_statuses(peer, status, error):
     peer.script = [(status, "")]
     with pytest.raises(error):
@@ -97,8 +126,13 @@ def test_webhook_statuses(peer, status, error):
 
 
 def test_email_goes_through_the_smtp_settings(inbox, tmp_path):
-    settings = make_settings(tmp_path, "sqlite://", smtp_host="127.0.0.1", smtp_port=inbox.port,
-                             smtp_sender="otp@gspws.example")
+    settings = make_settings(
+        tmp_path,
+        "sqlite://",
+        smtp_host="127.0.0.1",
+        smtp_port=inbox.port,
+        smtp_sender="otp@gspws.example",
+    )
     mail = Message(8, "email", "z@example.org", "驗證碼", "您的驗證碼為 816276。", NOT_AFTER, "k8")
     ref = EmailGateway(settings).deliver(mail, timeout=5)
     ((rcpt, received),) = inbox.messages
@@ -115,4 +149,3 @@ def test_spool_writes_one_private_file_per_message(tmp_path):
     assert stat.S_IMODE(os.stat(tmp_path / "spool" / name).st_mode) == 0o600
     record = json.loads((tmp_path / "spool" / name).read_text(encoding="utf-8"))
     assert record["to"] == "0912345678" and "816276" in record["text"]
-

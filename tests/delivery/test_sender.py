@@ -29,13 +29,21 @@ ACCEPTED = "[1]\r\nmsgid={}\r\nstatuscode=1\r\nAccountPoint=98\r\n"
 TEXT = "您的驗證碼為 {}，5 分鐘內有效。"
 
 
-def enqueue(store, code: str, at: float, channel: str = "sms", to: str = "0912345678",
-            ttl: int = 300) -> int:
+def enqueue(
+    store, code: str, at: float, channel: str = "sms", to: str = "0912345678", ttl: int = 300
+) -> int:
     """A committed outbox row, as a use case writes it."""
     with store.unit() as repo:
-        return queue_message(repo.session, store.secrets, channel=channel, destination=to,
-                             subject="驗證碼" if channel == "email" else None,
-                             body=TEXT.format(code), not_after=at + ttl, now=at)
+        return queue_message(
+            repo.session,
+            store.secrets,
+            channel=channel,
+            destination=to,
+            subject="驗證碼" if channel == "email" else None,
+            body=TEXT.format(code),
+            not_after=at + ttl,
+            now=at,
+        )
 
 
 def rows(store) -> dict[int, OutboxMessage]:
@@ -44,15 +52,18 @@ def rows(store) -> dict[int, OutboxMessage]:
 
 
 def sender_for(store, settings, clock, timeout: float = 5.0) -> Sender:
-    return Sender(Outbox(store.engine, store.secrets), by_channel(settings), clock, timeout,
-                  random.Random(1))
+    return Sender(
+        Outbox(store.engine, store.secrets), by_channel(settings), clock, timeout, random.Random(1)
+    )
 
 
 @pytest.fixture
 def mitake(settings, peer):
     import dataclasses
-    return dataclasses.replace(settings, sms_gateway=f"mitake:{peer.url}",
-                               sms_username="acct", sms_password="pw")
+
+    return dataclasses.replace(
+        settings, sms_gateway=f"mitake:{peer.url}", sms_username="acct", sms_password="pw"
+    )
 
 
 def test_an_sms_goes_out_once_and_is_recorded_sent(store, mitake, peer):
@@ -65,8 +76,12 @@ def test_an_sms_goes_out_once_and_is_recorded_sent(store, mitake, peer):
     (request,) = peer.requests
     assert peer.form()["smbody"] == TEXT.format("816276")
     row = rows(store)[row_id]
-    assert (row.status, row.attempts, row.gateway_ref, row.last_error) == \
-        ("sent", 1, "0355319484", None)
+    assert (row.status, row.attempts, row.gateway_ref, row.last_error) == (
+        "sent",
+        1,
+        "0355319484",
+        None,
+    )
     assert row.sent_at == datetime.fromtimestamp(T0 + 1, UTC) and row.claimed_until is None
 
 
@@ -114,14 +129,14 @@ def test_nothing_is_delivered_after_the_code_expires(store, mitake, peer):
     never = enqueue(store, "222222", T0 - 400)  # already past it when the sender looks
     sender_for(store, mitake, FixedClock(T0 + 1)).run_once()
     found = rows(store)
-    assert (found[retried].status, found[retried].last_error) == \
-        ("expired", "mitake statuscode=r")
+    assert (found[retried].status, found[retried].last_error) == ("expired", "mitake statuscode=r")
     assert found[never].status == "expired" and found[never].attempts == 0
     assert [peer.form()["smbody"]] == [TEXT.format("111111")]
 
 
 def test_an_email_reaches_the_smtp_server(store, settings, inbox):
     import dataclasses
+
     mailing = dataclasses.replace(settings, smtp_host="127.0.0.1", smtp_port=inbox.port)
     row_id = enqueue(store, "816276", T0, channel="email", to="z@example.org")
     sender_for(store, mailing, FixedClock(T0)).run_once()
@@ -133,8 +148,12 @@ def test_an_email_reaches_the_smtp_server(store, settings, inbox):
 
 def _deliver_process(settings, tmp_path, *args: str, **env: str) -> subprocess.Popen:
     environ = gspws_env(tmp_path, settings.secret_key, GSPWS_DB_TIMEOUT="10", **env)
-    return subprocess.Popen([GSPWS, "--database-url", settings.database_url, "deliver", *args],
-                            env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [GSPWS, "--database-url", settings.database_url, "deliver", *args],
+        env=environ,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def test_a_sender_killed_mid_delivery_loses_nothing(store, mitake, peer, tmp_path):
@@ -143,9 +162,14 @@ def test_a_sender_killed_mid_delivery_loses_nothing(store, mitake, peer, tmp_pat
     peer.script = [HANG, (200, ACCEPTED.format("79"))]
     now = time.time()
     row_id = enqueue(store, "816276", now)
-    process = _deliver_process(mitake, tmp_path, GSPWS_SMS_GATEWAY=mitake.sms_gateway,
-                               GSPWS_SMS_USERNAME="acct", GSPWS_SMS_PASSWORD="pw",
-                               GSPWS_SMS_TIMEOUT="20")
+    process = _deliver_process(
+        mitake,
+        tmp_path,
+        GSPWS_SMS_GATEWAY=mitake.sms_gateway,
+        GSPWS_SMS_USERNAME="acct",
+        GSPWS_SMS_PASSWORD="pw",
+        GSPWS_SMS_TIMEOUT="20",
+    )
     try:
         peer.wait_for(1)
     finally:
@@ -161,18 +185,24 @@ def test_a_sender_killed_mid_delivery_loses_nothing(store, mitake, peer, tmp_pat
     assert sender_for(store, mitake, restarted).run_once() == 1
     row = rows(store)[row_id]
     assert (row.status, row.attempts, row.gateway_ref) == ("sent", 2, "79")
-    assert [f["smbody"] for f in map(peer.form, range(len(peer.requests)))] == \
-        [TEXT.format("816276")] * 2  # the first was never answered: delivered once
+    assert [f["smbody"] for f in map(peer.form, range(len(peer.requests)))] == [
+        TEXT.format("816276")
+    ] * 2  # the first was never answered: delivered once
 
 
 def test_two_senders_at_once_deliver_each_message_once(store, mitake, peer, tmp_path):
     peer.script = [(200, ACCEPTED.format("80"))]
     now = time.time()
     ids = [enqueue(store, f"{n:06d}", now) for n in range(30)]
-    env = {"GSPWS_SMS_GATEWAY": mitake.sms_gateway, "GSPWS_SMS_USERNAME": "acct",
-           "GSPWS_SMS_PASSWORD": "pw"}
-    senders = [_deliver_process(mitake, tmp_path, "--once", GSPWS_LOG_LEVEL="DEBUG", **env)
-               for _ in range(2)]
+    env = {
+        "GSPWS_SMS_GATEWAY": mitake.sms_gateway,
+        "GSPWS_SMS_USERNAME": "acct",
+        "GSPWS_SMS_PASSWORD": "pw",
+    }
+    senders = [
+        _deliver_process(mitake, tmp_path, "--once", GSPWS_LOG_LEVEL="DEBUG", **env)
+        for _ in range(2)
+    ]
     logs = ""
     for process in senders:
         _, err = process.communicate(timeout=120)
@@ -193,11 +223,15 @@ def _wait(condition, limit: float = 60) -> None:
 
 def test_gspws_serve_runs_one_sender_beside_its_workers(store, settings, tmp_path):
     spool = tmp_path / "spool"
-    env = gspws_env(tmp_path, settings.secret_key, GSPWS_SMS_GATEWAY=f"spool:{spool}",
-                    GSPWS_DELIVERY_POLL="0.1")
+    env = gspws_env(
+        tmp_path, settings.secret_key, GSPWS_SMS_GATEWAY=f"spool:{spool}", GSPWS_DELIVERY_POLL="0.1"
+    )
     with ServerProcess(settings.database_url, env, tmp_path / "serve.log", workers=2) as server:
-        senders = [pid for pid in children(server.proc.pid)
-                   if b"deliver" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+        senders = [
+            pid
+            for pid in children(server.proc.pid)
+            if b"deliver" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
         assert len(senders) == 1
         row_id = enqueue(store, "816276", time.time())
         _wait(lambda: rows(store)[row_id].status == "sent")
