@@ -224,7 +224,11 @@ def _wait(condition, limit: float = 60) -> None:
 def test_gspws_serve_runs_one_sender_beside_its_workers(store, settings, tmp_path):
     spool = tmp_path / "spool"
     env = gspws_env(
-        tmp_path, settings.secret_key, GSPWS_SMS_GATEWAY=f"spool:{spool}", GSPWS_DELIVERY_POLL="0.1"
+        tmp_path,
+        settings.secret_key,
+        GSPWS_DELIVERY_SENDER="serve",
+        GSPWS_SMS_GATEWAY=f"spool:{spool}",
+        GSPWS_DELIVERY_POLL="0.1",
     )
     with ServerProcess(settings.database_url, env, tmp_path / "serve.log", workers=2) as server:
         senders = [
