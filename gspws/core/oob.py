@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from gspws.core import codes, names
 from gspws.core.codes import ReturnCode
+from gspws.core.enroll import AnyCaller, Person
 from gspws.core.verify import AuditedCalls, Caller
 
 LOGIN = "login"
@@ -120,6 +121,7 @@ class OobRepository(Protocol):
     def pending_code(self, account_id: int, purpose: str) -> PendingCode | None: ...
     def use_code(self, code_id: int, now: float, attempts: int) -> bool: ...
     def fail_code(self, code_id: int) -> None: ...
+    def verify_destination(self, account_id: int, channel: str, destination: str) -> None: ...
     def audit(self, caller: Caller, account: str | None, outcome: ReturnCode, at: float,
               duration_ms: float) -> None: ...
 
@@ -145,10 +147,15 @@ class CodeHasher:
 
 @dataclass(frozen=True)
 class Sent:
-    """A send's outcome; ``message`` is what SendOTPCode answers (the code or masked place)."""
+    """A send's outcome; ``message`` is what SendOTPCode answers (the code or masked place);
+    ``problem`` says why a refused send was refused, for the binding page's words."""
 
     code: ReturnCode
     message: str
+    problem: str | None = None
+
+
+PURPOSE = {SMS: VERIFY_MOBILE, EMAIL: VERIFY_EMAIL}
 
 
 class OutOfBandCodes(AuditedCalls):
@@ -207,6 +214,53 @@ class OutOfBandCodes(AuditedCalls):
                              code_of=lambda r: r[0],
                              wrap=lambda rc: (rc, None))
 
+    # -- the binding page: a person proves a new mobile number or e-mail address is theirs ----
+
+    def send_check(self, person: Person, account: str, channel: str, value: str) -> Sent:
+        """A code to ``value`` (not yet the account's): typed back, it becomes the account's
+        verified ``channel`` destination (:meth:`confirm_check`)."""
+        try:
+            where = mobile_number(value) if channel == SMS else names.email_address(value)
+        except ValueError:
+            return Sent(codes.REJECTED, codes.REJECTED.message, "bad_destination")
+
+        def decide(repo: OobRepository, now: float) -> Sent:
+            found = repo.destinations(account, lock=True)
+            if found is None or channel not in CHANNELS:
+                return Sent(codes.NO_ACTIVE_TOKEN, codes.NO_ACTIVE_TOKEN.message)
+            return self.issue(repo, found.account_id, PURPOSE[channel], channel, where, now)
+
+        return self._audited(person, account, decide,  # type: ignore[arg-type]
+                             code_of=lambda s: s.code, wrap=lambda rc: Sent(rc, rc.message))
+
+    def confirm_check(self, person: Person, account: str, channel: str,
+                      code: str | None) -> ReturnCode:
+        """0: the destination the code went to is now the account's, verified."""
+        def decide(repo: OobRepository, now: float) -> ReturnCode:
+            found = repo.destinations(account)
+            if found is None or channel not in CHANNELS:
+                return codes.NO_ACTIVE_TOKEN
+            pending = repo.pending_code(found.account_id, PURPOSE[channel])
+            outcome = self.check(repo, found.account_id, PURPOSE[channel], code, now)
+            if outcome is codes.OK and pending is not None:
+                repo.verify_destination(found.account_id, channel, pending.destination)
+            return outcome
+
+        return self._audited(person, account, decide,  # type: ignore[arg-type]
+                             code_of=_same, wrap=_same)
+
+    def places(self, account: str) -> Destinations | None:
+        """The signed-in person's destinations, for the binding page's status view (which is
+        audited once, as GetTOTPStatus)."""
+        with self._unit_of_work() as repo:
+            found: Destinations | None = repo.destinations(account)  # type: ignore[attr-defined]
+        return found
+
+    def _admit(self, caller: AnyCaller) -> ReturnCode | None:
+        """People were identified by their door (the binding page's session); agency systems
+        pass the access rules."""
+        return None if isinstance(caller, Person) else super()._admit(caller)
+
     # -- the rules, shared with the binding page ---------------------------------------------
 
     def issue(self, repo: OobRepository, account_id: int, purpose: str, channel: str,
@@ -217,7 +271,7 @@ class OutOfBandCodes(AuditedCalls):
         row lock (``destinations(lock=True)``), so concurrent sends are decided one by one."""
         sends = repo.sends_since(account_id, now - DAY)
         if len(sends) >= self.oob.daily or (sends and now - max(sends) < self.oob.resend):
-            return Sent(codes.REJECTED, codes.REJECTED.message)
+            return Sent(codes.REJECTED, codes.REJECTED.message, "too_soon")
         code = f"{secrets.randbelow(10**6):06d}"
         expires_at = now + self.oob.ttl
         message = Message(channel, destination, SUBJECT if channel == EMAIL else None,
