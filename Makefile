@@ -12,7 +12,7 @@ EXTRAS ?= test
 TEST_WORKERS ?= 3
 PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
 
-.PHONY: install run test test-suite test-compat test-wheel fuzz clean
+.PHONY: install run test lint test-suite test-compat test-wheel fuzz clean
 
 install: $(STAMP)
 
@@ -31,7 +31,14 @@ run: install
 	@echo
 	$(BIN)/gspws serve --host 127.0.0.1 --port $${GSPWS_PORT:-8000} $(if $(RECORD),--record $(RECORD))
 
-test: test-suite test-compat test-wheel
+test: lint test-suite test-compat test-wheel
+
+# ruff (lint and format, settings in pyproject.toml) and mypy (strict on gspws/core and gspws/store).
+LINT_PATHS = gspws tests bench clients
+lint: install
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/mypy gspws
 
 test-suite: install
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal

@@ -103,7 +103,7 @@ def _py_process(port, slices, cycle, start_at, end_at, target):
     outs = [{} for _ in slices]
     threads = [threading.Thread(target=_py_connection,
                                 args=(port, s, cycle, start_at, end_at, o, target))
-               for s, o in zip(slices, outs)]
+               for s, o in zip(slices, outs, strict=True)]
     for t in threads:
         t.start()
     for t in threads:

@@ -81,16 +81,41 @@ from cryptography.fernet import Fernet  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench import slow  # noqa: E402
-from bench.bodies import (FAILURE_BODIES, OTP_PATH, PATH, PERIOD, WRONG_CODE,  # noqa: E402
-                          Accounts, Bodies, envelope, failure_bodies, log, otp_bodies,
-                          success_bodies, totp)
+from bench.bodies import (  # noqa: E402
+    FAILURE_BODIES,
+    OTP_PATH,
+    PATH,
+    PERIOD,
+    WRONG_CODE,
+    Accounts,
+    Bodies,
+    envelope,
+    failure_bodies,
+    log,
+    otp_bodies,
+    success_bodies,
+    totp,
+)
 from bench.load import ACTION, Load, post, python_load, wrk_load  # noqa: E402
-from bench.processes import (REPO, ServerProcess, cpu_seconds, free_port,  # noqa: E402
-                             gspws_env, machine_cpu, rss_mb)
+from bench.processes import (  # noqa: E402
+    REPO,
+    ServerProcess,
+    cpu_seconds,
+    free_port,
+    gspws_env,
+    machine_cpu,
+    rss_mb,
+)
 from bench.profile import py_spy, top_frames  # noqa: E402
 from bench.report import report  # noqa: E402
-from bench.seed import (audit_codes, audit_watermark, create_pg_database,  # noqa: E402
-                        drop_pg_database, seed, seed_otp)
+from bench.seed import (  # noqa: E402
+    audit_codes,
+    audit_watermark,
+    create_pg_database,
+    drop_pg_database,
+    seed,
+    seed_otp,
+)
 from gspws.config import Settings  # noqa: E402
 from gspws.core.otp import TotpParams  # noqa: E402
 from gspws.store import migrate  # noqa: E402
@@ -178,7 +203,7 @@ class Bench:
                        - children_before.ru_utime - children_before.ru_stime)
         time.sleep(0.3)  # let calls in flight when the load stopped finish
         cpu = cpu_seconds(workers + [server.proc.pid]) - cpu_before
-        machine = [after - before for after, before in zip(machine_cpu(), machine_before)]
+        machine = [after - before for after, before in zip(machine_cpu(), machine_before, strict=True)]
         for spy in spies:
             spy.wait(timeout=duration + 60)
         answers = audit_codes(store, mark) if store else {}
@@ -210,7 +235,7 @@ class Bench:
             " (with uncommitted changes)" if _git("status", "--porcelain", "--", "gspws") else "")
         before = machine_cpu()
         time.sleep(1)
-        busy, total = [a - b for a, b in zip(machine_cpu(), before)]
+        busy, total = [a - b for a, b in zip(machine_cpu(), before, strict=True)]
         summary["background_busy_pct"] = 100 * busy / total if total else 0.0
         home = self.workdir / "home"
         home.mkdir()

@@ -6,7 +6,7 @@ import os
 import secrets as random_secrets
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import create_engine, func, insert, select, text, update
 from sqlalchemy.engine import make_url
@@ -44,7 +44,7 @@ def seed(store: Store, box: SecretBox, accounts: Accounts) -> float:
     with store.unit() as repo:
         repo.add_service(SERVICE_ID, "Benchmark agency", ["127.0.0.1/32"], ["VerifyTOTPCode"])
     accounts_table, tokens_table = Account.__table__, Token.__table__
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     k = accounts.count
     started = time.perf_counter()
     for first in range(0, k, SEED_BATCH):
@@ -57,7 +57,7 @@ def seed(store: Store, box: SecretBox, accounts: Accounts) -> float:
                        "type": TokenType.TOTP, "algorithm": "SHA1", "digits": 6, "period": PERIOD,
                        "secret": box.encrypt(base64.b32encode(key).decode()),
                        "status": TokenStatus.ACTIVE, "failures": 0, "created_at": now}
-                      for i, key in zip(range(first, last), keys)]
+                      for i, key in zip(range(first, last), keys, strict=True)]
         with store.engine.begin() as conn:
             conn.execute(insert(accounts_table), account_rows)
             conn.execute(insert(tokens_table), token_rows)

@@ -13,8 +13,8 @@ import sys
 
 try:
     import zeep
-    from zeep.exceptions import Error as ZeepError
     from requests.exceptions import RequestException
+    from zeep.exceptions import Error as ZeepError
 except ModuleNotFoundError as missing:
     sys.exit(f"{missing}: install gspws[clients] (pip install 'gspws[clients]')")
 

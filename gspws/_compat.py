@@ -22,8 +22,11 @@ _VENDORED_SIX = "spyne.util.six"
 def _load_vendored_six() -> None:
     if _VENDORED_SIX in sys.modules:
         return
-    spyne_dir = Path(importlib.util.find_spec("spyne").submodule_search_locations[0])
+    spyne = importlib.util.find_spec("spyne")
+    assert spyne is not None and spyne.submodule_search_locations  # (a dependency, a package)
+    spyne_dir = Path(spyne.submodule_search_locations[0])
     spec = importlib.util.spec_from_file_location(_VENDORED_SIX, spyne_dir / "util" / "six.py")
+    assert spec is not None and spec.loader is not None  # (a .py file path always has both)
     six = importlib.util.module_from_spec(spec)
     sys.modules[_VENDORED_SIX] = six
     spec.loader.exec_module(six)

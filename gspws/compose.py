@@ -11,7 +11,7 @@ from functools import partial
 from gspws import metrics
 from gspws.config import Settings
 from gspws.core.clock import Clock, system_clock
-from gspws.core.enroll import EnrollPolicy, Enrollment
+from gspws.core.enroll import Enrollment, EnrollPolicy
 from gspws.core.oob import CodeHasher, OobPolicy, OutOfBandCodes
 from gspws.core.verify import Observer, Policy, Services, TotpVerifier, unobserved
 from gspws.store.db import make_engine

@@ -6,9 +6,10 @@ and a test checks that the README's configuration table lists exactly these vari
 
 import ipaddress
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from gspws.errors import ConfigError
 

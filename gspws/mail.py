@@ -53,6 +53,7 @@ def send(settings: Settings, message: EmailMessage) -> None:
     smtplib.SMTPException when it cannot. TLS certificates are verified."""
     port = settings.smtp_port or DEFAULT_PORTS[settings.smtp_security]
     context = ssl.create_default_context()
+    smtp: smtplib.SMTP
     if settings.smtp_security == "tls":
         smtp = smtplib.SMTP_SSL(settings.smtp_host, port, timeout=TIMEOUT, context=context)
     else:

@@ -17,13 +17,14 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from sqlalchemy import event
 
 from gspws.core.codes import ReturnCode
-from gspws.core.verify import Caller
+from gspws.core.verify import Calling, Observer
 
 log = logging.getLogger(__name__)
 
@@ -73,10 +74,10 @@ def _instruments() -> _Instruments:
     )
 
 
-def call_observer(services: Callable[[], Mapping]) -> Callable[[Caller, ReturnCode, float], None]:
+def call_observer(services: Callable[[], Mapping[str, object]]) -> Observer:
     """Counts every answered call (the core's ``observe`` port). ``services`` gives the services
     as last loaded: it must not ask the store, which may be why the call answered 3000."""
-    def observe(caller: Caller, outcome: ReturnCode, seconds: float) -> None:
+    def observe(caller: Calling, outcome: ReturnCode, seconds: float) -> None:
         try:
             known = caller.service_id if caller.service_id in services() else OTHER_SERVICE
             instruments = _instruments()
@@ -99,7 +100,7 @@ def watch_database(engine) -> None:
 def exposition(locked_tokens: Callable[[], int | None]) -> tuple[bytes, str]:
     """The scrape's body and Content-Type: every process's values, plus the locked tokens read
     from the store now (a gauge no process keeps; left out when the store cannot say)."""
-    from prometheus_client import REGISTRY, CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+    from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
     from prometheus_client.core import GaugeMetricFamily
     _instruments()  # a process that has counted nothing yet still shows every metric
     counted = REGISTRY

@@ -7,7 +7,7 @@ GSPWS_TRUSTED_PROXIES establishes it): its counts by ServiceID are nobody else's
 """
 
 import logging
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from gspws import metrics
 from gspws.config import Settings

@@ -18,9 +18,9 @@ is http or https, whatever a proxy says.
 
 import ipaddress
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Sequence
 
 from gspws.core.access import IPAddress, IPNetwork, canonical_address
 
@@ -87,7 +87,8 @@ class ProxyPolicy:
             forwarded = environ.get("HTTP_X_FORWARDED_PROTO", "").split(",")[0].strip().lower()
             scheme = forwarded if forwarded in SCHEMES else scheme
             host = environ.get("HTTP_X_FORWARDED_HOST", host).split(",")[0].strip() or host
-        address = self._client(peer, environ.get("HTTP_X_FORWARDED_FOR")) if trusted else peer
+        address = (self._client(peer, environ.get("HTTP_X_FORWARDED_FOR"))
+                   if trusted and peer is not None else peer)  # (trusted: peer is not None)
         return Origin(address, scheme, self._base_url(scheme, host, trusted))
 
     def _base_url(self, scheme: str, host: str, forwarded: bool) -> str:

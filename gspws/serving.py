@@ -26,9 +26,9 @@ import asyncio
 import io
 import logging
 import signal
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
-from typing import Callable, Iterable
 
 from asgiref.wsgi import WsgiToAsgiInstance
 

@@ -93,7 +93,7 @@ class _InlineExpiryMemoryStorage(MemoryStorage):
         now = time.monotonic()
         if now - self._last_purge >= 1.0:
             self._last_purge = now
-            self._MemoryStorage__expire_events()
+            self._MemoryStorage__expire_events()  # type: ignore[attr-defined]  # limits' private
 
 
 def _storage(uri: str):

@@ -4,7 +4,7 @@
 production entry point :func:`application` always uses the system clock.
 """
 
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from gspws.compose import build_store, server_use_cases
 from gspws.config import Settings

@@ -7,9 +7,10 @@ from urllib.parse import urlsplit
 import pyotp
 import requests
 
+from gspws.compose import enrollment_of
 from gspws.core.access import TOTP_FUNCTIONS
 from gspws.core.enroll import Person
-from gspws.compose import enrollment_of
+
 from helpers import SERVICE_ID
 
 BINDING_FUNCTIONS = tuple(f for f in TOTP_FUNCTIONS if f != "VerifyTOTPCode")

@@ -16,10 +16,10 @@ is what this file writes, then replays it in-process and against a live server.
 import json
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Callable
 
 from gspws.core.otp import TotpParams
 from gspws.replay import recording

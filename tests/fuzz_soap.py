@@ -59,8 +59,19 @@ with atheris.instrument_imports(include=["gspws", "spyne"]):
 
 from werkzeug.test import EnvironBuilder, run_wsgi_app  # noqa: E402
 
-from helpers import (CONTRACT_CODES, SECRET, T0, TNS, add_token,  # noqa: E402
-                     assert_no_internals, envelope, make_settings, parse_xml, seed_demo, soap_fault)
+from helpers import (  # noqa: E402
+    CONTRACT_CODES,
+    SECRET,
+    T0,
+    TNS,
+    add_token,
+    assert_no_internals,
+    envelope,
+    make_settings,
+    parse_xml,
+    seed_demo,
+    soap_fault,
+)
 
 PATH = "/gsp2ws/TOTP.asmx"
 CORPUS = HERE / "corpus"

@@ -82,14 +82,15 @@ def _account_row(a: Account) -> dict:
 
 def _binding_link(settings: Settings, store: Store, account_name: str, invite: bool) -> str:
     """A new binding link for the account (see gspws.core.enroll); exits 1 when refused."""
-    from gspws.core.enroll import Person
     from gspws.compose import enrollment_of
+    from gspws.core.enroll import Person
     operation = "cli:InviteToBinding" if invite else "cli:CreateBindingLink"
     outcome = enrollment_of(settings, store).create_link(Person(None, operation), account_name,
                                                          invite=invite)
     if not outcome.ok:
         raise click.ClickException(f"no account {account_name!r}" if outcome.problem
                                    else "the link could not be created (see the log)")
+    assert outcome.value is not None  # an ok outcome carries its value
     return outcome.value
 
 

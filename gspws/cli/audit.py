@@ -2,7 +2,7 @@
 (:mod:`gspws.store.audit_export`), :mod:`gspws.cli.audit_formats` writes."""
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import click
 
@@ -24,15 +24,15 @@ def parse_time(text: str, now: datetime) -> datetime:
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             day = date.fromisoformat(value)
-            return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+            return datetime(day.year, day.month, day.day, tzinfo=UTC)
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise ValueError(f"{text!r} is neither an ISO-8601 date/time (2026-05-01, "
                          f"2026-05-01T08:00:00Z, 2026-05-01T08:00+08:00) nor an age such as "
                          f"30m, 24h or 7d") from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 def _when(text: str, now: datetime, option: str) -> datetime:
@@ -66,7 +66,7 @@ def audit_export(c: Context, since: str, until: str | None, service_id: str | No
     account, code, duration_ms."""
     from gspws.cli.audit_formats import WRITERS
     from gspws.store import audit_export as export
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     start = _when(since, now, "--since")
     end = _when(until, now, "--until") if until is not None else None
     if end is not None and end <= start:

@@ -10,15 +10,16 @@ as JSON escapes (the value reads back exactly).
 import csv
 import json
 import re
-from datetime import datetime, timezone
-from typing import IO, Iterator
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import IO
 
 from gspws.store.audit_export import COLUMNS
 
 
 def iso_utc(value: datetime) -> str:
     """``2026-05-01T08:00:00.123456Z``."""
-    return value.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return value.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 #: What a terminal or a line-splitting reader acts on: C0 and C1 controls, DEL, the Unicode line

@@ -5,7 +5,7 @@ cannot use into one line on stderr and exit status 1."""
 import ipaddress
 import json
 import unicodedata
-from typing import ContextManager
+from contextlib import AbstractContextManager
 
 import click
 from sqlalchemy.engine import make_url
@@ -35,7 +35,7 @@ class Context:
             self._store = store
         return self._store
 
-    def repo(self) -> ContextManager[Repository]:
+    def repo(self) -> AbstractContextManager[Repository]:
         """One transaction; an operator error (a GspwsError) rolls it back and exits 1 with the
         message (see :class:`Commands`)."""
         return self.store.unit()

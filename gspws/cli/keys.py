@@ -2,6 +2,7 @@
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
@@ -12,6 +13,11 @@ from gspws.cli.base import (
     main,
     pass_ctx,
 )
+
+if TYPE_CHECKING:  # (imported when a command runs, not when the CLI starts)
+    from click._termui_impl import ProgressBar
+
+    from gspws.store.rotation import PassProgress
 
 
 @main.group()
@@ -91,7 +97,7 @@ class _RotationProgress:
     """click progress bars on stderr, one per pass (1: re-encrypting, then: verifying)."""
 
     def __init__(self) -> None:
-        self._bar = None
+        self._bar: ProgressBar[PassProgress] | None = None
         self._number = 0
 
     def __call__(self, state) -> None:
@@ -104,6 +110,7 @@ class _RotationProgress:
                 item_show_func=lambda s: s and (f"re-encrypted {s.reencrypted}, "
                                                 f"already current {s.skipped}"))
             self._bar.__enter__()
+        assert self._bar is not None  # opened by pass 1
         self._bar.update(max(0, min(state.done, self._bar.length) - self._bar.pos), state)
 
     def close(self) -> None:

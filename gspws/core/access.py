@@ -8,14 +8,14 @@ trusted proxy forwarded a malformed ``X-Forwarded-For``.
 
 import ipaddress
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping, Union
 
 from gspws.core import codes
 from gspws.core.codes import ReturnCode
 
-IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
-IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 SERVICE_ID_FORMAT = re.compile(r"APP[0-9]{7}")
 

@@ -6,7 +6,7 @@ chosen instant; nothing reachable from ``gspws serve`` can set one.
 """
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 Clock = Callable[[], float]
 """A function returning the current Unix time in seconds."""

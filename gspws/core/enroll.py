@@ -24,15 +24,23 @@ import enum
 import hashlib
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Generic, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from gspws.core import codes, names, otp
 from gspws.core.access import IPAddress
 from gspws.core.codes import ReturnCode
 from gspws.core.otp import TotpParams, matching_step
-from gspws.core.verify import (AuditedCalls, Caller, Policy, TokenState, VerifyRepository,
-                               accept_code)
+from gspws.core.verify import (
+    AuditedCalls,
+    Caller,
+    Calling,
+    Policy,
+    TokenState,
+    VerifyRepository,
+    accept_code,
+)
 
 #: Devices (active or locked tokens) one account may have: enough for a household of phones,
 #: few enough that a stolen session cannot fill the store.
@@ -86,6 +94,15 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
+class Holder:
+    """The account a use case acts on: its row, and its name in the one form names take (so a
+    rate limit, a URI label or a status names it alike whatever spelling the caller sent)."""
+
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
 class Outcome(Generic[T]):
     """A return code, and the value when it is 0 or the problem when the call was refused."""
 
@@ -98,7 +115,7 @@ class Outcome(Generic[T]):
         return self.code is codes.OK
 
     @classmethod
-    def refused(cls, problem: Problem) -> "Outcome":
+    def refused(cls, problem: Problem) -> "Outcome[T]":
         return cls(_RETURN_CODES[problem], problem=problem)
 
 
@@ -221,7 +238,7 @@ def clean_phone(phone: str | None) -> str | None:
     return phone or None
 
 
-class Enrollment(AuditedCalls):
+class Enrollment(AuditedCalls[EnrollRepository]):
     """The binding use cases. Each returns an :class:`Outcome`; 3000 on any unexpected failure."""
 
     _policy: EnrollPolicy  # (set by AuditedCalls)
@@ -229,12 +246,13 @@ class Enrollment(AuditedCalls):
     # -- the use cases ----------------------------------------------------------------------
 
     def status(self, caller: AnyCaller, account: str | None) -> Outcome[Status]:
-        return self._for_account(caller, account, lambda repo, account_id, now: Outcome(
-            codes.OK, self._status(repo, account, account_id, now)))
+        def action(repo: EnrollRepository, holder: Holder, now: float) -> Outcome[Status]:
+            return Outcome(codes.OK, self._status(repo, holder.name, holder.id, now))
+        return self._for_account(caller, account, action)
 
     def begin(self, caller: AnyCaller, account: str | None, name: str | None,
               phone: str | None = None, period: int = otp.DEFAULT_PERIOD) -> Outcome[Binding]:
-        def action(repo: EnrollRepository, account_id: int, now: float) -> Outcome[Binding]:
+        def action(repo: EnrollRepository, holder: Holder, now: float) -> Outcome[Binding]:
             try:
                 name_ = clean_name(name)
             except ValueError:
@@ -245,22 +263,22 @@ class Enrollment(AuditedCalls):
                 return Outcome.refused(Problem.BAD_PHONE)
             if period not in otp.PERIODS:
                 return Outcome.refused(Problem.BAD_PERIOD)
-            if len(repo.devices(account_id)) >= MAX_DEVICES:
+            if len(repo.devices(holder.id)) >= MAX_DEVICES:
                 return Outcome.refused(Problem.TOO_MANY_DEVICES)
-            repo.drop_pending(account_id)
+            repo.drop_pending(holder.id)
             params = TotpParams(otp.new_secret(), period=period)
             expires_at = now + self._policy.pending_ttl
-            pending = repo.add_pending(account_id, params, name_, phone_, expires_at)
-            return Outcome(codes.OK, self._binding(account, pending))
+            pending = repo.add_pending(holder.id, params, name_, phone_, expires_at)
+            return Outcome(codes.OK, self._binding(holder.name, pending))
         return self._for_account(caller, account, action)
 
     def confirm(self, caller: AnyCaller, account: str | None, code: str | None) -> Outcome[str]:
         """Activates the pending token if ``code`` is its current code; the value is its serial."""
-        def action(repo: EnrollRepository, account_id: int, now: float) -> Outcome[str]:
-            pending = repo.pending_token(account_id)
+        def action(repo: EnrollRepository, holder: Holder, now: float) -> Outcome[str]:
+            pending = repo.pending_token(holder.id)
             if pending is None or pending.expires_at <= now:
                 return Outcome.refused(Problem.NO_PENDING)
-            if self._over_account_limit(caller, account):
+            if self._over_account_limit(caller, holder.name):
                 return Outcome.refused(Problem.WRONG_CODE)
             step = matching_step(pending.params, code or "", now, self._policy.window)
             if step is not None and repo.activate(pending.id, step, now):
@@ -271,8 +289,8 @@ class Enrollment(AuditedCalls):
 
     def cancel(self, caller: AnyCaller, account: str | None) -> Outcome[None]:
         """Discards the pending binding, if any."""
-        def action(repo: EnrollRepository, account_id: int, _now: float) -> Outcome[None]:
-            repo.drop_pending(account_id)
+        def action(repo: EnrollRepository, holder: Holder, _now: float) -> Outcome[None]:
+            repo.drop_pending(holder.id)
             return Outcome(codes.OK)
         return self._for_account(caller, account, action)
 
@@ -281,12 +299,12 @@ class Enrollment(AuditedCalls):
         """Removes the device whose current code ``code`` is (only device ``serial``, if given);
         the value is the removed device's serial. The code counts like a verification: it is
         used up, and wrong ones count towards the lockout."""
-        def action(repo: EnrollRepository, account_id: int, now: float) -> Outcome[str]:
-            tokens = [t for t in repo.device_tokens(account_id)
+        def action(repo: EnrollRepository, holder: Holder, now: float) -> Outcome[str]:
+            tokens = [t for t in repo.device_tokens(holder.id)
                       if serial is None or t.serial == serial]
             if not tokens:
                 return Outcome.refused(Problem.NOT_BOUND)
-            if self._over_account_limit(caller, account):
+            if self._over_account_limit(caller, holder.name):
                 return Outcome.refused(Problem.WRONG_CODE)
             token = accept_code(repo, tokens, code, now, self._policy)
             if token is None:
@@ -301,12 +319,12 @@ class Enrollment(AuditedCalls):
         ``invite_ttl`` and invalidates the account's earlier unused links; a plain link lives
         ``link_ttl``. Either ends the account's sessions on the binding page: whoever asked for
         a new link wants the account's holder, and only them, signed in."""
-        def action(repo: EnrollRepository, account_id: int, now: float) -> Outcome[str]:
-            repo.drop_links(account_id, only_spent=not invite, now=now)
-            repo.end_sessions(account_id)
+        def action(repo: EnrollRepository, holder: Holder, now: float) -> Outcome[str]:
+            repo.drop_links(holder.id, only_spent=not invite, now=now)
+            repo.end_sessions(holder.id)
             token = secrets.token_urlsafe(32)
             ttl = self._policy.invite_ttl if invite else self._policy.link_ttl
-            repo.add_link(account_id, link_hash(token), now + ttl)
+            repo.add_link(holder.id, link_hash(token), now + ttl)
             return Outcome(codes.OK, self._policy.link_prefix + token)
         return self._for_account(caller, account, action)
 
@@ -320,16 +338,20 @@ class Enrollment(AuditedCalls):
         or unknown → refused."""
         link = self._link(token)
 
-        def action(repo: EnrollRepository, _account_id: int, now: float) -> Outcome[SignIn]:
+        def action(repo: EnrollRepository, _holder: Holder, now: float) -> Outcome[SignIn]:
+            assert link is not None  # no link, no account: refused before this action
             if repo.redeem_link(link_hash(token), now):
-                return Outcome(codes.OK, SignIn(link.account, repo.session_epoch(link.account)))
+                epoch = repo.session_epoch(link.account)
+                assert epoch is not None  # the link's account exists
+                return Outcome(codes.OK, SignIn(link.account, epoch))
             return Outcome.refused(Problem.LINK_INVALID)
         return self._for_account(caller, link.account if link else None, action)
 
-    def sign_out(self, caller: Person, account: str, epoch: int) -> Outcome[None]:
-        """Ends the account's sessions of ``epoch`` (nothing if a newer epoch began since)."""
-        def action(repo: EnrollRepository, account_id: int, _now: float) -> Outcome[None]:
-            repo.end_sessions(account_id, epoch)
+    def sign_out(self, caller: Person, account: str, epoch: int | None) -> Outcome[None]:
+        """Ends the account's sessions of ``epoch`` (nothing if a newer epoch began since; all of
+        them when None)."""
+        def action(repo: EnrollRepository, holder: Holder, _now: float) -> Outcome[None]:
+            repo.end_sessions(holder.id, epoch)
             return Outcome(codes.OK)
         return self._for_account(caller, account, action)
 
@@ -349,7 +371,7 @@ class Enrollment(AuditedCalls):
         pending = repo.pending_token(account_id)
         live = pending is not None and pending.expires_at > now
         return Status(tuple(repo.devices(account_id)),
-                      self._binding(account, pending) if live else None)
+                      self._binding(account, pending) if pending is not None and live else None)
 
     def _binding(self, account: str, pending: PendingToken) -> Binding:
         uri = otp.provisioning_uri(pending.params, account, self._policy.issuer)
@@ -357,23 +379,23 @@ class Enrollment(AuditedCalls):
                        pending.expires_at)
 
     def _for_account(self, caller: AnyCaller, account: str | None,
-                     action: Callable[[EnrollRepository, int, float], Outcome]) -> Outcome:
+                     action: Callable[[EnrollRepository, Holder, float], Outcome[T]]) -> Outcome[T]:
         """``action`` for an existing account; 3001 for an unknown or empty one, or one no
         account can be called (gspws.core.names)."""
         name = names.lookup(account)
 
-        def with_account(repo: EnrollRepository, now: float) -> Outcome:
+        def with_account(repo: EnrollRepository, now: float) -> Outcome[T]:
             account_id = repo.account_id(name) if name else None
-            if account_id is None:
+            if account_id is None or name is None:
                 return Outcome.refused(Problem.UNKNOWN_ACCOUNT)
-            return action(repo, account_id, now)
+            return action(repo, Holder(account_id, name), now)
         return self._run(caller, account, with_account)
 
     def _run(self, caller: AnyCaller, account: str | None,
-             action: Callable[[EnrollRepository, float], Outcome]) -> Outcome:
+             action: Callable[[EnrollRepository, float], Outcome[T]]) -> Outcome[T]:
         return self._audited(caller, account, action, code_of=lambda outcome: outcome.code,
                              wrap=Outcome)
 
-    def _admit(self, caller: AnyCaller) -> ReturnCode | None:
+    def _admit(self, caller: Calling) -> ReturnCode | None:
         """People were identified by their door; agency systems pass the access rules."""
         return None if isinstance(caller, Person) else super()._admit(caller)

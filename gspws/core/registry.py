@@ -9,7 +9,7 @@ and a call costs no service query at all.
 
 import threading
 import time
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from gspws.core.access import ServiceProfile
 

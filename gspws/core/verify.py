@@ -7,8 +7,10 @@ success clears them all. A token that reaches the threshold is ``locked`` and an
 
 import logging
 import time
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Callable, ContextManager, Mapping, Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from gspws.core import codes, names
 from gspws.core.access import FUNCTIONS, IPAddress, ServiceProfile, authorize
@@ -39,6 +41,18 @@ class Caller:
     operation: str
 
 
+class Calling(Protocol):
+    """Anyone a use case answers: an agency system (:class:`Caller`) or a person on the binding
+    page (``gspws.core.enroll.Person``, who has no ServiceID)."""
+
+    @property
+    def service_id(self) -> str | None: ...
+    @property
+    def address(self) -> IPAddress | None: ...
+    @property
+    def operation(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class TokenState:
     id: int
@@ -59,15 +73,17 @@ class VerifyRepository(Protocol):
     """What verification needs from the store, inside one transaction."""
 
     def verifiable_tokens(self, account: str) -> list[TokenState]: ...
-    def unlock(self, token_ids: list[int]) -> None: ...
+    def unlock(self, token_ids: list[int]) -> int: ...  # how many were locked
     def accept_step(self, token_id: int, step: int) -> bool: ...
     def reset_failures(self, token_ids: list[int]) -> None: ...
     def record_failure(self, token_ids: list[int], threshold: int, now: float) -> None: ...
-    def audit(self, caller: Caller, account: str | None, outcome: ReturnCode, at: float,
+    def audit(self, caller: Calling, account: str | None, outcome: ReturnCode, at: float,
               duration_ms: float) -> None: ...
 
 
-UnitOfWork = Callable[[], ContextManager[VerifyRepository]]
+R = TypeVar("R", bound=VerifyRepository)
+
+UnitOfWork = Callable[[], AbstractContextManager[R]]
 """Opens one transaction: commits when the block ends, rolls back if it raises."""
 
 
@@ -83,22 +99,22 @@ class Throttle(Protocol):
     def audit_refusal(self, address: str, code: int) -> bool: ...
 
 
-Observer = Callable[[Caller, ReturnCode, float], None]
+Observer = Callable[[Calling, ReturnCode, float], None]
 """Told every answered call's outcome and its duration in seconds (gspws.metrics)."""
 
 
-def unobserved(caller: Caller, outcome: ReturnCode, seconds: float) -> None:
+def unobserved(caller: Calling, outcome: ReturnCode, seconds: float) -> None:
     """The observer of use cases nobody measures (the CLI's, tests')."""
 
 T = TypeVar("T")
 
 
-class AuditedCalls:
+class AuditedCalls(Generic[R]):
     """What the use case of every operation shares: the access decision for agency callers, one
     transaction holding the work and its audit row, and 3000 for any unexpected failure."""
 
-    def __init__(self, unit_of_work: UnitOfWork, services: Services, policy: Policy,
-                 clock: Clock, throttle: Throttle, reading: UnitOfWork | None = None,
+    def __init__(self, unit_of_work: UnitOfWork[R], services: Services, policy: Policy,
+                 clock: Clock, throttle: Throttle, reading: UnitOfWork[R] | None = None,
                  observe: Observer = unobserved) -> None:
         self._unit_of_work = unit_of_work
         self._observe = observe
@@ -108,8 +124,8 @@ class AuditedCalls:
         self._clock = clock
         self._throttle = throttle
 
-    def _audited(self, caller: Caller, account: str | None,
-                 decide: Callable[[VerifyRepository, float], T],
+    def _audited(self, caller: Calling, account: str | None,
+                 decide: Callable[[R, float], T],
                  code_of: Callable[[T], ReturnCode], wrap: Callable[[ReturnCode], T],
                  prepare: Callable[[], None] | None = None) -> T:
         """``decide(repo, now)`` for an admitted caller, else ``wrap(refusal)``; audited.
@@ -140,19 +156,20 @@ class AuditedCalls:
                   caller.service_id, caller.address, account, code_of(result).code, elapsed_ms)
         return result
 
-    def _admit(self, caller: Caller) -> ReturnCode | None:
+    def _admit(self, caller: Calling) -> ReturnCode | None:
         """None when the caller may proceed: the access rules, then the per-service rate limit."""
         refused = authorize(caller.service_id, caller.address, caller.operation,
                             self._services().get)
         if refused:
             return refused
+        assert caller.service_id is not None  # authorize refuses a call without one (8102)
         if not self._throttle.allow_service(caller.service_id, str(caller.address)):
             log.warning("service %s from %s is over its rate limit", caller.service_id,
                         caller.address)
             return codes.AUTH_OTHER
         return None
 
-    def _over_account_limit(self, caller: Caller, account: str) -> bool:
+    def _over_account_limit(self, caller: Calling, account: str) -> bool:
         """Whether a code for ``account`` is refused unchecked (answered 9999 by every operation
         that checks a code): the per-account rate limit is spent."""
         if self._throttle.allow_account(account):
@@ -162,7 +179,7 @@ class AuditedCalls:
         return True
 
 
-class TotpVerifier(AuditedCalls):
+class TotpVerifier(AuditedCalls[VerifyRepository]):
     def verify(self, caller: Caller, account: str | None, code: str | None) -> ReturnCode:
         """With a separate ``reading`` unit (SQLite), tokens are read before the writing
         transaction, which holds the database's write lock; elsewhere (PostgreSQL locks rows, not
@@ -173,6 +190,7 @@ class TotpVerifier(AuditedCalls):
 
         def read_tokens() -> None:
             nonlocal read
+            assert self._reading is not None  # (only given as ``prepare`` when there is one)
             with self._reading() as repo:
                 read = repo.verifiable_tokens(name) if name else []
 
@@ -188,6 +206,7 @@ class TotpVerifier(AuditedCalls):
                 code: str | None, now: float, tokens: list[TokenState]) -> ReturnCode:
         if not tokens:
             return codes.NO_ACTIVE_TOKEN
+        assert account is not None  # no name, no tokens
         if self._over_account_limit(caller, account):
             return codes.REJECTED
         accepted = accept_code(repo, tokens, code, now, self._policy)

@@ -21,8 +21,15 @@ they arrived.
 from pathlib import Path
 
 from gspws.replay import recording, soapxml
-from gspws.replay.messages import (HttpRequest, HttpResponse, MessageError, from_curl_trace,
-                                   is_curl_trace, parse_request, parse_response)
+from gspws.replay.messages import (
+    HttpRequest,
+    HttpResponse,
+    MessageError,
+    from_curl_trace,
+    is_curl_trace,
+    parse_request,
+    parse_response,
+)
 from gspws.replay.recording import Exchange
 from gspws.soap.help import OPERATIONS
 from gspws.soap.shape import SOAP11, TNS

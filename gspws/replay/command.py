@@ -1,11 +1,12 @@
 """``gspws replay DIR (--url URL | --fixtures FILE) [--junit FILE]``, minus the option parsing."""
 
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Callable
 
-from gspws.replay import capture, fixtures as fixtures_file, report
-from gspws.replay.runner import InProcess, Live, replay
+from gspws.replay import capture, report
+from gspws.replay import fixtures as fixtures_file
+from gspws.replay.runner import InProcess, Live, Target, replay
 
 Echo = Callable[[str], None]
 
@@ -17,9 +18,11 @@ def run(directory: Path, url: str | None, fixtures: Path | None, junit: Path | N
     exchanges = capture.load(directory)
     results = []
     with ExitStack() as stack:
+        target: Target
         if fixtures is not None:
             target = stack.enter_context(InProcess(fixtures_file.load(fixtures), exchanges))
         else:
+            assert url is not None  # the command takes --url or --fixtures
             target = Live(url)
         for result in replay(exchanges, target):
             results.append(result)

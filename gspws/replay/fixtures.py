@@ -26,10 +26,11 @@ JSON, because it needs no dependency and every agency's tooling writes it.
 
 import ipaddress
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from cryptography.fernet import Fernet
 
@@ -111,7 +112,7 @@ def _instant(text: str) -> float:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise FixturesError(f"at: {text!r} is not an ISO-8601 date-time") from None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
 
 
 def _service(value: Any, where: str) -> dict:
@@ -170,7 +171,7 @@ def build(fixtures: Fixtures, home: Path) -> tuple[Settings, Store]:
 
 def populate(store: Store, fixtures: Fixtures) -> None:
     """Add the fixtures' services, accounts and tokens to ``store``, in one transaction."""
-    locked_at = datetime.fromtimestamp(fixtures.at, timezone.utc) if fixtures.at else None
+    locked_at = datetime.fromtimestamp(fixtures.at, UTC) if fixtures.at else None
     try:
         with store.unit() as repo:
             for service in fixtures.services:
@@ -197,6 +198,6 @@ def _add_token(repo: Repository, account, token: dict, locked_at: datetime | Non
     row = repo.add_token(account, params, TokenStatus(token["status"]), serial=token["serial"])
     row.last_step, row.failures = token["last_step"], token["failures"]
     if row.status is TokenStatus.LOCKED:
-        row.locked_at = locked_at or datetime.now(timezone.utc)
+        row.locked_at = locked_at or datetime.now(UTC)
     if token["unreadable"]:
         row.secret = SecretBox([Fernet.generate_key()]).encrypt(token["secret"])

@@ -158,7 +158,7 @@ def from_curl_trace(text: str) -> tuple[bytes, bytes]:
     """
     sent, received = bytearray(), bytearray()
     blocks = list(_TRACE_BLOCK.finditer(text))
-    for block, following in zip(blocks, [*blocks[1:], None]):
+    for block, following in zip(blocks, [*blocks[1:], None], strict=True):
         chunk = text[block.end():following.start() if following else len(text)]
         for line in chunk.splitlines()[1:]:
             prefix = _DUMP_LINE.match(line)

@@ -22,8 +22,8 @@ import itertools
 import logging
 import os
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 from urllib.parse import quote
 
 from gspws.replay import recording, redact, soapxml

@@ -16,7 +16,7 @@ codes.
 import json
 import os
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from gspws.replay.messages import HttpRequest, HttpResponse, parse_request, parse_response
@@ -39,12 +39,12 @@ class Exchange:
 
 
 def exchange_name(at: float, pid: int, number: int) -> str:
-    stamp = datetime.fromtimestamp(at, timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    stamp = datetime.fromtimestamp(at, UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     return f"{stamp}-{pid}-{number:06d}"
 
 
 def iso_time(at: float) -> str:
-    return datetime.fromtimestamp(at, timezone.utc).isoformat(timespec="microseconds") \
+    return datetime.fromtimestamp(at, UTC).isoformat(timespec="microseconds") \
         .replace("+00:00", "Z")
 
 

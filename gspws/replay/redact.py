@@ -39,6 +39,7 @@ def response(message: HttpResponse) -> HttpResponse:
     root = soapxml.parse(message.body, message.charset)
     if not redact(root):
         return message
+    assert root is not None  # (redact found credentials in it)
     body = etree.tostring(root.getroottree(), xml_declaration=True, encoding="utf-8")
     headers = tuple((name, str(len(body)) if name.lower() == "content-length" else value)
                     for name, value in message.headers)

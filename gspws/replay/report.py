@@ -16,6 +16,7 @@ def details(result: Result) -> list[str]:
     if result.error:
         return [result.error]
     if result.verdict == "sent":
+        assert result.actual is not None  # (it was sent)
         return ["no recorded answer to compare with; gspws answered:",
                 f"HTTP {result.actual.status} {result.actual.mimetype}",
                 *normal_form(result.actual)]
@@ -33,7 +34,7 @@ def table(results: list[Result]) -> list[str]:
     rows += [(str(i), r.exchange.name, _answer(r.exchange.expected), _answer(r.actual), r.verdict)
              for i, r in enumerate(results, 1)]
     widths = [max(len(row[col]) for row in rows) for col in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip()
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
              for row in rows]
     return [*lines, summary(results)]
 

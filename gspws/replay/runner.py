@@ -16,9 +16,10 @@ Order matters (a replayed code, a lockout), so exchanges are sent one at a time,
 import http.client
 import tempfile
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Protocol
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from werkzeug.test import Client

@@ -34,7 +34,7 @@ def version_of(root: etree._Element | None):
 
 def _body_child(root: etree._Element | None) -> etree._Element | None:
     version = version_of(root)
-    body = root.find(version.qname("Body")) if version else None
+    body = root.find(version.qname("Body")) if version and root is not None else None
     if body is None:
         return None
     return next((child for child in body if isinstance(child.tag, str)), None)

@@ -10,7 +10,7 @@ spyne. The caller's address and URL come resolved from the front app (gspws.prox
 import io
 import logging
 import sys
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 from urllib.parse import parse_qsl
 
 from spyne import Application

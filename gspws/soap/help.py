@@ -64,7 +64,7 @@ class _Endpoint:
     base: str  # last path segment, for relative links like ASP.NET's "TOTP.asmx?WSDL"
 
     @classmethod
-    def from_url(cls, service_url: str) -> "_Endpoint":
+    def from_url(cls, service_url: str) -> _Endpoint:
         parts = urlsplit(service_url)
         path = parts.path or "/"
         base = path.rsplit("/", 1)[-1] or "./"

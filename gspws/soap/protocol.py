@@ -6,7 +6,6 @@ SOAP version with a ``VersionMismatch`` fault instead of a confusing lookup erro
 """
 
 import logging
-
 from functools import cache
 
 from lxml import etree

@@ -9,8 +9,17 @@ name for the generic ``CP2Response<X>``). The WSDL callers see is the committed
 
 import logging
 
-from spyne import (Application, Array, Boolean, ByteArray, ComplexModel, Integer, ServiceBase,
-                   Unicode, rpc)
+from spyne import (
+    Application,
+    Array,
+    Boolean,
+    ByteArray,
+    ComplexModel,
+    Integer,
+    ServiceBase,
+    Unicode,
+    rpc,
+)
 
 from gspws import qr
 from gspws.core.codes import ReturnCode

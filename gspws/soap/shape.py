@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-
 TNS = "http://cp.gov.tw/gsp2"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 XSD = "http://www.w3.org/2001/XMLSchema"

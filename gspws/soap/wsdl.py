@@ -156,7 +156,7 @@ class WsdlDocument:
         }
         pieces = self._pieces
         out = [pieces[0]]
-        for quote, piece in zip(self._quotes, pieces[1:]):
+        for quote, piece in zip(self._quotes, pieces[1:], strict=True):
             out.append(encoded[quote])
             out.append(piece)
         return b"".join(out)

@@ -7,11 +7,12 @@ query, so an export of millions of rows holds neither the rows in memory nor a l
 newest event that existed when it started, so it ends even while the server keeps writing.
 """
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterator
+from typing import Any
 
-from sqlalchemy import and_, create_engine, func, or_, select
+from sqlalchemy import ColumnElement, and_, create_engine, func, or_, select
 from sqlalchemy.engine import Engine, make_url
 
 from gspws.config import Settings
@@ -41,7 +42,7 @@ def reading_engine(settings: Settings) -> Engine:
     return make_engine(settings)
 
 
-def events(engine: Engine, query: Query, page_size: int | None = None) -> Iterator[dict]:
+def events(engine: Engine, query: Query, page_size: int | None = None) -> Iterator[dict[str, Any]]:
     """Matching events, oldest first, as dicts of :data:`COLUMNS` (``at`` an aware UTC datetime)."""
     page_size = page_size or PAGE_SIZE
     table = AuditEvent.__table__
@@ -60,7 +61,7 @@ def events(engine: Engine, query: Query, page_size: int | None = None) -> Iterat
     return _pages(engine, conditions, page_size)
 
 
-def _pages(engine: Engine, conditions: list, page_size: int) -> Iterator[dict]:
+def _pages(engine: Engine, conditions: list[ColumnElement[bool]], page_size: int) -> Iterator[dict[str, Any]]:
     table = AuditEvent.__table__
     columns = [table.c.id, *(table.c[name] for name in COLUMNS)]
     after: tuple[datetime, int] | None = None

@@ -13,14 +13,16 @@ database turns into a prompt 3000 rather than a hung worker.
 import fcntl
 import logging
 import os
+import sqlite3
 import threading
 import time
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Callable, ContextManager, Iterator
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, ExceptionContext, make_url
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from gspws.config import Settings
 from gspws.errors import ConfigError, GspwsError
@@ -90,14 +92,14 @@ def _create_private(database: Path) -> None:
         pass  # an unusable file is reported by SQLite when connecting, as before
 
 
-def _sqlite_engine(url, settings: Settings) -> Engine:
+def _sqlite_engine(url: URL, settings: Settings) -> Engine:
     if url.database and url.database != ":memory:":
         _create_private(Path(url.database))
     engine = create_engine(url, connect_args={"timeout": settings.db_timeout}, hide_parameters=True,
                            execution_options={_WRITER_QUEUE_TIMEOUT: settings.db_timeout})
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin (see BEGIN below).
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
@@ -108,11 +110,11 @@ def _sqlite_engine(url, settings: Settings) -> Engine:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn):
+    def _on_begin(conn: Connection) -> None:
         conn.exec_driver_sql(sqlite_begin(conn.get_execution_options().get(READ_ONLY, False)))
 
     @event.listens_for(engine, "handle_error")
-    def _discard_read_only(context):
+    def _discard_read_only(context: ExceptionContext) -> None:
         if opened_read_only(context.original_exception):
             context.is_disconnect = True
 
@@ -203,7 +205,7 @@ class WriterQueue:
         return self._fd
 
 
-def writer_turns(engine: Engine) -> Callable[[], ContextManager[None]]:
+def writer_turns(engine: Engine) -> Callable[[], AbstractContextManager[None]]:
     """What a writing transaction enters first: its :class:`WriterQueue` turn on SQLite."""
     queue = WriterQueue.for_engine(engine)
     return queue.turn if queue else nullcontext

@@ -13,21 +13,27 @@
 """
 
 from collections import namedtuple
-from typing import Any, Iterable, Protocol, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol
 
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.dml import UpdateBase
+
+Statement = Select[Any] | UpdateBase
+"""What runs here: a SELECT, or an INSERT, UPDATE or DELETE."""
 
 Params = dict[str, Any] | list[dict[str, Any]]
 """One set of values, or a list of them (run once per item, as ``executemany``)."""
 
 
 class StatementRunner(Protocol):
-    def rows(self, statement: Executable, params: dict[str, Any]) -> Sequence[Any]:
+    def rows(self, statement: Statement, params: dict[str, Any]) -> Sequence[Any]:
         """The result rows, with attribute access by column name."""
 
-    def count(self, statement: Executable, params: Params) -> int:
+    def count(self, statement: Statement, params: Params) -> int:
         """Runs an UPDATE/INSERT; the number of rows it changed."""
 
 
@@ -37,13 +43,13 @@ class SessionRunner:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def rows(self, statement: Executable, params: dict[str, Any]) -> Sequence[Any]:
+    def rows(self, statement: Statement, params: dict[str, Any]) -> Sequence[Any]:
         return self._connection().execute(statement, params).all()
 
-    def count(self, statement: Executable, params: Params) -> int:
+    def count(self, statement: Statement, params: Params) -> int:
         return self._connection().execute(statement, params).rowcount
 
-    def _connection(self):
+    def _connection(self) -> Connection:
         self._session.flush()
         return self._session.connection()
 
@@ -60,7 +66,7 @@ class Prepared:
     so statements use ``OR`` or run once per value instead (a compile-time error says so).
     """
 
-    def __init__(self, statement: Executable, dialect: Dialect) -> None:
+    def __init__(self, statement: Statement, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         binds = {name: bind for bind, name in compiled.bind_names.items()}
         if any(bind.expanding or bind.literal_execute for bind in binds.values()):
@@ -80,11 +86,13 @@ class Prepared:
         self._order = compiled.positiontup  # positional paramstyles (SQLite); None for named
         columns = getattr(statement, "selected_columns", None)
         if columns is not None:
-            self._row = namedtuple("Row", [column.key for column in columns])
+            # the column names are known at run time only, which mypy's namedtuple cannot type
+            self._row: Callable[..., Any] = namedtuple(  # type: ignore[misc]
+                "Row", [column.key for column in columns])
             self._result = [column.type.dialect_impl(dialect).result_processor(dialect, None)
                             or _same for column in columns]
 
-    def parameters(self, values: dict[str, Any]):
+    def parameters(self, values: dict[str, Any]) -> dict[str, Any] | list[Any]:
         """``values`` (by parameter name), converted and arranged as the DBAPI wants them."""
         converted = {**self._constants,
                      **{name: convert(values[name]) for name, convert in self._convert.items()}}
@@ -92,27 +100,29 @@ class Prepared:
             return converted
         return [converted[name] for name in self._order]
 
-    def rows(self, fetched: Iterable[tuple]) -> list[Any]:
-        return [self._row(*(convert(value) for convert, value in zip(self._result, row)))
+    def rows(self, fetched: Iterable[Sequence[Any]]) -> list[Any]:
+        return [self._row(*(convert(value) for convert, value in zip(self._result, row, strict=True)))
                 for row in fetched]
 
 
 class CursorRunner:
     """Statements on a DBAPI cursor, each compiled once per :class:`PreparedStatements`."""
 
-    def __init__(self, cursor, prepared: "PreparedStatements") -> None:
+    def __init__(self, cursor: DBAPICursor, prepared: "PreparedStatements") -> None:
         self._cursor = cursor
         self._prepared = prepared
 
-    def rows(self, statement: Executable, params: dict[str, Any]) -> list[Any]:
+    def rows(self, statement: Statement, params: dict[str, Any]) -> list[Any]:
         prepared = self._prepared[statement]
         self._cursor.execute(prepared.sql, prepared.parameters(params))
         return prepared.rows(self._cursor.fetchall())
 
-    def count(self, statement: Executable, params: Params) -> int:
+    def count(self, statement: Statement, params: Params) -> int:
         prepared = self._prepared[statement]
         if isinstance(params, list):
-            self._cursor.executemany(prepared.sql, [prepared.parameters(p) for p in params])
+            # every item has the one shape of the dialect's paramstyle, as executemany needs
+            self._cursor.executemany(prepared.sql,
+                                     [prepared.parameters(p) for p in params])  # type: ignore[arg-type]
         else:
             self._cursor.execute(prepared.sql, prepared.parameters(params))
         return self._cursor.rowcount
@@ -123,9 +133,9 @@ class PreparedStatements:
 
     def __init__(self, dialect: Dialect) -> None:
         self._dialect = dialect
-        self._compiled: dict[int, tuple[Executable, Prepared]] = {}
+        self._compiled: dict[int, tuple[Statement, Prepared]] = {}
 
-    def __getitem__(self, statement: Executable) -> Prepared:
+    def __getitem__(self, statement: Statement) -> Prepared:
         found = self._compiled.get(id(statement))
         if found is None:
             # The statement is kept with its compiled form, so its id cannot be reused.

@@ -4,15 +4,18 @@ touch (no door writes SQL). Verification's own statements, which every call runs
 """
 
 import ipaddress
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from secrets import randbelow
-from typing import Iterator
+from typing import Any, cast
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.pool import PoolProxiedConnection
 
 from gspws.core import names
 from gspws.core.access import ServiceProfile
@@ -21,12 +24,22 @@ from gspws.core.otp import TotpParams
 from gspws.core.registry import ServiceRegistry
 from gspws.errors import GspwsError
 from gspws.store.db import READ_ONLY, opened_read_only, sqlite_begin, writer_turns
+from gspws.store.models import (
+    Account,
+    BindingLink,
+    RegistryState,
+    Service,
+    ServiceGrant,
+    ServiceNetwork,
+    Token,
+    TokenStatus,
+    TokenType,
+)
 from gspws.store.oob import OobQueries
-from gspws.store.models import (Account, BindingLink, RegistryState, Service, ServiceGrant,
-                                ServiceNetwork, Token, TokenStatus, TokenType)
 from gspws.store.prepared import CursorRunner, PreparedStatements, SessionRunner
 from gspws.store.secrets import SecretBox
-from gspws.store.verification import IN_USE, VerifyQueries, utc as _utc
+from gspws.store.verification import IN_USE, VerifyQueries
+from gspws.store.verification import utc as _utc
 
 
 class StoreError(GspwsError):
@@ -167,8 +180,8 @@ class Repository(VerifyQueries, OobQueries):
 
     def locked_tokens(self) -> int:
         """How many tokens are locked (the metrics' gauge, read at each scrape)."""
-        return self.session.scalar(select(func.count()).select_from(Token)
-                                   .where(Token.status == TokenStatus.LOCKED))
+        return self.session.execute(select(func.count()).select_from(Token)
+                                    .where(Token.status == TokenStatus.LOCKED)).scalar_one()
 
     def _flush(self, duplicate_message: str) -> None:
         try:
@@ -213,11 +226,12 @@ class Repository(VerifyQueries, OobQueries):
 
     def activate(self, token_id: int, step: int, now: float) -> bool:
         """Pending → active with ``step`` accepted, only while the token is pending and in time."""
-        return self.session.execute(
+        # an UPDATE's result is a CursorResult, which has its rowcount
+        return cast(CursorResult[Any], self.session.execute(
             update(Token).where(Token.id == token_id, Token.status == TokenStatus.PENDING,
                                 Token.expires_at > _utc(now))
             .values(status=TokenStatus.ACTIVE, last_step=step, failures=0, expires_at=None)
-        ).rowcount == 1
+        )).rowcount == 1
 
     def fail_pending(self, token_id: int, threshold: int) -> None:
         """Count a wrong confirmation; the ``threshold``-th discards the pending token."""
@@ -264,12 +278,12 @@ class Repository(VerifyQueries, OobQueries):
 
     def redeem_link(self, token_hash: str, now: float) -> bool:
         """Use the link up: one conditional UPDATE, so of racing redemptions exactly one wins."""
-        return self.session.execute(
+        return cast(CursorResult[Any], self.session.execute(
             update(BindingLink).where(BindingLink.token_hash == token_hash,
                                       BindingLink.used_at.is_(None),
                                       BindingLink.expires_at > _utc(now))
             .values(used_at=_utc(now))
-        ).rowcount == 1
+        )).rowcount == 1
 
 
 _IN_USE = Token.status.in_(IN_USE)
@@ -325,7 +339,8 @@ class Store:
                     cursor.close()
                 connection.close()
 
-    def _end_failed(self, connection, cursor, error: BaseException) -> None:
+    def _end_failed(self, connection: PoolProxiedConnection, cursor: DBAPICursor | None,
+                    error: BaseException) -> None:
         """Roll back; drop the connection instead of pooling it when it is unusable (lost, or
         opened read-only) or cannot even roll back."""
         dialect = self.engine.dialect

@@ -25,18 +25,21 @@ Nothing here prints, logs or returns a key: only :func:`~gspws.store.secrets.fin
 
 import fcntl
 import os
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import func, select, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, Row
 
 from gspws.errors import ConfigError, GspwsError
 from gspws.store.models import Token
 from gspws.store.secrets import fingerprint, read_key_file, write_key_file
+
+Rows = Sequence[Row[Any, Any, Any]]  # (id, serial, secret) of tokens
 
 TOKENS = Token.__table__
 DEFAULT_BATCH_SIZE = 500
@@ -94,7 +97,7 @@ def _readable(fernet: Fernet, blob: bytes) -> bool:
 
 
 def _batches(engine: Engine, batch_size: int,
-             handle: Callable[[Connection, list], None] | None = None) -> Iterator[list]:
+             handle: Callable[[Connection, Rows], None] | None = None) -> Iterator[Rows]:
     """Token rows (id, serial, secret) by ascending id, ``batch_size`` per transaction; ``handle``
     runs inside each batch's transaction."""
     last = 0
@@ -138,6 +141,33 @@ class Reencryption:
 Progress = Callable[[PassProgress], None]
 
 
+def _pass_handler(first: Fernet, every: MultiFernet, state: PassProgress,
+                  unreadable: list[str]) -> Callable[[Connection, Rows], None]:
+    """One pass's work on a batch: re-encrypt what ``first`` cannot open, counting in ``state``
+    and listing in ``unreadable`` the serials no key opens."""
+
+    def handle(conn: Connection, rows: Rows) -> None:
+        for row in rows:
+            old = bytes(row.secret)
+            if _readable(first, old):
+                state.skipped += 1
+                continue
+            try:
+                new = every.rotate(old)
+            except InvalidToken:
+                unreadable.append(row.serial)
+                continue
+            changed = conn.execute(
+                update(TOKENS).where(TOKENS.c.id == row.id, TOKENS.c.secret == old)
+                .values(secret=new)).rowcount
+            if changed == 1:
+                state.reencrypted += 1
+            else:
+                state.conflicts += 1  # changed or deleted meanwhile: the next pass looks again
+
+    return handle
+
+
 def reencrypt(engine: Engine, keys: list[bytes], batch_size: int = DEFAULT_BATCH_SIZE,
               progress: Progress | None = None) -> Reencryption:
     """Put every token secret under ``keys[0]``; returns once a full pass changed nothing."""
@@ -149,26 +179,7 @@ def reencrypt(engine: Engine, keys: list[bytes], batch_size: int = DEFAULT_BATCH
     for number in range(1, MAX_PASSES + 1):
         state = PassProgress(number, _count(engine))
         unreadable: list[str] = []
-
-        def handle(conn: Connection, rows: list) -> None:
-            for row in rows:
-                old = bytes(row.secret)
-                if _readable(first, old):
-                    state.skipped += 1
-                    continue
-                try:
-                    new = every.rotate(old)
-                except InvalidToken:
-                    unreadable.append(row.serial)
-                    continue
-                changed = conn.execute(
-                    update(TOKENS).where(TOKENS.c.id == row.id, TOKENS.c.secret == old)
-                    .values(secret=new)).rowcount
-                if changed == 1:
-                    state.reencrypted += 1
-                else:
-                    state.conflicts += 1  # changed or deleted meanwhile: the next pass looks again
-
+        handle = _pass_handler(first, every, state, unreadable)
         for rows in _batches(engine, batch_size, handle):
             state.done += len(rows)
             state.unreadable = len(unreadable)

@@ -22,9 +22,9 @@ import os
 import secrets as _random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
@@ -135,6 +135,7 @@ class SecretBox:
     def _reload(self, only_if_changed: bool) -> bool:
         """Re-read the key file if it changed (or, unless ``only_if_changed``, if the last read is
         older than RELOAD_INTERVAL). True when new keys were loaded."""
+        assert self._key_file is not None  # (callers check: fixed keys are never reloaded)
         with self._lock:
             try:
                 current = _file_stat(self._key_file)
@@ -165,14 +166,14 @@ class SecretBox:
         return cls(source.keys, key_file=source.path)
 
 
-def _stat_or_none(path: Path) -> tuple | None:
+def _stat_or_none(path: Path) -> tuple[int, ...] | None:
     try:
         return _file_stat(path)
     except OSError:
         return None
 
 
-def _file_stat(path: Path) -> tuple:
+def _file_stat(path: Path) -> tuple[int, ...]:
     st = os.stat(path)
     return (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 

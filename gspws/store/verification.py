@@ -14,15 +14,27 @@ The two updates that make verification safe with many workers on one database:
   statement, so concurrent failures are all counted.
 """
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import bindparam, case, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    String,
+    bindparam,
+    case,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from gspws.core.codes import ReturnCode
 from gspws.core.otp import TotpParams
-from gspws.core.verify import Caller, TokenState
+from gspws.core.verify import Calling, TokenState
 from gspws.store.models import Account, AuditEvent, Token, TokenStatus, TokenType, UTCDateTime
-from gspws.store.prepared import StatementRunner
+from gspws.store.prepared import Statement, StatementRunner
 from gspws.store.secrets import SecretBox
 
 _TOKENS = Token.__table__.c
@@ -32,7 +44,7 @@ _ACCOUNTS = Account.__table__.c
 IN_USE = (TokenStatus.ACTIVE, TokenStatus.LOCKED)
 
 
-def _token_states(which_account):
+def _token_states(which_account: ColumnElement[bool]) -> Select[Any]:
     return (select(_TOKENS.id, _TOKENS.serial, _TOKENS.secret, _TOKENS.algorithm, _TOKENS.digits,
                    _TOKENS.period, _TOKENS.status, _TOKENS.locked_at, _TOKENS.last_step,
                    _TOKENS.failures)
@@ -75,12 +87,12 @@ _AUDIT = (insert(AuditEvent.__table__).inline()
 
 #: Caller text is stored cut to its column's length: a caller cannot grow a row (a 59 KB account
 #: is stored as its first 128 characters).
-_SERVICE_ID_LENGTH = AuditEvent.__table__.c.service_id.type.length
-_ACCOUNT_LENGTH = AuditEvent.__table__.c.account.type.length
+_SERVICE_ID_LENGTH = cast(String, AuditEvent.__table__.c.service_id.type).length
+_ACCOUNT_LENGTH = cast(String, AuditEvent.__table__.c.account.type).length
 
 
 def utc(ts: float) -> datetime:
-    return datetime.fromtimestamp(ts, timezone.utc)
+    return datetime.fromtimestamp(ts, UTC)
 
 
 class VerifyQueries:
@@ -101,7 +113,7 @@ class VerifyQueries:
     def device_tokens(self, account_id: int) -> list[TokenState]:
         return self._token_states(_BY_ACCOUNT_ID, {"account_id": account_id})
 
-    def _token_states(self, statement, params: dict) -> list[TokenState]:
+    def _token_states(self, statement: Statement, params: dict[str, Any]) -> list[TokenState]:
         return [
             TokenState(
                 id=row.id,
@@ -115,7 +127,7 @@ class VerifyQueries:
             for row in self._run.rows(statement, params)
         ]
 
-    def token_params(self, token) -> TotpParams:
+    def token_params(self, token: Token | Row[Any]) -> TotpParams:
         """A token's (or token row's) parameters with its secret decrypted."""
         return TotpParams(self.secrets.decrypt(token.secret), token.algorithm, token.digits,
                           token.period)
@@ -136,7 +148,7 @@ class VerifyQueries:
         self._run.count(_RECORD_FAILURE, [{"token_id": token_id, "threshold": threshold,
                                            "now": at} for token_id in token_ids])
 
-    def audit(self, caller: Caller, account: str | None, outcome: ReturnCode, at: float,
+    def audit(self, caller: Calling, account: str | None, outcome: ReturnCode, at: float,
               duration_ms: float) -> None:
         self._run.count(_AUDIT, {
             "at": utc(at),

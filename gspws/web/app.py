@@ -12,8 +12,8 @@ link previews fetch URLs, and must not spend a single-use link.
 
 import logging
 import math
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 import jinja2
 from werkzeug.exceptions import MethodNotAllowed, NotFound
@@ -142,6 +142,7 @@ class ManagePages:
         if not shown.ok:
             return self._refused(visit, shown)
         status = shown.value
+        assert status is not None  # an ok outcome carries its value
         binding = status.binding
         notice = visit.request.args.get("notice")
         refused = outcome is not None or problem is not None
@@ -166,11 +167,14 @@ class ManagePages:
         if not outcome.ok:
             return self._message(visit, 410, "problem_link_invalid", "get_new_link")
         # A fresh nonce: no fixation.
-        visit.new_session = self._sessions.new(outcome.value.account, outcome.value.epoch)
+        signed_in = outcome.value
+        assert signed_in is not None  # an ok outcome carries its value
+        visit.new_session = self._sessions.new(signed_in.account, signed_in.epoch)
         return redirect(visit.url(STATUS_PATH), 303)
 
     def _sign_out(self, visit: Visit) -> Response:
         if visit.account is not None:  # ends every copy of the cookie, not only this one
+            assert visit.session is not None  # (the account is the session's)
             self._enrollment.sign_out(visit.caller("SignOut"), visit.account, visit.session.epoch)
             visit.session = None
         response = self._message(visit, 200, "notice_signed_out")

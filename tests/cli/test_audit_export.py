@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -21,6 +21,7 @@ from gspws.core.verify import Caller
 from gspws.store import audit_export, migrate
 from gspws.store.models import AuditEvent
 from gspws.wsgi import build_store
+
 from helpers import GSPWS, REPO, add_token, audit_rows, call, gspws_env, make_settings, zeep_service
 
 COLUMNS = ["at", "service_id", "client_addr", "operation", "account", "code", "duration_ms"]
@@ -80,7 +81,7 @@ def ok(database_url, *args) -> str:
 def csv_rows(text: str) -> list[dict]:
     reader = csv.reader(io.StringIO(text))
     assert next(reader) == COLUMNS
-    return [dict(zip(COLUMNS, row)) for row in reader]
+    return [dict(zip(COLUMNS, row, strict=True)) for row in reader]
 
 
 def json_rows(text: str) -> list[dict]:
@@ -88,7 +89,7 @@ def json_rows(text: str) -> list[dict]:
 
 
 def iso(at: datetime) -> str:
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def expected(store, **where) -> list[dict]:
@@ -201,7 +202,7 @@ def test_pages_are_streamed_without_losing_or_repeating_ties(database_url, store
                                                              monkeypatch):
     """Many events at the same instant across page boundaries, in-process with tiny pages and as
     a real process writing a file."""
-    at = datetime(2027, 3, 1, 12, 0, tzinfo=timezone.utc)
+    at = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
     with store.engine.begin() as conn:
         conn.execute(insert(AuditEvent.__table__), [
             {"at": at + timedelta(seconds=i // 700), "service_id": "APP0001931",
@@ -242,7 +243,7 @@ def test_export_reads_while_the_server_writes_on_sqlite(tmp_path):
             repo.audit(caller, f"a{i}", return_codes.OK, time.time(), 1.0)
     engine = audit_export.reading_engine(settings)
     try:
-        since = datetime(2000, 1, 1, tzinfo=timezone.utc)
+        since = datetime(2000, 1, 1, tzinfo=UTC)
         rows = audit_export.events(engine, audit_export.Query(since), page_size=2)
         first = next(rows)  # a page is being read
         with store.unit() as repo:  # BEGIN IMMEDIATE: would fail on a held write lock

@@ -18,9 +18,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from binding import LINK_INVALID, Visitor, add_account
 from gspws.core.clock import FixedClock
 from gspws.wsgi import create_app
+
+from binding import LINK_INVALID, Visitor, add_account
 from helpers import GSPWS, LiveServer, free_port, gspws_env
 
 DAVE = "dave"
@@ -132,7 +133,7 @@ def _self_signed(directory) -> tuple[str, str]:
     """A certificate for 127.0.0.1 and its key (PEM files)."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "gspws test SMTP")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(minutes=5))

@@ -25,8 +25,8 @@ from sqlalchemy.engine import Engine
 from gspws.cli import main
 from gspws.config import Settings
 from gspws.core.access import FUNCTIONS
-from gspws.store.models import Account, Service, Token, TokenStatus
 from gspws.store.migrate import MIGRATIONS
+from gspws.store.models import Account, Service, Token, TokenStatus
 from gspws.wsgi import build_store
 
 from helpers import GSPWS, REPO, SECRET, ServerProcess, gspws_env

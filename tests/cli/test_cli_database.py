@@ -11,6 +11,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy.engine import make_url
 
 from gspws.cli import main
+
 from helpers import GSPWS, REPO, free_port, gspws_env
 
 PG_URL = os.environ.get("GSPWS_TEST_PG_URL")

@@ -22,10 +22,16 @@ from gspws.core import otp
 from gspws.store import migrate
 from gspws.store import secrets as secrets_module
 from gspws.store.models import Token, TokenStatus, TokenType
-from gspws.store.secrets import (SecretBox, UnreadableSecret, fingerprint, read_key_file,
-                                  write_key_file)
+from gspws.store.secrets import (
+    SecretBox,
+    UnreadableSecret,
+    fingerprint,
+    read_key_file,
+    write_key_file,
+)
 from gspws.wsgi import build_store, create_app
-from helpers import GSPWS, LiveServer, REPO, call, gspws_env, make_settings, seed_demo, zeep_service
+
+from helpers import GSPWS, REPO, LiveServer, call, gspws_env, make_settings, seed_demo, zeep_service
 
 TOKENS = Token.__table__
 

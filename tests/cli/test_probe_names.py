@@ -6,11 +6,11 @@ import json
 
 import pytest
 from sqlalchemy import update
+from test_cli import Cli
 
 from gspws.store.models import Account
-from helpers import (ACCOUNT, SERVICE_ID, call, envelope, outcome, post, soap_result,
-                     zeep_service)
-from test_cli import Cli
+
+from helpers import ACCOUNT, SERVICE_ID, call, envelope, outcome, post, soap_result, zeep_service
 
 HEADER = {"ServiceHeader": {"ServiceID": SERVICE_ID}}
 

@@ -21,9 +21,9 @@ import socket
 import socketserver
 import subprocess
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -350,7 +350,7 @@ def _assert_requests_are_the_corpus_shapes(stack: Stack, relay: Relay, verified:
         captured.append(request)
         expected.append(HttpRequest(headers, body, "POST", family.path, family.http))
     assert len(captured) == len(verified)
-    for got, want in zip(captured, expected):
+    for got, want in zip(captured, expected, strict=True):
         assert got.to_bytes() == want.to_bytes(), "the stub sent (then the corpus writes):\n" \
             f"{got.to_bytes().decode()}\n\n{want.to_bytes().decode()}"
 

@@ -1,6 +1,7 @@
 """Binding rules (gspws.core.enroll) on a real store, SQLite and PostgreSQL, without HTTP:
 pending → confirm → active, expiry, several devices, disabling with a code, single-use links."""
 
+import dataclasses
 import ipaddress
 import threading
 from urllib.parse import parse_qs, urlsplit
@@ -8,13 +9,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
-from binding import OPERATOR, add_account, code
+from gspws.compose import enrollment_of, policy_of
 from gspws.core import codes
 from gspws.core.enroll import MAX_DEVICES, Problem, clean_phone, link_hash
 from gspws.core.verify import Caller, TotpVerifier
 from gspws.store.models import BindingLink, Token, TokenStatus
-from gspws.throttle import Unlimited
-from gspws.compose import enrollment_of, policy_of
+from gspws.throttle import Throttle, Unlimited
+
+from binding import OPERATOR, add_account, code
 from helpers import SERVICE_ID, audit_rows, wrong_code
 
 ALICE = "alice"
@@ -92,6 +94,20 @@ def test_wrong_confirmations_discard_the_pending_token(enroll, clock, settings):
     assert enroll.status(OPERATOR, ALICE).value.binding is None
     assert enroll.confirm(OPERATOR, ALICE, code(began.value.params.secret, clock())).code.code \
         == 3001
+
+
+def test_the_account_rate_limit_counts_every_spelling_of_a_name_as_one(settings, store, clock):
+    """Alice, ALICE and full-width Ａｌｉｃｅ are one account (gspws.core.names): one bucket of the
+    per-account limit, or a guesser would multiply their tries by spelling the name anew."""
+    add_account(store, ALICE)
+    limited = dataclasses.replace(settings, rate_limit_account="2/minute")
+    enroll = enrollment_of(limited, store, clock, throttle=Throttle.from_settings(limited))
+    params = enroll.begin(OPERATOR, ALICE, "phone").value.params
+    assert not enroll.confirm(OPERATOR, "Alice", wrong_code(params, clock())).ok
+    assert not enroll.confirm(OPERATOR, "ALICE", wrong_code(params, clock())).ok
+    over = enroll.confirm(OPERATOR, "\uff21\uff4c\uff49\uff43\uff45", code(params.secret, clock()))
+    assert not over.ok and over.code is codes.REJECTED  # the good code is not even checked
+    assert enroll.status(OPERATOR, ALICE).value.binding is not None  # still pending
 
 
 def test_beginning_again_replaces_the_pending_token(enroll, clock):

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from helpers import GSPWS, REPO, ServerProcess, gspws_env, post, envelope
+from helpers import GSPWS, REPO, ServerProcess, envelope, gspws_env, post
 
 
 @pytest.fixture

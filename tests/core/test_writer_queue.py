@@ -16,7 +16,8 @@ import pytest
 from gspws.core.clock import FixedClock
 from gspws.store import migrate
 from gspws.wsgi import build_store, create_app
-from helpers import LiveServer, T0, call, make_settings, outcome, seed_demo, zeep_service
+
+from helpers import T0, LiveServer, call, make_settings, outcome, seed_demo, zeep_service
 
 HOLD_SECONDS = 4
 # A separate process holds a write transaction, as `gspws service ...` or `gspws db seed` would.

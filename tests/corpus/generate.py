@@ -210,7 +210,7 @@ def generate() -> None:
 
     # -- entity expansion bombs ----------------------------------------------------------------
     lol = ['<!ENTITY lol0 "lollollollollollollollollollol">']
-    lol += [f'<!ENTITY lol{i} "{("&lol%d;" % (i - 1)) * 10}">' for i in range(1, 10)]
+    lol += [f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)]
     for s in ("1.1", "1.2"):
         case(f"bomb_billion_laughs_{s.replace('.', '')}",
              '<?xml version="1.0"?>\n<!DOCTYPE soap:Envelope [\n  ' + "\n  ".join(lol) + "\n]>\n"

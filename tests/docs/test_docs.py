@@ -6,6 +6,7 @@ import click
 
 from gspws.cli import main
 from gspws.config import OPTIONS
+
 from helpers import REPO
 
 README = REPO / "README.md"

@@ -22,7 +22,8 @@ from cryptography.fernet import Fernet
 
 from gspws.cli import main
 from gspws.core.clock import system_clock
-from gspws.replay import capture, fixtures as fixtures_file, recording, soapxml
+from gspws.replay import capture, recording, soapxml
+from gspws.replay import fixtures as fixtures_file
 from gspws.replay.runner import InProcess, replay
 
 from envelope_corpus import AT, CORPUS, FAMILIES, FIXTURES, valid_code, write_corpus

@@ -12,8 +12,8 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
 from test_record_replay import FIXTURES, Site, replay
+
 from helpers import ACCOUNT, SERVICE_ID, zeep_service
 
 HEADER = {"ServiceHeader": {"ServiceID": SERVICE_ID}}

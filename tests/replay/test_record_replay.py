@@ -11,12 +11,11 @@ however slow the machine, and the outcome never depends on when a step boundary 
 
 import concurrent.futures
 import json
+import logging
 import os
+import re
 import stat
 import subprocess
-
-import logging
-import re
 
 import pytest
 import requests
@@ -31,8 +30,21 @@ from gspws.core.otp import TotpParams
 from gspws.replay import capture
 from gspws.serving import _gspws_app
 
-from helpers import (ACCOUNT, GSPWS, REPO, SECRET, SERVICE_ID, ServerProcess, call, code_at,
-                     envelope, gspws_env, post, soap_result, zeep_service)
+from helpers import (
+    ACCOUNT,
+    GSPWS,
+    REPO,
+    SECRET,
+    SERVICE_ID,
+    ServerProcess,
+    call,
+    code_at,
+    envelope,
+    gspws_env,
+    post,
+    soap_result,
+    zeep_service,
+)
 
 FIXTURES = {
     "settings": {"GSPWS_TOTP_WINDOW": "20"},

@@ -17,8 +17,18 @@ from gspws.replay import capture, recording
 from gspws.replay.compare import differences
 from gspws.replay.messages import HttpRequest, HttpResponse, MessageError, parse_request
 
-from helpers import (ACCOUNT, CONTENT_TYPE, SECRET, SERVICE_ID, SOAP11_NS, SOAP12_NS, T0, TNS,
-                     code_at, envelope)
+from helpers import (
+    ACCOUNT,
+    CONTENT_TYPE,
+    SECRET,
+    SERVICE_ID,
+    SOAP11_NS,
+    SOAP12_NS,
+    T0,
+    TNS,
+    code_at,
+    envelope,
+)
 
 XML = "text/xml; charset=utf-8"
 ANSWER = ('<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="{ns}" '

@@ -37,8 +37,20 @@ from gspws.core.otp import TotpParams
 from gspws.store import migrate
 from gspws.store.models import Token, TokenStatus
 from gspws.wsgi import build_store
-from helpers import (ACCOUNT, SECRET, ServerProcess, assert_no_internals, code_at, envelope,
-                     free_port, gspws_env, outcome, seed_demo, soap_result)
+
+from helpers import (
+    ACCOUNT,
+    SECRET,
+    ServerProcess,
+    assert_no_internals,
+    code_at,
+    envelope,
+    free_port,
+    gspws_env,
+    outcome,
+    seed_demo,
+    soap_result,
+)
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 CALL_BOUND = 5.0          # seconds: the explicit bound for a call while the store is sick

@@ -7,22 +7,33 @@ Codes come from the real clock (the production server has no other) and the demo
 
 import sqlite3
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import requests
 from cryptography.fernet import Fernet
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text, update
+from test_db_faults import cluster, pg_server  # noqa: F401  (fixtures: a private PostgreSQL)
 
-from helpers import make_settings
 from gspws.core.otp import TotpParams
 from gspws.store import migrate
 from gspws.store.models import Token, TokenStatus
 from gspws.wsgi import build_store
-from helpers import (ACCOUNT, SECRET, SERVICE_ID, ServerProcess, code_at, envelope, gspws_env, post,
-                     seed_demo, soap_result)
-from test_db_faults import cluster, pg_server  # noqa: F401  (fixtures: a private PostgreSQL)
+
+from helpers import (
+    ACCOUNT,
+    SECRET,
+    SERVICE_ID,
+    ServerProcess,
+    code_at,
+    envelope,
+    gspws_env,
+    make_settings,
+    post,
+    seed_demo,
+    soap_result,
+)
 
 UNKNOWN_SERVICE = "APP9999999"
 VERIFY = "VerifyTOTPCode"
@@ -100,7 +111,7 @@ def test_locked_tokens_are_read_from_the_store_at_scrape_time(world):
     server = start()
     with store.unit() as repo:
         repo.session.execute(update(Token).values(status=TokenStatus.LOCKED,
-                                                  locked_at=datetime.now(timezone.utc)))
+                                                  locked_at=datetime.now(UTC)))
     assert scrape(server)[("gspws_locked_tokens", ())] == 1
 
 

@@ -14,8 +14,17 @@ import pytest
 from gspws.core import otp
 from gspws.core.otp import TotpParams
 
-from helpers import (GSPWS, SERVICE_ID, ServerProcess, add_token, envelope, gspws_env, post,
-                     soap_result, wrong_code)
+from helpers import (
+    GSPWS,
+    SERVICE_ID,
+    ServerProcess,
+    add_token,
+    envelope,
+    gspws_env,
+    post,
+    soap_result,
+    wrong_code,
+)
 
 NODES = 4
 ROUNDS = 15

@@ -21,7 +21,7 @@ from gspws.store.models import AuditEvent, TokenStatus
 from gspws.store.repo import Store
 from gspws.store.secrets import SecretBox
 
-from helpers import (GSPWS, REPO, SECRET, SERVICE_ID, ServerProcess, envelope, gspws_env, post)
+from helpers import GSPWS, REPO, SECRET, SERVICE_ID, ServerProcess, envelope, gspws_env, post
 
 TNS = "http://cp.gov.tw/gsp2"
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"

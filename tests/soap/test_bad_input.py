@@ -31,7 +31,7 @@ import dataclasses
 import json
 import socket
 import time
-from typing import Callable
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import pytest
@@ -43,9 +43,29 @@ from gspws.core.otp import TotpParams
 from gspws.store import migrate
 from gspws.store.models import AuditEvent, Token
 from gspws.wsgi import build_store, create_app
-from helpers import (ACCOUNT, LiveServer, SECRET, SOAP11_NS, SOAP12_NS, ServerProcess, T0, TESTS,
-                     add_token, assert_no_internals, code_at, envelope, gspws_env, make_settings,
-                     outcome, pg_database, post, seed_demo, soap_fault, soap_result)
+
+from helpers import (
+    ACCOUNT,
+    SECRET,
+    SOAP11_NS,
+    SOAP12_NS,
+    T0,
+    TESTS,
+    LiveServer,
+    ServerProcess,
+    add_token,
+    assert_no_internals,
+    code_at,
+    envelope,
+    gspws_env,
+    make_settings,
+    outcome,
+    pg_database,
+    post,
+    seed_demo,
+    soap_fault,
+    soap_result,
+)
 
 CORPUS = TESTS / "corpus"
 MANIFEST = json.loads((CORPUS / "cases.json").read_text(encoding="utf-8"))
@@ -405,7 +425,7 @@ def test_unread_oversize_body_is_not_parsed_as_a_request(target):
             sock.settimeout(max(0.01, deadline - time.monotonic()))
             try:
                 chunk = sock.recv(65536)
-            except (socket.timeout, ConnectionResetError):
+            except (TimeoutError, ConnectionResetError):
                 break
             if not chunk:
                 break

@@ -13,8 +13,17 @@ import segno
 import zeep
 
 from binding import BINDING_FUNCTIONS, Visitor, add_account, code, grant_binding
-from helpers import (SERVICE_ID, TESTS, TNS, assert_no_internals, audit_rows, call, outcome,
-                     wrong_code, zeep_service)
+from helpers import (
+    SERVICE_ID,
+    TESTS,
+    TNS,
+    assert_no_internals,
+    audit_rows,
+    call,
+    outcome,
+    wrong_code,
+    zeep_service,
+)
 
 OLD_WSDL = TESTS / "fixtures" / "TOTP-v1.wsdl"
 HEADER = {"ServiceHeader": {"ServiceID": SERVICE_ID}}

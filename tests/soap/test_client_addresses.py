@@ -28,8 +28,22 @@ from gspws.core.otp import TotpParams
 from gspws.store import migrate
 from gspws.store.models import Token
 from gspws.wsgi import build_store, create_app
-from helpers import (ACCOUNT, SECRET, ServerProcess, T0, audit_rows, code_at, envelope, gspws_env,
-                     make_settings, outcome, post, seed_demo, soap_result)
+
+from helpers import (
+    ACCOUNT,
+    SECRET,
+    T0,
+    ServerProcess,
+    audit_rows,
+    code_at,
+    envelope,
+    gspws_env,
+    make_settings,
+    outcome,
+    post,
+    seed_demo,
+    soap_result,
+)
 
 V6_ONLY = "APP0000061"       # allowed from ::1/128 only
 V4_ONLY = "APP0000041"       # allowed from 127.0.0.1/32 only

@@ -10,25 +10,36 @@ test would compare spyne with itself), and the unusual ones are left to spyne.
 """
 
 import ipaddress
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import select
+from test_bad_input import CASES, render, seed
 from werkzeug.test import Client
 
-from envelope_corpus import FAMILIES
 from gspws.core.clock import FixedClock
 from gspws.core.otp import TotpParams
+from gspws.proxies import ORIGIN_KEY, Origin
 from gspws.soap import shape
 from gspws.soap.envelope import Envelope
 from gspws.soap.fastpath import VerifyFastPath
-from gspws.proxies import ORIGIN_KEY, Origin
 from gspws.store import migrate
 from gspws.store.models import AuditEvent, Token
 from gspws.wsgi import build_store, create_app
-from helpers import (ACCOUNT, SECRET, SERVICE_ID, T0, TNS, code_at, envelope, make_settings,
-                     pg_database, soap_result)
-from test_bad_input import CASES, render, seed
+
+from envelope_corpus import FAMILIES
+from helpers import (
+    ACCOUNT,
+    SECRET,
+    SERVICE_ID,
+    T0,
+    TNS,
+    code_at,
+    envelope,
+    make_settings,
+    pg_database,
+    soap_result,
+)
 
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 LOOPBACK = {"REMOTE_ADDR": "127.0.0.1"}  # the seeded service's allowed address
@@ -81,7 +92,8 @@ def two_stores(request, tmp_path):
 
 def test_both_paths_answer_every_request_alike(tmp_path, two_stores):
     fast, full = (_app(tmp_path, url, fast_path) for url, fast_path in zip(two_stores,
-                                                                             (True, False)))
+                                                                             (True, False),
+                                                                             strict=True))
     clients = Client(fast), Client(full)
     answered = 0
     for name, headers, body in _requests(fast.clock):

@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import pytest
+
 from helpers import TESTS
 
 TARGET = TESTS / "fuzz_soap.py"

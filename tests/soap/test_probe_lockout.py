@@ -6,9 +6,10 @@ setting, passes)."""
 
 from urllib.parse import parse_qs, urlsplit
 
+from gspws.store.models import TokenStatus
+
 from binding import code, grant_binding
 from helpers import ACCOUNT, SERVICE_ID, call, outcome, wrong_code, zeep_service
-from gspws.store.models import TokenStatus
 
 HEADER = {"ServiceHeader": {"ServiceID": SERVICE_ID}}
 

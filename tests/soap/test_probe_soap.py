@@ -11,8 +11,17 @@ import re
 import pytest
 import requests
 
-from helpers import (CONTENT_TYPE, SERVICE_ID, SOAP11_NS, SOAP12_NS, assert_no_internals,
-                     envelope, post, soap_fault, soap_result)
+from helpers import (
+    CONTENT_TYPE,
+    SERVICE_ID,
+    SOAP11_NS,
+    SOAP12_NS,
+    assert_no_internals,
+    envelope,
+    post,
+    soap_fault,
+    soap_result,
+)
 
 TNS = "http://cp.gov.tw/gsp2"
 ADDRESS = re.compile(r'<soap12?:address location="([^"]+)"')

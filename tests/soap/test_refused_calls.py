@@ -12,12 +12,22 @@ import logging
 import pytest
 from click.testing import CliRunner
 
-from helpers import LiveServer, make_settings
 from gspws.cli import main
 from gspws.store import migrate
 from gspws.throttle import RefusalCounter, unaudited_refusals
 from gspws.wsgi import build_store, create_app
-from helpers import audit_rows, call, envelope, post, seed_demo, soap_result, zeep_service
+
+from helpers import (
+    LiveServer,
+    audit_rows,
+    call,
+    envelope,
+    make_settings,
+    post,
+    seed_demo,
+    soap_result,
+    zeep_service,
+)
 
 OTHER_NETWORK_SERVICE = "APP0000077"  # registered for 10.0.0.0/8 only: 127.0.0.1 gets 8104
 
@@ -80,7 +90,9 @@ def test_by_default_a_flood_without_a_header_writes_at_most_the_limit(server):
     live, _demo = server(rate_limit_refused=default)
     for _ in range(150):
         assert soap_result(post(live.url, envelope("x", "000000", None)).content)[0] == 8102
-    assert len(audit_rows(live.app.store)) == 60
+    # The limit is a sliding-window counter (limits' rule): a flood that straddles the turn of a
+    # minute may get one more row as the last minute's count starts to fade, never more.
+    assert len(audit_rows(live.app.store)) in (60, 61)
 
 
 def test_counted_refusals_are_logged_at_once_then_once_a_minute(caplog):

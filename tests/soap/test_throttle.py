@@ -12,7 +12,8 @@ from gspws.core.otp import TotpParams
 from gspws.store import migrate
 from gspws.store.models import Token, TokenStatus
 from gspws.wsgi import build_store, create_app
-from helpers import LiveServer, SECRET, call, make_settings, seed_demo, zeep_service
+
+from helpers import SECRET, LiveServer, call, make_settings, seed_demo, zeep_service
 
 REDIS = "redis://127.0.0.1:6379/0"
 

@@ -25,9 +25,27 @@ from gspws.store.models import TokenStatus
 from gspws.store.repo import Store
 from gspws.store.secrets import SecretBox
 from gspws.wsgi import create_app
-from helpers import (ACCOUNT, LiveServer, SECRET, SERVICE_ID, T0, add_token, assert_no_internals,
-                     audit_rows, call, code_at, envelope, make_settings, outcome, post, soap_result,
-                     wrong_code, zeep_service, zeep_service_with_headers)
+
+from helpers import (
+    ACCOUNT,
+    SECRET,
+    SERVICE_ID,
+    T0,
+    LiveServer,
+    add_token,
+    assert_no_internals,
+    audit_rows,
+    call,
+    code_at,
+    envelope,
+    make_settings,
+    outcome,
+    post,
+    soap_result,
+    wrong_code,
+    zeep_service,
+    zeep_service_with_headers,
+)
 
 VERIFY = "VerifyTOTPCode"
 LOCAL = ["127.0.0.1/32", "::1/128"]     # where the test client calls from

@@ -15,8 +15,21 @@ from urllib.parse import urljoin
 import pytest
 import requests
 
-from helpers import (CONTENT_TYPE, REPO, SERVICE_ID, SOAP11_NS, SOAP12_NS, assert_no_internals,
-                     audit_rows, envelope, envelope_ns, parse_xml, post, soap_fault, soap_result)
+from helpers import (
+    CONTENT_TYPE,
+    REPO,
+    SERVICE_ID,
+    SOAP11_NS,
+    SOAP12_NS,
+    assert_no_internals,
+    audit_rows,
+    envelope,
+    envelope_ns,
+    parse_xml,
+    post,
+    soap_fault,
+    soap_result,
+)
 
 COMMITTED_WSDL = REPO / "wsdl" / "TOTP.wsdl"
 SOAP_ACTION = '"http://cp.gov.tw/gsp2/VerifyTOTPCode"'
@@ -33,7 +46,7 @@ CONTRACT_OK_11 = (
     '<soap:Body><VerifyTOTPCodeResponse xmlns="http://cp.gov.tw/gsp2"><VerifyTOTPCodeResult>'
     '<Code>0</Code><Message>動態密碼驗證通過</Message>'
     '</VerifyTOTPCodeResult></VerifyTOTPCodeResponse></soap:Body></soap:Envelope>'
-).encode("utf-8")
+).encode()
 CONTRACT_OK_12 = CONTRACT_OK_11.replace(SOAP11_NS.encode(), SOAP12_NS.encode())
 CONTRACT_OK = {False: CONTRACT_OK_11, True: CONTRACT_OK_12}
 

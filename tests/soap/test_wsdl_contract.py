@@ -21,6 +21,7 @@ from lxml import etree
 
 from gspws.soap.help import OPERATIONS, PARAMETERS, HelpPages
 from gspws.soap.wsdl import WsdlDocument, WsdlError, default_wsdl_path, load_wsdl
+
 from helpers import REPO
 
 REPO_ROOT = REPO
@@ -46,7 +47,7 @@ CONTRACT_RESPONSE = (
     ' xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd="http://www.w3.org/2001/XMLSchema">'
     '<soap:Body><VerifyTOTPCodeResponse xmlns="http://cp.gov.tw/gsp2"><VerifyTOTPCodeResult><Code>0</Code>'
     "<Message>動態密碼驗證通過</Message></VerifyTOTPCodeResult></VerifyTOTPCodeResponse></soap:Body></soap:Envelope>"
-).encode("utf-8")
+).encode()
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +70,7 @@ def test_default_path_is_the_committed_file():
 
 
 def test_asp_net_root_and_schema(tree):
-    assert tree.tag == "{%s}definitions" % NS["wsdl"]
+    assert tree.tag == f"{{{NS['wsdl']}}}definitions"
     assert tree.get("targetNamespace") == TNS
     assert tree.nsmap == {
         "soap": NS["soap"],

@@ -8,11 +8,12 @@ from ipaddress import ip_network
 import pytest
 from sqlalchemy import func, select
 
-from binding import LINK_INVALID, Visitor, add_account, code, new_link
 from gspws.core.enroll import Problem
 from gspws.store.models import Token, TokenStatus
 from gspws.web.i18n import LANGUAGES, TEXT
 from gspws.wsgi import create_app
+
+from binding import LINK_INVALID, Visitor, add_account, code, new_link
 from helpers import LiveServer, audit_rows, call, outcome, zeep_service
 
 STATUS = "/owin/manage/TOTPStatus"

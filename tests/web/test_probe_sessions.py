@@ -5,8 +5,9 @@ a copy of the old cookie no longer opens the page."""
 import base64
 import json
 
-from binding import Visitor, add_account, new_link
 from gspws.web.session import COOKIE
+
+from binding import Visitor, add_account, new_link
 
 STATUS = "/owin/manage/TOTPStatus"
 CAROL, DAVE = "carol", "dave"
