@@ -82,9 +82,9 @@ def seed_otp(store: Store, box: SecretBox, accounts: Accounts, valid: float) -> 
             repo.grant(SERVICE_ID, function)
     hasher = CodeHasher(code_key(box.encryption_key))
     codes = [f"{random_secrets.randbelow(10**6):06d}" for _ in range(accounts.count)]
-    now = datetime.now(timezone.utc)
-    expires = datetime.fromtimestamp(now.timestamp() + valid, timezone.utc)
-    sent = datetime.fromtimestamp(now.timestamp() - 3600, timezone.utc)  # no resend spacing
+    now = datetime.now(UTC)
+    expires = datetime.fromtimestamp(now.timestamp() + valid, UTC)
+    sent = datetime.fromtimestamp(now.timestamp() - 3600, UTC)  # no resend spacing
     with store.engine.begin() as conn:
         conn.execute(update(Account).values(mobile="0912345678", mobile_verified=True))
         for first in range(0, accounts.count, SEED_BATCH):

@@ -20,8 +20,8 @@ from typing import Any, Protocol
 
 from gspws.core import codes, names
 from gspws.core.codes import ReturnCode
-from gspws.core.enroll import AnyCaller, Person
-from gspws.core.verify import AuditedCalls, Caller
+from gspws.core.enroll import Person
+from gspws.core.verify import AuditedCalls, Caller, Calling, VerifyRepository
 
 LOGIN = "login"
 VERIFY_MOBILE = "verify_mobile"
@@ -111,7 +111,7 @@ class Message:
     not_after: float
 
 
-class OobRepository(Protocol):
+class OobRepository(VerifyRepository, Protocol):
     """What out-of-band codes need from the store, inside one transaction."""
 
     def destinations(self, account: str, lock: bool = False) -> Destinations | None: ...
@@ -122,8 +122,6 @@ class OobRepository(Protocol):
     def use_code(self, code_id: int, now: float, attempts: int) -> bool: ...
     def fail_code(self, code_id: int) -> None: ...
     def verify_destination(self, account_id: int, channel: str, destination: str) -> None: ...
-    def audit(self, caller: Caller, account: str | None, outcome: ReturnCode, at: float,
-              duration_ms: float) -> None: ...
 
 
 def message_text(code: str, ttl: int) -> str:
@@ -158,12 +156,10 @@ class Sent:
 PURPOSE = {SMS: VERIFY_MOBILE, EMAIL: VERIFY_EMAIL}
 
 
-class OutOfBandCodes(AuditedCalls):
+class OutOfBandCodes(AuditedCalls[OobRepository]):
     """SendOTPCode, SendOTPCodeTo, VerifyOTPCode, GetOTPDestinations; and the rules the binding
     page's checks of a new destination share (``issue``/``check`` with another purpose).
-
-    The unit of work hands ``decide`` the store's whole Repository, an OobRepository as well as
-    the VerifyRepository AuditedCalls types it as (hence the ``type: ignore``)."""
+"""
 
     def __init__(self, *args: Any, oob: OobPolicy, hasher: CodeHasher, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -184,7 +180,7 @@ class OutOfBandCodes(AuditedCalls):
             return self.issue(repo, found.account_id, LOGIN, kind, destination, now)
 
         name = names.lookup(account)
-        return self._audited(caller, account, decide,  # type: ignore[arg-type]
+        return self._audited(caller, account, decide,
                              code_of=lambda s: s.code,
                              wrap=lambda rc: Sent(rc, rc.message))
 
@@ -199,7 +195,7 @@ class OutOfBandCodes(AuditedCalls):
                 return codes.REJECTED
             return self.check(repo, found.account_id, LOGIN, code, now)
 
-        return self._audited(caller, account, decide,  # type: ignore[arg-type]
+        return self._audited(caller, account, decide,
                              code_of=_same, wrap=_same)
 
     def destinations_of(self, caller: Caller,
@@ -210,13 +206,13 @@ class OutOfBandCodes(AuditedCalls):
             found = repo.destinations(name) if name else None
             return (codes.OK, found) if found else (codes.NO_ACTIVE_TOKEN, None)
 
-        return self._audited(caller, account, decide,  # type: ignore[arg-type]
+        return self._audited(caller, account, decide,
                              code_of=lambda r: r[0],
                              wrap=lambda rc: (rc, None))
 
     # -- the binding page: a person proves a new mobile number or e-mail address is theirs ----
 
-    def send_check(self, person: Person, account: str, channel: str, value: str) -> Sent:
+    def send_check(self, person: Person, account: str | None, channel: str, value: str) -> Sent:
         """A code to ``value`` (not yet the account's): typed back, it becomes the account's
         verified ``channel`` destination (:meth:`confirm_check`)."""
         try:
@@ -225,19 +221,19 @@ class OutOfBandCodes(AuditedCalls):
             return Sent(codes.REJECTED, codes.REJECTED.message, "bad_destination")
 
         def decide(repo: OobRepository, now: float) -> Sent:
-            found = repo.destinations(account, lock=True)
+            found = repo.destinations(account, lock=True) if account else None
             if found is None or channel not in CHANNELS:
                 return Sent(codes.NO_ACTIVE_TOKEN, codes.NO_ACTIVE_TOKEN.message)
             return self.issue(repo, found.account_id, PURPOSE[channel], channel, where, now)
 
-        return self._audited(person, account, decide,  # type: ignore[arg-type]
+        return self._audited(person, account, decide,
                              code_of=lambda s: s.code, wrap=lambda rc: Sent(rc, rc.message))
 
-    def confirm_check(self, person: Person, account: str, channel: str,
+    def confirm_check(self, person: Person, account: str | None, channel: str,
                       code: str | None) -> ReturnCode:
         """0: the destination the code went to is now the account's, verified."""
         def decide(repo: OobRepository, now: float) -> ReturnCode:
-            found = repo.destinations(account)
+            found = repo.destinations(account) if account else None
             if found is None or channel not in CHANNELS:
                 return codes.NO_ACTIVE_TOKEN
             pending = repo.pending_code(found.account_id, PURPOSE[channel])
@@ -246,17 +242,18 @@ class OutOfBandCodes(AuditedCalls):
                 repo.verify_destination(found.account_id, channel, pending.destination)
             return outcome
 
-        return self._audited(person, account, decide,  # type: ignore[arg-type]
+        return self._audited(person, account, decide,
                              code_of=_same, wrap=_same)
 
-    def places(self, account: str) -> Destinations | None:
+    def places(self, account: str | None) -> Destinations | None:
         """The signed-in person's destinations, for the binding page's status view (which is
         audited once, as GetTOTPStatus)."""
+        if not account:
+            return None
         with self._unit_of_work() as repo:
-            found: Destinations | None = repo.destinations(account)  # type: ignore[attr-defined]
-        return found
+            return repo.destinations(account)
 
-    def _admit(self, caller: AnyCaller) -> ReturnCode | None:
+    def _admit(self, caller: Calling) -> ReturnCode | None:
         """People were identified by their door (the binding page's session); agency systems
         pass the access rules."""
         return None if isinstance(caller, Person) else super()._admit(caller)
