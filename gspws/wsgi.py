@@ -31,7 +31,7 @@ class GspwsApp:
         self.mobile_otp = mobile_otp_endpoint(cases.oob, settings.max_request_bytes)
         self.totp = totp_endpoint(cases.verifier, cases.enrollment, settings.max_request_bytes,
                                  fast_path=fast_path)
-        self.manage = ManagePages(cases.enrollment, cases.sessions, clock)
+        self.manage = ManagePages(cases.enrollment, cases.sessions, clock, cases.oob)
         self.probes = Probes(settings, store)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:

@@ -20,7 +20,8 @@ from typing import Any, Protocol
 
 from gspws.core import codes, names
 from gspws.core.codes import ReturnCode
-from gspws.core.verify import AuditedCalls, Caller
+from gspws.core.enroll import Person
+from gspws.core.verify import AuditedCalls, Caller, Calling, VerifyRepository
 
 LOGIN = "login"
 VERIFY_MOBILE = "verify_mobile"
@@ -110,7 +111,7 @@ class Message:
     not_after: float
 
 
-class OobRepository(Protocol):
+class OobRepository(VerifyRepository, Protocol):
     """What out-of-band codes need from the store, inside one transaction."""
 
     def destinations(self, account: str, lock: bool = False) -> Destinations | None: ...
@@ -120,8 +121,7 @@ class OobRepository(Protocol):
     def pending_code(self, account_id: int, purpose: str) -> PendingCode | None: ...
     def use_code(self, code_id: int, now: float, attempts: int) -> bool: ...
     def fail_code(self, code_id: int) -> None: ...
-    def audit(self, caller: Caller, account: str | None, outcome: ReturnCode, at: float,
-              duration_ms: float) -> None: ...
+    def verify_destination(self, account_id: int, channel: str, destination: str) -> None: ...
 
 
 def message_text(code: str, ttl: int) -> str:
@@ -145,18 +145,21 @@ class CodeHasher:
 
 @dataclass(frozen=True)
 class Sent:
-    """A send's outcome; ``message`` is what SendOTPCode answers (the code or masked place)."""
+    """A send's outcome; ``message`` is what SendOTPCode answers (the code or masked place);
+    ``problem`` says why a refused send was refused, for the binding page's words."""
 
     code: ReturnCode
     message: str
+    problem: str | None = None
 
 
-class OutOfBandCodes(AuditedCalls):
+PURPOSE = {SMS: VERIFY_MOBILE, EMAIL: VERIFY_EMAIL}
+
+
+class OutOfBandCodes(AuditedCalls[OobRepository]):
     """SendOTPCode, SendOTPCodeTo, VerifyOTPCode, GetOTPDestinations; and the rules the binding
     page's checks of a new destination share (``issue``/``check`` with another purpose).
-
-    The unit of work hands ``decide`` the store's whole Repository, an OobRepository as well as
-    the VerifyRepository AuditedCalls types it as (hence the ``type: ignore``)."""
+"""
 
     def __init__(self, *args: Any, oob: OobPolicy, hasher: CodeHasher, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -177,7 +180,7 @@ class OutOfBandCodes(AuditedCalls):
             return self.issue(repo, found.account_id, LOGIN, kind, destination, now)
 
         name = names.lookup(account)
-        return self._audited(caller, account, decide,  # type: ignore[arg-type]
+        return self._audited(caller, account, decide,
                              code_of=lambda s: s.code,
                              wrap=lambda rc: Sent(rc, rc.message))
 
@@ -192,7 +195,7 @@ class OutOfBandCodes(AuditedCalls):
                 return codes.REJECTED
             return self.check(repo, found.account_id, LOGIN, code, now)
 
-        return self._audited(caller, account, decide,  # type: ignore[arg-type]
+        return self._audited(caller, account, decide,
                              code_of=_same, wrap=_same)
 
     def destinations_of(self, caller: Caller,
@@ -203,9 +206,57 @@ class OutOfBandCodes(AuditedCalls):
             found = repo.destinations(name) if name else None
             return (codes.OK, found) if found else (codes.NO_ACTIVE_TOKEN, None)
 
-        return self._audited(caller, account, decide,  # type: ignore[arg-type]
+        return self._audited(caller, account, decide,
                              code_of=lambda r: r[0],
                              wrap=lambda rc: (rc, None))
+
+    # -- the binding page: a person proves a new mobile number or e-mail address is theirs ----
+
+    def send_check(self, person: Person, account: str | None, channel: str, value: str) -> Sent:
+        """A code to ``value`` (not yet the account's): typed back, it becomes the account's
+        verified ``channel`` destination (:meth:`confirm_check`)."""
+        try:
+            where = mobile_number(value) if channel == SMS else names.email_address(value)
+        except ValueError:
+            return Sent(codes.REJECTED, codes.REJECTED.message, "bad_destination")
+
+        def decide(repo: OobRepository, now: float) -> Sent:
+            found = repo.destinations(account, lock=True) if account else None
+            if found is None or channel not in CHANNELS:
+                return Sent(codes.NO_ACTIVE_TOKEN, codes.NO_ACTIVE_TOKEN.message)
+            return self.issue(repo, found.account_id, PURPOSE[channel], channel, where, now)
+
+        return self._audited(person, account, decide,
+                             code_of=lambda s: s.code, wrap=lambda rc: Sent(rc, rc.message))
+
+    def confirm_check(self, person: Person, account: str | None, channel: str,
+                      code: str | None) -> ReturnCode:
+        """0: the destination the code went to is now the account's, verified."""
+        def decide(repo: OobRepository, now: float) -> ReturnCode:
+            found = repo.destinations(account) if account else None
+            if found is None or channel not in CHANNELS:
+                return codes.NO_ACTIVE_TOKEN
+            pending = repo.pending_code(found.account_id, PURPOSE[channel])
+            outcome = self.check(repo, found.account_id, PURPOSE[channel], code, now)
+            if outcome is codes.OK and pending is not None:
+                repo.verify_destination(found.account_id, channel, pending.destination)
+            return outcome
+
+        return self._audited(person, account, decide,
+                             code_of=_same, wrap=_same)
+
+    def places(self, account: str | None) -> Destinations | None:
+        """The signed-in person's destinations, for the binding page's status view (which is
+        audited once, as GetTOTPStatus)."""
+        if not account:
+            return None
+        with self._unit_of_work() as repo:
+            return repo.destinations(account)
+
+    def _admit(self, caller: Calling) -> ReturnCode | None:
+        """People were identified by their door (the binding page's session); agency systems
+        pass the access rules."""
+        return None if isinstance(caller, Person) else super()._admit(caller)
 
     # -- the rules, shared with the binding page ---------------------------------------------
 
@@ -217,7 +268,7 @@ class OutOfBandCodes(AuditedCalls):
         row lock (``destinations(lock=True)``), so concurrent sends are decided one by one."""
         sends = repo.sends_since(account_id, now - DAY)
         if len(sends) >= self.oob.daily or (sends and now - max(sends) < self.oob.resend):
-            return Sent(codes.REJECTED, codes.REJECTED.message)
+            return Sent(codes.REJECTED, codes.REJECTED.message, "too_soon")
         code = f"{secrets.randbelow(10**6):06d}"
         expires_at = now + self.oob.ttl
         message = Message(channel, destination, SUBJECT if channel == EMAIL else None,

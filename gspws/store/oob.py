@@ -97,6 +97,13 @@ class OobQueries:
         self.session.execute(update(OtpCode).where(OtpCode.id == code_id)
                              .values(attempts=OtpCode.attempts + 1))
 
+    def verify_destination(self, account_id: int, channel: str, destination: str) -> None:
+        """The account's mobile number (``sms``) or e-mail address is now ``destination``,
+        verified (a code sent there was typed back)."""
+        values = ({"mobile": destination, "mobile_verified": True} if channel == "sms"
+                  else {"email": destination, "email_verified": True})
+        self.session.execute(update(Account).where(Account.id == account_id).values(**values))
+
     def set_destinations(self, account: Account, mobile: str | None, email: str | None,
                          verified: bool) -> None:
         """Set the account's mobile number and/or e-mail address (None: unchanged)."""
