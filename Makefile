@@ -25,6 +25,9 @@ $(STAMP): setup.cfg setup.py pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
 	@touch $@
 
+# SMS and e-mailed codes go to files in var/spool unless a gateway is configured (docs/delivery.md).
+run: export GSPWS_SMS_GATEWAY ?= spool:var/spool
+run: export GSPWS_MAIL_GATEWAY ?= spool:var/spool
 run: install
 	$(BIN)/gspws db upgrade
 	@$(BIN)/gspws demo --url http://127.0.0.1:$${GSPWS_PORT:-8000}/gsp2ws/TOTP.asmx

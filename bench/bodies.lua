@@ -1,6 +1,6 @@
 -- wrk script of bench/run.py: POSTs the request bodies of a file, one per line, each once.
 --
---   wrk -t T -c C -d D -s bench/bodies.lua URL -- BODIES_FILE T
+--   wrk -t T -c C -d D -s bench/bodies.lua URL -- BODIES_FILE T [ACTION]
 --
 -- Thread i (of T) sends the lines i, i+T, i+2T, ... in order, so the threads' slices are disjoint
 -- and the whole file is sent in about its own order. A thread that reaches the end of its slice
@@ -22,6 +22,9 @@ end
 
 function init(args)
    local path, nthreads = args[1], tonumber(args[2])
+   if args[3] then  -- the body's operation (default VerifyTOTPCode)
+      wrk.headers["SOAPAction"] = '"http://cp.gov.tw/gsp2/' .. args[3] .. '"'
+   end
    reqs, sent, wraps = {}, 0, 0
    local line_no = 0
    for line in io.lines(path) do

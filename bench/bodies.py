@@ -1,5 +1,5 @@
 """The request bodies of the benchmark: VerifyTOTPCode envelopes with valid or wrong codes for
-the seeded accounts (bench/seed.py)."""
+the seeded accounts (bench/seed.py); MobileOTP.asmx's SendOTPCode and VerifyOTPCode envelopes."""
 
 import hashlib
 import hmac
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 SERVICE_ID = "APP0000001"
 PATH = "/gsp2ws/TOTP.asmx"
+OTP_PATH = "/gsp2ws/MobileOTP.asmx"
 PERIOD = 30
 WRONG_CODE = "000000"  # bench/floor.py answers it with the 9999 bytes
 FAILURE_BODIES = 20_000
@@ -33,6 +34,14 @@ _BODY_HEAD = ('<?xml version="1.0" encoding="utf-8"?><soap:Envelope '
 def envelope(account: str, code: str) -> bytes:
     return (f"{_BODY_HEAD}{account}</account><TOTPCode>{code}</TOTPCode></VerifyTOTPCode>"
             "</soap:Body></soap:Envelope>").encode()
+
+
+def otp_envelope(operation: str, account: str, code: str | None = None) -> bytes:
+    """A MobileOTP.asmx call (SendOTPCode without ``code``, VerifyOTPCode with it)."""
+    head = _BODY_HEAD.replace("<VerifyTOTPCode ", f"<{operation} ")
+    field = f"<OTPCode>{code}</OTPCode>" if code is not None else ""
+    return (f"{head}{account}</account>{field}</{operation}></soap:Body>"
+            "</soap:Envelope>").encode()
 
 
 def totp(key: bytes, step: int) -> str:
@@ -97,3 +106,12 @@ def failure_bodies(accounts: Accounts) -> Bodies:
     return Bodies(items)
 
 
+def otp_bodies(accounts: Accounts, codes: list[str] | None = None) -> Bodies:
+    """One SendOTPCode per account (``codes`` None: a second send within GSPWS_OTP_RESEND would
+    answer 9999), or one VerifyOTPCode with its seeded code; account 0 left out, shuffled."""
+    order = random.sample(range(1, accounts.count), accounts.count - 1)
+    if codes is None:
+        return Bodies([otp_envelope("SendOTPCode", accounts.name(i)) for i in order],
+                      note="one send per account")
+    return Bodies([otp_envelope("VerifyOTPCode", accounts.name(i), codes[i]) for i in order],
+                  note="one seeded code per account, each used once")

@@ -14,14 +14,20 @@ from pathlib import Path
 from bench.bodies import PATH
 from bench.processes import REPO
 
-HEADERS = {"Content-Type": "text/xml; charset=utf-8",
-           "SOAPAction": '"http://cp.gov.tw/gsp2/VerifyTOTPCode"'}
+ACTION = "VerifyTOTPCode"
 
 
-def post(port: int, body: bytes, timeout: float = 2.0) -> tuple[int, bytes]:
+def headers(action: str = ACTION) -> dict[str, str]:
+    """A SOAP 1.1 call's headers, its SOAPAction naming ``action`` (the body's operation)."""
+    return {"Content-Type": "text/xml; charset=utf-8",
+            "SOAPAction": f'"http://cp.gov.tw/gsp2/{action}"'}
+
+
+def post(port: int, body: bytes, timeout: float = 2.0, path: str = PATH,
+         action: str = ACTION) -> tuple[int, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        conn.request("POST", PATH, body, HEADERS)
+        conn.request("POST", path, body, headers(action))
         response = conn.getresponse()
         return response.status, response.read()
     finally:
@@ -49,13 +55,13 @@ def wrk_threads(connections: int) -> int:
 
 
 def wrk_load(port: int, bodies: list[bytes], connections: int, duration: float,
-             workdir: Path) -> Load:
+             workdir: Path, url_path: str = PATH, action: str = ACTION) -> Load:
     path = workdir / "bodies.txt"
     path.write_bytes(b"\n".join(bodies) + b"\n")
     threads = wrk_threads(connections)
     args = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(duration))}s",
             "--timeout", "10s", "-s", str(REPO / "bench" / "bodies.lua"),
-            f"http://127.0.0.1:{port}{PATH}", "--", str(path), str(threads)]
+            f"http://127.0.0.1:{port}{url_path}", "--", str(path), str(threads), action]
     done = subprocess.run(args, capture_output=True, text=True, timeout=duration + 120)
     match = re.search(r"^BENCH_JSON (.*)$", done.stdout, re.M)
     if done.returncode != 0 or not match:
@@ -68,7 +74,8 @@ def wrk_load(port: int, bodies: list[bytes], connections: int, duration: float,
 
 
 def _py_connection(port: int, bodies: list[bytes], cycle: bool, start_at: float, end_at: float,
-                   out: dict) -> None:
+                   out: dict, target: tuple[str, str]) -> None:
+    url_path, action = target
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     latencies, errors, non_2xx, replayed, i = [], 0, 0, 0, 0
     while time.time() < start_at:
@@ -81,7 +88,7 @@ def _py_connection(port: int, bodies: list[bytes], cycle: bool, start_at: float,
         body, i = bodies[i], i + 1
         t0 = time.perf_counter()
         try:
-            conn.request("POST", PATH, body, HEADERS)
+            conn.request("POST", url_path, body, headers(action))
             response = conn.getresponse()
             response.read()
             if not 200 <= response.status < 300:
@@ -97,9 +104,10 @@ def _py_connection(port: int, bodies: list[bytes], cycle: bool, start_at: float,
     out["ended"] = time.time()
 
 
-def _py_process(port, slices, cycle, start_at, end_at):
+def _py_process(port, slices, cycle, start_at, end_at, target):
     outs = [{} for _ in slices]
-    threads = [threading.Thread(target=_py_connection, args=(port, s, cycle, start_at, end_at, o))
+    threads = [threading.Thread(target=_py_connection,
+                                args=(port, s, cycle, start_at, end_at, o, target))
                for s, o in zip(slices, outs, strict=True)]
     for t in threads:
         t.start()
@@ -109,7 +117,7 @@ def _py_process(port, slices, cycle, start_at, end_at):
 
 
 def python_load(port: int, bodies: list[bytes], connections: int, duration: float,
-                cycle: bool) -> Load:
+                cycle: bool, url_path: str = PATH, action: str = ACTION) -> Load:
     """Processes (up to the core count x 2) x threads, one keep-alive connection per thread;
     connection j sends bodies j, j+C, j+2C, ...; stops at ``duration`` or, when not ``cycle``,
     when its bodies are used up."""
@@ -124,7 +132,8 @@ def python_load(port: int, bodies: list[bytes], connections: int, duration: floa
     with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
         results = [r for part in pool.map(_py_process, [port] * processes, per_process,
                                           [cycle] * processes, [start_at] * processes,
-                                          [end_at] * processes) for r in part]
+                                          [end_at] * processes,
+                                          [(url_path, action)] * processes) for r in part]
     latencies = sorted(x for r in results for x in r["latencies"])
     ended = max(r["ended"] for r in results)
 

@@ -25,9 +25,14 @@ def free_port() -> int:
 
 
 def gspws_env(home, secret_key: str, **extra: str) -> dict:
-    """This process's environment without any GSPWS_* setting, plus home, key and ``extra``."""
+    """This process's environment without any GSPWS_* setting, plus home, key and ``extra``.
+
+    ``gspws serve`` gets no outbox sender beside its workers unless ``extra`` asks for one
+    (``GSPWS_DELIVERY_SENDER=serve``): the tests and the benchmark take serve's children for its
+    workers."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GSPWS_")}
-    env.update(GSPWS_HOME=str(home), GSPWS_SECRET_KEY=secret_key, **extra)
+    env.update(GSPWS_HOME=str(home), GSPWS_SECRET_KEY=secret_key, GSPWS_DELIVERY_SENDER="separate")
+    env.update(extra)
     return env
 
 

@@ -83,6 +83,8 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from bench import slow  # noqa: E402
 from bench.bodies import (  # noqa: E402
     FAILURE_BODIES,
+    OTP_PATH,
+    PATH,
     PERIOD,
     WRONG_CODE,
     Accounts,
@@ -90,10 +92,11 @@ from bench.bodies import (  # noqa: E402
     envelope,
     failure_bodies,
     log,
+    otp_bodies,
     success_bodies,
     totp,
 )
-from bench.load import Load, post, python_load, wrk_load, wrk_threads  # noqa: E402
+from bench.load import ACTION, Load, post, python_load, wrk_load, wrk_threads  # noqa: E402
 from bench.processes import (  # noqa: E402
     REPO,
     ServerProcess,
@@ -105,7 +108,14 @@ from bench.processes import (  # noqa: E402
 )
 from bench.profile import py_spy, top_frames  # noqa: E402
 from bench.report import report, shapes_report  # noqa: E402
-from bench.seed import audit_codes, audit_watermark, create_pg_database, drop_pg_database, seed  # noqa: E402
+from bench.seed import (  # noqa: E402
+    audit_codes,
+    audit_watermark,
+    create_pg_database,
+    drop_pg_database,
+    seed,
+    seed_otp,
+)
 from gspws.config import Settings  # noqa: E402
 from gspws.core.otp import TotpParams  # noqa: E402
 from gspws.store import migrate  # noqa: E402
@@ -119,6 +129,7 @@ SERVER_ENV = {"GSPWS_LOCKOUT_THRESHOLD": "1000000000",
               "GSPWS_RATE_LIMIT_SERVICE": "1000000000/second",
               "GSPWS_RATE_LIMIT_ACCOUNT": "1000000000/minute"}
 SUCCESS_MAX_DURATION = 25  # a code must stay valid for the whole success run (30-s steps)
+OTP_MAX_DURATION = 10  # MobileOTP runs: each account is sent (or checks) one code
 
 
 # -- one run ------------------------------------------------------------------------------------
@@ -157,14 +168,17 @@ class Bench:
         self.servers: dict[str, ServerProcess] = {}
         self.profile: dict | None = None
 
-    def load(self, port: int, bodies: list[bytes], duration: float, cycle: bool) -> Load:
+    def load(self, port: int, bodies: list[bytes], duration: float, cycle: bool,
+             call: tuple[str, str] = (PATH, ACTION)) -> Load:
+        """``call``: the endpoint's path and the bodies' operation."""
         if self.loadgen == "wrk":
-            return wrk_load(port, bodies, self.args.connections, duration, self.workdir)
-        return python_load(port, bodies, self.args.connections, duration, cycle)
+            return wrk_load(port, bodies, self.args.connections, duration, self.workdir, *call)
+        return python_load(port, bodies, self.args.connections, duration, cycle, *call)
 
     def measure(self, target: str, path: str, bodies: Bodies, duration: float,
                 store: Store | None = None, expected: int | None = None,
-                profile_dir: Path | None = None) -> Measure:
+                profile_dir: Path | None = None,
+                call: tuple[str, str] = (PATH, ACTION)) -> Measure:
         server = self.servers[target]
         workers = server.workers()
         mark = audit_watermark(store) if store else 0
@@ -182,7 +196,8 @@ class Bench:
             f"{self.args.connections} connections ({self.loadgen})")
         children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         result = self.load(server.port, bodies.items, duration, cycle=(path == "failure"
-                                                                      or target == "floor"))
+                                                                      or target == "floor"),
+                           call=call)
         children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
         loadgen_cpu = (children_after.ru_utime + children_after.ru_stime
                        - children_before.ru_utime - children_before.ru_stime)
@@ -337,6 +352,7 @@ class Bench:
             self.profile = top_frames(files)
             self.profile["files"] = [str(f) for f in files]
         result = {"same_response_bytes": self.same_bytes}
+        self._measure_otp(store, min(args.duration, OTP_MAX_DURATION))
         if args.slow_clients:
             log(f"  slow clients on gspws: {args.slow_clients} trickling connections, "
                 f"{args.duration:.0f} s")
@@ -347,6 +363,17 @@ class Bench:
                 f"audit {audit_codes(store, mark)}")
             result["slow_clients"] = asdict(measured)
         return result
+
+
+    def _measure_otp(self, store: Store, duration: float) -> None:
+        """MobileOTP.asmx: VerifyOTPCode with seeded codes, one use each, then SendOTPCode, one
+        per account (messages stay in the outbox: what the SOAP call costs; the sender's work
+        is its own process)."""
+        codes = seed_otp(store, store.secrets, self.accounts, valid=duration + 60)
+        self.measure("gspws", "VerifyOTPCode", otp_bodies(self.accounts, codes), duration, store,
+                     0, call=(OTP_PATH, "VerifyOTPCode"))
+        self.measure("gspws", "SendOTPCode", otp_bodies(self.accounts), duration, store, 0,
+                     call=(OTP_PATH, "SendOTPCode"))
 
 
 def _git(*args: str) -> str:

@@ -8,11 +8,14 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy import create_engine, func, insert, select, text, update
 from sqlalchemy.engine import make_url
 
 from bench.bodies import PERIOD, SERVICE_ID, Accounts
-from gspws.store.models import Account, AuditEvent, Token, TokenStatus, TokenType
+from gspws.core.access import MOBILE_OTP_FUNCTIONS
+from gspws.core.oob import CodeHasher
+from gspws.store.models import Account, AuditEvent, OtpCode, Token, TokenStatus, TokenType
+from gspws.store.oob import code_key
 from gspws.store.repo import Store
 from gspws.store.secrets import SecretBox
 
@@ -69,6 +72,28 @@ def seed(store: Store, box: SecretBox, accounts: Accounts) -> float:
         with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))  # what autovacuum does soon after a bulk load
     return time.perf_counter() - started
+
+
+def seed_otp(store: Store, box: SecretBox, accounts: Accounts, valid: float) -> list[str]:
+    """MobileOTP.asmx for the benchmark: the service granted its operations, every account a
+    verified mobile number and one pending login code valid ``valid`` seconds; the codes."""
+    with store.unit() as repo:
+        for function in MOBILE_OTP_FUNCTIONS:
+            repo.grant(SERVICE_ID, function)
+    hasher = CodeHasher(code_key(box.encryption_key))
+    codes = [f"{random_secrets.randbelow(10**6):06d}" for _ in range(accounts.count)]
+    now = datetime.now(UTC)
+    expires = datetime.fromtimestamp(now.timestamp() + valid, UTC)
+    sent = datetime.fromtimestamp(now.timestamp() - 3600, UTC)  # no resend spacing
+    with store.engine.begin() as conn:
+        conn.execute(update(Account).values(mobile="0912345678", mobile_verified=True))
+        for first in range(0, accounts.count, SEED_BATCH):
+            conn.execute(insert(OtpCode), [
+                {"account_id": i + 1, "purpose": "login", "channel": "sms",
+                 "destination": "0912345678", "code_hash": hasher(codes[i]), "created_at": sent,
+                 "expires_at": expires, "attempts": 0}
+                for i in range(first, min(accounts.count, first + SEED_BATCH))])
+    return codes
 
 
 def audit_watermark(store: Store) -> int:

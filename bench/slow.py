@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 
 from bench.bodies import PATH
-from bench.load import HEADERS
+from bench.load import headers
 
 CALL_TIMEOUT = 5.0
 _HEAD = (b"POST " + PATH.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -95,7 +95,7 @@ def run(port: int, bodies: list[bytes], expected: bytes, tricklers: int, duratio
             conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=CALL_TIMEOUT)
             t0 = time.perf_counter()
             try:
-                conn.request("POST", PATH, bodies[i % len(bodies)], HEADERS)
+                conn.request("POST", PATH, bodies[i % len(bodies)], headers())
                 response = conn.getresponse()
                 answer = response.read()
                 if response.status != 200 or b"<Code>" + expected + b"</Code>" not in answer:

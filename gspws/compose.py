@@ -12,8 +12,10 @@ from gspws import metrics
 from gspws.config import Settings
 from gspws.core.clock import Clock, system_clock
 from gspws.core.enroll import Enrollment, EnrollPolicy
+from gspws.core.oob import CodeHasher, OobPolicy, OutOfBandCodes
 from gspws.core.verify import Observer, Policy, Services, TotpVerifier, unobserved
 from gspws.store.db import make_engine, verification_engine
+from gspws.store.oob import code_key
 from gspws.store.repo import Store
 from gspws.store.secrets import SecretBox
 from gspws.throttle import Throttle, Unlimited
@@ -45,6 +47,18 @@ def enrollment_of(settings: Settings, store: Store, clock: Clock = system_clock,
                       observe=observe)
 
 
+def oob_of(settings: Settings, store: Store, clock: Clock = system_clock,
+           services: Services = dict, throttle=None,
+           observe: Observer = unobserved) -> OutOfBandCodes:
+    """MobileOTP.asmx's use cases (and the binding page's checks of a new destination)."""
+    oob = OobPolicy(ttl=settings.otp_ttl, attempts=settings.otp_attempts,
+                    resend=settings.otp_resend, daily=settings.otp_daily,
+                    message=settings.otp_message)
+    return OutOfBandCodes(store.unit, services, policy_of(settings), clock,
+                          throttle or Unlimited(), observe=observe, oob=oob,
+                          hasher=CodeHasher(code_key(store.secrets.encryption_key)))
+
+
 @dataclass(frozen=True)
 class UseCases:
     """What the doors of the server are given."""
@@ -52,6 +66,7 @@ class UseCases:
     verifier: TotpVerifier
     enrollment: Enrollment
     sessions: Sessions
+    oob: OutOfBandCodes
 
 
 def server_use_cases(settings: Settings, store: Store, clock: Clock) -> UseCases:
@@ -67,4 +82,5 @@ def server_use_cases(settings: Settings, store: Store, clock: Clock) -> UseCases
     enrollment = enrollment_of(settings, store, clock, services, throttle, observe=observe)
     sessions = Sessions(session_key(settings.session_secret, store.secrets.encryption_key),
                         settings.session_ttl, clock, enrollment.session_epoch)
-    return UseCases(verifier, enrollment, sessions)
+    oob = oob_of(settings, store, clock, services, throttle, observe=observe)
+    return UseCases(verifier, enrollment, sessions, oob)

@@ -40,6 +40,17 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _gateway(*kinds: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        kind, _, target = text.strip().partition(":")
+        if text.strip() and kind not in kinds:
+            raise ValueError(f"must start with one of {', '.join(kinds)}")
+        if kind in ("spool", "webhook") and not target:
+            raise ValueError(f"{kind}: needs a {'directory' if kind == 'spool' else 'URL'}")
+        return text.strip()
+    return parse
+
+
 def _optional_port(text: str) -> int | None:
     return int(text) if text.strip() else None
 
@@ -131,6 +142,18 @@ OPTIONS = (
     Option("session_secret", "GSPWS_SESSION_SECRET", "", str,
            "Secret from which the binding page's session and CSRF key is derived (HKDF); empty "
            "means derived from the first encryption key."),
+    Option("otp_ttl", "GSPWS_OTP_TTL", "300", _positive,
+           "Seconds a code from MobileOTP.asmx SendOTPCode (or the binding page's check of a new "
+           "mobile number or e-mail address) stays valid; its message is not sent after it."),
+    Option("otp_attempts", "GSPWS_OTP_ATTEMPTS", "5", _positive,
+           "Wrong tries a sent code survives; then it answers 9999 even to the right code."),
+    Option("otp_resend", "GSPWS_OTP_RESEND", "60", int,
+           "Seconds before another code may be sent to the same account (sooner: 9999)."),
+    Option("otp_daily", "GSPWS_OTP_DAILY", "10", _positive,
+           "Codes an account may be sent in 24 hours (more: 9999)."),
+    Option("otp_message", "GSPWS_OTP_MESSAGE", "code", _choice("code", "masked"),
+           "What SendOTPCode answers in Message: `code` (the code, as GSP's callers read it) or "
+           "`masked` (the masked destination, for agencies that verify through VerifyOTPCode)."),
     Option("smtp_host", "GSPWS_SMTP_HOST", "localhost", str,
            "SMTP server for `gspws account invite`."),
     Option("smtp_port", "GSPWS_SMTP_PORT", "", _optional_port,
@@ -142,6 +165,24 @@ OPTIONS = (
     Option("smtp_password", "GSPWS_SMTP_PASSWORD", "", str, "SMTP password."),
     Option("smtp_sender", "GSPWS_SMTP_SENDER", "gspws@localhost", str,
            "From address of invitation e-mails."),
+    Option("sms_gateway", "GSPWS_SMS_GATEWAY", "", _gateway("mitake", "webhook", "spool"),
+           "Where SMS codes go: `mitake` (Mitake's SmSend; `mitake:URL` for another address of "
+           "it), `webhook:URL` (signed JSON, docs/delivery.md) or `spool:DIR` (files, for "
+           "development); empty: SMS messages fail (`gspws outbox list`)."),
+    Option("sms_username", "GSPWS_SMS_USERNAME", "", str, "Mitake account (`username`)."),
+    Option("sms_password", "GSPWS_SMS_PASSWORD", "", str, "Mitake password."),
+    Option("sms_webhook_secret", "GSPWS_SMS_WEBHOOK_SECRET", "", str,
+           "HMAC-SHA256 key of `webhook:URL` signatures."),
+    Option("sms_timeout", "GSPWS_SMS_TIMEOUT", "10", _seconds,
+           "Seconds a gateway (SMS or SMTP) gets to connect and for each answer; a message "
+           "whose gateway misses it is retried."),
+    Option("mail_gateway", "GSPWS_MAIL_GATEWAY", "smtp", _gateway("smtp", "spool"),
+           "Where e-mailed codes go: `smtp` (GSPWS_SMTP_*) or `spool:DIR` (development)."),
+    Option("delivery_sender", "GSPWS_DELIVERY_SENDER", "serve", _choice("serve", "separate"),
+           "`serve`: `gspws serve` runs the outbox sender (one per node); `separate`: run "
+           "`gspws deliver` yourself."),
+    Option("delivery_poll", "GSPWS_DELIVERY_POLL", "1", _seconds,
+           "Seconds the outbox sender waits between looks at an empty outbox."),
     Option("db_pool_size", "GSPWS_DB_POOL_SIZE", "5", int,
            "Database connections kept per worker process (PostgreSQL)."),
     Option("db_timeout", "GSPWS_DB_TIMEOUT", "2", int,
@@ -181,12 +222,25 @@ class Settings:
     pending_ttl: int
     session_ttl: int
     session_secret: str
+    otp_ttl: int
+    otp_attempts: int
+    otp_resend: int
+    otp_daily: int
+    otp_message: str
     smtp_host: str
     smtp_port: int | None
     smtp_security: str
     smtp_user: str
     smtp_password: str
     smtp_sender: str
+    sms_gateway: str
+    sms_username: str
+    sms_password: str
+    sms_webhook_secret: str
+    sms_timeout: float
+    mail_gateway: str
+    delivery_sender: str
+    delivery_poll: float
     db_pool_size: int
     db_timeout: int
     log_level: str

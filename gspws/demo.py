@@ -38,7 +38,7 @@ def ensure(repo: Repository) -> DemoInfo | None:
     return DemoInfo(SERVICE_ID, ACCOUNT, repo.token_params(active[0]))
 
 
-def instructions(info: DemoInfo, url: str, issuer: str) -> str:
+def instructions(info: DemoInfo, url: str, issuer: str, spools: tuple[str, ...] = ()) -> str:
     p = info.params
     current_code = (f"import pyotp, hashlib; print(pyotp.TOTP(\"{p.secret}\", digits={p.digits}, "
                     f"interval={p.period}, digest=hashlib.{p.algorithm.lower()}).now())")
@@ -57,4 +57,6 @@ def instructions(info: DemoInfo, url: str, issuer: str) -> str:
         "",
         f"Bind an authenticator app in a browser: open the link that "
         f"`.venv/bin/gspws account link {info.account}` prints.",
+        *(f"Codes sent by SMS or e-mail land in {spool}/ (one file per message)."
+          for spool in spools),
     ])

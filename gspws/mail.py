@@ -48,16 +48,17 @@ def invitation(sender: str, to: str, account: str, url: str, ttl: int) -> EmailM
     return message
 
 
-def send(settings: Settings, message: EmailMessage) -> None:
-    """Deliver ``message`` through the configured SMTP server; raises OSError or
-    smtplib.SMTPException when it cannot. TLS certificates are verified."""
+def send(settings: Settings, message: EmailMessage, timeout: float = TIMEOUT) -> None:
+    """Deliver ``message`` through the configured SMTP server, waiting at most ``timeout`` seconds
+    for the connection and each reply; raises OSError or smtplib.SMTPException when it cannot.
+    TLS certificates are verified."""
     port = settings.smtp_port or DEFAULT_PORTS[settings.smtp_security]
     context = ssl.create_default_context()
     smtp: smtplib.SMTP
     if settings.smtp_security == "tls":
-        smtp = smtplib.SMTP_SSL(settings.smtp_host, port, timeout=TIMEOUT, context=context)
+        smtp = smtplib.SMTP_SSL(settings.smtp_host, port, timeout=timeout, context=context)
     else:
-        smtp = smtplib.SMTP(settings.smtp_host, port, timeout=TIMEOUT)
+        smtp = smtplib.SMTP(settings.smtp_host, port, timeout=timeout)
     with smtp:
         if settings.smtp_security == "starttls":
             smtp.starttls(context=context)

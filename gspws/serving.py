@@ -194,4 +194,6 @@ def run(settings: Settings, host: str, port: int, workers: int,
         from gspws.replay.recorder import warning
         log.warning(warning(record, record_secrets))
     metrics.share_between_processes()
-    serve(partial(_gspws_app, settings, record, record_secrets), settings, host, port, workers)
+    from gspws.delivery.beside import sender_beside
+    with sender_beside(settings):
+        serve(partial(_gspws_app, settings, record, record_secrets), settings, host, port, workers)

@@ -12,13 +12,13 @@ from gspws.core.clock import Clock, system_clock
 from gspws.logs import REQUEST_ID_HEADER, begin_request, configure_logging
 from gspws.probes import Probes
 from gspws.proxies import ORIGIN_KEY, ProxyPolicy
-from gspws.soap.app import TotpEndpoint
+from gspws.soap.app import mobile_otp_endpoint, totp_endpoint
 from gspws.store.repo import Store
 from gspws.web.app import ManagePages
 
 
 class GspwsApp:
-    """Routes the legacy TOTP paths to the SOAP endpoint, ``/owin/manage/`` to the binding
+    """Routes the legacy TOTP and MobileOTP paths to their SOAP endpoints, ``/owin/manage/`` to the binding
     page and ``/metrics``, ``/healthz``, ``/readyz`` to the probes; everything else is 404."""
 
     def __init__(self, settings: Settings, store: Store, clock: Clock,
@@ -28,9 +28,10 @@ class GspwsApp:
         self.clock = clock  # exposed so a test can prove `gspws serve` runs on system_clock
         cases = server_use_cases(settings, store, clock)
         self.proxies = ProxyPolicy(settings.trusted_proxies, settings.public_url)
-        self.totp = TotpEndpoint(cases.verifier, cases.enrollment, settings.max_request_bytes,
+        self.mobile_otp = mobile_otp_endpoint(cases.oob, settings.max_request_bytes)
+        self.totp = totp_endpoint(cases.verifier, cases.enrollment, settings.max_request_bytes,
                                  fast_path=fast_path)
-        self.manage = ManagePages(cases.enrollment, cases.sessions, clock)
+        self.manage = ManagePages(cases.enrollment, cases.sessions, clock, cases.oob)
         self.probes = Probes(settings, store)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
@@ -42,6 +43,8 @@ class GspwsApp:
 
         if self.totp.handles(environ.get("PATH_INFO", "")):
             return self.totp(environ, start_with_id)
+        if self.mobile_otp.handles(environ.get("PATH_INFO", "")):
+            return self.mobile_otp(environ, start_with_id)
         if self.manage.handles(environ.get("PATH_INFO", "")):
             return self.manage(environ, start_with_id)
         if self.probes.handles(environ.get("PATH_INFO", "")):

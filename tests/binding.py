@@ -8,12 +8,12 @@ import pyotp
 import requests
 
 from gspws.compose import enrollment_of
-from gspws.core.access import FUNCTIONS
+from gspws.core.access import TOTP_FUNCTIONS
 from gspws.core.enroll import Person
 
 from helpers import SERVICE_ID
 
-BINDING_FUNCTIONS = tuple(f for f in FUNCTIONS if f != "VerifyTOTPCode")
+BINDING_FUNCTIONS = tuple(f for f in TOTP_FUNCTIONS if f != "VerifyTOTPCode")
 LINK_INVALID = "註冊已超過有效時間或此帳號已被註冊"
 OPERATOR = Person(None, "test:operator")
 

@@ -1,4 +1,5 @@
-# Shared by verify_soap11.sh and verify_soap12.sh (sourced): arguments, XML escaping, the answer.
+# Shared by verify_soap11.sh, verify_soap12.sh and send_otp_soap12.sh (sourced): arguments, XML
+# escaping, the answer. CODE is left out by send_otp_soap12.sh.
 
 usage() {
     echo "usage: $0 URL SERVICE_ID ACCOUNT CODE" >&2
@@ -12,11 +13,11 @@ xml_escape() {
                            -e 's/"/\&quot;/g' -e "s/'/\&apos;/g"
 }
 
-[ "$#" -eq 4 ] || usage
+[ "$#" -eq 4 ] || { [ "$#" -eq 3 ] && [ "${SENDS_CODE:-}" ]; } || usage
 URL=$1
 SERVICE_ID=$(xml_escape "$2")
 ACCOUNT=$(xml_escape "$3")
-CODE=$(xml_escape "$4")
+CODE=$(xml_escape "${4:-}")
 ANSWER=$(mktemp)
 trap 'rm -f "$ANSWER"' EXIT
 

@@ -53,7 +53,9 @@ def demo(c: Context, url: str) -> None:
     if info is None:
         click.echo("The store already has accounts; no demo data was added.")
         return
-    click.echo(demo_data.instructions(info, url, c.settings.issuer))
+    gateways = (c.settings.sms_gateway, c.settings.mail_gateway)
+    spools = tuple(dict.fromkeys(g.partition(":")[2] for g in gateways if g.startswith("spool:")))
+    click.echo(demo_data.instructions(info, url, c.settings.issuer, spools))
 
 
 @main.command()

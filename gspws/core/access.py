@@ -21,8 +21,11 @@ SERVICE_ID_FORMAT = re.compile(r"APP[0-9]{7}")
 
 #: The functions (SOAP operations) a service can be granted. VerifyTOTPCode comes first: it is
 #: what ``gspws service add`` grants unless told otherwise.
-FUNCTIONS = ("VerifyTOTPCode", "GetTOTPStatus", "BeginTOTPBinding", "ConfirmTOTPBinding",
-             "DisableTOTP", "CreateBindingLink")
+TOTP_FUNCTIONS = ("VerifyTOTPCode", "GetTOTPStatus", "BeginTOTPBinding", "ConfirmTOTPBinding",
+                  "DisableTOTP", "CreateBindingLink")
+#: MobileOTP.asmx's (gspws.core.oob).
+MOBILE_OTP_FUNCTIONS = ("SendOTPCode", "SendOTPCodeTo", "VerifyOTPCode", "GetOTPDestinations")
+FUNCTIONS = TOTP_FUNCTIONS + MOBILE_OTP_FUNCTIONS
 
 
 def valid_service_id(service_id: str) -> bool:

@@ -28,7 +28,7 @@ from urllib.parse import quote
 
 from gspws.replay import recording, redact, soapxml
 from gspws.replay.messages import HttpRequest, HttpResponse
-from gspws.soap.app import CONTENT_TYPES, TotpEndpoint
+from gspws.soap.app import CONTENT_TYPES, is_asmx
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class Recorder:
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") != "POST" or \
-                not TotpEndpoint.handles(environ.get("PATH_INFO", "")):
+                not is_asmx(environ.get("PATH_INFO", "")):
             return self.app(environ, start_response)
         received = time.time()
         body, truncated = self._read_body(environ)

@@ -1,8 +1,9 @@
 """Credentials in answers: what recordings replace with a marker, and replay does not compare.
 
-Three answers hand out something that works by itself: BeginTOTPBinding's ``OtpauthUri`` (it
-holds the new token's secret) and ``QrPng`` (the same URI as a picture), and CreateBindingLink's
-``Result`` (a link that signs its holder in). A recording keeps :data:`MARKER` in their place
+These answers hand out something that works by itself: BeginTOTPBinding's ``OtpauthUri`` (it
+holds the new token's secret) and ``QrPng`` (the same URI as a picture), CreateBindingLink's
+``Result`` (a link that signs its holder in), and a successful SendOTPCode's or SendOTPCodeTo's
+``Message`` (the code just sent; MobileOTP.asmx). A recording keeps :data:`MARKER` in their place
 (see :mod:`gspws.replay.recorder`). They are also new random values on every call, so replay
 compares them as present-or-absent only: in both answers a non-empty value reads as the marker.
 """
@@ -19,7 +20,9 @@ MARKER = "(redacted)"
 _CREDENTIALS = etree.XPath(
     "//gsp:BeginTOTPBindingResult/gsp:Result/gsp:OtpauthUri"
     " | //gsp:BeginTOTPBindingResult/gsp:Result/gsp:QrPng"
-    " | //gsp:CreateBindingLinkResult/gsp:Result", namespaces={"gsp": TNS})
+    " | //gsp:CreateBindingLinkResult/gsp:Result"
+    " | //gsp:SendOTPCodeResult[gsp:Code='0']/gsp:Message"
+    " | //gsp:SendOTPCodeToResult[gsp:Code='0']/gsp:Message", namespaces={"gsp": TNS})
 
 
 def redact(root: etree._Element | None) -> bool:

@@ -1,4 +1,5 @@
-"""The ``/gsp2ws/TOTP.asmx`` endpoint: routes a request to spyne, the WSDL or the help pages.
+"""The asmx endpoints (``/gsp2ws/TOTP.asmx``, ``/gsp2ws/MobileOTP.asmx``): route a request to spyne,
+the WSDL or the help pages.
 
 What spyne does not do for us happens here, before any XML is parsed: case-insensitive paths as on
 IIS, choosing SOAP 1.1 or 1.2 by Content-Type (both on one URL), refusing oversized bodies from
@@ -17,6 +18,7 @@ from spyne.server.wsgi import WsgiApplication
 from werkzeug.http import parse_options_header
 
 from gspws.core.enroll import Enrollment
+from gspws.core.oob import OutOfBandCodes
 from gspws.core.verify import TotpVerifier
 from gspws.page_headers import PAGE_HEADERS
 from gspws.proxies import origin_of
@@ -25,44 +27,53 @@ from gspws.soap.charset import UndecodableBody, to_utf8
 from gspws.soap.envelope import ENVELOPE_KEY, Envelope
 from gspws.soap.fastpath import VerifyFastPath
 from gspws.soap.help import HelpPages
+from gspws.soap.mobileotp import MOBILE_OTP, MobileOTPService
 from gspws.soap.protocol import SERVER_FAULT_REASON, AspNetSoap11, AspNetSoap12
-from gspws.soap.service import SERVICE_NAME, TOTPService
+from gspws.soap.service import DEFINITIONS, SERVICE_NAME, TOTPService
 from gspws.soap.wsdl import WsdlDocument, load_wsdl
 
 log = logging.getLogger(__name__)
 
 PATHS = ("/gsp2ws/totp.asmx", "/gsp2ws/totp.aspx")
+MOBILE_OTP_PATHS = ("/gsp2ws/mobileotp.asmx", "/gsp2ws/mobileotp.aspx")
 CONTENT_TYPES = {"text/xml": shape.SOAP11, "application/soap+xml": shape.SOAP12}
 _PAGE_HEADERS = list(PAGE_HEADERS.items())
 
 StartResponse = Callable[..., object]
 
 
-def _spyne_app(protocol_cls, verifier: TotpVerifier, enrollment: Enrollment) -> WsgiApplication:
-    app = Application([TOTPService], tns=shape.TNS, name=SERVICE_NAME,
+def is_asmx(path: str) -> bool:
+    """Whether ``path`` is one of the asmx services' (any case, as on IIS)."""
+    return path.lower() in PATHS + MOBILE_OTP_PATHS
+
+
+def _spyne_app(protocol_cls, service: type, name: str, context: dict) -> WsgiApplication:
+    """One SOAP version's spyne app; ``context`` (the use cases) is set on it for the
+    operations to reach as ``ctx.app.<name>``."""
+    app = Application([service], tns=shape.TNS, name=name,
                       in_protocol=protocol_cls(), out_protocol=protocol_cls())
-    app.verifier = verifier
-    app.enrollment = enrollment
+    for key, value in context.items():
+        setattr(app, key, value)
     return WsgiApplication(app)
 
 
-class TotpEndpoint:
-    """WSGI app serving the TOTP web service on its legacy paths."""
+class AsmxEndpoint:
+    """WSGI app serving one asmx web service on its legacy paths: SOAP 1.1 and 1.2 on one URL,
+    ``?WSDL`` (the committed contract) and the help pages made from it."""
 
-    def __init__(self, verifier: TotpVerifier, enrollment: Enrollment, max_request_bytes: int,
-                 wsdl: WsdlDocument | None = None, help_pages: HelpPages | None = None,
-                 fast_path: bool = True) -> None:
-        """``fast_path=False`` sends VerifyTOTPCode through spyne too (see gspws.soap.fastpath)."""
-        self._fast = VerifyFastPath(verifier) if fast_path else None
-        self._soap = {shape.SOAP11: _spyne_app(AspNetSoap11, verifier, enrollment),
-                      shape.SOAP12: _spyne_app(AspNetSoap12, verifier, enrollment)}
+    def __init__(self, service: type, name: str, paths: tuple[str, ...], context: dict,
+                 max_request_bytes: int, wsdl: WsdlDocument, help_pages: HelpPages,
+                 fast_path: VerifyFastPath | None = None) -> None:
+        self._paths = paths
+        self._fast = fast_path
+        self._soap = {shape.SOAP11: _spyne_app(AspNetSoap11, service, name, context),
+                      shape.SOAP12: _spyne_app(AspNetSoap12, service, name, context)}
         self._max_bytes = max_request_bytes
-        self._wsdl = wsdl or load_wsdl()
-        self._help = help_pages or HelpPages(wsdl=self._wsdl)
+        self._wsdl = wsdl
+        self._help = help_pages
 
-    @staticmethod
-    def handles(path: str) -> bool:
-        return path.lower() in PATHS
+    def handles(self, path: str) -> bool:
+        return path.lower() in self._paths
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"]
@@ -141,6 +152,26 @@ class TotpEndpoint:
         stream = environ["wsgi.input"]
         body = stream.read(declared if declared >= 0 else self._max_bytes + 1)
         return None if len(body) > self._max_bytes else body
+
+
+def totp_endpoint(verifier: TotpVerifier, enrollment: Enrollment, max_request_bytes: int,
+                  wsdl: WsdlDocument | None = None, help_pages: HelpPages | None = None,
+                  fast_path: bool = True) -> AsmxEndpoint:
+    """``/gsp2ws/TOTP.asmx``; ``fast_path=False`` sends VerifyTOTPCode through spyne too (see
+    gspws.soap.fastpath)."""
+    wsdl = wsdl or load_wsdl()
+    return AsmxEndpoint(TOTPService, SERVICE_NAME, PATHS,
+                        {"verifier": verifier, "enrollment": enrollment}, max_request_bytes,
+                        wsdl, help_pages or HelpPages(wsdl=wsdl, definitions=DEFINITIONS),
+                        VerifyFastPath(verifier) if fast_path else None)
+
+
+def mobile_otp_endpoint(oob: OutOfBandCodes, max_request_bytes: int) -> AsmxEndpoint:
+    """``/gsp2ws/MobileOTP.asmx`` (gspws.soap.mobileotp)."""
+    wsdl = load_wsdl(MOBILE_OTP.wsdl_path())
+    return AsmxEndpoint(MobileOTPService, MOBILE_OTP.name, MOBILE_OTP_PATHS, {"oob": oob},
+                        max_request_bytes, wsdl,
+                        HelpPages(wsdl=wsdl, definitions=MOBILE_OTP.definitions))
 
 
 def _query_words(query: str) -> dict[str, str]:

@@ -72,7 +72,7 @@ class TOTPBinding(ComplexModel):
                    Serial=binding.serial)
 
 
-def _response_of(name: str, result, convert=lambda value: value):
+def response_of(name: str, result, convert=lambda value: value):
     """``CP2ResponseOf<name>``: ``{Code, Message, Result}``, the Result only when Code is 0."""
     def of(cls, outcome: Outcome):
         value = convert(outcome.value) if outcome.ok else None
@@ -85,9 +85,9 @@ def _response_of(name: str, result, convert=lambda value: value):
     })
 
 
-CP2ResponseOfTOTPStatus = _response_of("TOTPStatus", TOTPStatus, TOTPStatus.of)
-CP2ResponseOfTOTPBinding = _response_of("TOTPBinding", TOTPBinding, TOTPBinding.of)
-CP2ResponseOfString = _response_of("String", Unicode)
+CP2ResponseOfTOTPStatus = response_of("TOTPStatus", TOTPStatus, TOTPStatus.of)
+CP2ResponseOfTOTPBinding = response_of("TOTPBinding", TOTPBinding, TOTPBinding.of)
+CP2ResponseOfString = response_of("String", Unicode)
 
 
 def operation(*params, returns):

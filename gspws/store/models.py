@@ -133,6 +133,11 @@ class Account(Base):
     #: Binding-page sessions carry the epoch they began in; moving it on (sign-out, a new
     #: binding link) ends every earlier session of the account (see gspws.web.session).
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Where one-time codes go (MobileOTP.asmx): a Taiwanese mobile number as ``09xxxxxxxx``.
+    #: Set by an operator (verified) or by the person on the binding page (verified by a code).
+    mobile: Mapped[str | None] = mapped_column(String(10))
+    mobile_verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    email_verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     tokens: Mapped[list["Token"]] = relationship(back_populates="account", order_by="Token.id")
 
@@ -192,3 +197,51 @@ class AuditEvent(Base):
     account: Mapped[str | None] = mapped_column(String(128))
     code: Mapped[int] = mapped_column(Integer)
     duration_ms: Mapped[float] = mapped_column(Float)
+
+
+class OtpCode(Base):
+    """A one-time code sent out of band (SMS or e-mail). Only a keyed HMAC-SHA256 of the code is
+    kept, so the database alone neither reveals a pending code nor lets one be checked offline.
+
+    ``purpose`` is ``login`` (MobileOTP.asmx SendOTPCode) or ``verify_mobile``/``verify_email``
+    (the binding page's check of a new destination). A code is used, or superseded by a newer
+    send, by one conditional UPDATE each (gspws.store.oob)."""
+
+    __tablename__ = "otp_codes"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(10))
+    destination: Mapped[str] = mapped_column(String(254))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    used_at: Mapped[datetime | None]
+    superseded_at: Mapped[datetime | None]
+
+
+class OutboxMessage(Base):
+    """A message waiting for (or done with) delivery. It is written in the same transaction as
+    the code it carries (the outbox pattern), so a code is never stored without its message nor
+    a message sent for a code that was rolled back. ``body_encrypted`` is Fernet ciphertext (the
+    text holds the code); ``last_error`` never holds it. ``claimed_until`` is a sender's lease:
+    several senders claim a row with one conditional UPDATE. Nothing is delivered after
+    ``not_after`` (the code's expiry)."""
+
+    __tablename__ = "outbox_messages"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    destination: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str | None] = mapped_column(String(200))
+    body_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    not_after: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    claimed_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    sent_at: Mapped[datetime | None]
+    gateway_ref: Mapped[str | None] = mapped_column(String(100))

@@ -35,6 +35,7 @@ from gspws.store.models import (
     TokenStatus,
     TokenType,
 )
+from gspws.store.oob import OobQueries
 from gspws.store.prepared import AutocommitRunner, CursorRunner, PreparedStatements, SessionRunner
 from gspws.store.secrets import SecretBox
 from gspws.store.verification import IN_USE, AutocommitQueries, VerifyQueries
@@ -50,7 +51,7 @@ def new_serial() -> str:
     return f"TOTP{randbelow(10**10):010d}"
 
 
-class Repository(VerifyQueries):
+class Repository(VerifyQueries, OobQueries):
     """All store operations, bound to one session (one transaction)."""
 
     def __init__(self, session: Session, secrets: SecretBox) -> None:

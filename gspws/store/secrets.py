@@ -116,18 +116,18 @@ class SecretBox:
     def encrypt(self, secret: str) -> bytes:
         if self._key_file is not None:
             self._reload(only_if_changed=True)
-        return self._fernet.encrypt(secret.encode("ascii"))
+        return self._fernet.encrypt(secret.encode("utf-8"))
 
     def decrypt(self, blob: bytes) -> str:
         blob = bytes(blob)
         fernet = self._fernet
         try:
-            return fernet.decrypt(blob).decode("ascii")
+            return fernet.decrypt(blob).decode("utf-8")
         except InvalidToken:
             pass
         if self._key_file is not None and self._reload(only_if_changed=False):
             try:
-                return self._fernet.decrypt(blob).decode("ascii")
+                return self._fernet.decrypt(blob).decode("utf-8")
             except InvalidToken:
                 pass
         raise UnreadableSecret("a token secret cannot be decrypted with the configured keys")

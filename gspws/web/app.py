@@ -25,6 +25,7 @@ from gspws import qr
 from gspws.core import codes
 from gspws.core.clock import Clock
 from gspws.core.enroll import Enrollment, Outcome, Person
+from gspws.core.oob import OutOfBandCodes, mask_email, mask_mobile
 from gspws.page_headers import PAGE_HEADERS
 from gspws.proxies import origin_of
 from gspws.web.i18n import DEFAULT, LANGUAGES, TEXT
@@ -42,12 +43,15 @@ _ROUTES = Map([
     Rule(f"{STATUS_PATH}/Confirm", endpoint="confirm", methods=["POST"]),
     Rule(f"{STATUS_PATH}/Cancel", endpoint="cancel", methods=["POST"]),
     Rule(f"{STATUS_PATH}/Disable", endpoint="disable", methods=["POST"]),
+    Rule(f"{STATUS_PATH}/Destination", endpoint="destination", methods=["POST"]),
+    Rule(f"{STATUS_PATH}/DestinationConfirm", endpoint="destination_confirm", methods=["POST"]),
     Rule(f"{PREFIX}SignOut", endpoint="sign_out", methods=["POST"]),
     Rule(f"{LINK_PATH}<token>", endpoint="link", methods=["GET", "POST"]),
 ])
 #: Endpoints for a signed-in account (the others are the link and signing out).
-_NEED_ACCOUNT = {"status", "enable", "confirm", "cancel", "disable"}
-_NOTICES = ("enabled", "disabled", "cancelled")
+_NEED_ACCOUNT = {"status", "enable", "confirm", "cancel", "disable", "destination",
+                 "destination_confirm"}
+_NOTICES = ("enabled", "disabled", "cancelled", "code_sent", "destination_verified")
 #: Methods that change nothing; every other one must carry the form's CSRF token.
 _SAFE_METHODS = ("GET", "HEAD")
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -86,8 +90,10 @@ class Visit:
 class ManagePages:
     """WSGI app for everything under ``/owin/manage/``."""
 
-    def __init__(self, enrollment: Enrollment, sessions: Sessions, clock: Clock) -> None:
+    def __init__(self, enrollment: Enrollment, sessions: Sessions, clock: Clock,
+                 oob: OutOfBandCodes) -> None:
         self._enrollment = enrollment
+        self._oob = oob
         self._sessions = sessions
         self._clock = clock
         env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
@@ -130,8 +136,8 @@ class ManagePages:
     # -- pages ------------------------------------------------------------------------------
 
     def _status(self, visit: Visit, outcome: Outcome | None = None,
-                http_status: int = 200) -> Response:
-        """The status page; ``outcome`` is a refused action to explain on it."""
+                http_status: int = 200, problem: str | None = None) -> Response:
+        """The status page; ``outcome`` (or ``problem``) is a refused action to explain on it."""
         shown = self._enrollment.status(visit.caller("GetTOTPStatus"), visit.account)
         if not shown.ok:
             return self._refused(visit, shown)
@@ -139,10 +145,13 @@ class ManagePages:
         assert status is not None  # an ok outcome carries its value
         binding = status.binding
         notice = visit.request.args.get("notice")
+        refused = outcome is not None or problem is not None
+        places = self._oob.places(visit.account)
         return self._render(
-            visit, "status", http_status, status=status,
-            notice=f"notice_{notice}" if outcome is None and notice in _NOTICES else None,
-            problem=_problem_key(outcome) if outcome else None,
+            visit, "status", http_status, status=status, places=places,
+            mask_mobile=mask_mobile, mask_email=mask_email,
+            notice=f"notice_{notice}" if not refused and notice in _NOTICES else None,
+            problem=_problem_key(outcome) if outcome else problem,
             qr_svg=qr.svg(binding.otpauth_uri, TEXT[visit.lang]["step_1_2"]) if binding else "",
             key_groups=_groups(binding.params.secret) if binding else "",
             minutes_left=math.ceil((binding.expires_at - self._clock()) / 60) if binding else 0)
@@ -193,6 +202,24 @@ class ManagePages:
         return self._act(visit, self._enrollment.disable(
             visit.caller("DisableTOTP"), visit.account, _code(visit),
             visit.request.form.get("serial", "")), "disabled")
+
+    def _destination(self, visit: Visit) -> Response:
+        """Send a code to the mobile number or e-mail address the person typed."""
+        form = visit.request.form
+        sent = self._oob.send_check(visit.caller("SendDestinationCode"), visit.account,
+                                    form.get("channel", ""), form.get("value", ""))
+        if sent.code is codes.OK:
+            return redirect(visit.url(STATUS_PATH, notice="code_sent"), 303)
+        return self._status(visit, http_status=400,
+                            problem=f"problem_{sent.problem or 'unknown_account'}")
+
+    def _destination_confirm(self, visit: Visit) -> Response:
+        """The code typed back: the destination it went to becomes the account's, verified."""
+        outcome = self._oob.confirm_check(visit.caller("VerifyDestinationCode"), visit.account,
+                                          visit.request.form.get("channel", ""), _code(visit))
+        if outcome is codes.OK:
+            return redirect(visit.url(STATUS_PATH, notice="destination_verified"), 303)
+        return self._status(visit, http_status=400, problem="problem_wrong_code")
 
     def _act(self, visit: Visit, outcome: Outcome, notice: str | None = None) -> Response:
         if outcome.ok:

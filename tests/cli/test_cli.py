@@ -481,3 +481,29 @@ def test_demo_walkthrough_against_a_real_server(database_url, tmp_path):
     assert (runs[0].returncode, runs[1].returncode) == (0, 1), [r.stderr for r in runs]
     assert "Code: 0\n" in runs[0].stdout
     assert "Code: 9999\n" in runs[1].stdout
+
+
+def _destinations(cli: Cli, account: str):
+    from sqlalchemy import select
+
+    from gspws.store.models import Account
+    store = cli.store()
+    with store.reading() as repo:
+        row = repo.session.scalar(select(Account).where(Account.account == account))
+        found = (row.mobile, row.mobile_verified, row.email, row.email_verified)
+    store.engine.dispose()
+    return found
+
+
+def test_account_add_and_set_destinations_are_verified(cli):
+    cli.ok("account", "add", "alice", "--mobile", "+886 912-345-678")
+    assert _destinations(cli, "alice") == ("0912345678", True, None, False)
+    cli.ok("account", "set", "alice", "--email", "a@example.org", "--mobile", "886987654321")
+    assert _destinations(cli, "alice") == ("0987654321", True, "a@example.org", True)
+
+
+@pytest.mark.parametrize("args", [("--mobile", "0212345678"), ("--mobile", "09123"),
+                                  ("--email", "a@b@c"), ()],
+                         ids=["landline", "short", "email", "none"])
+def test_account_set_refuses_bad_destinations(with_account, args):
+    assert with_account("account", "set", "alice", *args).exit_code == 2
