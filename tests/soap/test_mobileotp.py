@@ -179,3 +179,14 @@ def test_same_code_sixteen_times_at_once_is_accepted_once(otp_url):
     answers = _together(16, lambda: services.pop().VerifyOTPCode(
         account=ACCOUNT, OTPCode=code, _soapheaders=HEADER).Code)
     assert sorted(answers) == [0] + [9999] * 15
+
+
+def test_wsdl_and_help_pages(otp_url):
+    wsdl = requests.get(f"{otp_url}?wsdl", timeout=10)
+    assert wsdl.status_code == 200 and f'location="{otp_url}"' in wsdl.text
+    assert 'name="CP2ResponseOfOTPDestinations"' in wsdl.text
+    page = requests.get(otp_url.replace("MobileOTP.asmx", "mobileotp.aspx"), timeout=10).text
+    for name in MOBILE_OTP_FUNCTIONS:
+        assert f"?op={name}" in page
+        op_page = requests.get(f"{otp_url}?op={name}", timeout=10)
+        assert op_page.status_code == 200 and f"<h2>{name}</h2>" in op_page.text
