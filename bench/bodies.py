@@ -22,33 +22,36 @@ def log(message: str) -> None:
 
 
 # As a .NET caller writes a SOAP 1.1 call (the shape of tests/helpers.py's envelope()).
-_BODY_HEAD = ('<?xml version="1.0" encoding="utf-8"?><soap:Envelope '
-              'xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" '
-              'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-              'xmlns:xsd="http://www.w3.org/2001/XMLSchema"><soap:Header>'
-              '<ServiceHeader xmlns="http://cp.gov.tw/gsp2">'
-              f'<ServiceID>{SERVICE_ID}</ServiceID></ServiceHeader></soap:Header><soap:Body>'
-              '<VerifyTOTPCode xmlns="http://cp.gov.tw/gsp2"><account>')
+_BODY_HEAD = (
+    '<?xml version="1.0" encoding="utf-8"?><soap:Envelope '
+    'xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" '
+    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+    'xmlns:xsd="http://www.w3.org/2001/XMLSchema"><soap:Header>'
+    '<ServiceHeader xmlns="http://cp.gov.tw/gsp2">'
+    f"<ServiceID>{SERVICE_ID}</ServiceID></ServiceHeader></soap:Header><soap:Body>"
+    '<VerifyTOTPCode xmlns="http://cp.gov.tw/gsp2"><account>'
+)
 
 
 def envelope(account: str, code: str) -> bytes:
-    return (f"{_BODY_HEAD}{account}</account><TOTPCode>{code}</TOTPCode></VerifyTOTPCode>"
-            "</soap:Body></soap:Envelope>").encode()
+    return (
+        f"{_BODY_HEAD}{account}</account><TOTPCode>{code}</TOTPCode></VerifyTOTPCode>"
+        "</soap:Body></soap:Envelope>"
+    ).encode()
 
 
 def otp_envelope(operation: str, account: str, code: str | None = None) -> bytes:
     """A MobileOTP.asmx call (SendOTPCode without ``code``, VerifyOTPCode with it)."""
     head = _BODY_HEAD.replace("<VerifyTOTPCode ", f"<{operation} ")
     field = f"<OTPCode>{code}</OTPCode>" if code is not None else ""
-    return (f"{head}{account}</account>{field}</{operation}></soap:Body>"
-            "</soap:Envelope>").encode()
+    return (f"{head}{account}</account>{field}</{operation}></soap:Body></soap:Envelope>").encode()
 
 
 def totp(key: bytes, step: int) -> str:
     """RFC 6238 SHA1/6 code of ``step`` (checked against gspws.core.otp at start)."""
     mac = hmac.new(key, step.to_bytes(8, "big"), hashlib.sha1).digest()
     offset = mac[-1] & 0x0F
-    return f"{(int.from_bytes(mac[offset:offset + 4], 'big') & 0x7FFFFFFF) % 1_000_000:06d}"
+    return f"{(int.from_bytes(mac[offset : offset + 4], 'big') & 0x7FFFFFFF) % 1_000_000:06d}"
 
 
 class Accounts:
@@ -91,7 +94,7 @@ def success_bodies(accounts: Accounts, needed: int, duration: float, senders: in
     # Account 0 is left out: bench/run.py checks the response bytes with it.
     order = random.sample(range(1, k), min(k - 1, needed) if uses == 1 else k - 1)
     if uses > 1:
-        order = order[:len(order) - len(order) % senders]
+        order = order[: len(order) - len(order) % senders]
     items = [envelope(accounts.name(i), totp(accounts.keys[i], s)) for s in steps for i in order]
     note = f"{uses} code(s) per token (steps {', '.join(f'{s - step:+d}' for s in steps)})"
     return Bodies(items, uses, note)
@@ -111,7 +114,11 @@ def otp_bodies(accounts: Accounts, codes: list[str] | None = None) -> Bodies:
     answer 9999), or one VerifyOTPCode with its seeded code; account 0 left out, shuffled."""
     order = random.sample(range(1, accounts.count), accounts.count - 1)
     if codes is None:
-        return Bodies([otp_envelope("SendOTPCode", accounts.name(i)) for i in order],
-                      note="one send per account")
-    return Bodies([otp_envelope("VerifyOTPCode", accounts.name(i), codes[i]) for i in order],
-                  note="one seeded code per account, each used once")
+        return Bodies(
+            [otp_envelope("SendOTPCode", accounts.name(i)) for i in order],
+            note="one send per account",
+        )
+    return Bodies(
+        [otp_envelope("VerifyOTPCode", accounts.name(i), codes[i]) for i in order],
+        note="one seeded code per account, each used once",
+    )

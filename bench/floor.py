@@ -40,8 +40,9 @@ REJECTED_BYTES = verify_result(shape.SOAP11, codes.REJECTED)
 
 def app(environ, start_response):
     if environ["REQUEST_METHOD"] != "POST":
-        start_response("405 Method Not Allowed", [("Content-Type", "text/plain"),
-                                                  ("Content-Length", "0")])
+        start_response(
+            "405 Method Not Allowed", [("Content-Type", "text/plain"), ("Content-Length", "0")]
+        )
         return [b""]
     length = int(environ.get("CONTENT_LENGTH") or 0)
     root = etree.fromstring(environ["wsgi.input"].read(length), _PARSER)
@@ -60,6 +61,7 @@ def serve(host: str, port: int, workers: int) -> None:
     settings from the environment), so that only the app differs."""
     from gspws import serving
     from gspws.config import Settings
+
     serving.serve(_load, Settings.from_env(), host, port, workers)
 
 

@@ -19,12 +19,15 @@ ACTION = "VerifyTOTPCode"
 
 def headers(action: str = ACTION) -> dict[str, str]:
     """A SOAP 1.1 call's headers, its SOAPAction naming ``action`` (the body's operation)."""
-    return {"Content-Type": "text/xml; charset=utf-8",
-            "SOAPAction": f'"http://cp.gov.tw/gsp2/{action}"'}
+    return {
+        "Content-Type": "text/xml; charset=utf-8",
+        "SOAPAction": f'"http://cp.gov.tw/gsp2/{action}"',
+    }
 
 
-def post(port: int, body: bytes, timeout: float = 2.0, path: str = PATH,
-         action: str = ACTION) -> tuple[int, bytes]:
+def post(
+    port: int, body: bytes, timeout: float = 2.0, path: str = PATH, action: str = ACTION
+) -> tuple[int, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         conn.request("POST", path, body, headers(action))
@@ -54,27 +57,61 @@ def wrk_threads(connections: int) -> int:
     return max(1, min(connections, os.cpu_count() or 1))
 
 
-def wrk_load(port: int, bodies: list[bytes], connections: int, duration: float,
-             workdir: Path, url_path: str = PATH, action: str = ACTION) -> Load:
+def wrk_load(
+    port: int,
+    bodies: list[bytes],
+    connections: int,
+    duration: float,
+    workdir: Path,
+    url_path: str = PATH,
+    action: str = ACTION,
+) -> Load:
     path = workdir / "bodies.txt"
     path.write_bytes(b"\n".join(bodies) + b"\n")
     threads = wrk_threads(connections)
-    args = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(duration))}s",
-            "--timeout", "10s", "-s", str(REPO / "bench" / "bodies.lua"),
-            f"http://127.0.0.1:{port}{url_path}", "--", str(path), str(threads), action]
+    args = [
+        "wrk",
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{max(1, round(duration))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(REPO / "bench" / "bodies.lua"),
+        f"http://127.0.0.1:{port}{url_path}",
+        "--",
+        str(path),
+        str(threads),
+        action,
+    ]
     done = subprocess.run(args, capture_output=True, text=True, timeout=duration + 120)
     match = re.search(r"^BENCH_JSON (.*)$", done.stdout, re.M)
     if done.returncode != 0 or not match:
         raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     r = json.loads(match.group(1))
-    return Load(requests=r["requests"], seconds=r["duration_us"] / 1e6,
-                p50_ms=r["p50_us"] / 1000, p99_ms=r["p99_us"] / 1000,
-                socket_errors=r["connect"] + r["read"] + r["write"] + r["timeout"],
-                non_2xx=r["status"], replayed=r["replayed"])
+    return Load(
+        requests=r["requests"],
+        seconds=r["duration_us"] / 1e6,
+        p50_ms=r["p50_us"] / 1000,
+        p99_ms=r["p99_us"] / 1000,
+        socket_errors=r["connect"] + r["read"] + r["write"] + r["timeout"],
+        non_2xx=r["status"],
+        replayed=r["replayed"],
+    )
 
 
-def _py_connection(port: int, bodies: list[bytes], cycle: bool, start_at: float, end_at: float,
-                   out: dict, target: tuple[str, str]) -> None:
+def _py_connection(
+    port: int,
+    bodies: list[bytes],
+    cycle: bool,
+    start_at: float,
+    end_at: float,
+    out: dict,
+    target: tuple[str, str],
+) -> None:
     url_path, action = target
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     latencies, errors, non_2xx, replayed, i = [], 0, 0, 0, 0
@@ -106,9 +143,10 @@ def _py_connection(port: int, bodies: list[bytes], cycle: bool, start_at: float,
 
 def _py_process(port, slices, cycle, start_at, end_at, target):
     outs = [{} for _ in slices]
-    threads = [threading.Thread(target=_py_connection,
-                                args=(port, s, cycle, start_at, end_at, o, target))
-               for s, o in zip(slices, outs, strict=True)]
+    threads = [
+        threading.Thread(target=_py_connection, args=(port, s, cycle, start_at, end_at, o, target))
+        for s, o in zip(slices, outs, strict=True)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -116,8 +154,15 @@ def _py_process(port, slices, cycle, start_at, end_at, target):
     return outs
 
 
-def python_load(port: int, bodies: list[bytes], connections: int, duration: float,
-                cycle: bool, url_path: str = PATH, action: str = ACTION) -> Load:
+def python_load(
+    port: int,
+    bodies: list[bytes],
+    connections: int,
+    duration: float,
+    cycle: bool,
+    url_path: str = PATH,
+    action: str = ACTION,
+) -> Load:
     """Processes (up to the core count x 2) x threads, one keep-alive connection per thread;
     connection j sends bodies j, j+C, j+2C, ...; stops at ``duration`` or, when not ``cycle``,
     when its bodies are used up."""
@@ -130,10 +175,19 @@ def python_load(port: int, bodies: list[bytes], connections: int, duration: floa
     start_at = time.time() + 0.5
     end_at = start_at + duration
     with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
-        results = [r for part in pool.map(_py_process, [port] * processes, per_process,
-                                          [cycle] * processes, [start_at] * processes,
-                                          [end_at] * processes,
-                                          [(url_path, action)] * processes) for r in part]
+        results = [
+            r
+            for part in pool.map(
+                _py_process,
+                [port] * processes,
+                per_process,
+                [cycle] * processes,
+                [start_at] * processes,
+                [end_at] * processes,
+                [(url_path, action)] * processes,
+            )
+            for r in part
+        ]
     latencies = sorted(x for r in results for x in r["latencies"])
     ended = max(r["ended"] for r in results)
 
@@ -142,9 +196,12 @@ def python_load(port: int, bodies: list[bytes], connections: int, duration: floa
             return 0.0
         return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
 
-    return Load(requests=len(latencies), seconds=max(0.001, ended - start_at), p50_ms=pct(0.50),
-                p99_ms=pct(0.99), socket_errors=sum(r["errors"] for r in results),
-                non_2xx=sum(r["non_2xx"] for r in results),
-                replayed=sum(r["replayed"] for r in results))
-
-
+    return Load(
+        requests=len(latencies),
+        seconds=max(0.001, ended - start_at),
+        p50_ms=pct(0.50),
+        p99_ms=pct(0.99),
+        socket_errors=sum(r["errors"] for r in results),
+        non_2xx=sum(r["non_2xx"] for r in results),
+        replayed=sum(r["replayed"] for r in results),
+    )

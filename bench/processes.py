@@ -52,14 +52,33 @@ class ServerProcess:
     ``start()`` returns once ``ready(self)`` holds (bounded), recording ``first_answer``, the
     seconds from spawn; ``stop()`` sends SIGTERM, waits (bounded) and returns the exit status."""
 
-    def __init__(self, database_url: str | None, env: dict, log_path, workers: int = 2,
-                 port: int | None = None, extra_args: tuple[str, ...] = (),
-                 command: Callable[[int], list[str]] | None = None) -> None:
+    def __init__(
+        self,
+        database_url: str | None,
+        env: dict,
+        log_path,
+        workers: int = 2,
+        port: int | None = None,
+        extra_args: tuple[str, ...] = (),
+        command: Callable[[int], list[str]] | None = None,
+    ) -> None:
         self._port_chosen = port is not None
         self.log_path = Path(log_path)
-        self._command = command or (lambda p: [
-            GSPWS, "--database-url", database_url, "serve", "--host", "127.0.0.1",
-            "--port", str(p), "--workers", str(workers), *extra_args])
+        self._command = command or (
+            lambda p: [
+                GSPWS,
+                "--database-url",
+                database_url,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(p),
+                "--workers",
+                str(workers),
+                *extra_args,
+            ]
+        )
         self._use_port(port or free_port())
         self._env = env
         self.proc: subprocess.Popen | None = None
@@ -71,22 +90,28 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{port}/gsp2ws/TOTP.asmx"
         self._args = self._command(port)
 
-    def start(self, ready: Callable[["ServerProcess"], bool] = help_page_answers,
-              limit: float = 60.0) -> "ServerProcess":
+    def start(
+        self, ready: Callable[["ServerProcess"], bool] = help_page_answers, limit: float = 60.0
+    ) -> "ServerProcess":
         started = time.perf_counter()
         for _attempt in range(3):
             self._log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
             with open(self.log_path, "ab") as log:
-                self.proc = subprocess.Popen(self._args, env=self._env, cwd=REPO, stdout=log,
-                                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                self.proc = subprocess.Popen(
+                    self._args,
+                    env=self._env,
+                    cwd=REPO,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                )
             if self._wait(ready, started, limit):
                 return self
             # free_port() can hand two processes (parallel tests) the same port: take another
             self._use_port(free_port())
         raise RuntimeError(f"{self._args[0]} found no free port in 3 tries (log: {self.log_path})")
 
-    def _wait(self, ready: Callable[["ServerProcess"], bool], started: float,
-              limit: float) -> bool:
+    def _wait(self, ready: Callable[["ServerProcess"], bool], started: float, limit: float) -> bool:
         """True once ready; False if the server exited because its port was taken."""
         assert self.proc is not None
         while time.perf_counter() - started < limit:
@@ -96,8 +121,10 @@ class ServerProcess:
                     said = log.read().decode(errors="replace")
                 if not self._port_chosen and PORT_TAKEN in said:
                     return False
-                raise RuntimeError(f"{self._args[0]} exited with {self.proc.returncode}:\n"
-                                   f"{self.log_path.read_text(errors='replace')[-3000:]}")
+                raise RuntimeError(
+                    f"{self._args[0]} exited with {self.proc.returncode}:\n"
+                    f"{self.log_path.read_text(errors='replace')[-3000:]}"
+                )
             try:
                 if ready(self):
                     self.first_answer = time.perf_counter() - started
@@ -106,8 +133,7 @@ class ServerProcess:
                 pass
             time.sleep(0.01)
         self.stop()
-        raise RuntimeError(f"{self.url} did not answer within {limit:.0f} s (log: "
-                           f"{self.log_path})")
+        raise RuntimeError(f"{self.url} did not answer within {limit:.0f} s (log: {self.log_path})")
 
     def stop(self) -> int | None:
         if self.proc is None or self.proc.poll() is not None:
@@ -131,6 +157,7 @@ class ServerProcess:
 
 
 # -- /proc readings -----------------------------------------------------------------------------
+
 
 def children(pid: int) -> list[int]:
     found = []

@@ -12,14 +12,22 @@ def py_spy() -> str | None:
     return str(local) if local.exists() else shutil.which("py-spy")
 
 
-_PACKAGES = (("gc.collect (spyne MethodContext.close)", ("MethodContext.close (spyne/context.py",)),
-             ("server (granian, asyncio, asgiref)", ("granian/", "asyncio/", "asgiref/",
-                                                     "gspws/serving.py")),
-             ("spyne", ("spyne/",)), ("lxml", ("lxml",)),
-             ("SQLAlchemy", ("sqlalchemy/",)), ("DB driver", ("sqlite3", "psycopg")),
-             ("cryptography (Fernet)", ("cryptography/",)), ("pyotp / hmac", ("pyotp/", "hmac.py")),
-             ("limits (rate limiter)", ("limits/",)), ("logging", ("logging/", "gspws/logs.py")),
-             ("gspws", ("gspws/",)))
+_PACKAGES = (
+    ("gc.collect (spyne MethodContext.close)", ("MethodContext.close (spyne/context.py",)),
+    (
+        "server (granian, asyncio, asgiref)",
+        ("granian/", "asyncio/", "asgiref/", "gspws/serving.py"),
+    ),
+    ("spyne", ("spyne/",)),
+    ("lxml", ("lxml",)),
+    ("SQLAlchemy", ("sqlalchemy/",)),
+    ("DB driver", ("sqlite3", "psycopg")),
+    ("cryptography (Fernet)", ("cryptography/",)),
+    ("pyotp / hmac", ("pyotp/", "hmac.py")),
+    ("limits (rate limiter)", ("limits/",)),
+    ("logging", ("logging/", "gspws/logs.py")),
+    ("gspws", ("gspws/",)),
+)
 
 
 _REQUEST = "BufferedWsgi.__call__ "  # where gspws.serving runs the app for a request
@@ -41,8 +49,13 @@ def top_frames(raw_files: list[Path], n: int = 15) -> dict:
     limits library's timers, is counted apart in "other_threads", relative to the requests'
     samples): the share of samples per function (self), per function within the request
     (inclusive), and per package."""
-    own, inclusive, packages, total, others = (collections.Counter(), collections.Counter(),
-                                               collections.Counter(), 0, collections.Counter())
+    own, inclusive, packages, total, others = (
+        collections.Counter(),
+        collections.Counter(),
+        collections.Counter(),
+        0,
+        collections.Counter(),
+    )
     for path in raw_files:
         for line in path.read_text().splitlines():
             stack, _, count = line.rpartition(" ")
@@ -59,10 +72,13 @@ def top_frames(raw_files: list[Path], n: int = 15) -> dict:
             total += count
             own[frames[-1]] += count
             packages[_package(frames)] += count
-            for frame in set(frames[inside[0] + 1:]):
+            for frame in set(frames[inside[0] + 1 :]):
                 inclusive[frame] += count
     share = lambda c, k: [(f, 100 * v / total) for f, v in c.most_common(k)]  # noqa: E731
-    return {"samples": total, "self": share(own, n), "inclusive": share(inclusive, n),
-            "packages": share(packages, n), "other_threads": share(others, n)}
-
-
+    return {
+        "samples": total,
+        "self": share(own, n),
+        "inclusive": share(inclusive, n),
+        "packages": share(packages, n),
+        "other_threads": share(others, n),
+    }

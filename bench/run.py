@@ -125,14 +125,17 @@ from gspws.store.secrets import SecretBox  # noqa: E402
 
 # Out of reach, so that the failure path measures verification, not locked tokens, and the
 # load (one ServiceID from one address) is not throttled; the rate limiter still runs per call.
-SERVER_ENV = {"GSPWS_LOCKOUT_THRESHOLD": "1000000000",
-              "GSPWS_RATE_LIMIT_SERVICE": "1000000000/second",
-              "GSPWS_RATE_LIMIT_ACCOUNT": "1000000000/minute"}
+SERVER_ENV = {
+    "GSPWS_LOCKOUT_THRESHOLD": "1000000000",
+    "GSPWS_RATE_LIMIT_SERVICE": "1000000000/second",
+    "GSPWS_RATE_LIMIT_ACCOUNT": "1000000000/minute",
+}
 SUCCESS_MAX_DURATION = 25  # a code must stay valid for the whole success run (30-s steps)
 OTP_MAX_DURATION = 10  # MobileOTP runs: each account is sent (or checks) one code
 
 
 # -- one run ------------------------------------------------------------------------------------
+
 
 @dataclass
 class Measure:
@@ -148,8 +151,8 @@ class Measure:
     non_2xx: int
     replayed: int
     cpu_ms_per_request: float | None  # the server's processes (master and workers)
-    machine_busy_pct: float            # all CPUs, load generator included
-    rest_pct: float                    # of all CPUs, used by neither the server nor the load
+    machine_busy_pct: float  # all CPUs, load generator included
+    rest_pct: float  # of all CPUs, used by neither the server nor the load
     answers: dict = field(default_factory=dict)  # gspws: audit codes of the run's calls
     note: str = ""
 
@@ -168,42 +171,84 @@ class Bench:
         self.servers: dict[str, ServerProcess] = {}
         self.profile: dict | None = None
 
-    def load(self, port: int, bodies: list[bytes], duration: float, cycle: bool,
-             call: tuple[str, str] = (PATH, ACTION)) -> Load:
+    def load(
+        self,
+        port: int,
+        bodies: list[bytes],
+        duration: float,
+        cycle: bool,
+        call: tuple[str, str] = (PATH, ACTION),
+    ) -> Load:
         """``call``: the endpoint's path and the bodies' operation."""
         if self.loadgen == "wrk":
             return wrk_load(port, bodies, self.args.connections, duration, self.workdir, *call)
         return python_load(port, bodies, self.args.connections, duration, cycle, *call)
 
-    def measure(self, target: str, path: str, bodies: Bodies, duration: float,
-                store: Store | None = None, expected: int | None = None,
-                profile_dir: Path | None = None,
-                call: tuple[str, str] = (PATH, ACTION)) -> Measure:
+    def measure(
+        self,
+        target: str,
+        path: str,
+        bodies: Bodies,
+        duration: float,
+        store: Store | None = None,
+        expected: int | None = None,
+        profile_dir: Path | None = None,
+        call: tuple[str, str] = (PATH, ACTION),
+    ) -> Measure:
         server = self.servers[target]
         workers = server.workers()
         mark = audit_watermark(store) if store else 0
         spies = []
         if profile_dir:
             idle = ["--idle"] if self.args.profile_idle else []
-            spies = [subprocess.Popen([py_spy(), "record", "-r", "100", *idle,
-                                       "-d", str(math.ceil(duration)), "-p", str(pid), "-f", "raw",
-                                       "-o", str(profile_dir / f"pyspy-{target}-{path}-{pid}.txt")],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                     for pid in workers]
+            spies = [
+                subprocess.Popen(
+                    [
+                        py_spy(),
+                        "record",
+                        "-r",
+                        "100",
+                        *idle,
+                        "-d",
+                        str(math.ceil(duration)),
+                        "-p",
+                        str(pid),
+                        "-f",
+                        "raw",
+                        "-o",
+                        str(profile_dir / f"pyspy-{target}-{path}-{pid}.txt"),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                for pid in workers
+            ]
         cpu_before = cpu_seconds(workers + [server.proc.pid])
         machine_before = machine_cpu()
-        log(f"  {path} path on {target}: {len(bodies.items):,} bodies, {duration:.0f} s, "
-            f"{self.args.connections} connections ({self.loadgen})")
+        log(
+            f"  {path} path on {target}: {len(bodies.items):,} bodies, {duration:.0f} s, "
+            f"{self.args.connections} connections ({self.loadgen})"
+        )
         children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        result = self.load(server.port, bodies.items, duration, cycle=(path == "failure"
-                                                                      or target == "floor"),
-                           call=call)
+        result = self.load(
+            server.port,
+            bodies.items,
+            duration,
+            cycle=(path == "failure" or target == "floor"),
+            call=call,
+        )
         children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        loadgen_cpu = (children_after.ru_utime + children_after.ru_stime
-                       - children_before.ru_utime - children_before.ru_stime)
+        loadgen_cpu = (
+            children_after.ru_utime
+            + children_after.ru_stime
+            - children_before.ru_utime
+            - children_before.ru_stime
+        )
         time.sleep(0.3)  # let calls in flight when the load stopped finish
         cpu = cpu_seconds(workers + [server.proc.pid]) - cpu_before
-        machine = [after - before for after, before in zip(machine_cpu(), machine_before, strict=True)]
+        machine = [
+            after - before for after, before in zip(machine_cpu(), machine_before, strict=True)
+        ]
         for spy in spies:
             spy.wait(timeout=duration + 60)
         answers = audit_codes(store, mark) if store else {}
@@ -211,28 +256,48 @@ class Bench:
         note = bodies.note
         if target == "gspws" and path == "success" and result.replayed:
             note += f"; codes exhausted: {result.replayed:,} requests were replays"
-        m = Measure(target=target, path=path, duration=result.seconds, requests=result.requests,
-                    rps=result.rps, p50_ms=result.p50_ms, p99_ms=result.p99_ms,
-                    errors=result.socket_errors + result.non_2xx + wrong,
-                    socket_errors=result.socket_errors, non_2xx=result.non_2xx,
-                    replayed=result.replayed,
-                    cpu_ms_per_request=1000 * cpu / result.requests if result.requests else None,
-                    machine_busy_pct=100 * machine[0] / machine[1] if machine[1] else 0.0,
-                    rest_pct=(100 * (machine[0] / os.sysconf("SC_CLK_TCK") - cpu - loadgen_cpu)
-                              / (machine[1] / os.sysconf("SC_CLK_TCK"))) if machine[1] else 0.0,
-                    answers=answers, note=note.strip("; "))
+        m = Measure(
+            target=target,
+            path=path,
+            duration=result.seconds,
+            requests=result.requests,
+            rps=result.rps,
+            p50_ms=result.p50_ms,
+            p99_ms=result.p99_ms,
+            errors=result.socket_errors + result.non_2xx + wrong,
+            socket_errors=result.socket_errors,
+            non_2xx=result.non_2xx,
+            replayed=result.replayed,
+            cpu_ms_per_request=1000 * cpu / result.requests if result.requests else None,
+            machine_busy_pct=100 * machine[0] / machine[1] if machine[1] else 0.0,
+            rest_pct=(
+                100
+                * (machine[0] / os.sysconf("SC_CLK_TCK") - cpu - loadgen_cpu)
+                / (machine[1] / os.sysconf("SC_CLK_TCK"))
+            )
+            if machine[1]
+            else 0.0,
+            answers=answers,
+            note=note.strip("; "),
+        )
         self.results.append(m)
-        log(f"    {m.rps:,.0f} req/s, p50 {m.p50_ms:.1f} ms, p99 {m.p99_ms:.1f} ms, "
-            f"errors {m.errors}" + (f", answers {answers}" if store else ""))
+        log(
+            f"    {m.rps:,.0f} req/s, p50 {m.p50_ms:.1f} ms, p99 {m.p99_ms:.1f} ms, "
+            f"errors {m.errors}" + (f", answers {answers}" if store else "")
+        )
         return m
 
     def run(self) -> dict:
         args = self.args
-        summary: dict = {"config": {k: v for k, v in vars(args).items() if k != "json"},
-                         "loadgen": self.loadgen, "cpus": os.cpu_count()}
+        summary: dict = {
+            "config": {k: v for k, v in vars(args).items() if k != "json"},
+            "loadgen": self.loadgen,
+            "cpus": os.cpu_count(),
+        }
         summary["config"]["pg_url"] = make_url(args.pg_url).render_as_string(hide_password=True)
         summary["gspws_commit"] = _git("rev-parse", "--short", "HEAD") + (
-            " (with uncommitted changes)" if _git("status", "--porcelain", "--", "gspws") else "")
+            " (with uncommitted changes)" if _git("status", "--porcelain", "--", "gspws") else ""
+        )
         before = machine_cpu()
         time.sleep(1)
         busy, total = [a - b for a, b in zip(machine_cpu(), before, strict=True)]
@@ -247,8 +312,9 @@ class Bench:
         else:
             database_url = f"sqlite:///{home / 'gspws.db'}"
             log(f"store: SQLite {home / 'gspws.db'}")
-        settings = Settings.from_env({"GSPWS_HOME": str(home), "GSPWS_SECRET_KEY": key},
-                                     database_url=database_url)
+        settings = Settings.from_env(
+            {"GSPWS_HOME": str(home), "GSPWS_SECRET_KEY": key}, database_url=database_url
+        )
         box = SecretBox.from_settings(settings)
         store = Store(make_engine(settings), box)
         try:
@@ -259,8 +325,9 @@ class Bench:
             self._serve(database_url, home, key)
             summary.update(self._measure_all(store))
             summary["first_answer_s"] = {n: s.first_answer for n, s in self.servers.items()}
-            summary["rss_mb_per_worker"] = {n: [rss_mb(p) for p in s.workers()]
-                                            for n, s in self.servers.items()}
+            summary["rss_mb_per_worker"] = {
+                n: [rss_mb(p) for p in s.workers()] for n, s in self.servers.items()
+            }
             summary["rss_mb_master"] = {n: rss_mb(s.proc.pid) for n, s in self.servers.items()}
         finally:
             for server in self.servers.values():
@@ -284,10 +351,12 @@ class Bench:
 
     def _serve(self, database_url: str, home: Path, key: str) -> None:
         args = self.args
-        env = gspws_env(home, key, **SERVER_ENV,
-                        **dict(pair.split("=", 1) for pair in args.server_env))
-        ports = ([args.port_base, args.port_base + 1] if args.port_base
-                 else [free_port(), free_port()])
+        env = gspws_env(
+            home, key, **SERVER_ENV, **dict(pair.split("=", 1) for pair in args.server_env)
+        )
+        ports = (
+            [args.port_base, args.port_base + 1] if args.port_base else [free_port(), free_port()]
+        )
         probe = envelope("bench-probe", "123456")  # no such account: a full call, answered 3001
 
         def answers(server: ServerProcess) -> bool:
@@ -296,19 +365,32 @@ class Bench:
 
         log(f"gspws: {args.workers} worker(s) on 127.0.0.1:{ports[0]}")
         self.servers["gspws"] = ServerProcess(
-            database_url, env, self.workdir / "gspws.log", args.workers, ports[0]).start(answers)
+            database_url, env, self.workdir / "gspws.log", args.workers, ports[0]
+        ).start(answers)
         log(f"  first answer {self.servers['gspws'].first_answer:.2f} s after spawn")
         log(f"floor: {args.workers} worker(s) on 127.0.0.1:{ports[1]}")
         # The floor gets gspws's environment too: the server's settings (deadlines, connections)
         self.servers["floor"] = ServerProcess(
-            None, env, self.workdir / "floor.log", port=ports[1],
-            command=lambda port: [sys.executable, str(REPO / "bench" / "floor.py"), "--port",
-                                  str(port), "--workers", str(args.workers)]).start(answers)
+            None,
+            env,
+            self.workdir / "floor.log",
+            port=ports[1],
+            command=lambda port: [
+                sys.executable,
+                str(REPO / "bench" / "floor.py"),
+                "--port",
+                str(port),
+                "--workers",
+                str(args.workers),
+            ],
+        ).start(answers)
         # Same response bytes: a real success and a real failure on gspws (account 0, which the
         # success path leaves out) against the floor's answers to them.
         self.same_bytes = True
-        for code, expected in ((totp(self.accounts.keys[0], int(time.time() // PERIOD)), b"0"),
-                               (WRONG_CODE, b"9999")):
+        for code, expected in (
+            (totp(self.accounts.keys[0], int(time.time() // PERIOD)), b"0"),
+            (WRONG_CODE, b"9999"),
+        ):
             body = envelope(self.accounts.name(0), code)
             g, f = (post(ports[0], body)[1], post(ports[1], body)[1])
             if g != f or b"<Code>" + expected + b"</Code>" not in g:
@@ -321,23 +403,31 @@ class Bench:
         self.measure("floor", "failure", failure, args.duration)
         gspws_failure = self.measure("gspws", "failure", failure, args.duration, store, 9999)
         # Success: the floor reuses bodies freely; gspws needs one valid unused code per request.
-        self.measure("floor", "success",
-                     success_bodies(self.accounts, min(self.accounts.count - 1, FAILURE_BODIES),
-                                    args.duration), args.duration)
+        self.measure(
+            "floor",
+            "success",
+            success_bodies(
+                self.accounts, min(self.accounts.count - 1, FAILURE_BODIES), args.duration
+            ),
+            args.duration,
+        )
         duration = min(args.duration, SUCCESS_MAX_DURATION)
         # Codes for 3 x the failure path's rate (cheap to compute, and a success is rarely that
         # much faster); the run is shortened only when fewer than 1.5 x that rate exist.
         estimate = max(gspws_failure.rps, 50.0) * 1.5
         senders = wrk_threads(args.connections) if self.loadgen == "wrk" else args.connections
-        bodies = success_bodies(self.accounts, math.ceil(2 * estimate * duration), duration,
-                                senders)
+        bodies = success_bodies(
+            self.accounts, math.ceil(2 * estimate * duration), duration, senders
+        )
         note = ""
         if duration < args.duration:
             note = f"success run capped at {SUCCESS_MAX_DURATION} s (codes change every 30 s)"
         if len(bodies.items) < estimate * duration:
             duration = max(1, math.floor(len(bodies.items) / estimate))
-            note = (f"success run on gspws shortened to {duration} s: {args.tokens:,} tokens "
-                    f"give {len(bodies.items):,} distinct valid codes")
+            note = (
+                f"success run on gspws shortened to {duration} s: {args.tokens:,} tokens "
+                f"give {len(bodies.items):,} distinct valid codes"
+            )
             log(f"  {note}")
         bodies.note = "; ".join(x for x in (bodies.note, note) if x)
         profile_dir = None
@@ -354,32 +444,55 @@ class Bench:
         result = {"same_response_bytes": self.same_bytes}
         self._measure_otp(store, min(args.duration, OTP_MAX_DURATION))
         if args.slow_clients:
-            log(f"  slow clients on gspws: {args.slow_clients} trickling connections, "
-                f"{args.duration:.0f} s")
+            log(
+                f"  slow clients on gspws: {args.slow_clients} trickling connections, "
+                f"{args.duration:.0f} s"
+            )
             mark = audit_watermark(store)
-            measured = slow.run(self.servers["gspws"].port, failure.items[:1000], b"9999",
-                                args.slow_clients, args.duration)
-            log(f"    p99 {measured.p99_ms:.1f} ms, {measured.lost} of {measured.calls} lost, "
-                f"audit {audit_codes(store, mark)}")
+            measured = slow.run(
+                self.servers["gspws"].port,
+                failure.items[:1000],
+                b"9999",
+                args.slow_clients,
+                args.duration,
+            )
+            log(
+                f"    p99 {measured.p99_ms:.1f} ms, {measured.lost} of {measured.calls} lost, "
+                f"audit {audit_codes(store, mark)}"
+            )
             result["slow_clients"] = asdict(measured)
         return result
-
 
     def _measure_otp(self, store: Store, duration: float) -> None:
         """MobileOTP.asmx: VerifyOTPCode with seeded codes, one use each, then SendOTPCode, one
         per account (messages stay in the outbox: what the SOAP call costs; the sender's work
         is its own process)."""
         codes = seed_otp(store, store.secrets, self.accounts, valid=duration + 60)
-        self.measure("gspws", "VerifyOTPCode", otp_bodies(self.accounts, codes), duration, store,
-                     0, call=(OTP_PATH, "VerifyOTPCode"))
-        self.measure("gspws", "SendOTPCode", otp_bodies(self.accounts), duration, store, 0,
-                     call=(OTP_PATH, "SendOTPCode"))
+        self.measure(
+            "gspws",
+            "VerifyOTPCode",
+            otp_bodies(self.accounts, codes),
+            duration,
+            store,
+            0,
+            call=(OTP_PATH, "VerifyOTPCode"),
+        )
+        self.measure(
+            "gspws",
+            "SendOTPCode",
+            otp_bodies(self.accounts),
+            duration,
+            store,
+            0,
+            call=(OTP_PATH, "SendOTPCode"),
+        )
 
 
 def _git(*args: str) -> str:
     try:
-        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
-                              timeout=10).stdout.strip()
+        return subprocess.run(
+            ["git", *args], cwd=REPO, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
     except OSError:
         return ""
 
@@ -390,40 +503,77 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefa
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="bench/run.py", description=__doc__, formatter_class=_HelpFormatter)
+        prog="bench/run.py", description=__doc__, formatter_class=_HelpFormatter
+    )
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument("--pg-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
-                        help="PostgreSQL server (with --db postgresql) where a throw-away "
-                             "database gspws_bench_<hex> is created and dropped")
-    parser.add_argument("--tokens", type=int, default=10_000,
-                        help="accounts, one active TOTP token each (1,000 to 1,000,000)")
+    parser.add_argument(
+        "--pg-url",
+        default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        help="PostgreSQL server (with --db postgresql) where a throw-away "
+        "database gspws_bench_<hex> is created and dropped",
+    )
+    parser.add_argument(
+        "--tokens",
+        type=int,
+        default=10_000,
+        help="accounts, one active TOTP token each (1,000 to 1,000,000)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="worker processes of each server")
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections")
-    parser.add_argument("--duration", type=float, default=10,
-                        help=f"seconds per measurement (success path at most "
-                             f"{SUCCESS_MAX_DURATION})")
-    parser.add_argument("--port-base", type=int, default=0,
-                        help="gspws on this port, the floor on the next (0: free ports)")
-    parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto",
-                        help="auto: wrk when on PATH, else the Python load generator")
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=10,
+        help=f"seconds per measurement (success path at most {SUCCESS_MAX_DURATION})",
+    )
+    parser.add_argument(
+        "--port-base",
+        type=int,
+        default=0,
+        help="gspws on this port, the floor on the next (0: free ports)",
+    )
+    parser.add_argument(
+        "--loadgen",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="auto: wrk when on PATH, else the Python load generator",
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the figures to FILE")
-    parser.add_argument("--profile", metavar="DIR",
-                        help="record the gspws workers with py-spy during the success run")
-    parser.add_argument("--profile-idle", action="store_true",
-                        help="with --profile: sample waiting threads too (wall-clock profile: "
-                             "lock waits, I/O)")
-    parser.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
-                        help="extra environment variable for gspws and the floor (repeatable), "
-                             "e.g. GSPWS_DB_POOL_SIZE=10; applied after the bench's own")
-    parser.add_argument("--slow-clients", type=int, default=200, metavar="N",
-                        help="connections trickling one byte a second in the slow-client "
-                             "scenario (0: skip it)")
-    parser.add_argument("--shapes", action="store_true",
-                        help="run every load shape of SHAPES in turn (what `make bench` does): "
-                             "the options given apply to each, but for its database, workers "
-                             "and connections; the slow-client scenario runs with the first")
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the temporary directory (store, logs, bodies)")
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="record the gspws workers with py-spy during the success run",
+    )
+    parser.add_argument(
+        "--profile-idle",
+        action="store_true",
+        help="with --profile: sample waiting threads too (wall-clock profile: lock waits, I/O)",
+    )
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment variable for gspws and the floor (repeatable), "
+        "e.g. GSPWS_DB_POOL_SIZE=10; applied after the bench's own",
+    )
+    parser.add_argument(
+        "--slow-clients",
+        type=int,
+        default=200,
+        metavar="N",
+        help="connections trickling one byte a second in the slow-client scenario (0: skip it)",
+    )
+    parser.add_argument(
+        "--shapes",
+        action="store_true",
+        help="run every load shape of SHAPES in turn (what `make bench` does): "
+        "the options given apply to each, but for its database, workers "
+        "and connections; the slow-client scenario runs with the first",
+    )
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary directory (store, logs, bodies)"
+    )
     args = parser.parse_args(argv)
     if not 1_000 <= args.tokens <= 1_000_000:
         parser.error("--tokens must be between 1,000 and 1,000,000")
@@ -448,10 +598,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     runs = [args]
     if args.shapes:
-        runs = [argparse.Namespace(**{**vars(args), "db": db, "workers": workers,
-                                      "connections": connections,
-                                      "slow_clients": args.slow_clients if n == 0 else 0})
-                for n, (db, workers, connections) in enumerate(SHAPES)]
+        runs = [
+            argparse.Namespace(
+                **{
+                    **vars(args),
+                    "db": db,
+                    "workers": workers,
+                    "connections": connections,
+                    "slow_clients": args.slow_clients if n == 0 else 0,
+                }
+            )
+            for n, (db, workers, connections) in enumerate(SHAPES)
+        ]
     summaries = []
     for run in runs:
         summaries.append(Bench(run).run())
@@ -466,8 +624,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def succeeded(summary: dict) -> bool:
     """A run fails when a call was answered wrongly or not at all, or the floor's bytes differ."""
-    failed = [f"{m['target']} {m['path']}: {m['errors']} errors" for m in summary["results"]
-              if m["errors"]]
+    failed = [
+        f"{m['target']} {m['path']}: {m['errors']} errors"
+        for m in summary["results"]
+        if m["errors"]
+    ]
     if not summary.get("same_response_bytes"):
         failed.append("floor and gspws answer with different bytes")
     if summary.get("slow_clients", {}).get("lost"):

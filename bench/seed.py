@@ -51,19 +51,36 @@ def seed(store: Store, box: SecretBox, accounts: Accounts) -> float:
         last = min(k, first + SEED_BATCH)
         keys = [os.urandom(20) for _ in range(first, last)]
         accounts.keys.extend(keys)
-        account_rows = [{"id": i + 1, "account": accounts.name(i), "created_at": now}
-                        for i in range(first, last)]
-        token_rows = [{"id": i + 1, "serial": f"TOTP{i + 1:010d}", "account_id": i + 1,
-                       "type": TokenType.TOTP, "algorithm": "SHA1", "digits": 6, "period": PERIOD,
-                       "secret": box.encrypt(base64.b32encode(key).decode()),
-                       "status": TokenStatus.ACTIVE, "failures": 0, "created_at": now}
-                      for i, key in zip(range(first, last), keys, strict=True)]
+        account_rows = [
+            {"id": i + 1, "account": accounts.name(i), "created_at": now}
+            for i in range(first, last)
+        ]
+        token_rows = [
+            {
+                "id": i + 1,
+                "serial": f"TOTP{i + 1:010d}",
+                "account_id": i + 1,
+                "type": TokenType.TOTP,
+                "algorithm": "SHA1",
+                "digits": 6,
+                "period": PERIOD,
+                "secret": box.encrypt(base64.b32encode(key).decode()),
+                "status": TokenStatus.ACTIVE,
+                "failures": 0,
+                "created_at": now,
+            }
+            for i, key in zip(range(first, last), keys, strict=True)
+        ]
         with store.engine.begin() as conn:
             conn.execute(insert(accounts_table), account_rows)
             conn.execute(insert(tokens_table), token_rows)
         elapsed = time.perf_counter() - started
-        print(f"\r  seeding: {last:,}/{k:,} tokens ({100 * last // k}%) {elapsed:.1f} s  ",
-              end="", file=sys.stderr, flush=True)
+        print(
+            f"\r  seeding: {last:,}/{k:,} tokens ({100 * last // k}%) {elapsed:.1f} s  ",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
     print(file=sys.stderr)
     if store.engine.dialect.name == "postgresql":
         with store.engine.begin() as conn:
@@ -88,11 +105,22 @@ def seed_otp(store: Store, box: SecretBox, accounts: Accounts, valid: float) -> 
     with store.engine.begin() as conn:
         conn.execute(update(Account).values(mobile="0912345678", mobile_verified=True))
         for first in range(0, accounts.count, SEED_BATCH):
-            conn.execute(insert(OtpCode), [
-                {"account_id": i + 1, "purpose": "login", "channel": "sms",
-                 "destination": "0912345678", "code_hash": hasher(codes[i]), "created_at": sent,
-                 "expires_at": expires, "attempts": 0}
-                for i in range(first, min(accounts.count, first + SEED_BATCH))])
+            conn.execute(
+                insert(OtpCode),
+                [
+                    {
+                        "account_id": i + 1,
+                        "purpose": "login",
+                        "channel": "sms",
+                        "destination": "0912345678",
+                        "code_hash": hasher(codes[i]),
+                        "created_at": sent,
+                        "expires_at": expires,
+                        "attempts": 0,
+                    }
+                    for i in range(first, min(accounts.count, first + SEED_BATCH))
+                ],
+            )
     return codes
 
 
@@ -103,8 +131,9 @@ def audit_watermark(store: Store) -> int:
 
 def audit_codes(store: Store, after: int) -> dict[int, int]:
     with store.engine.connect() as conn:
-        rows = conn.execute(select(AuditEvent.code, func.count()).where(AuditEvent.id > after)
-                            .group_by(AuditEvent.code))
+        rows = conn.execute(
+            select(AuditEvent.code, func.count())
+            .where(AuditEvent.id > after)
+            .group_by(AuditEvent.code)
+        )
         return {code: count for code, count in rows}
-
-

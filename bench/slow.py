@@ -15,8 +15,10 @@ from bench.bodies import PATH
 from bench.load import headers
 
 CALL_TIMEOUT = 5.0
-_HEAD = (b"POST " + PATH.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-         b"Content-Type: text/xml; charset=utf-8\r\n")
+_HEAD = (
+    b"POST " + PATH.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    b"Content-Type: text/xml; charset=utf-8\r\n"
+)
 
 
 @dataclass
@@ -38,8 +40,12 @@ class _Trickle:
         self.port = port
         body_head = _HEAD + b"Content-Length: %d\r\n\r\n" % (len(body) + 10_000)
         # (request, bytes sent at once): half stuck in the headers, half in the body
-        self.requests = [(_HEAD + b"X-Slow: " + b"a" * 10_000, 0) if i % 2 == 0 else
-                         (body_head + body, len(body_head)) for i in range(count)]
+        self.requests = [
+            (_HEAD + b"X-Slow: " + b"a" * 10_000, 0)
+            if i % 2 == 0
+            else (body_head + body, len(body_head))
+            for i in range(count)
+        ]
         self.sockets: list = [None] * count
         self.sent = [0] * count
         self.cuts = 0
@@ -57,7 +63,7 @@ class _Trickle:
         while not self.stopped.wait(1):
             for i, sock in enumerate(self.sockets):
                 try:
-                    sock.send(self.requests[i][0][self.sent[i]:self.sent[i] + 1])
+                    sock.send(self.requests[i][0][self.sent[i] : self.sent[i] + 1])
                     self.sent[i] += 1
                     if sock.recv(1, socket.MSG_PEEK) == b"":
                         raise ConnectionResetError
@@ -80,8 +86,14 @@ class _Trickle:
             sock.close()
 
 
-def run(port: int, bodies: list[bytes], expected: bytes, tricklers: int, duration: float,
-        interval: float = 0.02) -> SlowClients:
+def run(
+    port: int,
+    bodies: list[bytes],
+    expected: bytes,
+    tricklers: int,
+    duration: float,
+    interval: float = 0.02,
+) -> SlowClients:
     """Calls with ``bodies`` (cycled) while ``tricklers`` connections trickle; ``expected`` is
     the ``<Code>`` a call must get back."""
     trickle = _Trickle(port, tricklers, bodies[0])
@@ -116,9 +128,17 @@ def run(port: int, bodies: list[bytes], expected: bytes, tricklers: int, duratio
     latencies.sort()
 
     def pct(p: float) -> float:
-        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000 \
-            if latencies else 0.0
+        return (
+            latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000 if latencies else 0.0
+        )
 
-    return SlowClients(tricklers=tricklers, calls=len(latencies) + lost, lost=lost,
-                       p50_ms=pct(0.5), p99_ms=pct(0.99), max_ms=pct(1.0), cuts=trickle.cuts,
-                       seconds=seconds)
+    return SlowClients(
+        tricklers=tricklers,
+        calls=len(latencies) + lost,
+        lost=lost,
+        p50_ms=pct(0.5),
+        p99_ms=pct(0.99),
+        max_ms=pct(1.0),
+        cuts=trickle.cuts,
+        seconds=seconds,
+    )

@@ -38,18 +38,25 @@ def call(service, service_id: str, account: str, channel: str | None, code: str 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", required=True,
-                        help="endpoint, e.g. http://host/gsp2ws/MobileOTP.asmx")
-    parser.add_argument("--service-id", required=True,
-                        help="your agency's ServiceID (APP + 7 digits)")
+    parser.add_argument(
+        "--url", required=True, help="endpoint, e.g. http://host/gsp2ws/MobileOTP.asmx"
+    )
+    parser.add_argument(
+        "--service-id", required=True, help="your agency's ServiceID (APP + 7 digits)"
+    )
     parser.add_argument("--account", required=True, help="the user's account")
     parser.add_argument("--channel", choices=("sms", "email"), help="send there (SendOTPCodeTo)")
     parser.add_argument("--verify", metavar="CODE", help="check CODE (VerifyOTPCode) instead")
     parser.add_argument("--soap12", action="store_true", help="use SOAP 1.2 instead of 1.1")
     args = parser.parse_args(argv)
     try:
-        result = call(mobile_otp(args.url, args.soap12), args.service_id, args.account,
-                      args.channel, args.verify)
+        result = call(
+            mobile_otp(args.url, args.soap12),
+            args.service_id,
+            args.account,
+            args.channel,
+            args.verify,
+        )
     except (ZeepError, RequestException) as exc:
         print(f"call failed: {exc}", file=sys.stderr)
         return 2

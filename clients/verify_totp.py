@@ -22,14 +22,17 @@ except ModuleNotFoundError as missing:
 def verify(url: str, service_id: str, account: str, code: str, soap12: bool = False):
     client = zeep.Client(f"{url}?WSDL")
     service = client.bind("TOTP", "TOTPSoap12" if soap12 else "TOTPSoap")
-    return service.VerifyTOTPCode(account=account, TOTPCode=code,
-                                  _soapheaders={"ServiceHeader": {"ServiceID": service_id}})
+    return service.VerifyTOTPCode(
+        account=account, TOTPCode=code, _soapheaders={"ServiceHeader": {"ServiceID": service_id}}
+    )
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", required=True, help="endpoint, e.g. http://host/gsp2ws/TOTP.asmx")
-    parser.add_argument("--service-id", required=True, help="your agency's ServiceID (APP + 7 digits)")
+    parser.add_argument(
+        "--service-id", required=True, help="your agency's ServiceID (APP + 7 digits)"
+    )
     parser.add_argument("--account", required=True, help="the user's account")
     parser.add_argument("--code", required=True, help="the code from the user's authenticator")
     parser.add_argument("--soap12", action="store_true", help="use SOAP 1.2 instead of 1.1")

@@ -32,31 +32,59 @@ def build_store(settings: Settings) -> Store:
 
 
 def policy_of(settings: Settings) -> Policy:
-    return Policy(window=settings.totp_window, lockout_threshold=settings.lockout_threshold,
-                  lockout_cooldown=settings.lockout_cooldown)
+    return Policy(
+        window=settings.totp_window,
+        lockout_threshold=settings.lockout_threshold,
+        lockout_cooldown=settings.lockout_cooldown,
+    )
 
 
-def enrollment_of(settings: Settings, store: Store, clock: Clock = system_clock,
-                  services: Services = dict, throttle=None,
-                  observe: Observer = unobserved) -> Enrollment:
+def enrollment_of(
+    settings: Settings,
+    store: Store,
+    clock: Clock = system_clock,
+    services: Services = dict,
+    throttle=None,
+    observe: Observer = unobserved,
+) -> Enrollment:
     """The binding use cases; the CLI's (no agency callers) needs no services nor throttle."""
-    policy = EnrollPolicy(**vars(policy_of(settings)), pending_ttl=settings.pending_ttl,
-                          link_ttl=settings.link_ttl, invite_ttl=settings.invite_ttl,
-                          issuer=settings.issuer, link_prefix=settings.public_url + LINK_PATH)
-    return Enrollment(store.unit, services, policy, clock, throttle or Unlimited(),
-                      observe=observe)
+    policy = EnrollPolicy(
+        **vars(policy_of(settings)),
+        pending_ttl=settings.pending_ttl,
+        link_ttl=settings.link_ttl,
+        invite_ttl=settings.invite_ttl,
+        issuer=settings.issuer,
+        link_prefix=settings.public_url + LINK_PATH,
+    )
+    return Enrollment(store.unit, services, policy, clock, throttle or Unlimited(), observe=observe)
 
 
-def oob_of(settings: Settings, store: Store, clock: Clock = system_clock,
-           services: Services = dict, throttle=None,
-           observe: Observer = unobserved) -> OutOfBandCodes:
+def oob_of(
+    settings: Settings,
+    store: Store,
+    clock: Clock = system_clock,
+    services: Services = dict,
+    throttle=None,
+    observe: Observer = unobserved,
+) -> OutOfBandCodes:
     """MobileOTP.asmx's use cases (and the binding page's checks of a new destination)."""
-    oob = OobPolicy(ttl=settings.otp_ttl, attempts=settings.otp_attempts,
-                    resend=settings.otp_resend, daily=settings.otp_daily,
-                    message=settings.otp_message)
-    return OutOfBandCodes(store.unit, services, policy_of(settings), clock,
-                          throttle or Unlimited(), observe=observe, oob=oob,
-                          hasher=CodeHasher(code_key(store.secrets.encryption_key)))
+    oob = OobPolicy(
+        ttl=settings.otp_ttl,
+        attempts=settings.otp_attempts,
+        resend=settings.otp_resend,
+        daily=settings.otp_daily,
+        message=settings.otp_message,
+    )
+    return OutOfBandCodes(
+        store.unit,
+        services,
+        policy_of(settings),
+        clock,
+        throttle or Unlimited(),
+        observe=observe,
+        oob=oob,
+        hasher=CodeHasher(code_key(store.secrets.encryption_key)),
+    )
 
 
 @dataclass(frozen=True)
@@ -77,10 +105,21 @@ def server_use_cases(settings: Settings, store: Store, clock: Clock) -> UseCases
     throttle = Throttle.from_settings(settings)
     reading = partial(store.verification, read_only=True) if store.locks_database else None
     observe = metrics.call_observer(registry.last_loaded)
-    verifier = TotpVerifier(store.verification, services, policy_of(settings), clock, throttle,
-                            reading=reading, observe=observe)
+    verifier = TotpVerifier(
+        store.verification,
+        services,
+        policy_of(settings),
+        clock,
+        throttle,
+        reading=reading,
+        observe=observe,
+    )
     enrollment = enrollment_of(settings, store, clock, services, throttle, observe=observe)
-    sessions = Sessions(session_key(settings.session_secret, store.secrets.encryption_key),
-                        settings.session_ttl, clock, enrollment.session_epoch)
+    sessions = Sessions(
+        session_key(settings.session_secret, store.secrets.encryption_key),
+        settings.session_ttl,
+        clock,
+        enrollment.session_epoch,
+    )
     oob = oob_of(settings, store, clock, services, throttle, observe=observe)
     return UseCases(verifier, enrollment, sessions, oob)

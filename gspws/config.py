@@ -15,7 +15,9 @@ from gspws.errors import ConfigError
 
 
 def _networks(text: str) -> tuple:
-    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip())
+    return tuple(
+        ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip()
+    )
 
 
 def _choice(*allowed: str) -> Callable[[str], str]:
@@ -23,6 +25,7 @@ def _choice(*allowed: str) -> Callable[[str], str]:
         if text.lower() not in allowed:
             raise ValueError(f"must be one of {', '.join(allowed)}")
         return text.lower()
+
     return parse
 
 
@@ -48,6 +51,7 @@ def _gateway(*kinds: str) -> Callable[[str], str]:
         if kind in ("spool", "webhook") and not target:
             raise ValueError(f"{kind}: needs a {'directory' if kind == 'spool' else 'URL'}")
         return text.strip()
+
     return parse
 
 
@@ -71,125 +75,331 @@ class Option:
 
 
 OPTIONS = (
-    Option("home", "GSPWS_HOME", "var", Path,
-           "Directory for the embedded SQLite store and the generated key file; gspws creates "
-           "it 0700 and the store's files 0600, whatever the umask."),
-    Option("database_url", "GSPWS_DATABASE_URL", "",
-           str, "SQLAlchemy URL of the store; empty means `sqlite:///$GSPWS_HOME/gspws.db`. "
-           "PostgreSQL: `postgresql+psycopg://user@host/db`."),
-    Option("secret_key", "GSPWS_SECRET_KEY", "", str,
-           "Comma-separated Fernet keys for token secrets; the first encrypts, all decrypt. "
-           "Empty means the key file."),
-    Option("key_file", "GSPWS_KEY_FILE", "", str,
-           "Key file used when GSPWS_SECRET_KEY is empty; empty means `$GSPWS_HOME/secret.key`, "
-           "created with mode 0600 on first use."),
-    Option("totp_window", "GSPWS_TOTP_WINDOW", "1", int,
-           "Time-steps accepted either side of now (1 = ±30 s for a 30-second token)."),
-    Option("lockout_threshold", "GSPWS_LOCKOUT_THRESHOLD", "5", int,
-           "Consecutive failed codes that lock an account's tokens."),
-    Option("lockout_cooldown", "GSPWS_LOCKOUT_COOLDOWN", "900", int,
-           "Seconds after which a locked token unlocks by itself; 0 = only `gspws token unlock`."),
-    Option("trusted_proxies", "GSPWS_TRUSTED_PROXIES", "", _networks,
-           "Comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For/-Proto/-Host "
-           "are believed; from anyone else those headers are ignored."),
-    Option("metrics_allow", "GSPWS_METRICS_ALLOW", "127.0.0.0/8,::1/128", _networks,
-           "Networks (comma-separated CIDRs) allowed to read `/metrics`; the caller as "
-           "GSPWS_TRUSTED_PROXIES establishes it."),
-    Option("registry_refresh", "GSPWS_REGISTRY_REFRESH", "1", float,
-           "Seconds between a worker's checks for service changes; `gspws service ...` changes "
-           "take effect in every worker within this time."),
-    Option("max_request_bytes", "GSPWS_MAX_REQUEST_BYTES", "65536", int,
-           "Largest SOAP request body accepted; larger ones get a SOAP Fault (HTTP 413)."),
-    Option("header_timeout", "GSPWS_HEADER_TIMEOUT", "10", _seconds,
-           "Seconds a client has to send a request's headers (from the start of the request, or "
-           "of waiting for the next one on a kept-alive connection); then the "
-           "connection is closed."),
-    Option("body_timeout", "GSPWS_BODY_TIMEOUT", "10", _seconds,
-           "Seconds a client has to send a request's whole body after its headers; then 408 and "
-           "the connection is closed. The app runs only once the body is complete."),
-    Option("max_connections", "GSPWS_MAX_CONNECTIONS", "2048", int,
-           "Connections served at once, shared evenly by the worker processes; more wait in the "
-           "listen queue."),
-    Option("rate_limit_storage", "GSPWS_RATE_LIMIT_STORAGE", "memory://", str,
-           "Where rate-limit counters live: `memory://` (per worker process) or "
-           "`redis://host:6379/0` (shared by all workers and nodes)."),
-    Option("rate_limit_service", "GSPWS_RATE_LIMIT_SERVICE", "100/second", str,
-           "Calls allowed per (ServiceID, client address); beyond it calls answer 8100. "
-           "Empty = no limit."),
-    Option("rate_limit_account", "GSPWS_RATE_LIMIT_ACCOUNT", "10/minute", str,
-           "Verifications allowed per account; beyond it calls answer 9999 without checking "
-           "the code. Empty = no limit."),
-    Option("rate_limit_refused", "GSPWS_RATE_LIMIT_REFUSED", "60/minute", str,
-           "Refused calls (missing, malformed or unknown ServiceID, address or function not "
-           "allowed, over GSPWS_RATE_LIMIT_SERVICE) audited per client address; beyond it they "
-           "get the same answer but are only counted (logged once a minute, and for metrics), "
-           "not written as audit rows. Empty = audit every refusal."),
-    Option("issuer", "GSPWS_ISSUER", "gspws", str,
-           "Issuer shown by authenticator apps (otpauth URI)."),
-    Option("public_url", "GSPWS_PUBLIC_URL", "http://127.0.0.1:8000", _base_url,
-           "Where people reach gspws: the start of binding links (CLI, e-mail, "
-           "CreateBindingLink) and of the WSDL's addresses and the help pages' samples. While "
-           "it is a loopback address, those follow the URL a caller used on this machine or "
-           "through a trusted proxy."),
-    Option("link_ttl", "GSPWS_LINK_TTL", "600", _positive,
-           "Seconds a binding link from `gspws account link` or CreateBindingLink stays valid."),
-    Option("invite_ttl", "GSPWS_INVITE_TTL", "3600", _positive,
-           "Seconds a binding link sent by `gspws account invite` stays valid."),
-    Option("pending_ttl", "GSPWS_PENDING_TTL", "600", _positive,
-           "Seconds a new authenticator has to send its first code before the binding lapses."),
-    Option("session_ttl", "GSPWS_SESSION_TTL", "900", _positive,
-           "Seconds a binding-page session lasts after its link was used."),
-    Option("session_secret", "GSPWS_SESSION_SECRET", "", str,
-           "Secret from which the binding page's session and CSRF key is derived (HKDF); empty "
-           "means derived from the first encryption key."),
-    Option("otp_ttl", "GSPWS_OTP_TTL", "300", _positive,
-           "Seconds a code from MobileOTP.asmx SendOTPCode (or the binding page's check of a new "
-           "mobile number or e-mail address) stays valid; its message is not sent after it."),
-    Option("otp_attempts", "GSPWS_OTP_ATTEMPTS", "5", _positive,
-           "Wrong tries a sent code survives; then it answers 9999 even to the right code."),
-    Option("otp_resend", "GSPWS_OTP_RESEND", "60", int,
-           "Seconds before another code may be sent to the same account (sooner: 9999)."),
-    Option("otp_daily", "GSPWS_OTP_DAILY", "10", _positive,
-           "Codes an account may be sent in 24 hours (more: 9999)."),
-    Option("otp_message", "GSPWS_OTP_MESSAGE", "code", _choice("code", "masked"),
-           "What SendOTPCode answers in Message: `code` (the code, as GSP's callers read it) or "
-           "`masked` (the masked destination, for agencies that verify through VerifyOTPCode)."),
-    Option("smtp_host", "GSPWS_SMTP_HOST", "localhost", str,
-           "SMTP server for `gspws account invite`."),
-    Option("smtp_port", "GSPWS_SMTP_PORT", "", _optional_port,
-           "SMTP port; empty means 25, 587 or 465 by GSPWS_SMTP_SECURITY."),
-    Option("smtp_security", "GSPWS_SMTP_SECURITY", "none", _choice("none", "starttls", "tls"),
-           "`none`, `starttls` (upgrade a plain connection) or `tls` (TLS from the start)."),
-    Option("smtp_user", "GSPWS_SMTP_USER", "", str,
-           "SMTP login; empty means no login."),
+    Option(
+        "home",
+        "GSPWS_HOME",
+        "var",
+        Path,
+        "Directory for the embedded SQLite store and the generated key file; gspws creates "
+        "it 0700 and the store's files 0600, whatever the umask.",
+    ),
+    Option(
+        "database_url",
+        "GSPWS_DATABASE_URL",
+        "",
+        str,
+        "SQLAlchemy URL of the store; empty means `sqlite:///$GSPWS_HOME/gspws.db`. "
+        "PostgreSQL: `postgresql+psycopg://user@host/db`.",
+    ),
+    Option(
+        "secret_key",
+        "GSPWS_SECRET_KEY",
+        "",
+        str,
+        "Comma-separated Fernet keys for token secrets; the first encrypts, all decrypt. "
+        "Empty means the key file.",
+    ),
+    Option(
+        "key_file",
+        "GSPWS_KEY_FILE",
+        "",
+        str,
+        "Key file used when GSPWS_SECRET_KEY is empty; empty means `$GSPWS_HOME/secret.key`, "
+        "created with mode 0600 on first use.",
+    ),
+    Option(
+        "totp_window",
+        "GSPWS_TOTP_WINDOW",
+        "1",
+        int,
+        "Time-steps accepted either side of now (1 = ±30 s for a 30-second token).",
+    ),
+    Option(
+        "lockout_threshold",
+        "GSPWS_LOCKOUT_THRESHOLD",
+        "5",
+        int,
+        "Consecutive failed codes that lock an account's tokens.",
+    ),
+    Option(
+        "lockout_cooldown",
+        "GSPWS_LOCKOUT_COOLDOWN",
+        "900",
+        int,
+        "Seconds after which a locked token unlocks by itself; 0 = only `gspws token unlock`.",
+    ),
+    Option(
+        "trusted_proxies",
+        "GSPWS_TRUSTED_PROXIES",
+        "",
+        _networks,
+        "Comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For/-Proto/-Host "
+        "are believed; from anyone else those headers are ignored.",
+    ),
+    Option(
+        "metrics_allow",
+        "GSPWS_METRICS_ALLOW",
+        "127.0.0.0/8,::1/128",
+        _networks,
+        "Networks (comma-separated CIDRs) allowed to read `/metrics`; the caller as "
+        "GSPWS_TRUSTED_PROXIES establishes it.",
+    ),
+    Option(
+        "registry_refresh",
+        "GSPWS_REGISTRY_REFRESH",
+        "1",
+        float,
+        "Seconds between a worker's checks for service changes; `gspws service ...` changes "
+        "take effect in every worker within this time.",
+    ),
+    Option(
+        "max_request_bytes",
+        "GSPWS_MAX_REQUEST_BYTES",
+        "65536",
+        int,
+        "Largest SOAP request body accepted; larger ones get a SOAP Fault (HTTP 413).",
+    ),
+    Option(
+        "header_timeout",
+        "GSPWS_HEADER_TIMEOUT",
+        "10",
+        _seconds,
+        "Seconds a client has to send a request's headers (from the start of the request, or "
+        "of waiting for the next one on a kept-alive connection); then the "
+        "connection is closed.",
+    ),
+    Option(
+        "body_timeout",
+        "GSPWS_BODY_TIMEOUT",
+        "10",
+        _seconds,
+        "Seconds a client has to send a request's whole body after its headers; then 408 and "
+        "the connection is closed. The app runs only once the body is complete.",
+    ),
+    Option(
+        "max_connections",
+        "GSPWS_MAX_CONNECTIONS",
+        "2048",
+        int,
+        "Connections served at once, shared evenly by the worker processes; more wait in the "
+        "listen queue.",
+    ),
+    Option(
+        "rate_limit_storage",
+        "GSPWS_RATE_LIMIT_STORAGE",
+        "memory://",
+        str,
+        "Where rate-limit counters live: `memory://` (per worker process) or "
+        "`redis://host:6379/0` (shared by all workers and nodes).",
+    ),
+    Option(
+        "rate_limit_service",
+        "GSPWS_RATE_LIMIT_SERVICE",
+        "100/second",
+        str,
+        "Calls allowed per (ServiceID, client address); beyond it calls answer 8100. "
+        "Empty = no limit.",
+    ),
+    Option(
+        "rate_limit_account",
+        "GSPWS_RATE_LIMIT_ACCOUNT",
+        "10/minute",
+        str,
+        "Verifications allowed per account; beyond it calls answer 9999 without checking "
+        "the code. Empty = no limit.",
+    ),
+    Option(
+        "rate_limit_refused",
+        "GSPWS_RATE_LIMIT_REFUSED",
+        "60/minute",
+        str,
+        "Refused calls (missing, malformed or unknown ServiceID, address or function not "
+        "allowed, over GSPWS_RATE_LIMIT_SERVICE) audited per client address; beyond it they "
+        "get the same answer but are only counted (logged once a minute, and for metrics), "
+        "not written as audit rows. Empty = audit every refusal.",
+    ),
+    Option(
+        "issuer", "GSPWS_ISSUER", "gspws", str, "Issuer shown by authenticator apps (otpauth URI)."
+    ),
+    Option(
+        "public_url",
+        "GSPWS_PUBLIC_URL",
+        "http://127.0.0.1:8000",
+        _base_url,
+        "Where people reach gspws: the start of binding links (CLI, e-mail, "
+        "CreateBindingLink) and of the WSDL's addresses and the help pages' samples. While "
+        "it is a loopback address, those follow the URL a caller used on this machine or "
+        "through a trusted proxy.",
+    ),
+    Option(
+        "link_ttl",
+        "GSPWS_LINK_TTL",
+        "600",
+        _positive,
+        "Seconds a binding link from `gspws account link` or CreateBindingLink stays valid.",
+    ),
+    Option(
+        "invite_ttl",
+        "GSPWS_INVITE_TTL",
+        "3600",
+        _positive,
+        "Seconds a binding link sent by `gspws account invite` stays valid.",
+    ),
+    Option(
+        "pending_ttl",
+        "GSPWS_PENDING_TTL",
+        "600",
+        _positive,
+        "Seconds a new authenticator has to send its first code before the binding lapses.",
+    ),
+    Option(
+        "session_ttl",
+        "GSPWS_SESSION_TTL",
+        "900",
+        _positive,
+        "Seconds a binding-page session lasts after its link was used.",
+    ),
+    Option(
+        "session_secret",
+        "GSPWS_SESSION_SECRET",
+        "",
+        str,
+        "Secret from which the binding page's session and CSRF key is derived (HKDF); empty "
+        "means derived from the first encryption key.",
+    ),
+    Option(
+        "otp_ttl",
+        "GSPWS_OTP_TTL",
+        "300",
+        _positive,
+        "Seconds a code from MobileOTP.asmx SendOTPCode (or the binding page's check of a new "
+        "mobile number or e-mail address) stays valid; its message is not sent after it.",
+    ),
+    Option(
+        "otp_attempts",
+        "GSPWS_OTP_ATTEMPTS",
+        "5",
+        _positive,
+        "Wrong tries a sent code survives; then it answers 9999 even to the right code.",
+    ),
+    Option(
+        "otp_resend",
+        "GSPWS_OTP_RESEND",
+        "60",
+        int,
+        "Seconds before another code may be sent to the same account (sooner: 9999).",
+    ),
+    Option(
+        "otp_daily",
+        "GSPWS_OTP_DAILY",
+        "10",
+        _positive,
+        "Codes an account may be sent in 24 hours (more: 9999).",
+    ),
+    Option(
+        "otp_message",
+        "GSPWS_OTP_MESSAGE",
+        "code",
+        _choice("code", "masked"),
+        "What SendOTPCode answers in Message: `code` (the code, as GSP's callers read it) or "
+        "`masked` (the masked destination, for agencies that verify through VerifyOTPCode).",
+    ),
+    Option(
+        "smtp_host", "GSPWS_SMTP_HOST", "localhost", str, "SMTP server for `gspws account invite`."
+    ),
+    Option(
+        "smtp_port",
+        "GSPWS_SMTP_PORT",
+        "",
+        _optional_port,
+        "SMTP port; empty means 25, 587 or 465 by GSPWS_SMTP_SECURITY.",
+    ),
+    Option(
+        "smtp_security",
+        "GSPWS_SMTP_SECURITY",
+        "none",
+        _choice("none", "starttls", "tls"),
+        "`none`, `starttls` (upgrade a plain connection) or `tls` (TLS from the start).",
+    ),
+    Option("smtp_user", "GSPWS_SMTP_USER", "", str, "SMTP login; empty means no login."),
     Option("smtp_password", "GSPWS_SMTP_PASSWORD", "", str, "SMTP password."),
-    Option("smtp_sender", "GSPWS_SMTP_SENDER", "gspws@localhost", str,
-           "From address of invitation e-mails."),
-    Option("sms_gateway", "GSPWS_SMS_GATEWAY", "", _gateway("mitake", "webhook", "spool"),
-           "Where SMS codes go: `mitake` (Mitake's SmSend; `mitake:URL` for another address of "
-           "it), `webhook:URL` (signed JSON, docs/delivery.md) or `spool:DIR` (files, for "
-           "development); empty: SMS messages fail (`gspws outbox list`)."),
+    Option(
+        "smtp_sender",
+        "GSPWS_SMTP_SENDER",
+        "gspws@localhost",
+        str,
+        "From address of invitation e-mails.",
+    ),
+    Option(
+        "sms_gateway",
+        "GSPWS_SMS_GATEWAY",
+        "",
+        _gateway("mitake", "webhook", "spool"),
+        "Where SMS codes go: `mitake` (Mitake's SmSend; `mitake:URL` for another address of "
+        "it), `webhook:URL` (signed JSON, docs/delivery.md) or `spool:DIR` (files, for "
+        "development); empty: SMS messages fail (`gspws outbox list`).",
+    ),
     Option("sms_username", "GSPWS_SMS_USERNAME", "", str, "Mitake account (`username`)."),
     Option("sms_password", "GSPWS_SMS_PASSWORD", "", str, "Mitake password."),
-    Option("sms_webhook_secret", "GSPWS_SMS_WEBHOOK_SECRET", "", str,
-           "HMAC-SHA256 key of `webhook:URL` signatures."),
-    Option("sms_timeout", "GSPWS_SMS_TIMEOUT", "10", _seconds,
-           "Seconds a gateway (SMS or SMTP) gets to connect and for each answer; a message "
-           "whose gateway misses it is retried."),
-    Option("mail_gateway", "GSPWS_MAIL_GATEWAY", "smtp", _gateway("smtp", "spool"),
-           "Where e-mailed codes go: `smtp` (GSPWS_SMTP_*) or `spool:DIR` (development)."),
-    Option("delivery_sender", "GSPWS_DELIVERY_SENDER", "serve", _choice("serve", "separate"),
-           "`serve`: `gspws serve` runs the outbox sender (one per node); `separate`: run "
-           "`gspws deliver` yourself."),
-    Option("delivery_poll", "GSPWS_DELIVERY_POLL", "1", _seconds,
-           "Seconds the outbox sender waits between looks at an empty outbox."),
-    Option("db_pool_size", "GSPWS_DB_POOL_SIZE", "5", int,
-           "Database connections kept per worker process (PostgreSQL)."),
-    Option("db_timeout", "GSPWS_DB_TIMEOUT", "2", int,
-           "Seconds to wait for a database connection, a SQLite write lock or a PostgreSQL statement."),
+    Option(
+        "sms_webhook_secret",
+        "GSPWS_SMS_WEBHOOK_SECRET",
+        "",
+        str,
+        "HMAC-SHA256 key of `webhook:URL` signatures.",
+    ),
+    Option(
+        "sms_timeout",
+        "GSPWS_SMS_TIMEOUT",
+        "10",
+        _seconds,
+        "Seconds a gateway (SMS or SMTP) gets to connect and for each answer; a message "
+        "whose gateway misses it is retried.",
+    ),
+    Option(
+        "mail_gateway",
+        "GSPWS_MAIL_GATEWAY",
+        "smtp",
+        _gateway("smtp", "spool"),
+        "Where e-mailed codes go: `smtp` (GSPWS_SMTP_*) or `spool:DIR` (development).",
+    ),
+    Option(
+        "delivery_sender",
+        "GSPWS_DELIVERY_SENDER",
+        "serve",
+        _choice("serve", "separate"),
+        "`serve`: `gspws serve` runs the outbox sender (one per node); `separate`: run "
+        "`gspws deliver` yourself.",
+    ),
+    Option(
+        "delivery_poll",
+        "GSPWS_DELIVERY_POLL",
+        "1",
+        _seconds,
+        "Seconds the outbox sender waits between looks at an empty outbox.",
+    ),
+    Option(
+        "db_pool_size",
+        "GSPWS_DB_POOL_SIZE",
+        "5",
+        int,
+        "Database connections kept per worker process (PostgreSQL).",
+    ),
+    Option(
+        "db_timeout",
+        "GSPWS_DB_TIMEOUT",
+        "2",
+        int,
+        "Seconds to wait for a database connection, a SQLite write lock or a PostgreSQL statement.",
+    ),
     Option("log_level", "GSPWS_LOG_LEVEL", "INFO", str.upper, "Logging level."),
-    Option("log_format", "GSPWS_LOG_FORMAT", "text", _choice("text", "json"),
-           "`text` lines, or `json` (one object per line) for log collectors."),
+    Option(
+        "log_format",
+        "GSPWS_LOG_FORMAT",
+        "text",
+        _choice("text", "json"),
+        "`text` lines, or `json` (one object per line) for log collectors.",
+    ),
 )
 
 

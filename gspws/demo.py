@@ -40,23 +40,31 @@ def ensure(repo: Repository) -> DemoInfo | None:
 
 def instructions(info: DemoInfo, url: str, issuer: str, spools: tuple[str, ...] = ()) -> str:
     p = info.params
-    current_code = (f"import pyotp, hashlib; print(pyotp.TOTP(\"{p.secret}\", digits={p.digits}, "
-                    f"interval={p.period}, digest=hashlib.{p.algorithm.lower()}).now())")
-    command = (f".venv/bin/python clients/verify_totp.py --url {url} --service-id {info.service_id}"
-               f" --account {info.account} --code \"$(.venv/bin/python -c {shlex.quote(current_code)})\"")
-    return "\n".join([
-        "Demo data (test secrets only):",
-        f"  ServiceID    {info.service_id} (allowed from 127.0.0.1 and ::1)",
-        f"  account      {info.account}",
-        f"  otpauth URI  {otp.provisioning_uri(p, info.account, issuer)}",
-        "",
-        "Once the server is up, verify the current code in another terminal:",
-        f"  {command}",
-        "Run it twice within 30 seconds: the second call is a replay and answers 9999.",
-        f"Help pages: {url}   WSDL: {url}?WSDL",
-        "",
-        f"Bind an authenticator app in a browser: open the link that "
-        f"`.venv/bin/gspws account link {info.account}` prints.",
-        *(f"Codes sent by SMS or e-mail land in {spool}/ (one file per message)."
-          for spool in spools),
-    ])
+    current_code = (
+        f'import pyotp, hashlib; print(pyotp.TOTP("{p.secret}", digits={p.digits}, '
+        f"interval={p.period}, digest=hashlib.{p.algorithm.lower()}).now())"
+    )
+    command = (
+        f".venv/bin/python clients/verify_totp.py --url {url} --service-id {info.service_id}"
+        f' --account {info.account} --code "$(.venv/bin/python -c {shlex.quote(current_code)})"'
+    )
+    return "\n".join(
+        [
+            "Demo data (test secrets only):",
+            f"  ServiceID    {info.service_id} (allowed from 127.0.0.1 and ::1)",
+            f"  account      {info.account}",
+            f"  otpauth URI  {otp.provisioning_uri(p, info.account, issuer)}",
+            "",
+            "Once the server is up, verify the current code in another terminal:",
+            f"  {command}",
+            "Run it twice within 30 seconds: the second call is a replay and answers 9999.",
+            f"Help pages: {url}   WSDL: {url}?WSDL",
+            "",
+            f"Bind an authenticator app in a browser: open the link that "
+            f"`.venv/bin/gspws account link {info.account}` prints.",
+            *(
+                f"Codes sent by SMS or e-mail land in {spool}/ (one file per message)."
+                for spool in spools
+            ),
+        ]
+    )

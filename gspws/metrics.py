@@ -51,7 +51,6 @@ def _remove(directory: str, owner: int) -> None:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-
 @dataclass(frozen=True)
 class _Instruments:
     calls: Any
@@ -63,20 +62,30 @@ class _Instruments:
 @functools.cache
 def _instruments() -> _Instruments:
     from prometheus_client import Counter, Histogram
+
     return _Instruments(
-        calls=Counter("gspws_calls", "Calls answered, by ServiceID, operation and return code.",
-                      ["service_id", "operation", "code"]),
-        latency=Histogram("gspws_call_duration_seconds", "Time to answer a call, by operation.",
-                          ["operation"], buckets=LATENCY_BUCKETS),
+        calls=Counter(
+            "gspws_calls",
+            "Calls answered, by ServiceID, operation and return code.",
+            ["service_id", "operation", "code"],
+        ),
+        latency=Histogram(
+            "gspws_call_duration_seconds",
+            "Time to answer a call, by operation.",
+            ["operation"],
+            buckets=LATENCY_BUCKETS,
+        ),
         database_errors=Counter("gspws_database_errors", "Errors raised by the database driver."),
-        rate_limited=Counter("gspws_rate_limited", "Calls refused by a rate limit, by limit.",
-                             ["limit"]),
+        rate_limited=Counter(
+            "gspws_rate_limited", "Calls refused by a rate limit, by limit.", ["limit"]
+        ),
     )
 
 
 def call_observer(services: Callable[[], Mapping[str, object]]) -> Observer:
     """Counts every answered call (the core's ``observe`` port). ``services`` gives the services
     as last loaded: it must not ask the store, which may be why the call answered 3000."""
+
     def observe(caller: Calling, outcome: ReturnCode, seconds: float) -> None:
         try:
             known = caller.service_id if caller.service_id in services() else OTHER_SERVICE
@@ -85,6 +94,7 @@ def call_observer(services: Callable[[], Mapping[str, object]]) -> Observer:
             instruments.latency.labels(caller.operation).observe(seconds)
         except Exception:  # counting must never cost the caller its answer
             log.exception("metrics: a call was not counted")
+
     return observe
 
 
@@ -102,17 +112,24 @@ def exposition(locked_tokens: Callable[[], int | None]) -> tuple[bytes, str]:
     from the store now (a gauge no process keeps; left out when the store cannot say)."""
     from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
     from prometheus_client.core import GaugeMetricFamily
+
     _instruments()  # a process that has counted nothing yet still shows every metric
     counted = REGISTRY
     if os.environ.get(MULTIPROCESS_DIR):
         from prometheus_client import multiprocess
+
         counted = CollectorRegistry()
         multiprocess.MultiProcessCollector(counted)
     now = CollectorRegistry()
     locked = locked_tokens()
     if locked is not None:
-        now.register(_Read(GaugeMetricFamily("gspws_locked_tokens",
-                                             "Tokens locked by failed codes.", value=locked)))
+        now.register(
+            _Read(
+                GaugeMetricFamily(
+                    "gspws_locked_tokens", "Tokens locked by failed codes.", value=locked
+                )
+            )
+        )
     return generate_latest(counted) + generate_latest(now), CONTENT_TYPE_LATEST
 
 

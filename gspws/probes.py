@@ -38,8 +38,9 @@ class Probes:
         if path == "/readyz":
             problem = self._unready()
             if problem:
-                return _answer(start_response, "503 Service Unavailable",
-                               f"not ready: {problem}\n".encode())
+                return _answer(
+                    start_response, "503 Service Unavailable", f"not ready: {problem}\n".encode()
+                )
             return _answer(start_response, "200 OK", b"ready\n")
         client = origin_of(environ).address
         if client is None or not any(client in net for net in self._settings.metrics_allow):
@@ -72,8 +73,15 @@ class Probes:
             return None
 
 
-def _answer(start_response: Callable, status: str, body: bytes,
-            content_type: str = _TEXT) -> list[bytes]:
-    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body))),
-                            ("Cache-Control", "no-store")])
+def _answer(
+    start_response: Callable, status: str, body: bytes, content_type: str = _TEXT
+) -> list[bytes]:
+    start_response(
+        status,
+        [
+            ("Content-Type", content_type),
+            ("Content-Length", str(len(body))),
+            ("Cache-Control", "no-store"),
+        ],
+    )
     return [body]

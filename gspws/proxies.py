@@ -35,8 +35,8 @@ class Origin:
     """A request's caller and URL, as resolved at the edge."""
 
     address: IPAddress | None  # None: the address cannot be established (answered with 8100)
-    scheme: str                # how the caller reached us (a trusted proxy's word for it)
-    base_url: str              # scheme://host for addresses given back (WSDL, help pages)
+    scheme: str  # how the caller reached us (a trusted proxy's word for it)
+    base_url: str  # scheme://host for addresses given back (WSDL, help pages)
 
     @property
     def secure(self) -> bool:
@@ -81,20 +81,29 @@ class ProxyPolicy:
         peer = _parse(environ.get("REMOTE_ADDR", ""))
         trusted = self._is_trusted(peer)
         scheme = environ.get("wsgi.url_scheme", "http")
-        host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME', 'localhost')}:" \
-                                          f"{environ.get('SERVER_PORT', '80')}"
+        host = (
+            environ.get("HTTP_HOST")
+            or f"{environ.get('SERVER_NAME', 'localhost')}:{environ.get('SERVER_PORT', '80')}"
+        )
         if trusted:
             forwarded = environ.get("HTTP_X_FORWARDED_PROTO", "").split(",")[0].strip().lower()
             scheme = forwarded if forwarded in SCHEMES else scheme
             host = environ.get("HTTP_X_FORWARDED_HOST", host).split(",")[0].strip() or host
-        address = (self._client(peer, environ.get("HTTP_X_FORWARDED_FOR"))
-                   if trusted and peer is not None else peer)  # (trusted: peer is not None)
+        address = (
+            self._client(peer, environ.get("HTTP_X_FORWARDED_FOR"))
+            if trusted and peer is not None
+            else peer
+        )  # (trusted: peer is not None)
         return Origin(address, scheme, self._base_url(scheme, host, trusted))
 
     def _base_url(self, scheme: str, host: str, forwarded: bool) -> str:
         """The caller's own ``scheme://host`` where it may be given back, else the public URL."""
-        if self._public_is_loopback and scheme in SCHEMES and _HOST.fullmatch(host) and (
-                forwarded or _is_loopback(host)):
+        if (
+            self._public_is_loopback
+            and scheme in SCHEMES
+            and _HOST.fullmatch(host)
+            and (forwarded or _is_loopback(host))
+        ):
             return f"{scheme}://{host}"
         return self._public_url
 

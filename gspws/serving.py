@@ -106,10 +106,17 @@ async def _refuse(send: Callable, answer: str) -> None:
     """A plain-text error answer before the app ran; the connection is closed after it."""
     status, _, text = answer.partition(" ")
     body = f"{text}\n".encode()
-    await send({"type": "http.response.start", "status": int(status),
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                            (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": int(status),
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -133,8 +140,9 @@ def _worker_app(load: Callable[[], WsgiApp], settings: Settings) -> BufferedWsgi
     return BufferedWsgi(load(), settings.body_timeout, settings.max_request_bytes)
 
 
-def serve(load: Callable[[], WsgiApp], settings: Settings, host: str, port: int,
-          workers: int) -> None:
+def serve(
+    load: Callable[[], WsgiApp], settings: Settings, host: str, port: int, workers: int
+) -> None:
     """Serve the WSGI app that ``load()`` builds (called once in each worker process) until
     stopped. The one server set-up of gspws and of the benchmark's floor (bench/floor.py)."""
     from granian.constants import Interfaces
@@ -145,7 +153,10 @@ def serve(load: Callable[[], WsgiApp], settings: Settings, host: str, port: int,
     refuse_taken_port(host, port)
     Server(
         "gspws",  # granian's label for the target; the app comes from target_loader
-        address=host, port=port, interface=Interfaces.ASGINL, workers=workers,
+        address=host,
+        port=port,
+        interface=Interfaces.ASGINL,
+        workers=workers,
         # A connection costs a slot, not a worker; slots are what the client ties up.
         backpressure=max(1, settings.max_connections // workers),
         http1_settings=HTTP1Settings(header_read_timeout=round(settings.header_timeout * 1000)),
@@ -178,22 +189,33 @@ def refuse_taken_port(host: str, port: int) -> None:
 
 def _gspws_app(settings: Settings, record: Path | None, record_secrets: bool = False) -> WsgiApp:
     from gspws.wsgi import create_app
+
     app = create_app(settings)
     if record is None:
         return app
     from gspws.replay.recorder import Recorder
+
     return Recorder(app, record, settings.max_request_bytes, keep_secrets=record_secrets)
 
 
-def run(settings: Settings, host: str, port: int, workers: int,
-        record: Path | None = None, record_secrets: bool = False) -> None:
+def run(
+    settings: Settings,
+    host: str,
+    port: int,
+    workers: int,
+    record: Path | None = None,
+    record_secrets: bool = False,
+) -> None:
     """Serve gspws; with ``record``, every SOAP exchange is written there for replay."""
     configure_logging(settings.log_level, settings.log_format)
     import gspws.wsgi  # noqa: F401  before the fork: workers start with spyne and lxml loaded
+
     if record is not None:
         from gspws.replay.recorder import warning
+
         log.warning(warning(record, record_secrets))
     metrics.share_between_processes()
     from gspws.delivery.beside import sender_beside
+
     with sender_beside(settings):
         serve(partial(_gspws_app, settings, record, record_secrets), settings, host, port, workers)

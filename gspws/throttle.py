@@ -62,9 +62,12 @@ class RefusalCounter:
             if now - self._logged_at < REFUSALS_LOG_INTERVAL:
                 return
             report, self._unlogged, self._logged_at = self._unlogged, Counter(), now
-        log.warning("%d refused calls over GSPWS_RATE_LIMIT_REFUSED were counted, not audited "
-                    "(by return code: %s)", sum(report.values()),
-                    ", ".join(f"{code}: {n}" for code, n in sorted(report.items())))
+        log.warning(
+            "%d refused calls over GSPWS_RATE_LIMIT_REFUSED were counted, not audited "
+            "(by return code: %s)",
+            sum(report.values()),
+            ", ".join(f"{code}: {n}" for code, n in sorted(report.items())),
+        )
 
     def totals(self) -> dict[int, int]:
         with self._lock:
@@ -121,8 +124,9 @@ class SlidingWindows:
 
     def _purge(self, now: float) -> None:
         self._purged_at = now
-        for key in [key for key, counts in self._counts.items()
-                    if counts[0] < int(now // key[1]) - 1]:
+        for key in [
+            key for key, counts in self._counts.items() if counts[0] < int(now // key[1]) - 1
+        ]:
             del self._counts[key]
 
 
@@ -133,8 +137,14 @@ def _limiter(uri: str) -> SlidingWindows | SlidingWindowCounterRateLimiter:
 
 
 class Throttle:
-    def __init__(self, storage_uri: str, per_service: str, per_account: str,
-                 per_refused_address: str = "", unaudited: RefusalCounter = _UNAUDITED) -> None:
+    def __init__(
+        self,
+        storage_uri: str,
+        per_service: str,
+        per_account: str,
+        per_refused_address: str = "",
+        unaudited: RefusalCounter = _UNAUDITED,
+    ) -> None:
         try:
             self._limiter = _limiter(storage_uri)
             self._per_service = parse(per_service) if per_service else None
@@ -147,8 +157,12 @@ class Throttle:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Throttle":
-        return cls(settings.rate_limit_storage, settings.rate_limit_service,
-                   settings.rate_limit_account, settings.rate_limit_refused)
+        return cls(
+            settings.rate_limit_storage,
+            settings.rate_limit_service,
+            settings.rate_limit_account,
+            settings.rate_limit_refused,
+        )
 
     def allow_service(self, service_id: str, address: str) -> bool:
         return self._hit(self._per_service, "service", service_id, address)

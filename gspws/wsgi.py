@@ -21,16 +21,18 @@ class GspwsApp:
     """Routes the legacy TOTP and MobileOTP paths to their SOAP endpoints, ``/owin/manage/`` to the binding
     page and ``/metrics``, ``/healthz``, ``/readyz`` to the probes; everything else is 404."""
 
-    def __init__(self, settings: Settings, store: Store, clock: Clock,
-                 fast_path: bool = True) -> None:
+    def __init__(
+        self, settings: Settings, store: Store, clock: Clock, fast_path: bool = True
+    ) -> None:
         self.settings = settings
         self.store = store
         self.clock = clock  # exposed so a test can prove `gspws serve` runs on system_clock
         cases = server_use_cases(settings, store, clock)
         self.proxies = ProxyPolicy(settings.trusted_proxies, settings.public_url)
         self.mobile_otp = mobile_otp_endpoint(cases.oob, settings.max_request_bytes)
-        self.totp = totp_endpoint(cases.verifier, cases.enrollment, settings.max_request_bytes,
-                                 fast_path=fast_path)
+        self.totp = totp_endpoint(
+            cases.verifier, cases.enrollment, settings.max_request_bytes, fast_path=fast_path
+        )
         self.manage = ManagePages(cases.enrollment, cases.sessions, clock, cases.oob)
         self.probes = Probes(settings, store)
 
@@ -50,13 +52,19 @@ class GspwsApp:
         if self.probes.handles(environ.get("PATH_INFO", "")):
             return self.probes(environ, start_with_id)
         body = b"Not found. The TOTP web service is at /gsp2ws/TOTP.asmx\n"
-        start_with_id("404 Not Found", [("Content-Type", "text/plain; charset=utf-8"),
-                                         ("Content-Length", str(len(body)))])
+        start_with_id(
+            "404 Not Found",
+            [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))],
+        )
         return [body]
 
 
-def create_app(settings: Settings | None = None, clock: Clock = system_clock,
-               store: Store | None = None, fast_path: bool = True) -> GspwsApp:
+def create_app(
+    settings: Settings | None = None,
+    clock: Clock = system_clock,
+    store: Store | None = None,
+    fast_path: bool = True,
+) -> GspwsApp:
     """``fast_path=False``: VerifyTOTPCode through spyne as well (gspws.soap.fastpath)."""
     settings = settings or Settings.from_env()
     return GspwsApp(settings, store or build_store(settings), clock, fast_path)

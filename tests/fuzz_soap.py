@@ -127,8 +127,9 @@ def write_seeds(target: Path) -> int:
             if "account" in template:
                 values["code"] = TotpParams(secrets[template["account"]]).code_at(T0)
             for name, value in values.items():
-                body = body.replace(f"{{{name}}}".encode(template["encoding"]),
-                                    value.encode(template["encoding"]))
+                body = body.replace(
+                    f"{{{name}}}".encode(template["encoding"]), value.encode(template["encoding"])
+                )
         (target / case["name"]).write_bytes(bytes([_selector(case["content_type"])]) + body)
     return len(manifest["cases"])
 
@@ -184,9 +185,13 @@ def test_one_input(data: bytes) -> None:
     if not data:
         return
     content_type, body = request_of(data)
-    builder = EnvironBuilder(path=PATH, method="POST", data=body,
-                             headers={"Content-Type": content_type} if content_type else {},
-                             environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    builder = EnvironBuilder(
+        path=PATH,
+        method="POST",
+        data=body,
+        headers={"Content-Type": content_type} if content_type else {},
+        environ_base={"REMOTE_ADDR": "127.0.0.1"},
+    )
     app_iter, status, headers = run_wsgi_app(APP, builder.get_environ())
     try:
         body = b"".join(app_iter)

@@ -48,21 +48,29 @@ def seed_demo(store) -> Demo:
     return Demo(SERVICE_ID, ACCOUNT, params, serial)
 
 
-def envelope(account: str | None, code: str | None, service_id: str | None = SERVICE_ID,
-             soap12: bool = False) -> bytes:
+def envelope(
+    account: str | None, code: str | None, service_id: str | None = SERVICE_ID, soap12: bool = False
+) -> bytes:
     """A request as a .NET caller writes it; None leaves the element (or header) out."""
     ns = SOAP12_NS if soap12 else SOAP11_NS
     header = ""
     if service_id is not None:
-        header = (f'<soap:Header><ServiceHeader xmlns="http://cp.gov.tw/gsp2">'
-                  f"<ServiceID>{service_id}</ServiceID></ServiceHeader></soap:Header>")
-    fields = "".join(f"<{name}>{value}</{name}>" for name, value in
-                     (("account", account), ("TOTPCode", code)) if value is not None)
-    return (f'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="{ns}" '
-            f'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-            f'xmlns:xsd="http://www.w3.org/2001/XMLSchema">{header}<soap:Body>'
-            f'<VerifyTOTPCode xmlns="http://cp.gov.tw/gsp2">{fields}</VerifyTOTPCode>'
-            f"</soap:Body></soap:Envelope>").encode()
+        header = (
+            f'<soap:Header><ServiceHeader xmlns="http://cp.gov.tw/gsp2">'
+            f"<ServiceID>{service_id}</ServiceID></ServiceHeader></soap:Header>"
+        )
+    fields = "".join(
+        f"<{name}>{value}</{name}>"
+        for name, value in (("account", account), ("TOTPCode", code))
+        if value is not None
+    )
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="{ns}" '
+        f'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+        f'xmlns:xsd="http://www.w3.org/2001/XMLSchema">{header}<soap:Body>'
+        f'<VerifyTOTPCode xmlns="http://cp.gov.tw/gsp2">{fields}</VerifyTOTPCode>'
+        f"</soap:Body></soap:Envelope>"
+    ).encode()
 
 
 def post(url: str, body: bytes, soap12: bool = False, **headers) -> requests.Response:
@@ -113,8 +121,10 @@ def pg_database():
     A schema (selected through the URL's ``search_path`` option) instead of a database per test:
     creating a database costs about a second, a schema nothing."""
     if not PG_URL:
-        pytest.skip("PostgreSQL tests need GSPWS_TEST_PG_URL (e.g. "
-                    "postgresql+psycopg://postgres@127.0.0.1:5432/test)")
+        pytest.skip(
+            "PostgreSQL tests need GSPWS_TEST_PG_URL (e.g. "
+            "postgresql+psycopg://postgres@127.0.0.1:5432/test)"
+        )
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     name = f"gspws_t_{uuid.uuid4().hex[:12]}"
     with admin.connect() as conn:
@@ -132,9 +142,13 @@ def make_settings(home, database_url, **overrides) -> Settings:
     """Test settings. Services are re-read on every call (``GSPWS_REGISTRY_REFRESH=0``) so a test
     can change one and call at once, and there are no rate limits, so tests can call one account
     often; test_registry and test_throttle cover those behaviours with their own settings."""
-    environ = {"GSPWS_SECRET_KEY": Fernet.generate_key().decode(), "GSPWS_REGISTRY_REFRESH": "0",
-               "GSPWS_RATE_LIMIT_SERVICE": "", "GSPWS_RATE_LIMIT_ACCOUNT": "",
-               "GSPWS_RATE_LIMIT_REFUSED": ""}
+    environ = {
+        "GSPWS_SECRET_KEY": Fernet.generate_key().decode(),
+        "GSPWS_REGISTRY_REFRESH": "0",
+        "GSPWS_RATE_LIMIT_SERVICE": "",
+        "GSPWS_RATE_LIMIT_ACCOUNT": "",
+        "GSPWS_RATE_LIMIT_REFUSED": "",
+    }
     return Settings.from_env(environ, home=home, database_url=database_url, **overrides)
 
 
@@ -146,8 +160,9 @@ class LiveServer:
         self._server = make_server("127.0.0.1", 0, app, threaded=True)
         self.base = f"http://127.0.0.1:{self._server.server_port}"
         self.url = f"{self.base}/gsp2ws/TOTP.asmx"
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
@@ -157,6 +172,7 @@ class LiveServer:
 
 
 # -- processes started together ----------------------------------------------------------------
+
 
 def run_together(processes: list, results, timeout: float = 120) -> list:
     """Start ``processes`` (multiprocessing), take one item each from the ``results`` queue, and
@@ -183,7 +199,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/ of this c
 from bench.processes import GSPWS, REPO, free_port, gspws_env  # noqa: E402,F401
 from bench.processes import ServerProcess as _ServerProcess  # noqa: E402
 
-TESTS = Path(__file__).resolve().parent  # conftest, helpers and the data: corpus/, envelopes/, fixtures/
+TESTS = (
+    Path(__file__).resolve().parent
+)  # conftest, helpers and the data: corpus/, envelopes/, fixtures/
 
 
 class ServerProcess(_ServerProcess):
@@ -239,10 +257,12 @@ def wrong_code(params: TotpParams, at: float, spread: int = 3) -> str:
     raise AssertionError("unreachable: 10 candidates, at most 7 near codes")
 
 
-def add_token(store, account: str, params: TotpParams,
-              status: TokenStatus = TokenStatus.ACTIVE) -> str:
+def add_token(
+    store, account: str, params: TotpParams, status: TokenStatus = TokenStatus.ACTIVE
+) -> str:
     """A token for ``account`` (created when missing); returns the token's serial."""
     from gspws.store.repo import StoreError
+
     with store.unit() as repo:
         try:
             row = repo.get_account(account)
@@ -278,7 +298,7 @@ def soap_result(body: bytes) -> tuple[int, str]:
 @dataclass
 class SoapFault:
     envelope_ns: str
-    code: str          # the faultcode / Code/Value QName, resolved: "{ns}local"
+    code: str  # the faultcode / Code/Value QName, resolved: "{ns}local"
     reason: str
 
 
@@ -299,8 +319,17 @@ def soap_fault(body: bytes) -> SoapFault:
     return SoapFault(ns, f"{{{code_el.nsmap.get(prefix or None)}}}{local}", reason or "")
 
 
-_INTERNALS = ("Traceback", 'File "', "lxml", "spyne", "sqlalchemy", "psycopg", "sqlite3",
-              "werkzeug", "site-packages")
+_INTERNALS = (
+    "Traceback",
+    'File "',
+    "lxml",
+    "spyne",
+    "sqlalchemy",
+    "psycopg",
+    "sqlite3",
+    "werkzeug",
+    "site-packages",
+)
 _EXCEPTION_NAME = re.compile(r"\b[A-Z][A-Za-z]*(?:Error|Exception|Warning)\b")
 
 
@@ -318,6 +347,7 @@ def audit_rows(store) -> list:
     from sqlalchemy import select
 
     from gspws.store.models import AuditEvent
+
     with store.unit() as repo:
         rows = list(repo.session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
         repo.session.expunge_all()

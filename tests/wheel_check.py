@@ -50,7 +50,7 @@ def check(tmp: Path) -> None:
     source, venv, home = tmp / "src", tmp / "venv", tmp / "home"
     copy_tree(source)
     run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", tmp / "dist", source)
-    wheel, = (tmp / "dist").glob("gspws-*.whl")
+    (wheel,) = (tmp / "dist").glob("gspws-*.whl")
     run(sys.executable, "-m", "venv", venv)
     run(venv / "bin/python", "-m", "pip", "install", "--quiet", wheel)
     gspws = venv / "bin/gspws"
@@ -61,8 +61,12 @@ def check(tmp: Path) -> None:
     expected = re.search(r'__version__ = "(.+)"', (REPO / "gspws/__init__.py").read_text())[1]
     assert expected in version, version
     run(gspws, "db", "upgrade", **cwd)
-    missing = subprocess.run([gspws, "--database-url", "postgresql+psycopg://gspws@127.0.0.1:1/x",
-                              "db", "upgrade"], capture_output=True, text=True, **cwd)
+    missing = subprocess.run(
+        [gspws, "--database-url", "postgresql+psycopg://gspws@127.0.0.1:1/x", "db", "upgrade"],
+        capture_output=True,
+        text=True,
+        **cwd,
+    )
     assert missing.returncode != 0 and "gspws[postgresql]" in missing.stderr, missing.stderr
     demo = run(gspws, "demo", **cwd)
     secret = re.search(r"secret=([A-Z2-7]+)", demo)[1]
@@ -70,22 +74,35 @@ def check(tmp: Path) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/gsp2ws/TOTP.asmx"
     log = open(tmp / "serve.log", "wb")
-    server = subprocess.Popen([gspws, "serve", "--port", str(port), "--workers", "1"],
-                              stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, **cwd)
+    server = subprocess.Popen(
+        [gspws, "serve", "--port", str(port), "--workers", "1"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        **cwd,
+    )
     try:
         wsdl = wait_for(f"{url}?WSDL", server, tmp / "serve.log")
         assert wsdl.startswith(b"<?xml") and f'location="{url}"'.encode() in wsdl, wsdl[:300]
-        code = run(venv / "bin/python", "-c", f"import pyotp; print(pyotp.TOTP('{secret}').now())",
-                   **cwd).strip()
-        request = urllib.request.Request(url, envelope("demo", code, service_id="APP0000001"), {
-            "Content-Type": "text/xml; charset=utf-8",
-            "SOAPAction": '"http://cp.gov.tw/gsp2/VerifyTOTPCode"'})
+        code = run(
+            venv / "bin/python", "-c", f"import pyotp; print(pyotp.TOTP('{secret}').now())", **cwd
+        ).strip()
+        request = urllib.request.Request(
+            url,
+            envelope("demo", code, service_id="APP0000001"),
+            {
+                "Content-Type": "text/xml; charset=utf-8",
+                "SOAPAction": '"http://cp.gov.tw/gsp2/VerifyTOTPCode"',
+            },
+        )
         answer = urllib.request.urlopen(request, timeout=10).read()
         assert b"<Code>0</Code>" in answer, answer
         ready = urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=10).read()
         scrape = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read()
         assert ready == b"ready\n" and b'code="0"' in scrape, (ready, scrape)
-        print("wheel check: VerifyTOTPCode answered 0 from the installed wheel, counted in /metrics")
+        print(
+            "wheel check: VerifyTOTPCode answered 0 from the installed wheel, counted in /metrics"
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -1,6 +1,5 @@
 """Citizens' accounts and their binding links."""
 
-
 import click
 
 from gspws.cli.base import JSON, Context, emit, main, pass_ctx
@@ -32,12 +31,19 @@ MOBILE = click.option("--mobile", help="Mobile number for codes (09xxxxxxxx or 8
 @MOBILE
 @click.option("--phone")
 @pass_ctx
-def account_add(c: Context, account_name: str, name: str | None, email: str | None,
-                mobile: str | None, phone: str | None) -> None:
+def account_add(
+    c: Context,
+    account_name: str,
+    name: str | None,
+    email: str | None,
+    mobile: str | None,
+    phone: str | None,
+) -> None:
     """Add an account. ACCOUNT is kept in its canonical form (lower case; see the README's
     account names); --email takes one plain address. An e-mail address or mobile number an
     operator sets counts as verified (MobileOTP.asmx sends codes there)."""
     from gspws.core import names, oob
+
     _checked(account_name, names.account_name, "ACCOUNT")
     email = _checked(email, names.email_address, "--email")
     mobile = _checked(mobile, oob.mobile_number, "--mobile")
@@ -55,6 +61,7 @@ def account_add(c: Context, account_name: str, name: str | None, email: str | No
 def account_set(c: Context, account_name: str, email: str | None, mobile: str | None) -> None:
     """Change ACCOUNT's e-mail address and/or mobile number (verified, as set by an operator)."""
     from gspws.core import names, oob
+
     email = _checked(email, names.email_address, "--email")
     mobile = _checked(mobile, oob.mobile_number, "--mobile")
     if email is None and mobile is None:
@@ -75,33 +82,47 @@ def account_list(c: Context, as_json: bool) -> None:
 
 
 def _account_row(a: Account) -> dict:
-    return {"account": a.account, "name": a.name or "", "email": a.email or "",
-            "phone": a.phone or "",
-            "active_tokens": sum(t.status is TokenStatus.ACTIVE for t in a.tokens)}
+    return {
+        "account": a.account,
+        "name": a.name or "",
+        "email": a.email or "",
+        "phone": a.phone or "",
+        "active_tokens": sum(t.status is TokenStatus.ACTIVE for t in a.tokens),
+    }
 
 
 def _binding_link(settings: Settings, store: Store, account_name: str, invite: bool) -> str:
     """A new binding link for the account (see gspws.core.enroll); exits 1 when refused."""
     from gspws.compose import enrollment_of
     from gspws.core.enroll import Person
+
     operation = "cli:InviteToBinding" if invite else "cli:CreateBindingLink"
-    outcome = enrollment_of(settings, store).create_link(Person(None, operation), account_name,
-                                                         invite=invite)
+    outcome = enrollment_of(settings, store).create_link(
+        Person(None, operation), account_name, invite=invite
+    )
     if not outcome.ok:
-        raise click.ClickException(f"no account {account_name!r}" if outcome.problem
-                                   else "the link could not be created (see the log)")
+        raise click.ClickException(
+            f"no account {account_name!r}"
+            if outcome.problem
+            else "the link could not be created (see the log)"
+        )
     assert outcome.value is not None  # an ok outcome carries its value
     return outcome.value
 
 
 @account.command("link")
 @click.argument("account_name", metavar="ACCOUNT")
-@click.option("--ttl", type=click.IntRange(1, 7 * 86400), metavar="SECONDS",
-              help="Validity of the link. Default: GSPWS_LINK_TTL (600).")
+@click.option(
+    "--ttl",
+    type=click.IntRange(1, 7 * 86400),
+    metavar="SECONDS",
+    help="Validity of the link. Default: GSPWS_LINK_TTL (600).",
+)
 @pass_ctx
 def account_link(c: Context, account_name: str, ttl: int | None) -> None:
     """Print a single-use link to the binding page for ACCOUNT. Hand it only to its owner."""
     from dataclasses import replace
+
     settings = replace(c.settings, link_ttl=ttl) if ttl else c.settings
     click.echo(_binding_link(settings, c.store, account_name, invite=False))
     click.echo(f"valid {settings.link_ttl // 60 or 1} min, once", err=True)
@@ -116,16 +137,19 @@ def account_invite(c: Context, account_name: str) -> None:
     import smtplib
 
     from gspws import mail
+
     with c.repo() as repo:
         email = repo.get_account(account_name).email
     if not email:
         raise click.ClickException(f"account {account_name!r} has no e-mail address")
     url = _binding_link(c.settings, c.store, account_name, invite=True)
-    message = mail.invitation(c.settings.smtp_sender, email, account_name, url,
-                              c.settings.invite_ttl)
+    message = mail.invitation(
+        c.settings.smtp_sender, email, account_name, url, c.settings.invite_ttl
+    )
     try:
         mail.send(c.settings, message)
     except (OSError, smtplib.SMTPException) as exc:
-        raise click.ClickException(f"cannot send the invitation through "
-                                   f"{c.settings.smtp_host}: {exc}") from None
+        raise click.ClickException(
+            f"cannot send the invitation through {c.settings.smtp_host}: {exc}"
+        ) from None
     click.echo(f"invitation for {account_name} sent to {email}")

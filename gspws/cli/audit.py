@@ -27,9 +27,11 @@ def parse_time(text: str, now: datetime) -> datetime:
             return datetime(day.year, day.month, day.day, tzinfo=UTC)
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"{text!r} is neither an ISO-8601 date/time (2026-05-01, "
-                         f"2026-05-01T08:00:00Z, 2026-05-01T08:00+08:00) nor an age such as "
-                         f"30m, 24h or 7d") from None
+        raise ValueError(
+            f"{text!r} is neither an ISO-8601 date/time (2026-05-01, "
+            f"2026-05-01T08:00:00Z, 2026-05-01T08:00+08:00) nor an age such as "
+            f"30m, 24h or 7d"
+        ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
@@ -48,24 +50,46 @@ def audit() -> None:
 
 
 @audit.command("export")
-@click.option("--since", default="24h", show_default=True, metavar="WHEN",
-              help="From (inclusive): an age such as 30m, 24h, 7d, 2w, or an ISO-8601 date or "
-                   "date-time (UTC unless it has an offset).")
+@click.option(
+    "--since",
+    default="24h",
+    show_default=True,
+    metavar="WHEN",
+    help="From (inclusive): an age such as 30m, 24h, 7d, 2w, or an ISO-8601 date or "
+    "date-time (UTC unless it has an offset).",
+)
 @click.option("--until", metavar="WHEN", help="To (exclusive), same forms. Default: no limit.")
 @click.option("--service", "service_id", metavar="SERVICE_ID", help="Only this ServiceID.")
 @click.option("--account", help="Only this account.")
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
-              show_default=True, help="csv (with a header row) or json (JSON Lines: one object "
-                                      "per line).")
-@click.option("--output", type=click.Path(dir_okay=False, writable=True), default="-",
-              help="File to write (replaced when complete). Default: stdout.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "json"]),
+    default="csv",
+    show_default=True,
+    help="csv (with a header row) or json (JSON Lines: one object per line).",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    default="-",
+    help="File to write (replaced when complete). Default: stdout.",
+)
 @pass_ctx
-def audit_export(c: Context, since: str, until: str | None, service_id: str | None,
-                 account: str | None, fmt: str, output: str) -> None:
+def audit_export(
+    c: Context,
+    since: str,
+    until: str | None,
+    service_id: str | None,
+    account: str | None,
+    fmt: str,
+    output: str,
+) -> None:
     """Export audit events, oldest first: at (ISO-8601 UTC), service_id, client_addr, operation,
     account, code, duration_ms."""
     from gspws.cli.audit_formats import WRITERS
     from gspws.store import audit_export as export
+
     now = datetime.now(UTC)
     start = _when(since, now, "--since")
     end = _when(until, now, "--until") if until is not None else None

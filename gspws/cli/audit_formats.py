@@ -62,8 +62,10 @@ def write_csv(rows: Iterator[dict], out: IO[str]) -> int:
 def write_json_lines(rows: Iterator[dict], out: IO[str]) -> int:
     count = 0
     for row in rows:
-        record = {name: (iso_utc(value) if isinstance(value, datetime) else value)
-                  for name, value in row.items()}
+        record = {
+            name: (iso_utc(value) if isinstance(value, datetime) else value)
+            for name, value in row.items()
+        }
         # json escapes C0 controls itself; the rest of UNSAFE is escaped here, as valid JSON.
         out.write(UNSAFE.sub(_json_escape, json.dumps(record, ensure_ascii=False)) + "\n")
         count += 1

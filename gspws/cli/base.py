@@ -29,9 +29,10 @@ class Context:
     def store(self) -> Store:
         if self._store is None:
             from gspws.compose import build_store
+
             store = build_store(self.settings)
             with store.engine.connect():  # a database it cannot use fails here, in every command
-                pass                      # (the use cases would answer 3000 and hide why)
+                pass  # (the use cases would answer 3000 and hide why)
             self._store = store
         return self._store
 
@@ -67,11 +68,16 @@ def terminal_safe(text: str) -> str:
     """``text`` with control and format characters (escape sequences, carriage returns, bidi
     overrides) written as ``\\x1b``-style escapes, so a stored value cannot drive the terminal
     or forge a table row."""
-    return "".join(ch.encode("unicode_escape").decode("ascii")
-                   if unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in text)
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(ch) in ("Cc", "Cf")
+        else ch
+        for ch in text
+    )
 
 
 # -- argument checks ----------------------------------------------------------------------------
+
 
 def _service_id(_ctx, _param, value: str) -> str:
     if not valid_service_id(value):
@@ -117,18 +123,28 @@ def _unusable_database(c: Context, exc: Exception) -> str:
     """What failed, where (the URL without its password) and what to do, on one line."""
     url = make_url(c.settings.effective_database_url)
     if url.get_backend_name() == "sqlite":
-        advice = ("its directory must exist or be creatable, and be writable; a new database "
-                  "needs `gspws db upgrade`")
+        advice = (
+            "its directory must exist or be creatable, and be writable; a new database "
+            "needs `gspws db upgrade`"
+        )
     else:
-        advice = ("the server must be running and reachable, accept this user, and have this "
-                  "database (create it, then run `gspws db upgrade`)")
-    return (f"cannot use the database {c.safe_url}: {db_error(exc)}. Check --database-url "
-            f"(GSPWS_DATABASE_URL): {advice}.")
+        advice = (
+            "the server must be running and reachable, accept this user, and have this "
+            "database (create it, then run `gspws db upgrade`)"
+        )
+    return (
+        f"cannot use the database {c.safe_url}: {db_error(exc)}. Check --database-url "
+        f"(GSPWS_DATABASE_URL): {advice}."
+    )
 
 
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--database-url", envvar="GSPWS_DATABASE_URL", metavar="URL",
-              help="SQLAlchemy URL of the store (default: SQLite in $GSPWS_HOME).")
+@click.option(
+    "--database-url",
+    envvar="GSPWS_DATABASE_URL",
+    metavar="URL",
+    help="SQLAlchemy URL of the store (default: SQLite in $GSPWS_HOME).",
+)
 @click.version_option(__version__, prog_name="gspws")
 @click.pass_context
 def main(ctx: click.Context, database_url: str | None) -> None:

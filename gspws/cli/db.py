@@ -17,6 +17,7 @@ def db() -> None:
 def db_upgrade(c: Context) -> None:
     """Apply the migrations (creates the store if needed)."""
     from gspws.store import migrate
+
     migrate.upgrade(c.store.engine)
     click.echo(f"database at the newest revision: {c.safe_url}")
 
@@ -31,6 +32,7 @@ def db_seed(c: Context, fixtures: Path) -> None:
     recordings were made with. Its `settings` are not applied; set them in the environment.
     """
     from gspws.replay import fixtures as fixtures_file
+
     try:
         fixtures_file.populate(c.store, fixtures_file.load(fixtures))
     except fixtures_file.FixturesError as exc:

@@ -33,6 +33,7 @@ def _engine(c: Context):
     """The store's engine without the secret box (which would create a missing key file)."""
     from gspws.store import migrate
     from gspws.store.db import make_engine
+
     engine = make_engine(c.settings)
     try:
         if migrate.pending(engine):
@@ -43,10 +44,9 @@ def _engine(c: Context):
     return engine
 
 
-
-
 def _key_source(c: Context):
     from gspws.store.secrets import key_source
+
     return key_source(c.settings)
 
 
@@ -54,6 +54,7 @@ def _key_source(c: Context):
 def keys_generate() -> None:
     """Print a new Fernet key (for GSPWS_SECRET_KEY). It is a secret: store it like one."""
     from cryptography.fernet import Fernet
+
     click.echo(Fernet.generate_key().decode())
 
 
@@ -63,34 +64,50 @@ def keys_generate() -> None:
 def keys_status(c: Context, as_json: bool) -> None:
     """Where the keys come from, their fingerprints, and how many tokens each can open."""
     from gspws.store import rotation
+
     source = _key_source(c)
     engine = _engine(c)
     try:
         counts = rotation.census(engine, source.keys)
     finally:
         engine.dispose()
-    row = {"mode": source.mode,
-           "key_file": str(source.path) if source.path else None,
-           "keys": source.fingerprints,
-           "tokens": {"total": counts.total, "first_key": counts.first_key,
-                      "older_keys": counts.older_keys, "unreadable": len(counts.unreadable)},
-           "unreadable_serials": counts.unreadable}
+    row = {
+        "mode": source.mode,
+        "key_file": str(source.path) if source.path else None,
+        "keys": source.fingerprints,
+        "tokens": {
+            "total": counts.total,
+            "first_key": counts.first_key,
+            "older_keys": counts.older_keys,
+            "unreadable": len(counts.unreadable),
+        },
+        "unreadable_serials": counts.unreadable,
+    }
     if as_json:
         click.echo(json.dumps(row, indent=2))
         return
-    click.echo(f"keys from:  {source.description}"
-               + (" (does not exist yet)" if source.mode == "file" and not source.keys else ""))
+    click.echo(
+        f"keys from:  {source.description}"
+        + (" (does not exist yet)" if source.mode == "file" and not source.keys else "")
+    )
     click.echo(f"keys:       {len(source.keys)}")
     for index, fp in enumerate(source.fingerprints):
         click.echo(f"  {fp}" + ("  (encrypts)" if index == 0 else ""))
-    click.echo(f"tokens:     {counts.total}: {counts.first_key} under the first key, "
-               f"{counts.older_keys} under older keys, {len(counts.unreadable)} unreadable")
+    click.echo(
+        f"tokens:     {counts.total}: {counts.first_key} under the first key, "
+        f"{counts.older_keys} under older keys, {len(counts.unreadable)} unreadable"
+    )
     if counts.unreadable:
-        click.echo("unreadable: " + " ".join(counts.unreadable[:20])
-                   + (" ..." if len(counts.unreadable) > 20 else ""))
+        click.echo(
+            "unreadable: "
+            + " ".join(counts.unreadable[:20])
+            + (" ..." if len(counts.unreadable) > 20 else "")
+        )
     if source.mode == "file" and len(source.keys) > 1:
-        click.echo("The key file holds several keys: a rotation was started and not finished; "
-                   "`gspws keys rotate` finishes it.")
+        click.echo(
+            "The key file holds several keys: a rotation was started and not finished; "
+            "`gspws keys rotate` finishes it."
+        )
 
 
 class _RotationProgress:
@@ -106,9 +123,14 @@ class _RotationProgress:
             self._number = state.number
             label = "re-encrypting" if state.number == 1 else f"verifying (pass {state.number})"
             self._bar = click.progressbar(
-                length=max(state.total, 1), label=label, file=sys.stderr, show_pos=True,
-                item_show_func=lambda s: s and (f"re-encrypted {s.reencrypted}, "
-                                                f"already current {s.skipped}"))
+                length=max(state.total, 1),
+                label=label,
+                file=sys.stderr,
+                show_pos=True,
+                item_show_func=lambda s: (
+                    s and (f"re-encrypted {s.reencrypted}, already current {s.skipped}")
+                ),
+            )
             self._bar.__enter__()
         assert self._bar is not None  # opened by pass 1
         self._bar.update(max(0, min(state.done, self._bar.length) - self._bar.pos), state)
@@ -121,15 +143,25 @@ class _RotationProgress:
 
 def _unreadable_message(serials: list[str]) -> str:
     shown = " ".join(serials[:20]) + (" ..." if len(serials) > 20 else "")
-    return (f"{len(serials)} token secrets cannot be decrypted with any configured key "
-            f"(serials: {shown})")
+    return (
+        f"{len(serials)} token secrets cannot be decrypted with any configured key "
+        f"(serials: {shown})"
+    )
 
 
 @keys.command("rotate")
-@click.option("--batch-size", type=click.IntRange(1, 100_000), default=500, show_default=True,
-              help="Tokens re-encrypted per transaction.")
-@click.option("--allow-unreadable", is_flag=True,
-              help="Retire the old keys even if some secrets open with no configured key.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 100_000),
+    default=500,
+    show_default=True,
+    help="Tokens re-encrypted per transaction.",
+)
+@click.option(
+    "--allow-unreadable",
+    is_flag=True,
+    help="Retire the old keys even if some secrets open with no configured key.",
+)
 @pass_ctx
 def keys_rotate(c: Context, batch_size: int, allow_unreadable: bool) -> None:
     """Re-encrypt every token secret under a new key and retire the old one(s).
@@ -143,27 +175,33 @@ def keys_rotate(c: Context, batch_size: int, allow_unreadable: bool) -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from gspws.store import rotation
+
     source = _key_source(c)
     if source.mode == "env" and len(source.keys) < 2:
         raise click.ClickException(
             "GSPWS_SECRET_KEY holds one key, and this command cannot change the environment. "
             "To rotate: generate a key with `gspws keys generate`; on every node set "
             "GSPWS_SECRET_KEY=NEW,OLD (the new key first) and restart gspws; then run "
-            "`gspws keys rotate` again; finally set GSPWS_SECRET_KEY=NEW and restart.")
+            "`gspws keys rotate` again; finally set GSPWS_SECRET_KEY=NEW and restart."
+        )
     engine = _engine(c)
     progress = _RotationProgress()
 
     def started(fp: str, resumed: bool) -> None:
         if resumed:
-            click.echo(f"{source.path} already holds several keys (an earlier rotation did not "
-                       f"finish): continuing with key {fp}", err=True)
+            click.echo(
+                f"{source.path} already holds several keys (an earlier rotation did not "
+                f"finish): continuing with key {fp}",
+                err=True,
+            )
         else:
             click.echo(f"new key {fp} added to {source.path}", err=True)
 
     try:
         if source.mode == "file":
-            result = rotation.rotate_key_file(engine, source.path, batch_size, progress,
-                                              allow_unreadable, on_start=started)
+            result = rotation.rotate_key_file(
+                engine, source.path, batch_size, progress, allow_unreadable, on_start=started
+            )
             done = result.reencryption
         else:
             done = rotation.reencrypt(engine, source.keys, batch_size, progress)
@@ -172,7 +210,8 @@ def keys_rotate(c: Context, batch_size: int, allow_unreadable: bool) -> None:
     except SQLAlchemyError as exc:
         raise click.ClickException(
             f"database error: {db_error(exc)}. No secret is lost: every key that may still be "
-            f"needed is kept; run `gspws keys rotate` again.") from None
+            f"needed is kept; run `gspws keys rotate` again."
+        ) from None
     finally:
         progress.close()
         engine.dispose()
@@ -186,21 +225,27 @@ def keys_rotate(c: Context, batch_size: int, allow_unreadable: bool) -> None:
             raise click.ClickException(
                 _unreadable_message(done.unreadable) + f"; the old keys were kept in "
                 f"{source.path}. Restore the key they were written with, or accept their loss "
-                f"with --allow-unreadable.")
+                f"with --allow-unreadable."
+            )
         click.echo(f"retired:       {', '.join(result.retired) or '(none)'}")
         if done.unreadable:
             click.echo("warning: " + _unreadable_message(done.unreadable), err=True)
-        click.echo(f"{source.path} now holds only key {result.key}. Database backups made "
-                   f"before this rotation need the retired key.")
+        click.echo(
+            f"{source.path} now holds only key {result.key}. Database backups made "
+            f"before this rotation need the retired key."
+        )
         return
     first, others = source.fingerprints[0], source.fingerprints[1:]
     click.echo(f"key:           {first} (the first in GSPWS_SECRET_KEY)")
     if done.unreadable and not allow_unreadable:
         raise click.ClickException(
             _unreadable_message(done.unreadable) + ". Restore the key they were written with, "
-            "or accept their loss with --allow-unreadable.")
+            "or accept their loss with --allow-unreadable."
+        )
     if done.unreadable:
         click.echo("warning: " + _unreadable_message(done.unreadable), err=True)
-    click.echo(f"Every token secret is now under key {first}. Remove the other keys "
-               f"({', '.join(others)}) from GSPWS_SECRET_KEY on every node and restart gspws "
-               f"there. Database backups made before this rotation need them.")
+    click.echo(
+        f"Every token secret is now under key {first}. Remove the other keys "
+        f"({', '.join(others)}) from GSPWS_SECRET_KEY on every node and restart gspws "
+        f"there. Database backups made before this rotation need them."
+    )

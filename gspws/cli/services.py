@@ -25,21 +25,38 @@ def service() -> None:
 
 
 def _service_row(s: Service) -> dict:
-    return {"service_id": s.service_id, "name": s.name, "enabled": s.enabled,
-            "allow": [n.cidr for n in s.networks],
-            "grants": {g.function: ("suspended" if g.suspended else "active") for g in s.grants}}
+    return {
+        "service_id": s.service_id,
+        "name": s.name,
+        "enabled": s.enabled,
+        "allow": [n.cidr for n in s.networks],
+        "grants": {g.function: ("suspended" if g.suspended else "active") for g in s.grants},
+    }
 
 
 @service.command("add")
 @SERVICE_ID
 @click.option("--name", required=True, help="The agency system's name.")
-@click.option("--allow", "networks", multiple=True, required=True, callback=cidrs,
-              metavar="CIDR", help="Allowed client network (IPv4 or IPv6); repeatable.")
-@click.option("--grant", "functions", multiple=True, type=FUNCTION,
-              help="Function granted; repeatable. Default: VerifyTOTPCode.")
+@click.option(
+    "--allow",
+    "networks",
+    multiple=True,
+    required=True,
+    callback=cidrs,
+    metavar="CIDR",
+    help="Allowed client network (IPv4 or IPv6); repeatable.",
+)
+@click.option(
+    "--grant",
+    "functions",
+    multiple=True,
+    type=FUNCTION,
+    help="Function granted; repeatable. Default: VerifyTOTPCode.",
+)
 @pass_ctx
-def service_add(c: Context, service_id: str, name: str, networks: list[str],
-                functions: tuple[str, ...]) -> None:
+def service_add(
+    c: Context, service_id: str, name: str, networks: list[str], functions: tuple[str, ...]
+) -> None:
     """Register an agency system."""
     with c.repo() as repo:
         repo.add_service(service_id, name, networks, list(functions or FUNCTIONS[:1]))
@@ -59,10 +76,14 @@ def _grant_command(name: str, doc: str, action) -> None:
 
 _grant_command("grant", "Grant a function.", Repository.grant)
 _grant_command("revoke", "Revoke a function (calls answer 8108).", Repository.revoke)
-_grant_command("suspend", "Suspend a granted function (calls answer 8109).",
-               lambda r, s, f: r.set_suspended(s, f, True))
-_grant_command("resume", "Resume a suspended function.",
-               lambda r, s, f: r.set_suspended(s, f, False))
+_grant_command(
+    "suspend",
+    "Suspend a granted function (calls answer 8109).",
+    lambda r, s, f: r.set_suspended(s, f, True),
+)
+_grant_command(
+    "resume", "Resume a suspended function.", lambda r, s, f: r.set_suspended(s, f, False)
+)
 
 
 def _enable_command(name: str, doc: str, enabled: bool) -> None:

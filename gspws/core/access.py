@@ -21,8 +21,14 @@ SERVICE_ID_FORMAT = re.compile(r"APP[0-9]{7}")
 
 #: The functions (SOAP operations) a service can be granted. VerifyTOTPCode comes first: it is
 #: what ``gspws service add`` grants unless told otherwise.
-TOTP_FUNCTIONS = ("VerifyTOTPCode", "GetTOTPStatus", "BeginTOTPBinding", "ConfirmTOTPBinding",
-                  "DisableTOTP", "CreateBindingLink")
+TOTP_FUNCTIONS = (
+    "VerifyTOTPCode",
+    "GetTOTPStatus",
+    "BeginTOTPBinding",
+    "ConfirmTOTPBinding",
+    "DisableTOTP",
+    "CreateBindingLink",
+)
 #: MobileOTP.asmx's (gspws.core.oob).
 MOBILE_OTP_FUNCTIONS = ("SendOTPCode", "SendOTPCodeTo", "VerifyOTPCode", "GetOTPDestinations")
 FUNCTIONS = TOTP_FUNCTIONS + MOBILE_OTP_FUNCTIONS
@@ -54,8 +60,12 @@ def canonical_address(address: IPAddress) -> IPAddress:
     return address
 
 
-def authorize(service_id: str | None, client: IPAddress | None, function: str,
-              lookup: Callable[[str], ServiceProfile | None]) -> ReturnCode | None:
+def authorize(
+    service_id: str | None,
+    client: IPAddress | None,
+    function: str,
+    lookup: Callable[[str], ServiceProfile | None],
+) -> ReturnCode | None:
     """None when the call may proceed, else the return code that refuses it."""
     if not service_id:
         return codes.AUTH_INCOMPLETE

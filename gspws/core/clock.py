@@ -1,4 +1,4 @@
-""""Now" as a parameter.
+""" "Now" as a parameter.
 
 The server always runs on :func:`system_clock`. Tests and envelope replay pass a
 :class:`FixedClock` through the app factory so that a recorded or computed TOTP code verifies at a

@@ -191,8 +191,14 @@ class EnrollRepository(VerifyRepository, Protocol):
     def devices(self, account_id: int) -> list[Device]: ...
     def device_tokens(self, account_id: int) -> list[TokenState]: ...
     def pending_token(self, account_id: int) -> PendingToken | None: ...
-    def add_pending(self, account_id: int, params: TotpParams, name: str | None,
-                    phone: str | None, expires_at: float) -> PendingToken: ...
+    def add_pending(
+        self,
+        account_id: int,
+        params: TotpParams,
+        name: str | None,
+        phone: str | None,
+        expires_at: float,
+    ) -> PendingToken: ...
     def drop_pending(self, account_id: int) -> None: ...
     def activate(self, token_id: int, step: int, now: float) -> bool: ...
     def fail_pending(self, token_id: int, threshold: int) -> None: ...
@@ -248,10 +254,17 @@ class Enrollment(AuditedCalls[EnrollRepository]):
     def status(self, caller: AnyCaller, account: str | None) -> Outcome[Status]:
         def action(repo: EnrollRepository, holder: Holder, now: float) -> Outcome[Status]:
             return Outcome(codes.OK, self._status(repo, holder.name, holder.id, now))
+
         return self._for_account(caller, account, action)
 
-    def begin(self, caller: AnyCaller, account: str | None, name: str | None,
-              phone: str | None = None, period: int = otp.DEFAULT_PERIOD) -> Outcome[Binding]:
+    def begin(
+        self,
+        caller: AnyCaller,
+        account: str | None,
+        name: str | None,
+        phone: str | None = None,
+        period: int = otp.DEFAULT_PERIOD,
+    ) -> Outcome[Binding]:
         def action(repo: EnrollRepository, holder: Holder, now: float) -> Outcome[Binding]:
             try:
                 name_ = clean_name(name)
@@ -270,10 +283,12 @@ class Enrollment(AuditedCalls[EnrollRepository]):
             expires_at = now + self._policy.pending_ttl
             pending = repo.add_pending(holder.id, params, name_, phone_, expires_at)
             return Outcome(codes.OK, self._binding(holder.name, pending))
+
         return self._for_account(caller, account, action)
 
     def confirm(self, caller: AnyCaller, account: str | None, code: str | None) -> Outcome[str]:
         """Activates the pending token if ``code`` is its current code; the value is its serial."""
+
         def action(repo: EnrollRepository, holder: Holder, now: float) -> Outcome[str]:
             pending = repo.pending_token(holder.id)
             if pending is None or pending.expires_at <= now:
@@ -285,23 +300,29 @@ class Enrollment(AuditedCalls[EnrollRepository]):
                 return Outcome(codes.OK, pending.serial)
             repo.fail_pending(pending.id, self._policy.lockout_threshold)
             return Outcome.refused(Problem.WRONG_CODE)
+
         return self._for_account(caller, account, action)
 
     def cancel(self, caller: AnyCaller, account: str | None) -> Outcome[None]:
         """Discards the pending binding, if any."""
+
         def action(repo: EnrollRepository, holder: Holder, _now: float) -> Outcome[None]:
             repo.drop_pending(holder.id)
             return Outcome(codes.OK)
+
         return self._for_account(caller, account, action)
 
-    def disable(self, caller: AnyCaller, account: str | None, code: str | None,
-                serial: str | None = None) -> Outcome[str]:
+    def disable(
+        self, caller: AnyCaller, account: str | None, code: str | None, serial: str | None = None
+    ) -> Outcome[str]:
         """Removes the device whose current code ``code`` is (only device ``serial``, if given);
         the value is the removed device's serial. The code counts like a verification: it is
         used up, and wrong ones count towards the lockout."""
+
         def action(repo: EnrollRepository, holder: Holder, now: float) -> Outcome[str]:
-            tokens = [t for t in repo.device_tokens(holder.id)
-                      if serial is None or t.serial == serial]
+            tokens = [
+                t for t in repo.device_tokens(holder.id) if serial is None or t.serial == serial
+            ]
             if not tokens:
                 return Outcome.refused(Problem.NOT_BOUND)
             if self._over_account_limit(caller, holder.name):
@@ -311,14 +332,17 @@ class Enrollment(AuditedCalls[EnrollRepository]):
                 return Outcome.refused(Problem.WRONG_CODE)
             repo.disable_token(token.id)
             return Outcome(codes.OK, token.serial)
+
         return self._for_account(caller, account, action)
 
-    def create_link(self, caller: AnyCaller, account: str | None,
-                    invite: bool = False) -> Outcome[str]:
+    def create_link(
+        self, caller: AnyCaller, account: str | None, invite: bool = False
+    ) -> Outcome[str]:
         """A new single-use binding link (its URL). An invitation (sent by e-mail) lives
         ``invite_ttl`` and invalidates the account's earlier unused links; a plain link lives
         ``link_ttl``. Either ends the account's sessions on the binding page: whoever asked for
         a new link wants the account's holder, and only them, signed in."""
+
         def action(repo: EnrollRepository, holder: Holder, now: float) -> Outcome[str]:
             repo.drop_links(holder.id, only_spent=not invite, now=now)
             repo.end_sessions(holder.id)
@@ -326,6 +350,7 @@ class Enrollment(AuditedCalls[EnrollRepository]):
             ttl = self._policy.invite_ttl if invite else self._policy.link_ttl
             repo.add_link(holder.id, link_hash(token), now + ttl)
             return Outcome(codes.OK, self._policy.link_prefix + token)
+
         return self._for_account(caller, account, action)
 
     def link_usable(self, token: str) -> bool:
@@ -345,14 +370,17 @@ class Enrollment(AuditedCalls[EnrollRepository]):
                 assert epoch is not None  # the link's account exists
                 return Outcome(codes.OK, SignIn(link.account, epoch))
             return Outcome.refused(Problem.LINK_INVALID)
+
         return self._for_account(caller, link.account if link else None, action)
 
     def sign_out(self, caller: Person, account: str, epoch: int | None) -> Outcome[None]:
         """Ends the account's sessions of ``epoch`` (nothing if a newer epoch began since; all of
         them when None)."""
+
         def action(repo: EnrollRepository, holder: Holder, _now: float) -> Outcome[None]:
             repo.end_sessions(holder.id, epoch)
             return Outcome(codes.OK)
+
         return self._for_account(caller, account, action)
 
     def session_epoch(self, account: str) -> int | None:
@@ -366,20 +394,26 @@ class Enrollment(AuditedCalls[EnrollRepository]):
 
     # -- shared steps -----------------------------------------------------------------------
 
-    def _status(self, repo: EnrollRepository, account: str, account_id: int,
-                now: float) -> Status:
+    def _status(self, repo: EnrollRepository, account: str, account_id: int, now: float) -> Status:
         pending = repo.pending_token(account_id)
         live = pending is not None and pending.expires_at > now
-        return Status(tuple(repo.devices(account_id)),
-                      self._binding(account, pending) if pending is not None and live else None)
+        return Status(
+            tuple(repo.devices(account_id)),
+            self._binding(account, pending) if pending is not None and live else None,
+        )
 
     def _binding(self, account: str, pending: PendingToken) -> Binding:
         uri = otp.provisioning_uri(pending.params, account, self._policy.issuer)
-        return Binding(pending.serial, pending.name, pending.phone, pending.params, uri,
-                       pending.expires_at)
+        return Binding(
+            pending.serial, pending.name, pending.phone, pending.params, uri, pending.expires_at
+        )
 
-    def _for_account(self, caller: AnyCaller, account: str | None,
-                     action: Callable[[EnrollRepository, Holder, float], Outcome[T]]) -> Outcome[T]:
+    def _for_account(
+        self,
+        caller: AnyCaller,
+        account: str | None,
+        action: Callable[[EnrollRepository, Holder, float], Outcome[T]],
+    ) -> Outcome[T]:
         """``action`` for an existing account; 3001 for an unknown or empty one, or one no
         account can be called (gspws.core.names)."""
         name = names.lookup(account)
@@ -389,12 +423,18 @@ class Enrollment(AuditedCalls[EnrollRepository]):
             if account_id is None or name is None:
                 return Outcome.refused(Problem.UNKNOWN_ACCOUNT)
             return action(repo, Holder(account_id, name), now)
+
         return self._run(caller, account, with_account)
 
-    def _run(self, caller: AnyCaller, account: str | None,
-             action: Callable[[EnrollRepository, float], Outcome[T]]) -> Outcome[T]:
-        return self._audited(caller, account, action, code_of=lambda outcome: outcome.code,
-                             wrap=Outcome)
+    def _run(
+        self,
+        caller: AnyCaller,
+        account: str | None,
+        action: Callable[[EnrollRepository, float], Outcome[T]],
+    ) -> Outcome[T]:
+        return self._audited(
+            caller, account, action, code_of=lambda outcome: outcome.code, wrap=Outcome
+        )
 
     def _admit(self, caller: Calling) -> ReturnCode | None:
         """People were identified by their door; agency systems pass the access rules."""

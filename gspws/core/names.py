@@ -42,10 +42,15 @@ _EMAIL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+")
 def account_name(text: str) -> str:
     """The canonical form of an account name; ValueError (saying why) when there is none."""
     name = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).strip().casefold())
-    if not 1 <= len(name) <= MAX_ACCOUNT_LENGTH or not _alphanumeric(name[0]) or not all(
-            _alphanumeric(ch) or ch in _PUNCTUATION for ch in name):
-        raise ValueError(f"an account name is 1 to {MAX_ACCOUNT_LENGTH} letters, digits, '.', "
-                         "'_', '-' or '@', starting with a letter or digit (case does not matter)")
+    if (
+        not 1 <= len(name) <= MAX_ACCOUNT_LENGTH
+        or not _alphanumeric(name[0])
+        or not all(_alphanumeric(ch) or ch in _PUNCTUATION for ch in name)
+    ):
+        raise ValueError(
+            f"an account name is 1 to {MAX_ACCOUNT_LENGTH} letters, digits, '.', "
+            "'_', '-' or '@', starting with a letter or digit (case does not matter)"
+        )
     return name
 
 

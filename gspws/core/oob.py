@@ -116,8 +116,17 @@ class OobRepository(VerifyRepository, Protocol):
 
     def destinations(self, account: str, lock: bool = False) -> Destinations | None: ...
     def sends_since(self, account_id: int, since: float) -> list[float]: ...
-    def issue_code(self, account_id: int, purpose: str, channel: str, destination: str,
-                   code_hash: str, now: float, expires_at: float, message: Message) -> None: ...
+    def issue_code(
+        self,
+        account_id: int,
+        purpose: str,
+        channel: str,
+        destination: str,
+        code_hash: str,
+        now: float,
+        expires_at: float,
+        message: Message,
+    ) -> None: ...
     def pending_code(self, account_id: int, purpose: str) -> PendingCode | None: ...
     def use_code(self, code_id: int, now: float, attempts: int) -> bool: ...
     def fail_code(self, code_id: int) -> None: ...
@@ -159,7 +168,7 @@ PURPOSE = {SMS: VERIFY_MOBILE, EMAIL: VERIFY_EMAIL}
 class OutOfBandCodes(AuditedCalls[OobRepository]):
     """SendOTPCode, SendOTPCodeTo, VerifyOTPCode, GetOTPDestinations; and the rules the binding
     page's checks of a new destination share (``issue``/``check`` with another purpose).
-"""
+    """
 
     def __init__(self, *args: Any, oob: OobPolicy, hasher: CodeHasher, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -180,9 +189,9 @@ class OutOfBandCodes(AuditedCalls[OobRepository]):
             return self.issue(repo, found.account_id, LOGIN, kind, destination, now)
 
         name = names.lookup(account)
-        return self._audited(caller, account, decide,
-                             code_of=lambda s: s.code,
-                             wrap=lambda rc: Sent(rc, rc.message))
+        return self._audited(
+            caller, account, decide, code_of=lambda s: s.code, wrap=lambda rc: Sent(rc, rc.message)
+        )
 
     def verify_code(self, caller: Caller, account: str | None, code: str | None) -> ReturnCode:
         name = names.lookup(account)
@@ -195,20 +204,20 @@ class OutOfBandCodes(AuditedCalls[OobRepository]):
                 return codes.REJECTED
             return self.check(repo, found.account_id, LOGIN, code, now)
 
-        return self._audited(caller, account, decide,
-                             code_of=_same, wrap=_same)
+        return self._audited(caller, account, decide, code_of=_same, wrap=_same)
 
-    def destinations_of(self, caller: Caller,
-                        account: str | None) -> tuple[ReturnCode, Destinations | None]:
+    def destinations_of(
+        self, caller: Caller, account: str | None
+    ) -> tuple[ReturnCode, Destinations | None]:
         name = names.lookup(account)
 
         def decide(repo: OobRepository, now: float) -> tuple[ReturnCode, Destinations | None]:
             found = repo.destinations(name) if name else None
             return (codes.OK, found) if found else (codes.NO_ACTIVE_TOKEN, None)
 
-        return self._audited(caller, account, decide,
-                             code_of=lambda r: r[0],
-                             wrap=lambda rc: (rc, None))
+        return self._audited(
+            caller, account, decide, code_of=lambda r: r[0], wrap=lambda rc: (rc, None)
+        )
 
     # -- the binding page: a person proves a new mobile number or e-mail address is theirs ----
 
@@ -226,12 +235,15 @@ class OutOfBandCodes(AuditedCalls[OobRepository]):
                 return Sent(codes.NO_ACTIVE_TOKEN, codes.NO_ACTIVE_TOKEN.message)
             return self.issue(repo, found.account_id, PURPOSE[channel], channel, where, now)
 
-        return self._audited(person, account, decide,
-                             code_of=lambda s: s.code, wrap=lambda rc: Sent(rc, rc.message))
+        return self._audited(
+            person, account, decide, code_of=lambda s: s.code, wrap=lambda rc: Sent(rc, rc.message)
+        )
 
-    def confirm_check(self, person: Person, account: str | None, channel: str,
-                      code: str | None) -> ReturnCode:
+    def confirm_check(
+        self, person: Person, account: str | None, channel: str, code: str | None
+    ) -> ReturnCode:
         """0: the destination the code went to is now the account's, verified."""
+
         def decide(repo: OobRepository, now: float) -> ReturnCode:
             found = repo.destinations(account) if account else None
             if found is None or channel not in CHANNELS:
@@ -242,8 +254,7 @@ class OutOfBandCodes(AuditedCalls[OobRepository]):
                 repo.verify_destination(found.account_id, channel, pending.destination)
             return outcome
 
-        return self._audited(person, account, decide,
-                             code_of=_same, wrap=_same)
+        return self._audited(person, account, decide, code_of=_same, wrap=_same)
 
     def places(self, account: str | None) -> Destinations | None:
         """The signed-in person's destinations, for the binding page's status view (which is
@@ -260,8 +271,15 @@ class OutOfBandCodes(AuditedCalls[OobRepository]):
 
     # -- the rules, shared with the binding page ---------------------------------------------
 
-    def issue(self, repo: OobRepository, account_id: int, purpose: str, channel: str,
-               destination: str, now: float) -> Sent:
+    def issue(
+        self,
+        repo: OobRepository,
+        account_id: int,
+        purpose: str,
+        channel: str,
+        destination: str,
+        now: float,
+    ) -> Sent:
         """A new code to ``destination`` (also the binding page's check of a new destination),
         superseding the account's earlier ones of
         ``purpose``), unless sends are too close or too many: the caller holds the account's
@@ -271,15 +289,22 @@ class OutOfBandCodes(AuditedCalls[OobRepository]):
             return Sent(codes.REJECTED, codes.REJECTED.message, "too_soon")
         code = f"{secrets.randbelow(10**6):06d}"
         expires_at = now + self.oob.ttl
-        message = Message(channel, destination, SUBJECT if channel == EMAIL else None,
-                          message_text(code, self.oob.ttl), expires_at)
-        repo.issue_code(account_id, purpose, channel, destination, self._hash(code), now,
-                        expires_at, message)
+        message = Message(
+            channel,
+            destination,
+            SUBJECT if channel == EMAIL else None,
+            message_text(code, self.oob.ttl),
+            expires_at,
+        )
+        repo.issue_code(
+            account_id, purpose, channel, destination, self._hash(code), now, expires_at, message
+        )
         shown = code if self.oob.message == "code" else mask(channel, destination)
         return Sent(codes.OK, shown)
 
-    def check(self, repo: OobRepository, account_id: int, purpose: str, code: str | None,
-              now: float) -> ReturnCode:
+    def check(
+        self, repo: OobRepository, account_id: int, purpose: str, code: str | None, now: float
+    ) -> ReturnCode:
         """0 once for the newest code of ``purpose``; 9999 wrong, expired, used or spent;
         3001 when none was sent."""
         pending = repo.pending_code(account_id, purpose)

@@ -18,8 +18,13 @@ Loader = Callable[[], Mapping[str, ServiceProfile]]
 
 
 class ServiceRegistry:
-    def __init__(self, probe: VersionProbe, load: Loader, refresh: float = 1.0,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        probe: VersionProbe,
+        load: Loader,
+        refresh: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._probe = probe
         self._load = load
         self._refresh = refresh

@@ -74,10 +74,10 @@ class Attempt:
     """What a code does to one account's tokens, decided before anything is written; the store
     carries it out (:func:`settle_stepwise`, or on PostgreSQL in one statement)."""
 
-    cooled: tuple[int, ...]                    # locked, cool-down passed: unlocked first
-    candidates: tuple[tuple[int, int], ...]    # (token id, step) the code matches, tried in order
-    failing: tuple[int, ...]                   # tokens with failures: cleared when one accepts
-    usable: tuple[int, ...]                    # each charged a failure when none accepts
+    cooled: tuple[int, ...]  # locked, cool-down passed: unlocked first
+    candidates: tuple[tuple[int, int], ...]  # (token id, step) the code matches, tried in order
+    failing: tuple[int, ...]  # tokens with failures: cleared when one accepts
+    usable: tuple[int, ...]  # each charged a failure when none accepts
     threshold: int
     now: float
 
@@ -98,7 +98,7 @@ class AuditEntry:
 @dataclass(frozen=True)
 class Settlement:
     accepted: int | None  # the id of the token that accepted the code
-    audited: bool         # whether the AuditEntry given was written
+    audited: bool  # whether the AuditEntry given was written
 
 
 class VerifyRepository(Protocol):
@@ -112,8 +112,15 @@ class VerifyRepository(Protocol):
     def settle(self, attempt: Attempt, audit: AuditEntry | None) -> Settlement:
         """Carries ``attempt`` out (as :func:`settle_stepwise` does); with ``audit``, may also
         write the audit row in the same statement (then ``audited``)."""
-    def audit(self, caller: Calling, account: str | None, outcome: ReturnCode, at: float,
-              duration_ms: float) -> None: ...
+
+    def audit(
+        self,
+        caller: Calling,
+        account: str | None,
+        outcome: ReturnCode,
+        at: float,
+        duration_ms: float,
+    ) -> None: ...
 
 
 R = TypeVar("R", bound=VerifyRepository)
@@ -141,6 +148,7 @@ Observer = Callable[[Calling, ReturnCode, float], None]
 def unobserved(caller: Calling, outcome: ReturnCode, seconds: float) -> None:
     """The observer of use cases nobody measures (the CLI's, tests')."""
 
+
 T = TypeVar("T")
 
 
@@ -148,9 +156,16 @@ class AuditedCalls(Generic[R]):
     """What the use case of every operation shares: the access decision for agency callers, one
     transaction holding the work and its audit row, and 3000 for any unexpected failure."""
 
-    def __init__(self, unit_of_work: UnitOfWork[R], services: Services, policy: Policy,
-                 clock: Clock, throttle: Throttle, reading: UnitOfWork[R] | None = None,
-                 observe: Observer = unobserved) -> None:
+    def __init__(
+        self,
+        unit_of_work: UnitOfWork[R],
+        services: Services,
+        policy: Policy,
+        clock: Clock,
+        throttle: Throttle,
+        reading: UnitOfWork[R] | None = None,
+        observe: Observer = unobserved,
+    ) -> None:
         self._unit_of_work = unit_of_work
         self._observe = observe
         self._reading = reading
@@ -159,11 +174,16 @@ class AuditedCalls(Generic[R]):
         self._clock = clock
         self._throttle = throttle
 
-    def _audited(self, caller: Calling, account: str | None,
-                 decide: Callable[[R, float], T],
-                 code_of: Callable[[T], ReturnCode], wrap: Callable[[ReturnCode], T],
-                 prepare: Callable[[], None] | None = None,
-                 audited: Callable[[], bool] = lambda: False) -> T:
+    def _audited(
+        self,
+        caller: Calling,
+        account: str | None,
+        decide: Callable[[R, float], T],
+        code_of: Callable[[T], ReturnCode],
+        wrap: Callable[[ReturnCode], T],
+        prepare: Callable[[], None] | None = None,
+        audited: Callable[[], bool] = lambda: False,
+    ) -> T:
         """``decide(repo, now)`` for an admitted caller, else ``wrap(refusal)``; audited, unless
         ``audited()`` says the decision wrote its audit row itself (VerifyRepository.settle).
 
@@ -185,25 +205,35 @@ class AuditedCalls(Generic[R]):
                 if not audited():
                     repo.audit(caller, account, code_of(result), now, elapsed_ms)
         except Exception:
-            log.exception("%s failed for service %s; answering 3000", caller.operation,
-                          caller.service_id)
+            log.exception(
+                "%s failed for service %s; answering 3000", caller.operation, caller.service_id
+            )
             self._observe(caller, codes.INTERNAL_ERROR, time.perf_counter() - started)
             return wrap(codes.INTERNAL_ERROR)
         self._observe(caller, code_of(result), elapsed_ms / 1000)
-        log.debug("%s service=%s client=%s account=%.64r -> %d in %.1f ms", caller.operation,
-                  caller.service_id, caller.address, account, code_of(result).code, elapsed_ms)
+        log.debug(
+            "%s service=%s client=%s account=%.64r -> %d in %.1f ms",
+            caller.operation,
+            caller.service_id,
+            caller.address,
+            account,
+            code_of(result).code,
+            elapsed_ms,
+        )
         return result
 
     def _admit(self, caller: Calling) -> ReturnCode | None:
         """None when the caller may proceed: the access rules, then the per-service rate limit."""
-        refused = authorize(caller.service_id, caller.address, caller.operation,
-                            self._services().get)
+        refused = authorize(
+            caller.service_id, caller.address, caller.operation, self._services().get
+        )
         if refused:
             return refused
         assert caller.service_id is not None  # authorize refuses a call without one (8102)
         if not self._throttle.allow_service(caller.service_id, str(caller.address)):
-            log.warning("service %s from %s is over its rate limit", caller.service_id,
-                        caller.address)
+            log.warning(
+                "service %s from %s is over its rate limit", caller.service_id, caller.address
+            )
             return codes.AUTH_OTHER
         return None
 
@@ -212,8 +242,9 @@ class AuditedCalls(Generic[R]):
         that checks a code): the per-account rate limit is spent."""
         if self._throttle.allow_account(account):
             return False
-        log.warning("account over its rate limit (%s, service %s)", caller.operation,
-                    caller.service_id)
+        log.warning(
+            "account over its rate limit (%s, service %s)", caller.operation, caller.service_id
+        )
         return True
 
 
@@ -236,8 +267,7 @@ class TotpVerifier(AuditedCalls[VerifyRepository]):
 
         def decide(repo: VerifyRepository, now: float) -> ReturnCode:
             nonlocal written
-            tokens = read if read is not None else (
-                repo.verifiable_tokens(name) if name else [])
+            tokens = read if read is not None else (repo.verifiable_tokens(name) if name else [])
             if not tokens:
                 return codes.NO_ACTIVE_TOKEN
             assert name is not None  # no name, no tokens
@@ -246,23 +276,36 @@ class TotpVerifier(AuditedCalls[VerifyRepository]):
             attempt = plan(tokens, code, now, self._policy)
             if attempt is None:
                 return codes.REJECTED
-            entry = AuditEntry(caller, account, now, (time.perf_counter() - started) * 1000,
-                               accepted=codes.OK, rejected=codes.REJECTED)
+            entry = AuditEntry(
+                caller,
+                account,
+                now,
+                (time.perf_counter() - started) * 1000,
+                accepted=codes.OK,
+                rejected=codes.REJECTED,
+            )
             settled = repo.settle(attempt, entry)
             written = settled.audited
             return codes.OK if settled.accepted is not None else codes.REJECTED
 
-        return self._audited(caller, account, decide, code_of=_same, wrap=_same,
-                             prepare=read_tokens if self._reading else None,
-                             audited=lambda: written)
+        return self._audited(
+            caller,
+            account,
+            decide,
+            code_of=_same,
+            wrap=_same,
+            prepare=read_tokens if self._reading else None,
+            audited=lambda: written,
+        )
 
 
 def _same(outcome: ReturnCode) -> ReturnCode:
     return outcome
 
 
-def accept_code(repo: VerifyRepository, tokens: list[TokenState], code: str | None, now: float,
-                policy: Policy) -> TokenState | None:
+def accept_code(
+    repo: VerifyRepository, tokens: list[TokenState], code: str | None, now: float, policy: Policy
+) -> TokenState | None:
     """The token of ``tokens`` (one account's) that accepts ``code`` now, else None.
 
     Shared by VerifyTOTPCode and DisableTOTP so a code means the same everywhere: inside the
@@ -276,8 +319,7 @@ def accept_code(repo: VerifyRepository, tokens: list[TokenState], code: str | No
     return next((t for t in tokens if t.id == accepted), None)
 
 
-def plan(tokens: list[TokenState], code: str | None, now: float,
-         policy: Policy) -> Attempt | None:
+def plan(tokens: list[TokenState], code: str | None, now: float, policy: Policy) -> Attempt | None:
     """What ``code`` does to ``tokens`` (one account's); None when no token is usable (nothing
     to write). Every usable token's window is computed, matching or not."""
     usable = [t for t in tokens if t.usable(now, policy.lockout_cooldown)]
@@ -288,10 +330,14 @@ def plan(tokens: list[TokenState], code: str | None, now: float,
         step = matching_step(token.params, code or "", now, policy.window)
         if step is not None and (token.last_step is None or step > token.last_step):
             candidates.append((token.id, step))
-    return Attempt(cooled=tuple(t.id for t in usable if t.locked), candidates=tuple(candidates),
-                   failing=tuple(t.id for t in tokens if t.failures),
-                   usable=tuple(t.id for t in usable), threshold=policy.lockout_threshold,
-                   now=now)
+    return Attempt(
+        cooled=tuple(t.id for t in usable if t.locked),
+        candidates=tuple(candidates),
+        failing=tuple(t.id for t in tokens if t.failures),
+        usable=tuple(t.id for t in usable),
+        threshold=policy.lockout_threshold,
+        now=now,
+    )
 
 
 def settle_stepwise(repo: VerifyRepository, attempt: Attempt) -> int | None:

@@ -85,7 +85,7 @@ def _bare_request(body: bytes) -> HttpRequest:
 
 
 def _expectation(path: Path) -> HttpResponse | None:
-    stem = path.name[:-len(path.suffix)]
+    stem = path.name[: -len(path.suffix)]
     raw, bare = path.with_name(f"{stem}{EXPECTED}.http"), path.with_name(f"{stem}{EXPECTED}.xml")
     if raw.is_file():
         return parse_response(raw.read_bytes())
@@ -97,5 +97,9 @@ def _expectation(path: Path) -> HttpResponse | None:
     if version is None:
         raise MessageError(f"{bare.name} is not a SOAP 1.1 or 1.2 envelope")
     fault = soapxml.fault_code(root) is not None
-    return HttpResponse((("Content-Type", version.content_type),), body,
-                        500 if fault else 200, "Internal Server Error" if fault else "OK")
+    return HttpResponse(
+        (("Content-Type", version.content_type),),
+        body,
+        500 if fault else 200,
+        "Internal Server Error" if fault else "OK",
+    )

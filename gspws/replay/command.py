@@ -11,8 +11,9 @@ from gspws.replay.runner import InProcess, Live, Target, replay
 Echo = Callable[[str], None]
 
 
-def run(directory: Path, url: str | None, fixtures: Path | None, junit: Path | None,
-        echo: Echo) -> int:
+def run(
+    directory: Path, url: str | None, fixtures: Path | None, junit: Path | None, echo: Echo
+) -> int:
     """Replay, print as it goes and a table at the end; 1 when any answer differs or was not
     sent, else 0. Raises CaptureError, FixturesError or UrlError before sending anything."""
     exchanges = capture.load(directory)

@@ -29,8 +29,13 @@ from gspws.replay import redact, soapxml
 from gspws.replay.messages import HttpResponse
 from gspws.soap.shape import SOAP11, SOAP12, TNS, XSD, XSI
 
-_PREFIXES = {SOAP11.envelope_ns: "soap", SOAP12.envelope_ns: "soap12", TNS: "gsp", XSI: "xsi",
-             XSD: "xsd"}
+_PREFIXES = {
+    SOAP11.envelope_ns: "soap",
+    SOAP12.envelope_ns: "soap12",
+    TNS: "gsp",
+    XSI: "xsi",
+    XSD: "xsd",
+}
 _PREFIXED_NAME = re.compile(r"\s*([A-Za-z_][\w.-]*):([A-Za-z_][\w.-]*)\s*")
 
 
@@ -40,12 +45,15 @@ def differences(expected: HttpResponse, actual: HttpResponse) -> list[str]:
     if expected.status != actual.status:
         found.append(f"HTTP status: recorded {expected.status}, replayed {actual.status}")
     if expected.mimetype != actual.mimetype:
-        found.append(f"Content-Type: recorded {expected.mimetype or '(none)'}, "
-                     f"replayed {actual.mimetype or '(none)'}")
+        found.append(
+            f"Content-Type: recorded {expected.mimetype or '(none)'}, "
+            f"replayed {actual.mimetype or '(none)'}"
+        )
     recorded, replayed = normal_form(expected), normal_form(actual)
     if recorded != replayed:
-        found.extend(difflib.unified_diff(recorded, replayed, "recorded", "replayed", n=2,
-                                          lineterm=""))
+        found.extend(
+            difflib.unified_diff(recorded, replayed, "recorded", "replayed", n=2, lineterm="")
+        )
     return found
 
 

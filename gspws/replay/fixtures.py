@@ -44,19 +44,44 @@ from gspws.store.secrets import SecretBox
 
 #: Replay's own defaults: rate limits count real seconds, which a frozen clock cannot reproduce,
 #: and services are re-read at once. A fixtures file may set them otherwise.
-REPLAY_SETTINGS = {"GSPWS_RATE_LIMIT_SERVICE": "", "GSPWS_RATE_LIMIT_ACCOUNT": "",
-                   "GSPWS_REGISTRY_REFRESH": "0"}
+REPLAY_SETTINGS = {
+    "GSPWS_RATE_LIMIT_SERVICE": "",
+    "GSPWS_RATE_LIMIT_ACCOUNT": "",
+    "GSPWS_REGISTRY_REFRESH": "0",
+}
 #: Settings replay decides itself: where the throw-away store lives and its key.
 _OWNED = {"GSPWS_HOME", "GSPWS_DATABASE_URL", "GSPWS_SECRET_KEY", "GSPWS_KEY_FILE"}
 
-_SERVICE = {"service_id": str, "name": str, "allow": list, "grants": list, "suspended": list,
-            "enabled": bool}
+_SERVICE = {
+    "service_id": str,
+    "name": str,
+    "allow": list,
+    "grants": list,
+    "suspended": list,
+    "enabled": bool,
+}
 _ACCOUNT = {"account": str, "tokens": list}
-_TOKEN = {"secret": str, "algorithm": str, "digits": int, "period": int, "status": str,
-          "last_step": (int, type(None)), "failures": int, "serial": str, "unreadable": bool}
-_TOKEN_DEFAULTS = {"algorithm": otp.DEFAULT_ALGORITHM, "digits": otp.DEFAULT_DIGITS,
-                   "period": otp.DEFAULT_PERIOD, "status": "active", "last_step": None,
-                   "failures": 0, "serial": None, "unreadable": False}
+_TOKEN = {
+    "secret": str,
+    "algorithm": str,
+    "digits": int,
+    "period": int,
+    "status": str,
+    "last_step": (int, type(None)),
+    "failures": int,
+    "serial": str,
+    "unreadable": bool,
+}
+_TOKEN_DEFAULTS = {
+    "algorithm": otp.DEFAULT_ALGORITHM,
+    "digits": otp.DEFAULT_DIGITS,
+    "period": otp.DEFAULT_PERIOD,
+    "status": "active",
+    "last_step": None,
+    "failures": 0,
+    "serial": None,
+    "unreadable": False,
+}
 
 
 class FixturesError(ValueError):
@@ -76,18 +101,20 @@ def load(path: Path) -> Fixtures:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise FixturesError(f"{path}: {exc}") from None
-    top = _fields(data, "the file", {"at": str, "settings": dict, "services": list,
-                                     "accounts": list}, required=())
+    top = _fields(
+        data,
+        "the file",
+        {"at": str, "settings": dict, "services": list, "accounts": list},
+        required=(),
+    )
     settings = {str(k): str(v) for k, v in top.get("settings", {}).items()}
     for name in settings:
         if name not in {o.env for o in OPTIONS}:
             raise FixturesError(f"settings: unknown setting {name!r}")
         if name in _OWNED:
             raise FixturesError(f"settings: {name} is chosen by replay, not by fixtures")
-    services = tuple(_service(s, f"services[{i}]")
-                     for i, s in enumerate(top.get("services", [])))
-    accounts = tuple(_account(a, f"accounts[{i}]")
-                     for i, a in enumerate(top.get("accounts", [])))
+    services = tuple(_service(s, f"services[{i}]") for i, s in enumerate(top.get("services", [])))
+    accounts = tuple(_account(a, f"accounts[{i}]") for i, a in enumerate(top.get("accounts", [])))
     return Fixtures(_instant(top["at"]) if "at" in top else None, settings, services, accounts)
 
 
@@ -101,8 +128,9 @@ def _fields(value: Any, where: str, schema: dict, required: tuple[str, ...]) -> 
         if key not in value:
             raise FixturesError(f"{where}: {key!r} is required")
     for key, kind in schema.items():
-        if key in value and (not isinstance(value[key], kind) or
-                             isinstance(value[key], bool) and kind is int):
+        if key in value and (
+            not isinstance(value[key], kind) or isinstance(value[key], bool) and kind is int
+        ):
             raise FixturesError(f"{where}.{key}: wrong type")
     return value
 
@@ -116,8 +144,13 @@ def _instant(text: str) -> float:
 
 
 def _service(value: Any, where: str) -> dict:
-    service = {"name": "", "grants": list(FUNCTIONS), "suspended": [], "enabled": True,
-               **_fields(value, where, _SERVICE, required=("service_id", "allow"))}
+    service = {
+        "name": "",
+        "grants": list(FUNCTIONS),
+        "suspended": [],
+        "enabled": True,
+        **_fields(value, where, _SERVICE, required=("service_id", "allow")),
+    }
     if not valid_service_id(service["service_id"]):
         raise FixturesError(f"{where}.service_id: {service['service_id']!r} is not APP + 7 digits")
     for function in service["grants"] + service["suspended"]:
@@ -132,17 +165,19 @@ def _service(value: Any, where: str) -> dict:
 
 def _account(value: Any, where: str) -> dict:
     account = {"tokens": [], **_fields(value, where, _ACCOUNT, required=("account",))}
-    account["tokens"] = [_token(t, f"{where}.tokens[{i}]")
-                         for i, t in enumerate(account["tokens"])]
+    account["tokens"] = [_token(t, f"{where}.tokens[{i}]") for i, t in enumerate(account["tokens"])]
     return account
 
 
 def _token(value: Any, where: str) -> dict:
     token = {**_TOKEN_DEFAULTS, **_fields(value, where, _TOKEN, required=("secret",))}
-    checks = (("secret", otp.valid_secret(token["secret"])),
-              ("algorithm", token["algorithm"] in otp.ALGORITHMS),
-              ("digits", token["digits"] in otp.DIGITS), ("period", token["period"] in otp.PERIODS),
-              ("status", token["status"] in {s.value for s in TokenStatus}))
+    checks = (
+        ("secret", otp.valid_secret(token["secret"])),
+        ("algorithm", token["algorithm"] in otp.ALGORITHMS),
+        ("digits", token["digits"] in otp.DIGITS),
+        ("period", token["period"] in otp.PERIODS),
+        ("status", token["status"] in {s.value for s in TokenStatus}),
+    )
     for field, ok in checks:
         if not ok:
             raise FixturesError(f"{where}.{field}: {token[field]!r} is not allowed")
@@ -152,9 +187,12 @@ def _token(value: Any, where: str) -> dict:
 def settings_for(fixtures: Fixtures, home: Path, secret_key: str) -> Settings:
     """Settings of a throw-away SQLite store in ``home``, never read from the environment."""
     try:
-        return Settings.from_env({**REPLAY_SETTINGS, **fixtures.settings}, home=home,
-                                 database_url=f"sqlite:///{home / 'replay.db'}",
-                                 secret_key=secret_key)
+        return Settings.from_env(
+            {**REPLAY_SETTINGS, **fixtures.settings},
+            home=home,
+            database_url=f"sqlite:///{home / 'replay.db'}",
+            secret_key=secret_key,
+        )
     except ConfigError as exc:
         raise FixturesError(f"settings: {exc}") from None
 
@@ -162,6 +200,7 @@ def settings_for(fixtures: Fixtures, home: Path, secret_key: str) -> Settings:
 def build(fixtures: Fixtures, home: Path) -> tuple[Settings, Store]:
     """A new store in ``home`` (migrated, under a new key) holding the fixtures."""
     from gspws.wsgi import build_store
+
     settings = settings_for(fixtures, home, Fernet.generate_key().decode())
     store = build_store(settings)
     migrate.upgrade(store.engine)

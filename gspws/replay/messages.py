@@ -43,7 +43,7 @@ class _Message:
 @dataclass(frozen=True)
 class HttpRequest(_Message):
     method: str = "POST"
-    target: str = "/"          # origin form: path and query, as the caller sent them
+    target: str = "/"  # origin form: path and query, as the caller sent them
     version: str = "HTTP/1.1"
 
     def to_bytes(self) -> bytes:
@@ -99,7 +99,7 @@ def _split(data: bytes) -> tuple[str, Headers, bytes]:
     ends = [(i, len(sep)) for sep in (b"\r\n\r\n", b"\n\n") if (i := data.find(sep)) >= 0]
     if ends:
         at, width = min(ends)
-        head, body = data[:at], data[at + width:]
+        head, body = data[:at], data[at + width :]
     else:
         head, body = data, b""
     lines = head.decode("latin-1").replace("\r\n", "\n").split("\n")
@@ -121,8 +121,8 @@ def _body(headers: Headers, body: bytes) -> bytes:
     if "chunked" in fields.get("transfer-encoding", "").lower():
         return _dechunk(body)
     length = fields.get("content-length", "")
-    if length.isdigit() and not body[int(length):].strip():
-        return body[:int(length)]  # without the final newline an editor may have added
+    if length.isdigit() and not body[int(length) :].strip():
+        return body[: int(length)]  # without the final newline an editor may have added
     return body  # the file is the truth: a hand-edited body need not match Content-Length
 
 
@@ -159,17 +159,19 @@ def from_curl_trace(text: str) -> tuple[bytes, bytes]:
     sent, received = bytearray(), bytearray()
     blocks = list(_TRACE_BLOCK.finditer(text))
     for block, following in zip(blocks, [*blocks[1:], None], strict=True):
-        chunk = text[block.end():following.start() if following else len(text)]
+        chunk = text[block.end() : following.start() if following else len(text)]
         for line in chunk.splitlines()[1:]:
             prefix = _DUMP_LINE.match(line)
             if not prefix:
                 continue
             try:
-                data = bytes.fromhex(line[prefix.end():prefix.end() + _HEX_COLUMNS])
+                data = bytes.fromhex(line[prefix.end() : prefix.end() + _HEX_COLUMNS])
             except ValueError:
-                raise MessageError("this is a curl --trace-ascii dump, which replaces "
-                                   "non-ASCII bytes with '.'; capture with curl --trace FILE "
-                                   "instead") from None
+                raise MessageError(
+                    "this is a curl --trace-ascii dump, which replaces "
+                    "non-ASCII bytes with '.'; capture with curl --trace FILE "
+                    "instead"
+                ) from None
             (sent if block.group(2) == "Send" else received).extend(data)
     if not sent:
         raise MessageError("the curl trace holds no request (no '=> Send header' block)")

@@ -32,24 +32,30 @@ from gspws.soap.app import CONTENT_TYPES, is_asmx
 
 log = logging.getLogger(__name__)
 
-WARNING = ("Recording every SOAP exchange to {directory}. Recordings contain live TOTP codes, "
-           "account names and ServiceIDs{kept}: keep the directory private and delete it after "
-           "use.")
+WARNING = (
+    "Recording every SOAP exchange to {directory}. Recordings contain live TOTP codes, "
+    "account names and ServiceIDs{kept}: keep the directory private and delete it after "
+    "use."
+)
 REDACTED = " (binding secrets, otpauth URIs, QR images and binding links are redacted)"
-SECRETS_KEPT = (", and (--record-secrets) new tokens' secrets, otpauth URIs, QR images and "
-                "working binding links")
+SECRETS_KEPT = (
+    ", and (--record-secrets) new tokens' secrets, otpauth URIs, QR images and "
+    "working binding links"
+)
 
 
 def warning(directory: Path, keep_secrets: bool) -> str:
     return WARNING.format(directory=directory, kept=SECRETS_KEPT if keep_secrets else REDACTED)
+
 
 #: Header names as callers write them (WSGI keeps only an upper-case form).
 _SPELLING = {"Soapaction": "SOAPAction", "X-Request-Id": "X-Request-ID"}
 
 
 class Recorder:
-    def __init__(self, app: Callable, directory: Path, max_request_bytes: int,
-                 keep_secrets: bool = False) -> None:
+    def __init__(
+        self, app: Callable, directory: Path, max_request_bytes: int, keep_secrets: bool = False
+    ) -> None:
         self.app = app
         self._directory = Path(directory)
         self._max_bytes = max_request_bytes
@@ -57,8 +63,7 @@ class Recorder:
         self._numbers = itertools.count(1)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        if environ.get("REQUEST_METHOD") != "POST" or \
-                not is_asmx(environ.get("PATH_INFO", "")):
+        if environ.get("REQUEST_METHOD") != "POST" or not is_asmx(environ.get("PATH_INFO", "")):
             return self.app(environ, start_response)
         received = time.time()
         body, truncated = self._read_body(environ)
@@ -76,8 +81,13 @@ class Recorder:
             if hasattr(result, "close"):
                 result.close()
         try:
-            self._save(received, _request_of(environ, body), _response_of(answer, chunks),
-                       environ.get("REMOTE_ADDR", ""), truncated)
+            self._save(
+                received,
+                _request_of(environ, body),
+                _response_of(answer, chunks),
+                environ.get("REMOTE_ADDR", ""),
+                truncated,
+            )
         except Exception:  # the caller's answer must not depend on the recording
             log.exception("could not record an exchange in %s", self._directory)
         return chunks
@@ -93,8 +103,14 @@ class Recorder:
         body = environ["wsgi.input"].read(declared if declared >= 0 else limit)
         return body, declared < 0 and len(body) == limit
 
-    def _save(self, received: float, request: HttpRequest, response: HttpResponse, client: str,
-              truncated: bool) -> None:
+    def _save(
+        self,
+        received: float,
+        request: HttpRequest,
+        response: HttpResponse,
+        client: str,
+        truncated: bool,
+    ) -> None:
         version = CONTENT_TYPES.get(request.mimetype)  # as the server chose it
         record = {
             "time": recording.iso_time(received),
@@ -112,19 +128,31 @@ class Recorder:
 
 
 def _request_of(environ: dict, body: bytes) -> HttpRequest:
-    target = environ.get("RAW_URI") or environ.get("REQUEST_URI") or (
-        quote(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""))
-        + (f"?{environ['QUERY_STRING']}" if environ.get("QUERY_STRING") else ""))
-    headers = [(name, environ[key]) for key, name in (("CONTENT_TYPE", "Content-Type"),
-                                                      ("CONTENT_LENGTH", "Content-Length"))
-               if environ.get(key)]
+    target = (
+        environ.get("RAW_URI")
+        or environ.get("REQUEST_URI")
+        or (
+            quote(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""))
+            + (f"?{environ['QUERY_STRING']}" if environ.get("QUERY_STRING") else "")
+        )
+    )
+    headers = [
+        (name, environ[key])
+        for key, name in (("CONTENT_TYPE", "Content-Type"), ("CONTENT_LENGTH", "Content-Length"))
+        if environ.get(key)
+    ]
     for key, value in environ.items():
         # The body is recorded as the app read it, de-chunked: its framing header would lie.
         if key.startswith("HTTP_") and key != "HTTP_TRANSFER_ENCODING":
             name = key[5:].replace("_", "-").title()
             headers.append((_SPELLING.get(name, name), value))
-    return HttpRequest(tuple(headers), body, environ["REQUEST_METHOD"], target,
-                       environ.get("SERVER_PROTOCOL", "HTTP/1.1"))
+    return HttpRequest(
+        tuple(headers),
+        body,
+        environ["REQUEST_METHOD"],
+        target,
+        environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+    )
 
 
 def _response_of(answer: dict, chunks: list[bytes]) -> HttpResponse:

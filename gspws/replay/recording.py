@@ -32,8 +32,8 @@ class Exchange:
     name: str
     request: HttpRequest
     expected: HttpResponse | None
-    client: str = "127.0.0.1"      # the peer address it came from (REMOTE_ADDR)
-    time: float | None = None      # Unix time it arrived, when known
+    client: str = "127.0.0.1"  # the peer address it came from (REMOTE_ADDR)
+    time: float | None = None  # Unix time it arrived, when known
     #: The body is not all the caller declared (it was over the limit): resend its Content-Length.
     body_truncated: bool = False
 
@@ -44,8 +44,7 @@ def exchange_name(at: float, pid: int, number: int) -> str:
 
 
 def iso_time(at: float) -> str:
-    return datetime.fromtimestamp(at, UTC).isoformat(timespec="microseconds") \
-        .replace("+00:00", "Z")
+    return datetime.fromtimestamp(at, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def prepare(directory: Path) -> None:
@@ -55,15 +54,23 @@ def prepare(directory: Path) -> None:
         raise PermissionError(f"{directory} is not writable")
 
 
-def write(directory: Path, name: str, request: HttpRequest, response: HttpResponse,
-          record: dict) -> Path:
+def write(
+    directory: Path, name: str, request: HttpRequest, response: HttpResponse, record: dict
+) -> Path:
     """Write one exchange atomically (see the module documentation); returns its directory."""
     tmp = directory / f".{name}.tmp"
     tmp.mkdir(mode=0o700)
     try:
-        for file, data in ((REQUEST, request.to_bytes()), (RESPONSE, response.to_bytes()),
-                           (RECORD, (json.dumps({"format": FORMAT, **record}, indent=2,
-                                                ensure_ascii=False) + "\n").encode())):
+        for file, data in (
+            (REQUEST, request.to_bytes()),
+            (RESPONSE, response.to_bytes()),
+            (
+                RECORD,
+                (
+                    json.dumps({"format": FORMAT, **record}, indent=2, ensure_ascii=False) + "\n"
+                ).encode(),
+            ),
+        ):
             fd = os.open(tmp / file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as out:
                 out.write(data)

@@ -22,13 +22,14 @@ _CREDENTIALS = etree.XPath(
     " | //gsp:BeginTOTPBindingResult/gsp:Result/gsp:QrPng"
     " | //gsp:CreateBindingLinkResult/gsp:Result"
     " | //gsp:SendOTPCodeResult[gsp:Code='0']/gsp:Message"
-    " | //gsp:SendOTPCodeToResult[gsp:Code='0']/gsp:Message", namespaces={"gsp": TNS})
+    " | //gsp:SendOTPCodeToResult[gsp:Code='0']/gsp:Message",
+    namespaces={"gsp": TNS},
+)
 
 
 def redact(root: etree._Element | None) -> bool:
     """Replace every credential's value in ``root`` with the marker; True when there was one."""
-    found = [element for element in _CREDENTIALS(root) if element.text] if root is not None \
-        else []
+    found = [element for element in _CREDENTIALS(root) if element.text] if root is not None else []
     for element in found:
         element.text = MARKER
     return bool(found)
@@ -41,6 +42,8 @@ def response(message: HttpResponse) -> HttpResponse:
         return message
     assert root is not None  # (redact found credentials in it)
     body = etree.tostring(root.getroottree(), xml_declaration=True, encoding="utf-8")
-    headers = tuple((name, str(len(body)) if name.lower() == "content-length" else value)
-                    for name, value in message.headers)
+    headers = tuple(
+        (name, str(len(body)) if name.lower() == "content-length" else value)
+        for name, value in message.headers
+    )
     return dataclasses.replace(message, headers=headers, body=body)

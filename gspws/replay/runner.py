@@ -31,8 +31,18 @@ from gspws.replay.messages import HttpResponse
 from gspws.replay.recording import Exchange
 
 #: Headers that belong to the original connection, or that the sender computes itself.
-_NOT_RESENT = {"host", "content-length", "transfer-encoding", "connection", "keep-alive",
-               "proxy-connection", "te", "upgrade", "expect", "trailer"}
+_NOT_RESENT = {
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "upgrade",
+    "expect",
+    "trailer",
+}
 
 
 class UrlError(ValueError):
@@ -81,8 +91,9 @@ def replay(exchanges: Iterable[Exchange], target: Target) -> Iterator[Result]:
         try:
             actual = target.send(exchange)
         except (OSError, http.client.HTTPException) as exc:
-            yield Result(exchange, None, error=f"not sent: {exc}",
-                         seconds=time.perf_counter() - started)
+            yield Result(
+                exchange, None, error=f"not sent: {exc}", seconds=time.perf_counter() - started
+            )
             continue
         found = differences(exchange.expected, actual) if exchange.expected else []
         yield Result(exchange, actual, tuple(found), seconds=time.perf_counter() - started)
@@ -95,8 +106,9 @@ class Live:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise UrlError(f"{url!r} is not an http:// or https:// URL")
-        self._connection = (http.client.HTTPSConnection if parts.scheme == "https"
-                            else http.client.HTTPConnection)
+        self._connection = (
+            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        )
         self._netloc = parts.netloc.rpartition("@")[2]
         self._timeout = timeout
 
@@ -113,8 +125,9 @@ class Live:
             answer = conn.getresponse()
             body = answer.read()
             version = "HTTP/1.0" if answer.version == 10 else "HTTP/1.1"
-            return HttpResponse(tuple(answer.getheaders()), body, answer.status, answer.reason,
-                                version)
+            return HttpResponse(
+                tuple(answer.getheaders()), body, answer.status, answer.reason, version
+            )
         finally:
             conn.close()
 
@@ -124,11 +137,13 @@ class InProcess:
 
     def __init__(self, fixtures: fixtures_file.Fixtures, exchanges: list[Exchange]) -> None:
         from gspws.wsgi import create_app
+
         times = [e.time for e in exchanges if e.time is not None]
         start = fixtures.at if fixtures.at is not None else (times[0] if times else None)
         if start is None:
             raise fixtures_file.FixturesError(
-                "at: needed, since no capture has a recorded time to replay at")
+                "at: needed, since no capture has a recorded time to replay at"
+            )
         self._shift = start - times[0] if times else 0.0
         self.clock = FixedClock(start)
         self._home = tempfile.TemporaryDirectory(prefix="gspws-replay-")
@@ -139,13 +154,20 @@ class InProcess:
         if exchange.time is not None:
             self.clock.now = exchange.time + self._shift
         request = exchange.request
-        answer = self._client.open(request.target, method=request.method, data=request.body,
-                                   headers=_resent_headers(exchange),
-                                   environ_base={"REMOTE_ADDR": exchange.client},
-                                   environ_overrides={
-                                       "CONTENT_LENGTH": str(_declared_length(exchange))})
-        return HttpResponse(tuple(answer.headers.items()), answer.get_data(), answer.status_code,
-                            answer.status.partition(" ")[2])
+        answer = self._client.open(
+            request.target,
+            method=request.method,
+            data=request.body,
+            headers=_resent_headers(exchange),
+            environ_base={"REMOTE_ADDR": exchange.client},
+            environ_overrides={"CONTENT_LENGTH": str(_declared_length(exchange))},
+        )
+        return HttpResponse(
+            tuple(answer.headers.items()),
+            answer.get_data(),
+            answer.status_code,
+            answer.status.partition(" ")[2],
+        )
 
     def __enter__(self) -> "InProcess":
         return self

@@ -12,8 +12,7 @@ from gspws.soap.shape import SOAP11, SOAP12, TNS
 
 VERSIONS = {SOAP11.envelope_ns: SOAP11, SOAP12.envelope_ns: SOAP12}
 
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False,
-                          huge_tree=False)
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 
 
 def parse(body: bytes, charset: str | None = None) -> etree._Element | None:

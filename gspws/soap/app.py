@@ -50,8 +50,9 @@ def is_asmx(path: str) -> bool:
 def _spyne_app(protocol_cls, service: type, name: str, context: dict) -> WsgiApplication:
     """One SOAP version's spyne app; ``context`` (the use cases) is set on it for the
     operations to reach as ``ctx.app.<name>``."""
-    app = Application([service], tns=shape.TNS, name=name,
-                      in_protocol=protocol_cls(), out_protocol=protocol_cls())
+    app = Application(
+        [service], tns=shape.TNS, name=name, in_protocol=protocol_cls(), out_protocol=protocol_cls()
+    )
     for key, value in context.items():
         setattr(app, key, value)
     return WsgiApplication(app)
@@ -61,13 +62,23 @@ class AsmxEndpoint:
     """WSGI app serving one asmx web service on its legacy paths: SOAP 1.1 and 1.2 on one URL,
     ``?WSDL`` (the committed contract) and the help pages made from it."""
 
-    def __init__(self, service: type, name: str, paths: tuple[str, ...], context: dict,
-                 max_request_bytes: int, wsdl: WsdlDocument, help_pages: HelpPages,
-                 fast_path: VerifyFastPath | None = None) -> None:
+    def __init__(
+        self,
+        service: type,
+        name: str,
+        paths: tuple[str, ...],
+        context: dict,
+        max_request_bytes: int,
+        wsdl: WsdlDocument,
+        help_pages: HelpPages,
+        fast_path: VerifyFastPath | None = None,
+    ) -> None:
         self._paths = paths
         self._fast = fast_path
-        self._soap = {shape.SOAP11: _spyne_app(AspNetSoap11, service, name, context),
-                      shape.SOAP12: _spyne_app(AspNetSoap12, service, name, context)}
+        self._soap = {
+            shape.SOAP11: _spyne_app(AspNetSoap11, service, name, context),
+            shape.SOAP12: _spyne_app(AspNetSoap12, service, name, context),
+        }
         self._max_bytes = max_request_bytes
         self._wsdl = wsdl
         self._help = help_pages
@@ -81,29 +92,47 @@ class AsmxEndpoint:
             return self._get(environ, start_response)
         if method == "POST":
             return self._post(environ, start_response)
-        return _respond(start_response, "405 Method Not Allowed", "text/plain; charset=utf-8",
-                        b"Use POST for SOAP calls, GET for the WSDL and help pages.\n",
-                        [("Allow", "GET, HEAD, POST")])
+        return _respond(
+            start_response,
+            "405 Method Not Allowed",
+            "text/plain; charset=utf-8",
+            b"Use POST for SOAP calls, GET for the WSDL and help pages.\n",
+            [("Allow", "GET, HEAD, POST")],
+        )
 
     # -- GET: WSDL and help pages ---------------------------------------------------------------
 
     def _get(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         query = _query_words(environ.get("QUERY_STRING", ""))
-        service_url = origin_of(environ).base_url + environ.get("SCRIPT_NAME", "") + \
-            environ.get("PATH_INFO", "")
+        service_url = (
+            origin_of(environ).base_url
+            + environ.get("SCRIPT_NAME", "")
+            + environ.get("PATH_INFO", "")
+        )
         if "wsdl" in query:
-            return _respond(start_response, "200 OK", "text/xml; charset=utf-8",
-                            self._wsdl.render(service_url), _PAGE_HEADERS)
+            return _respond(
+                start_response,
+                "200 OK",
+                "text/xml; charset=utf-8",
+                self._wsdl.render(service_url),
+                _PAGE_HEADERS,
+            )
         if "op" in query:
             page = self._help.operation_page(query["op"], service_url)
             if page is None:
                 page, status = self._help.service_page(service_url), "404 Not Found"
             else:
                 status = "200 OK"
-            return _respond(start_response, status, "text/html; charset=utf-8", page.encode(),
-                            _PAGE_HEADERS)
-        return _respond(start_response, "200 OK", "text/html; charset=utf-8",
-                        self._help.service_page(service_url).encode(), _PAGE_HEADERS)
+            return _respond(
+                start_response, status, "text/html; charset=utf-8", page.encode(), _PAGE_HEADERS
+            )
+        return _respond(
+            start_response,
+            "200 OK",
+            "text/html; charset=utf-8",
+            self._help.service_page(service_url).encode(),
+            _PAGE_HEADERS,
+        )
 
     # -- POST: SOAP calls -----------------------------------------------------------------------
 
@@ -111,35 +140,53 @@ class AsmxEndpoint:
         mimetype, params = parse_options_header(environ.get("CONTENT_TYPE", ""))
         version = CONTENT_TYPES.get(mimetype.lower())
         if version is None:
-            return _fault(start_response, "415 Unsupported Media Type", shape.SOAP11,
-                          "Content-Type must be text/xml (SOAP 1.1) or application/soap+xml "
-                          "(SOAP 1.2).")
+            return _fault(
+                start_response,
+                "415 Unsupported Media Type",
+                shape.SOAP11,
+                "Content-Type must be text/xml (SOAP 1.1) or application/soap+xml (SOAP 1.2).",
+            )
         body = self._read_body(environ)
         if body is None:
-            return _fault(start_response, "413 Request Entity Too Large", version,
-                          f"The request body is larger than {self._max_bytes} bytes.")
+            return _fault(
+                start_response,
+                "413 Request Entity Too Large",
+                version,
+                f"The request body is larger than {self._max_bytes} bytes.",
+            )
         try:
             body, _encoding = to_utf8(body, params.get("charset"))
         except UndecodableBody as exc:
             return _fault(start_response, "500 Internal Server Error", version, str(exc))
         if not body.strip():
-            return _fault(start_response, "500 Internal Server Error", version,
-                          "The request body is empty.")
+            return _fault(
+                start_response, "500 Internal Server Error", version, "The request body is empty."
+            )
         try:
             envelope = Envelope.read(version, body)
             answer = self._fast.answer(version, envelope, environ) if self._fast else None
             if answer is not None:
                 return _respond(start_response, "200 OK", version.content_type, answer)
             # spyne takes the envelope read instead of parsing the body (gspws.soap.protocol)
-            return self._soap[version]({**environ, ENVELOPE_KEY: envelope,
-                                        "wsgi.input": io.BytesIO(body),
-                                        "CONTENT_LENGTH": str(len(body)),
-                                        "CONTENT_TYPE": mimetype}, start_response)
+            return self._soap[version](
+                {
+                    **environ,
+                    ENVELOPE_KEY: envelope,
+                    "wsgi.input": io.BytesIO(body),
+                    "CONTENT_LENGTH": str(len(body)),
+                    "CONTENT_TYPE": mimetype,
+                },
+                start_response,
+            )
         except Exception:  # spyne raised instead of answering: still a SOAP Fault, no internals
             log.exception("SOAP %s request could not be processed", version.name)
-            return _respond(start_response, "500 Internal Server Error", version.content_type,
-                            shape.fault(version, version.server_fault, SERVER_FAULT_REASON),
-                            exc_info=sys.exc_info())
+            return _respond(
+                start_response,
+                "500 Internal Server Error",
+                version.content_type,
+                shape.fault(version, version.server_fault, SERVER_FAULT_REASON),
+                exc_info=sys.exc_info(),
+            )
 
     def _read_body(self, environ: dict) -> bytes | None:
         """The body, or None when it exceeds the limit (judged from Content-Length when given)."""
@@ -154,24 +201,41 @@ class AsmxEndpoint:
         return None if len(body) > self._max_bytes else body
 
 
-def totp_endpoint(verifier: TotpVerifier, enrollment: Enrollment, max_request_bytes: int,
-                  wsdl: WsdlDocument | None = None, help_pages: HelpPages | None = None,
-                  fast_path: bool = True) -> AsmxEndpoint:
+def totp_endpoint(
+    verifier: TotpVerifier,
+    enrollment: Enrollment,
+    max_request_bytes: int,
+    wsdl: WsdlDocument | None = None,
+    help_pages: HelpPages | None = None,
+    fast_path: bool = True,
+) -> AsmxEndpoint:
     """``/gsp2ws/TOTP.asmx``; ``fast_path=False`` sends VerifyTOTPCode through spyne too (see
     gspws.soap.fastpath)."""
     wsdl = wsdl or load_wsdl()
-    return AsmxEndpoint(TOTPService, SERVICE_NAME, PATHS,
-                        {"verifier": verifier, "enrollment": enrollment}, max_request_bytes,
-                        wsdl, help_pages or HelpPages(wsdl=wsdl, definitions=DEFINITIONS),
-                        VerifyFastPath(verifier) if fast_path else None)
+    return AsmxEndpoint(
+        TOTPService,
+        SERVICE_NAME,
+        PATHS,
+        {"verifier": verifier, "enrollment": enrollment},
+        max_request_bytes,
+        wsdl,
+        help_pages or HelpPages(wsdl=wsdl, definitions=DEFINITIONS),
+        VerifyFastPath(verifier) if fast_path else None,
+    )
 
 
 def mobile_otp_endpoint(oob: OutOfBandCodes, max_request_bytes: int) -> AsmxEndpoint:
     """``/gsp2ws/MobileOTP.asmx`` (gspws.soap.mobileotp)."""
     wsdl = load_wsdl(MOBILE_OTP.wsdl_path())
-    return AsmxEndpoint(MobileOTPService, MOBILE_OTP.name, MOBILE_OTP_PATHS, {"oob": oob},
-                        max_request_bytes, wsdl,
-                        HelpPages(wsdl=wsdl, definitions=MOBILE_OTP.definitions))
+    return AsmxEndpoint(
+        MobileOTPService,
+        MOBILE_OTP.name,
+        MOBILE_OTP_PATHS,
+        {"oob": oob},
+        max_request_bytes,
+        wsdl,
+        HelpPages(wsdl=wsdl, definitions=MOBILE_OTP.definitions),
+    )
 
 
 def _query_words(query: str) -> dict[str, str]:
@@ -179,14 +243,28 @@ def _query_words(query: str) -> dict[str, str]:
     return {key.lower(): value for key, value in parse_qsl(query, keep_blank_values=True)}
 
 
-def _fault(start_response: StartResponse, status: str, version: shape.SoapVersion,
-           reason: str) -> Iterable[bytes]:
-    return _respond(start_response, status, version.content_type,
-                    shape.fault(version, version.client_fault, reason))
+def _fault(
+    start_response: StartResponse, status: str, version: shape.SoapVersion, reason: str
+) -> Iterable[bytes]:
+    return _respond(
+        start_response,
+        status,
+        version.content_type,
+        shape.fault(version, version.client_fault, reason),
+    )
 
 
-def _respond(start_response: StartResponse, status: str, content_type: str, body: bytes,
-             extra: list | None = None, exc_info=None) -> Iterable[bytes]:
-    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body))),
-                            *(extra or [])], exc_info)
+def _respond(
+    start_response: StartResponse,
+    status: str,
+    content_type: str,
+    body: bytes,
+    extra: list | None = None,
+    exc_info=None,
+) -> Iterable[bytes]:
+    start_response(
+        status,
+        [("Content-Type", content_type), ("Content-Length", str(len(body))), *(extra or [])],
+        exc_info,
+    )
     return [body]

@@ -13,16 +13,31 @@ Only the encodings in :data:`ACCEPTED` are used. Python would decode with any co
 import codecs
 import re
 
-_BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
-         (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
-         (codecs.BOM_UTF16_BE, "utf-16-be"))
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
 _DECLARED = re.compile(rb"\A\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']")
 _DECLARATION = re.compile(r"\A\s*<\?xml\s[^>]*\?>")
 #: Names that mean Big5 in practice are decoded as cp950, which Windows (and so .NET) writes.
 _ALIASES = {"big5": "cp950", "big-5": "cp950", "x-x-big5": "cp950", "csbig5": "cp950"}
 
-ACCEPTED = frozenset({"utf-8", "utf-16", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be",
-                      "cp950", "ascii", "iso8859-1"})
+ACCEPTED = frozenset(
+    {
+        "utf-8",
+        "utf-16",
+        "utf-16-le",
+        "utf-16-be",
+        "utf-32-le",
+        "utf-32-be",
+        "cp950",
+        "ascii",
+        "iso8859-1",
+    }
+)
 """Python's names (``codecs.lookup(name).name``, so every alias of one counts) of the encodings a
 request may be in: UTF-8 and UTF-16 (.NET, Java, PHP, node), UTF-32 only as its BOM says (XML's
 own detection), Big5 as cp950 (Taiwanese Windows callers), and US-ASCII and ISO-8859-1, which
@@ -52,8 +67,9 @@ def _accepted(encoding: str) -> str:
     except LookupError:
         known = None
     if known not in ACCEPTED:
-        raise UndecodableBody(f"The request charset {encoding} is not accepted: send UTF-8, "
-                              "UTF-16 or Big5.")
+        raise UndecodableBody(
+            f"The request charset {encoding} is not accepted: send UTF-8, UTF-16 or Big5."
+        )
     return encoding
 
 

@@ -26,8 +26,8 @@ class Operation:
     name: str
     soap_action: str
     parameters: Fields
-    header: Fields       # the SOAP header blocks it takes: ((element, fields), ...)
-    result: Fields       # the fields of ``<name>Result``
+    header: Fields  # the SOAP header blocks it takes: ((element, fields), ...)
+    result: Fields  # the fields of ``<name>Result``
 
     @property
     def parameter_names(self) -> tuple[str, ...]:
@@ -53,17 +53,21 @@ class _Reader:
     def __init__(self, root) -> None:
         self._root = root
         self._tns = root.get("targetNamespace")
-        self._elements = {e.get("name"): e for e in root.xpath(
-            "wsdl:types/s:schema/s:element", namespaces=_NS)}
-        self._types = {t.get("name"): t for t in root.xpath(
-            "wsdl:types/s:schema/s:complexType", namespaces=_NS)}
+        self._elements = {
+            e.get("name"): e for e in root.xpath("wsdl:types/s:schema/s:element", namespaces=_NS)
+        }
+        self._types = {
+            t.get("name"): t
+            for t in root.xpath("wsdl:types/s:schema/s:complexType", namespaces=_NS)
+        }
         self._messages = {m.get("name"): m for m in root.xpath("wsdl:message", namespaces=_NS)}
 
     def contract(self) -> Contract:
         binding = self._root.xpath("wsdl:binding[soap:binding]", namespaces=_NS)[0]
         port_type = self._root.xpath("wsdl:portType", namespaces=_NS)[0]
-        operations = [self._operation(op, binding) for op in
-                      port_type.xpath("wsdl:operation", namespaces=_NS)]
+        operations = [
+            self._operation(op, binding) for op in port_type.xpath("wsdl:operation", namespaces=_NS)
+        ]
         service = self._root.xpath("wsdl:service/@name", namespaces=_NS)[0]
         return Contract(service, self._tns, tuple(sorted(operations, key=lambda o: o.name)))
 
@@ -76,13 +80,15 @@ class _Reader:
             name=name,
             soap_action=bound.xpath("string(soap:operation/@soapAction)", namespaces=_NS),
             parameters=self._fields(self._message_element(op, "input")),
-            header=tuple((self._header_element(h).get("name"),
-                          self._fields(self._header_element(h))) for h in headers),
-            result=result)
+            header=tuple(
+                (self._header_element(h).get("name"), self._fields(self._header_element(h)))
+                for h in headers
+            ),
+            result=result,
+        )
 
     def _message_element(self, op, direction: str):
-        message = self._messages[_local(op.xpath(f"wsdl:{direction}/@message",
-                                                 namespaces=_NS)[0])]
+        message = self._messages[_local(op.xpath(f"wsdl:{direction}/@message", namespaces=_NS)[0])]
         return self._elements[_local(message.xpath("wsdl:part/@element", namespaces=_NS)[0])]
 
     def _header_element(self, header):
@@ -93,15 +99,17 @@ class _Reader:
     def _fields(self, element) -> Fields:
         """The sample fields of an element: of its own complex type, or of its named type."""
         inline = element.find(f"{{{XSD_NS}}}complexType")
-        return self._sequence(inline if inline is not None else
-                              self._types[_local(element.get("type"))])
+        return self._sequence(
+            inline if inline is not None else self._types[_local(element.get("type"))]
+        )
 
     def _sequence(self, complex_type) -> Fields:
         fields = []
         for item in complex_type.xpath("s:sequence/s:element", namespaces=_NS):
             value = self._value(item.get("type"))
-            fields += [(item.get("name"), value)] * (2 if item.get("maxOccurs") == "unbounded"
-                                                     else 1)
+            fields += [(item.get("name"), value)] * (
+                2 if item.get("maxOccurs") == "unbounded" else 1
+            )
         return tuple(fields)
 
     def _value(self, type_name: str):

@@ -50,8 +50,7 @@ class Envelope:
             return cls(None, {}, Fault("Client.XMLSyntaxError", str(exc)))
         # What lxml's XMLID (spyne's own parse) indexes; it matters only to an href, and finding
         # it costs ~13 µs, so a body without one is spared the search.
-        ids = {element.get("id"): element for element in _WITH_ID(root)} if b"href" in body \
-            else {}
+        ids = {element.get("id"): element for element in _WITH_ID(root)} if b"href" in body else {}
         try:
             check_structure(version, root)
         except Fault as fault:
@@ -83,8 +82,10 @@ def check_structure(version: SoapVersion, root) -> None:
     if any(len(element.attrib) > MAX_ATTRIBUTES for element in root.iter()):
         raise Fault("Client.Attributes", "too many attributes")
     if root.tag != version.qname("Envelope"):
-        raise Fault("Client.VersionMismatch" if root.tag.endswith("}Envelope") else "Client",
-                    "not a SOAP envelope of the expected version")
+        raise Fault(
+            "Client.VersionMismatch" if root.tag.endswith("}Envelope") else "Client",
+            "not a SOAP envelope of the expected version",
+        )
     parts = elements(root)
     headers = [p for p in parts if p.tag == version.qname("Header")]
     bodies = [p for p in parts if p.tag == version.qname("Body")]
@@ -99,8 +100,11 @@ def check_structure(version: SoapVersion, root) -> None:
         if etree.QName(field).namespace != TNS:
             calls[0].remove(field)
     blocks = [block for header in headers for block in elements(header)]
-    for parent, name in [(calls[0], _tag), *((header, _tag) for header in headers),
-                         *((block, _local_name) for block in blocks)]:
+    for parent, name in [
+        (calls[0], _tag),
+        *((header, _tag) for header in headers),
+        *((block, _local_name) for block in blocks),
+    ]:
         names = [name(child) for child in elements(parent)]
         if len(names) != len(set(names)):
             raise Fault("Client.DuplicateElement", "duplicate element")

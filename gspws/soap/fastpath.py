@@ -51,19 +51,27 @@ class VerifyFastPath:
         except Exception as exc:  # a fault of this path: spyne still answers the caller
             where = traceback.extract_tb(exc.__traceback__)[-1]
             # Where and what, never the exception's text: it could quote the request.
-            log.error("the fast path failed with %s at %s:%d; spyne answers",
-                      type(exc).__name__, where.filename, where.lineno)
+            log.error(
+                "the fast path failed with %s at %s:%d; spyne answers",
+                type(exc).__name__,
+                where.filename,
+                where.lineno,
+            )
             return None
-        outcome = self._verifier.verify(caller(service_id, environ, VERIFY_FUNCTION),
-                                        values.get("account"), values.get("code"))
+        outcome = self._verifier.verify(
+            caller(service_id, environ, VERIFY_FUNCTION), values.get("account"), values.get("code")
+        )
         return verify_result(version, outcome)
 
 
 def _read(version: SoapVersion, root) -> tuple[str | None, dict[str, str]]:
     """ServiceID (None without a header) and the call's parameters, by name."""
     parts = _children(root)
-    if parts[-1].tag != version.qname("Body") or len(parts) > 2 or (
-            len(parts) == 2 and parts[0].tag != version.qname("Header")):
+    if (
+        parts[-1].tag != version.qname("Body")
+        or len(parts) > 2
+        or (len(parts) == 2 and parts[0].tag != version.qname("Header"))
+    ):
         raise _NotPlain("envelope")
     service_id = _service_id(version, parts[0]) if len(parts) == 2 else None
     (call,) = _children(parts[-1])
@@ -80,8 +88,11 @@ def _read(version: SoapVersion, root) -> tuple[str | None, dict[str, str]]:
 
 def _service_id(version: SoapVersion, header) -> str:
     blocks = _children(header)
-    if len(blocks) != 1 or blocks[0].tag != _SERVICE_HEADER or any(
-            not name.startswith(f"{{{version.envelope_ns}}}") for name in blocks[0].attrib):
+    if (
+        len(blocks) != 1
+        or blocks[0].tag != _SERVICE_HEADER
+        or any(not name.startswith(f"{{{version.envelope_ns}}}") for name in blocks[0].attrib)
+    ):
         raise _NotPlain("header")
     # SOAP's own attributes on a header block (Axis sends actor and mustUnderstand="0") are
     # ignored, as on the spyne path.

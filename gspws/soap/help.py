@@ -47,8 +47,13 @@ class _Protocol:
 
     @classmethod
     def of(cls, version: shape.SoapVersion, prefix: str) -> _Protocol:
-        return cls(f"SOAP {version.name}", prefix, version.envelope_ns, version.content_type,
-                   sends_soap_action=version is shape.SOAP11)
+        return cls(
+            f"SOAP {version.name}",
+            prefix,
+            version.envelope_ns,
+            version.content_type,
+            sends_soap_action=version is shape.SOAP11,
+        )
 
 
 #: ASP.NET writes SOAP 1.2 samples with the prefix ``soap12``.
@@ -84,9 +89,11 @@ def _sample_lines(fields: tuple, depth: int) -> list[str]:
 
 def _descriptions(definitions: Application) -> dict[str, str]:
     """Each operation's docstring, on one line."""
-    return {method.name: " ".join((method.doc or "").split())
-            for service in definitions.services
-            for method in service.public_methods.values()}
+    return {
+        method.name: " ".join((method.doc or "").split())
+        for service in definitions.services
+        for method in service.public_methods.values()
+    }
 
 
 class HelpPages:
@@ -97,12 +104,17 @@ class HelpPages:
     tests.
     """
 
-    def __init__(self, return_codes: Iterable | None = None, wsdl: WsdlDocument | None = None,
-                 definitions: Application = DEFINITIONS) -> None:
+    def __init__(
+        self,
+        return_codes: Iterable | None = None,
+        wsdl: WsdlDocument | None = None,
+        definitions: Application = DEFINITIONS,
+    ) -> None:
         self._contract: Contract = read_contract(wsdl or load_wsdl())
         self._descriptions = _descriptions(definitions)
-        self._return_codes = tuple((int(rc.code), str(rc.message))
-                                   for rc in (return_codes or RETURN_CODES))
+        self._return_codes = tuple(
+            (int(rc.code), str(rc.message)) for rc in (return_codes or RETURN_CODES)
+        )
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(_TEMPLATE_DIR)),
             autoescape=True,
@@ -115,15 +127,14 @@ class HelpPages:
         self._common = {
             "service_name": self._contract.service,
             "namespace": self._contract.namespace,
-            "operations": [(op.name, self._descriptions.get(op.name, ""))
-                           for op in self._contract.operations],
+            "operations": [
+                (op.name, self._descriptions.get(op.name, "")) for op in self._contract.operations
+            ],
         }
 
     def service_page(self, service_url: str) -> str:
         """The page for ``GET TOTP.asmx``: operation list and WSDL link."""
-        return self._service_tpl.render(
-            endpoint=_Endpoint.from_url(service_url), **self._common
-        )
+        return self._service_tpl.render(endpoint=_Endpoint.from_url(service_url), **self._common)
 
     def operation_page(self, operation: str, service_url: str) -> str | None:
         """The page for ``GET TOTP.asmx?op=NAME``; ``None`` if NAME is unknown.

@@ -17,15 +17,21 @@ from gspws.soap.shape import TNS
 
 class OTPDestinations(ComplexModel):
     __namespace__ = TNS
-    _type_info = [("Mobile", Unicode), ("MobileVerified", Boolean), ("Email", Unicode),
-                  ("EmailVerified", Boolean)]
+    _type_info = [
+        ("Mobile", Unicode),
+        ("MobileVerified", Boolean),
+        ("Email", Unicode),
+        ("EmailVerified", Boolean),
+    ]
 
     @classmethod
     def of(cls, found: Destinations) -> "OTPDestinations":
-        return cls(Mobile=mask_mobile(found.mobile) if found.mobile else None,
-                   MobileVerified=bool(found.mobile and found.mobile_verified),
-                   Email=mask_email(found.email) if found.email else None,
-                   EmailVerified=bool(found.email and found.email_verified))
+        return cls(
+            Mobile=mask_mobile(found.mobile) if found.mobile else None,
+            MobileVerified=bool(found.mobile and found.mobile_verified),
+            Email=mask_email(found.email) if found.email else None,
+            EmailVerified=bool(found.email and found.email_verified),
+        )
 
 
 CP2ResponseOfOTPDestinations = response_of("OTPDestinations", OTPDestinations)
@@ -52,8 +58,9 @@ class MobileOTPService(ServiceBase):
         """發送一次性驗證碼至指定管道 (sms 或 email)。
         As SendOTPCode, to the channel the person chose: sms or email (3001 when that one is
         not verified; 9999 for another channel)."""
-        sent = ctx.app.oob.send_code(caller_of(ctx, "SendOTPCodeTo"), account,
-                                     (channel or "").strip().lower())
+        sent = ctx.app.oob.send_code(
+            caller_of(ctx, "SendOTPCodeTo"), account, (channel or "").strip().lower()
+        )
         return CP2Response(Code=sent.code.code, Message=sent.message)
 
     @operation(Unicode, Unicode, returns=CP2Response)
@@ -70,8 +77,10 @@ class MobileOTPService(ServiceBase):
         3001 for an unknown account."""
         code, found = ctx.app.oob.destinations_of(caller_of(ctx, "GetOTPDestinations"), account)
         return CP2ResponseOfOTPDestinations(
-            Code=code.code, Message=code.message,
-            Result=OTPDestinations.of(found) if found else None)
+            Code=code.code,
+            Message=code.message,
+            Result=OTPDestinations.of(found) if found else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -85,5 +94,6 @@ class AsmxService:
         return Path(str(files("gspws.wsdl") / self.wsdl_file))
 
 
-MOBILE_OTP = AsmxService("MobileOTP", Application([MobileOTPService], tns=TNS, name="MobileOTP"),
-                         "MobileOTP.wsdl")
+MOBILE_OTP = AsmxService(
+    "MobileOTP", Application([MobileOTPService], tns=TNS, name="MobileOTP"), "MobileOTP.wsdl"
+)

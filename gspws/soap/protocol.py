@@ -26,12 +26,12 @@ _CLIENT_REASONS = {
     "XMLSyntaxError": "The request is not well-formed XML.",
     "ResourceNotFound": "The request body is not an operation of this service.",
     "VersionMismatch": "The envelope namespace does not match the SOAP version of the "
-                       "Content-Type.",
+    "Content-Type.",
     "DTD": "A SOAP message must not contain a document type declaration.",
     "DuplicateElement": "An element that may occur once occurs more than once.",
     "Attributes": f"An element carries more than {MAX_ATTRIBUTES} attributes.",
     "Structure": "The envelope must hold one Body with one operation element, and at most "
-                 "one Header.",
+    "one Header.",
 }
 _GENERIC_CLIENT_REASON = "The request is not a valid SOAP call of this service."
 SERVER_FAULT_REASON = "Server was unable to process request."
@@ -62,8 +62,11 @@ class _AspNetShaped:
             return shape.fault(self.version, "VersionMismatch", _CLIENT_REASONS[subcode])
         if kind == "Client":
             log.info("SOAP %s client fault: %s", self.version.name, faultcode)
-            return shape.fault(self.version, self.version.client_fault,
-                               _CLIENT_REASONS.get(subcode, _GENERIC_CLIENT_REASON))
+            return shape.fault(
+                self.version,
+                self.version.client_fault,
+                _CLIENT_REASONS.get(subcode, _GENERIC_CLIENT_REASON),
+            )
         log.error("SOAP %s server fault: %s", self.version.name, faultcode)
         return shape.fault(self.version, self.version.server_fault, SERVER_FAULT_REASON)
 
@@ -79,8 +82,9 @@ def verify_result(version: SoapVersion, outcome: ReturnCode) -> bytes:
     """The answer to a VerifyTOTPCode call with ``outcome``: spyne's serialisation of the
     service's own ``CP2Response`` written by :func:`answer_bytes`, as on the spyne path; one per
     return code and version, made once (for the fast path and the benchmark's floor)."""
-    message = DEFINITIONS.interface.service_method_map[
-        f"{{{shape.TNS}}}{VERIFY_FUNCTION}"][0].out_message
+    message = DEFINITIONS.interface.service_method_map[f"{{{shape.TNS}}}{VERIFY_FUNCTION}"][
+        0
+    ].out_message
     result = message(**{f"{VERIFY_FUNCTION}Result": CP2Response.of(outcome)})
     return answer_bytes(version, get_object_as_xml(result, message))
 

@@ -30,6 +30,7 @@ from gspws.soap.shape import TNS
 
 log = logging.getLogger(__name__)
 
+
 class ServiceHeader(ComplexModel):
     __namespace__ = TNS
     ServiceID = Unicode
@@ -46,20 +47,37 @@ class CP2Response(ComplexModel):
 
 class TOTPDevice(ComplexModel):
     __namespace__ = TNS
-    _type_info = [("Serial", Unicode), ("DeviceName", Unicode), ("Phone", Unicode),
-                  ("Period", Integer), ("Locked", Boolean)]
+    _type_info = [
+        ("Serial", Unicode),
+        ("DeviceName", Unicode),
+        ("Phone", Unicode),
+        ("Period", Integer),
+        ("Locked", Boolean),
+    ]
 
 
 class TOTPStatus(ComplexModel):
     __namespace__ = TNS
-    _type_info = [("Enabled", Boolean),
-                  ("Devices", Array(TOTPDevice, type_name="ArrayOfTOTPDevice"))]
+    _type_info = [
+        ("Enabled", Boolean),
+        ("Devices", Array(TOTPDevice, type_name="ArrayOfTOTPDevice")),
+    ]
 
     @classmethod
     def of(cls, status: Status) -> "TOTPStatus":
-        return cls(Enabled=status.enabled, Devices=[
-            TOTPDevice(Serial=d.serial, DeviceName=d.name, Phone=d.phone, Period=d.period,
-                       Locked=d.locked) for d in status.devices])
+        return cls(
+            Enabled=status.enabled,
+            Devices=[
+                TOTPDevice(
+                    Serial=d.serial,
+                    DeviceName=d.name,
+                    Phone=d.phone,
+                    Period=d.period,
+                    Locked=d.locked,
+                )
+                for d in status.devices
+            ],
+        )
 
 
 class TOTPBinding(ComplexModel):
@@ -68,21 +86,29 @@ class TOTPBinding(ComplexModel):
 
     @classmethod
     def of(cls, binding: Binding) -> "TOTPBinding":
-        return cls(OtpauthUri=binding.otpauth_uri, QrPng=[qr.png(binding.otpauth_uri)],
-                   Serial=binding.serial)
+        return cls(
+            OtpauthUri=binding.otpauth_uri,
+            QrPng=[qr.png(binding.otpauth_uri)],
+            Serial=binding.serial,
+        )
 
 
 def response_of(name: str, result, convert=lambda value: value):
     """``CP2ResponseOf<name>``: ``{Code, Message, Result}``, the Result only when Code is 0."""
+
     def of(cls, outcome: Outcome):
         value = convert(outcome.value) if outcome.ok else None
         return cls(Code=outcome.code.code, Message=outcome.code.message, Result=value)
 
-    return type(f"CP2ResponseOf{name}", (ComplexModel,), {
-        "__namespace__": TNS,
-        "_type_info": [("Code", Integer), ("Message", Unicode), ("Result", result)],
-        "of": classmethod(of),
-    })
+    return type(
+        f"CP2ResponseOf{name}",
+        (ComplexModel,),
+        {
+            "__namespace__": TNS,
+            "_type_info": [("Code", Integer), ("Message", Unicode), ("Result", result)],
+            "of": classmethod(of),
+        },
+    )
 
 
 CP2ResponseOfTOTPStatus = response_of("TOTPStatus", TOTPStatus, TOTPStatus.of)
@@ -92,17 +118,24 @@ CP2ResponseOfString = response_of("String", Unicode)
 
 def operation(*params, returns):
     """``@rpc`` with ASP.NET's names: ``<Name>Response`` wrapping ``<Name>Result``."""
+
     def decorate(function):
         name = function.__name__
-        return rpc(*params, _returns=returns, _out_message_name=f"{name}Response",
-                   _out_variable_name=f"{name}Result")(function)
+        return rpc(
+            *params,
+            _returns=returns,
+            _out_message_name=f"{name}Response",
+            _out_variable_name=f"{name}Result",
+        )(function)
+
     return decorate
 
 
 def caller_of(ctx, operation: str) -> Caller:
     header = ctx.in_header
-    return caller(header.ServiceID if header is not None else None, ctx.transport.req_env,
-                  operation)
+    return caller(
+        header.ServiceID if header is not None else None, ctx.transport.req_env, operation
+    )
 
 
 def caller(service_id: str | None, environ: dict, operation: str) -> Caller:
@@ -112,8 +145,7 @@ def caller(service_id: str | None, environ: dict, operation: str) -> Caller:
     if action and action != f"{TNS}/{operation}":
         # The caller's value is not logged: it is free text that could carry a code.
         log.info("SOAPAction differs from the body's operation %s; accepted", operation)
-    return Caller(service_id=service_id, address=origin_of(environ).address,
-                  operation=operation)
+    return Caller(service_id=service_id, address=origin_of(environ).address, operation=operation)
 
 
 class TOTPService(ServiceBase):
@@ -143,16 +175,16 @@ class TOTPService(ServiceBase):
         """開始綁定驗證器：回傳 otpauth URI 與 QR Code (PNG)。 Starts binding an authenticator: the
         otpauth URI and its QR code (PNG, base64); confirm with ConfirmTOTPBinding before it
         lapses. 9999 for a device name over 100 characters or an account with 10 devices."""
-        outcome = ctx.app.enrollment.begin(caller_of(ctx, "BeginTOTPBinding"), account,
-                                           deviceName)
+        outcome = ctx.app.enrollment.begin(caller_of(ctx, "BeginTOTPBinding"), account, deviceName)
         return CP2ResponseOfTOTPBinding.of(outcome)
 
     @operation(Unicode, Unicode, returns=CP2Response)
     def ConfirmTOTPBinding(ctx, account, TOTPCode):  # noqa: N802,N803
         """以驗證器產生的驗證碼完成綁定。 Activates the pending authenticator with a code from it:
         9999 for a wrong code, 3001 when nothing is pending (never begun, or lapsed)."""
-        outcome = ctx.app.enrollment.confirm(caller_of(ctx, "ConfirmTOTPBinding"), account,
-                                             TOTPCode)
+        outcome = ctx.app.enrollment.confirm(
+            caller_of(ctx, "ConfirmTOTPBinding"), account, TOTPCode
+        )
         return CP2Response.of(outcome.code)
 
     @operation(Unicode, Unicode, returns=CP2Response)

@@ -20,23 +20,34 @@ class SoapVersion:
     name: str
     envelope_ns: str
     content_type: str
-    client_fault: str    # faultcode / Code Value local name for the caller's mistakes
+    client_fault: str  # faultcode / Code Value local name for the caller's mistakes
     server_fault: str
 
     def qname(self, local: str) -> str:
         return f"{{{self.envelope_ns}}}{local}"
 
 
-SOAP11 = SoapVersion("1.1", "http://schemas.xmlsoap.org/soap/envelope/",
-                     "text/xml; charset=utf-8", "Client", "Server")
-SOAP12 = SoapVersion("1.2", "http://www.w3.org/2003/05/soap-envelope",
-                     "application/soap+xml; charset=utf-8", "Sender", "Receiver")
+SOAP11 = SoapVersion(
+    "1.1",
+    "http://schemas.xmlsoap.org/soap/envelope/",
+    "text/xml; charset=utf-8",
+    "Client",
+    "Server",
+)
+SOAP12 = SoapVersion(
+    "1.2",
+    "http://www.w3.org/2003/05/soap-envelope",
+    "application/soap+xml; charset=utf-8",
+    "Sender",
+    "Receiver",
+)
 
 
 def envelope(version: SoapVersion, payload: etree._Element) -> bytes:
     """``payload`` inside ``soap:Envelope/soap:Body``, serialised as ASP.NET does."""
-    env = etree.Element(version.qname("Envelope"),
-                        nsmap={"soap": version.envelope_ns, "xsi": XSI, "xsd": XSD})
+    env = etree.Element(
+        version.qname("Envelope"), nsmap={"soap": version.envelope_ns, "xsi": XSI, "xsd": XSD}
+    )
     etree.SubElement(env, version.qname("Body")).append(payload)
     return XML_DECLARATION + etree.tostring(env, encoding="utf-8")
 

@@ -25,7 +25,7 @@ PAGE_SIZE = 1000
 @dataclass(frozen=True)
 class Query:
     since: datetime
-    until: datetime | None = None      # exclusive
+    until: datetime | None = None  # exclusive
     service_id: str | None = None
     account: str | None = None
 
@@ -36,9 +36,11 @@ def reading_engine(settings: Settings) -> Engine:
     mode read a snapshot and block no writer."""
     url = make_url(settings.effective_database_url)
     if url.get_backend_name() == "sqlite":
-        return create_engine(url, connect_args={"timeout": settings.db_timeout},
-                             hide_parameters=True)
+        return create_engine(
+            url, connect_args={"timeout": settings.db_timeout}, hide_parameters=True
+        )
     from gspws.store.db import make_engine
+
     return make_engine(settings)
 
 
@@ -61,7 +63,9 @@ def events(engine: Engine, query: Query, page_size: int | None = None) -> Iterat
     return _pages(engine, conditions, page_size)
 
 
-def _pages(engine: Engine, conditions: list[ColumnElement[bool]], page_size: int) -> Iterator[dict[str, Any]]:
+def _pages(
+    engine: Engine, conditions: list[ColumnElement[bool]], page_size: int
+) -> Iterator[dict[str, Any]]:
     table = AuditEvent.__table__
     columns = [table.c.id, *(table.c[name] for name in COLUMNS)]
     after: tuple[datetime, int] | None = None
@@ -71,10 +75,16 @@ def _pages(engine: Engine, conditions: list[ColumnElement[bool]], page_size: int
             at, last_id = after
             # ``at >= :at`` first, so the index on ``at`` bounds the scan.
             page_conditions.append(table.c.at >= at)
-            page_conditions.append(or_(table.c.at > at, and_(table.c.at == at, table.c.id > last_id)))
+            page_conditions.append(
+                or_(table.c.at > at, and_(table.c.at == at, table.c.id > last_id))
+            )
         with engine.connect() as conn:
-            rows = conn.execute(select(*columns).where(*page_conditions)
-                                .order_by(table.c.at, table.c.id).limit(page_size)).all()
+            rows = conn.execute(
+                select(*columns)
+                .where(*page_conditions)
+                .order_by(table.c.at, table.c.id)
+                .limit(page_size)
+            ).all()
         for row in rows:
             yield {name: getattr(row, name) for name in COLUMNS}
         if len(rows) < page_size:

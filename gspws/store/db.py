@@ -57,12 +57,20 @@ def verification_engine(settings: Settings, engine: Engine) -> Engine:
     it runs (``prepare_threshold=0``; psycopg's default waits for the fifth)."""
     if engine.dialect.driver != "psycopg":
         return engine
-    return _server_engine(settings, pool_pre_ping=False, isolation_level="AUTOCOMMIT",
-                          connect_args={"prepare_threshold": 0})
+    return _server_engine(
+        settings,
+        pool_pre_ping=False,
+        isolation_level="AUTOCOMMIT",
+        connect_args={"prepare_threshold": 0},
+    )
 
 
-def _server_engine(settings: Settings, pool_pre_ping: bool,
-                   connect_args: dict[str, Any] | None = None, **options: Any) -> Engine:
+def _server_engine(
+    settings: Settings,
+    pool_pre_ping: bool,
+    connect_args: dict[str, Any] | None = None,
+    **options: Any,
+) -> Engine:
     """An engine on a database server (PostgreSQL, or what else the URL names)."""
     url = make_url(settings.effective_database_url)
     connect_args = dict(connect_args or {})
@@ -71,18 +79,28 @@ def _server_engine(settings: Settings, pool_pre_ping: bool,
         # Keep libpq options given in the URL (e.g. ?options=-csearch_path%3Dgspws) and add ours.
         given = url.query.get("options", "")
         url = url.difference_update_query(["options"])
-        connect_args |= {"connect_timeout": settings.db_timeout,
-                         "options": f"{given} -c statement_timeout={timeout_ms} "
-                                    f"-c lock_timeout={timeout_ms}".strip()}
+        connect_args |= {
+            "connect_timeout": settings.db_timeout,
+            "options": f"{given} -c statement_timeout={timeout_ms} "
+            f"-c lock_timeout={timeout_ms}".strip(),
+        }
     try:
-        return create_engine(url, pool_size=settings.db_pool_size,
-                             max_overflow=settings.db_pool_size, pool_timeout=settings.db_timeout,
-                             pool_pre_ping=pool_pre_ping, pool_recycle=1800,
-                             connect_args=connect_args, hide_parameters=True, **options)
+        return create_engine(
+            url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_pool_size,
+            pool_timeout=settings.db_timeout,
+            pool_pre_ping=pool_pre_ping,
+            pool_recycle=1800,
+            connect_args=connect_args,
+            hide_parameters=True,
+            **options,
+        )
     except ModuleNotFoundError as missing:  # the driver is an extra (setup.cfg)
         remedy = "gspws[postgresql]" if url.get_backend_name() == "postgresql" else missing.name
-        raise ConfigError(f"{url.drivername} needs the {missing.name} module: "
-                          f"install {remedy}") from None
+        raise ConfigError(
+            f"{url.drivername} needs the {missing.name} module: install {remedy}"
+        ) from None
 
 
 def opened_read_only(error: BaseException) -> bool:
@@ -119,8 +137,12 @@ def _create_private(database: Path) -> None:
 def _sqlite_engine(url: URL, settings: Settings) -> Engine:
     if url.database and url.database != ":memory:":
         _create_private(Path(url.database))
-    engine = create_engine(url, connect_args={"timeout": settings.db_timeout}, hide_parameters=True,
-                           execution_options={_WRITER_QUEUE_TIMEOUT: settings.db_timeout})
+    engine = create_engine(
+        url,
+        connect_args={"timeout": settings.db_timeout},
+        hide_parameters=True,
+        execution_options={_WRITER_QUEUE_TIMEOUT: settings.db_timeout},
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
@@ -209,8 +231,7 @@ class WriterQueue:
                 return
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise WriterQueueTimeout(f"no turn to write within {self._timeout} s") \
-                        from None
+                    raise WriterQueueTimeout(f"no turn to write within {self._timeout} s") from None
                 time.sleep(pause)
                 pause = min(pause * 2, self.LONGEST_PAUSE)
 
@@ -223,8 +244,11 @@ class WriterQueue:
                 # flock needs no write access: whoever created the file, all can read it.
                 self._fd = os.open(self._path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
             except OSError as error:
-                log.warning("cannot open %s (%s): SQLite writers take turns without it",
-                            self._path, error.strerror)
+                log.warning(
+                    "cannot open %s (%s): SQLite writers take turns without it",
+                    self._path,
+                    error.strerror,
+                )
                 self._fd = None
         return self._fd
 

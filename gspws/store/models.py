@@ -40,8 +40,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return value.astimezone(UTC) if value is not None else None
 
-    def process_result_value(self, value: datetime | None,
-                             dialect: Dialect) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is not None and value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value
@@ -62,13 +61,15 @@ class TokenType(str, enum.Enum):
 
 class Base(DeclarativeBase):
     __table__: ClassVar[Table]  # (typed FromClause by SQLAlchemy: every model here maps a Table)
-    metadata = MetaData(naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s",
-    })
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+        }
+    )
     type_annotation_map = {datetime: UTCDateTime}
 
 
@@ -83,9 +84,11 @@ class Service(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     networks: Mapped[list["ServiceNetwork"]] = relationship(
-        back_populates="service", cascade="all, delete-orphan", order_by="ServiceNetwork.id")
+        back_populates="service", cascade="all, delete-orphan", order_by="ServiceNetwork.id"
+    )
     grants: Mapped[list["ServiceGrant"]] = relationship(
-        back_populates="service", cascade="all, delete-orphan", order_by="ServiceGrant.function")
+        back_populates="service", cascade="all, delete-orphan", order_by="ServiceGrant.function"
+    )
 
 
 class RegistryState(Base):
@@ -103,7 +106,9 @@ class ServiceNetwork(Base):
     __tablename__ = "service_networks"
     __table_args__ = (UniqueConstraint("service_pk", "cidr"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    service_pk: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"), index=True)
+    service_pk: Mapped[int] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE"), index=True
+    )
     cidr: Mapped[str] = mapped_column(String(50))
     service: Mapped[Service] = relationship(back_populates="networks")
 
@@ -114,7 +119,9 @@ class ServiceGrant(Base):
     __tablename__ = "service_grants"
     __table_args__ = (UniqueConstraint("service_pk", "function"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    service_pk: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"), index=True)
+    service_pk: Mapped[int] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE"), index=True
+    )
     function: Mapped[str] = mapped_column(String(100))
     suspended: Mapped[bool] = mapped_column(Boolean, default=False)
     service: Mapped[Service] = relationship(back_populates="grants")
@@ -149,17 +156,27 @@ class Token(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     serial: Mapped[str] = mapped_column(String(32), unique=True)
     account_id: Mapped[int | None] = mapped_column(
-        ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
     type: Mapped[TokenType] = mapped_column(
-        Enum(TokenType, native_enum=False, length=10, values_callable=lambda e: [m.value for m in e]),
-        default=TokenType.TOTP)
+        Enum(
+            TokenType, native_enum=False, length=10, values_callable=lambda e: [m.value for m in e]
+        ),
+        default=TokenType.TOTP,
+    )
     algorithm: Mapped[str] = mapped_column(String(10), default="SHA1")
     digits: Mapped[int] = mapped_column(Integer, default=6)
     period: Mapped[int] = mapped_column(Integer, default=30)
     secret: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[TokenStatus] = mapped_column(
-        Enum(TokenStatus, native_enum=False, length=10, values_callable=lambda e: [m.value for m in e]),
-        default=TokenStatus.PENDING)
+        Enum(
+            TokenStatus,
+            native_enum=False,
+            length=10,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        default=TokenStatus.PENDING,
+    )
     failures: Mapped[int] = mapped_column(Integer, default=0)
     locked_at: Mapped[datetime | None]
     last_step: Mapped[int | None] = mapped_column(BigInteger)
@@ -180,7 +197,8 @@ class BindingLink(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     account_id: Mapped[int] = mapped_column(
-        ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
 
@@ -210,7 +228,8 @@ class OtpCode(Base):
     __tablename__ = "otp_codes"
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     account_id: Mapped[int] = mapped_column(
-        ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
     purpose: Mapped[str] = mapped_column(String(20))
     channel: Mapped[str] = mapped_column(String(10))
     destination: Mapped[str] = mapped_column(String(254))

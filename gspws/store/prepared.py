@@ -77,36 +77,49 @@ class Prepared:
             raise ValueError(f"cannot prepare a statement with an expanding parameter: {compiled}")
         if compiled.insert_prefetch or compiled.update_prefetch:
             # Python-side column defaults are computed by SQLAlchemy's execution, skipped here.
-            raise ValueError(f"cannot prepare a statement that relies on column defaults: "
-                             f"{compiled}")
+            raise ValueError(
+                f"cannot prepare a statement that relies on column defaults: {compiled}"
+            )
         self.sql = compiled.string
-        convert = {name: bind.type.dialect_impl(dialect).bind_processor(dialect) or _same
-                   for name, bind in binds.items()}
+        convert = {
+            name: bind.type.dialect_impl(dialect).bind_processor(dialect) or _same
+            for name, bind in binds.items()
+        }
         # Values written into the statement (``status == 'active'``) are parameters too,
         # converted here once; the per-call values are converted in parameters().
-        self._constants = {name: convert[name](bind.effective_value)
-                           for name, bind in binds.items() if not bind.required}
+        self._constants = {
+            name: convert[name](bind.effective_value)
+            for name, bind in binds.items()
+            if not bind.required
+        }
         self._convert = {name: convert[name] for name, bind in binds.items() if bind.required}
         self._order = compiled.positiontup  # positional paramstyles (SQLite); None for named
         columns = getattr(statement, "selected_columns", None)
         if columns is not None:
             # the column names are known at run time only, which mypy's namedtuple cannot type
             self._row: Callable[..., Any] = namedtuple(  # type: ignore[misc]
-                "Row", [column.key for column in columns])
-            self._result = [column.type.dialect_impl(dialect).result_processor(dialect, None)
-                            or _same for column in columns]
+                "Row", [column.key for column in columns]
+            )
+            self._result = [
+                column.type.dialect_impl(dialect).result_processor(dialect, None) or _same
+                for column in columns
+            ]
 
     def parameters(self, values: dict[str, Any]) -> dict[str, Any] | list[Any]:
         """``values`` (by parameter name), converted and arranged as the DBAPI wants them."""
-        converted = {**self._constants,
-                     **{name: convert(values[name]) for name, convert in self._convert.items()}}
+        converted = {
+            **self._constants,
+            **{name: convert(values[name]) for name, convert in self._convert.items()},
+        }
         if self._order is None:
             return converted
         return [converted[name] for name in self._order]
 
     def rows(self, fetched: Iterable[Sequence[Any]]) -> list[Any]:
-        return [self._row(*(convert(value) for convert, value in zip(self._result, row, strict=True)))
-                for row in fetched]
+        return [
+            self._row(*(convert(value) for convert, value in zip(self._result, row, strict=True)))
+            for row in fetched
+        ]
 
 
 class CursorRunner:
@@ -189,8 +202,9 @@ class AutocommitRunner(CursorRunner):
         except self._engine.dialect.loaded_dbapi.Error as error:
             if not self._broken(error):
                 raise
-            log.info("a pooled connection was dead (%s); retrying on a fresh one",
-                     type(error).__name__)
+            log.info(
+                "a pooled connection was dead (%s); retrying on a fresh one", type(error).__name__
+            )
             self.close(error)
             self._engine.dispose()  # the connections opened before it are likely dead too
             self._open()
@@ -203,7 +217,8 @@ class AutocommitRunner(CursorRunner):
     def _broken(self, error: BaseException) -> bool:
         dialect = self._engine.dialect
         return isinstance(error, dialect.loaded_dbapi.Error) and dialect.is_disconnect(
-            error, self._connection.dbapi_connection, self._cursor)
+            error, self._connection.dbapi_connection, self._cursor
+        )
 
 
 class PreparedStatements:

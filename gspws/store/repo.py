@@ -74,21 +74,29 @@ class Repository(VerifyQueries, OobQueries):
             raise StoreError(f"no service {service_id}")
         return service
 
-    def add_service(self, service_id: str, name: str, networks: list[str],
-                    functions: list[str]) -> Service:
-        service = Service(service_id=service_id, name=name, enabled=True,
-                          networks=[ServiceNetwork(cidr=c) for c in dict.fromkeys(networks)],
-                          grants=[ServiceGrant(function=f, suspended=False)
-                                  for f in dict.fromkeys(functions)])
+    def add_service(
+        self, service_id: str, name: str, networks: list[str], functions: list[str]
+    ) -> Service:
+        service = Service(
+            service_id=service_id,
+            name=name,
+            enabled=True,
+            networks=[ServiceNetwork(cidr=c) for c in dict.fromkeys(networks)],
+            grants=[ServiceGrant(function=f, suspended=False) for f in dict.fromkeys(functions)],
+        )
         self.session.add(service)
         self._flush(f"service {service_id} already exists")
         self._services_changed()
         return service
 
     def list_services(self) -> list[Service]:
-        return list(self.session.scalars(
-            select(Service).order_by(Service.service_id)
-            .options(selectinload(Service.networks), selectinload(Service.grants))))
+        return list(
+            self.session.scalars(
+                select(Service)
+                .order_by(Service.service_id)
+                .options(selectinload(Service.networks), selectinload(Service.grants))
+            )
+        )
 
     def grant(self, service_id: str, function: str) -> None:
         service = self.get_service(service_id)
@@ -112,8 +120,11 @@ class Repository(VerifyQueries, OobQueries):
 
     def _services_changed(self) -> None:
         """Tell every worker's ServiceRegistry to reload (see gspws.core.registry)."""
-        self.session.execute(update(RegistryState).where(RegistryState.id == 1)
-                             .values(version=RegistryState.version + 1))
+        self.session.execute(
+            update(RegistryState)
+            .where(RegistryState.id == 1)
+            .values(version=RegistryState.version + 1)
+        )
 
     @staticmethod
     def _grant(service: Service, function: str) -> ServiceGrant:
@@ -127,14 +138,20 @@ class Repository(VerifyQueries, OobQueries):
     def get_account(self, account: str) -> Account:
         """The account ``account`` names in its canonical form (gspws.core.names)."""
         canonical = names.lookup(account)
-        found = canonical and self.session.scalar(select(Account)
-                                                  .where(Account.account == canonical))
+        found = canonical and self.session.scalar(
+            select(Account).where(Account.account == canonical)
+        )
         if not found:
             raise StoreError(f"no account {account!r}")
         return found
 
-    def add_account(self, account: str, name: str | None = None, email: str | None = None,
-                    phone: str | None = None) -> Account:
+    def add_account(
+        self,
+        account: str,
+        name: str | None = None,
+        email: str | None = None,
+        phone: str | None = None,
+    ) -> Account:
         """An account under the canonical form of ``account``, with at most one e-mail address
         (gspws.core.names); StoreError when either is not acceptable or the account exists."""
         try:
@@ -148,20 +165,41 @@ class Repository(VerifyQueries, OobQueries):
         return row
 
     def list_accounts(self) -> list[Account]:
-        return list(self.session.scalars(
-            select(Account).order_by(Account.account).options(selectinload(Account.tokens))))
+        return list(
+            self.session.scalars(
+                select(Account).order_by(Account.account).options(selectinload(Account.tokens))
+            )
+        )
 
     def has_accounts(self) -> bool:
         return self.session.scalar(select(Account.id).limit(1)) is not None
 
-    def add_token(self, account: Account | None, params: TotpParams, status: TokenStatus,
-                  device_name: str | None = None, serial: str | None = None, *,
-                  phone: str | None = None, expires_at: datetime | None = None) -> Token:
+    def add_token(
+        self,
+        account: Account | None,
+        params: TotpParams,
+        status: TokenStatus,
+        device_name: str | None = None,
+        serial: str | None = None,
+        *,
+        phone: str | None = None,
+        expires_at: datetime | None = None,
+    ) -> Token:
         serial = serial or new_serial()
-        token = Token(serial=serial, account=account, type=TokenType.TOTP,
-                      algorithm=params.algorithm, digits=params.digits, period=params.period,
-                      secret=self.secrets.encrypt(params.secret), status=status,
-                      failures=0, device_name=device_name, phone=phone, expires_at=expires_at)
+        token = Token(
+            serial=serial,
+            account=account,
+            type=TokenType.TOTP,
+            algorithm=params.algorithm,
+            digits=params.digits,
+            period=params.period,
+            secret=self.secrets.encrypt(params.secret),
+            status=status,
+            failures=0,
+            device_name=device_name,
+            phone=phone,
+            expires_at=expires_at,
+        )
         self.session.add(token)
         self._flush(f"token serial {serial} already exists")
         return token
@@ -180,8 +218,9 @@ class Repository(VerifyQueries, OobQueries):
 
     def locked_tokens(self) -> int:
         """How many tokens are locked (the metrics' gauge, read at each scrape)."""
-        return self.session.execute(select(func.count()).select_from(Token)
-                                    .where(Token.status == TokenStatus.LOCKED)).scalar_one()
+        return self.session.execute(
+            select(func.count()).select_from(Token).where(Token.status == TokenStatus.LOCKED)
+        ).scalar_one()
 
     def _flush(self, duplicate_message: str) -> None:
         try:
@@ -198,40 +237,69 @@ class Repository(VerifyQueries, OobQueries):
         rows = self.session.execute(
             select(Token.serial, Token.device_name, Token.phone, Token.period, Token.status)
             .where(Token.account_id == account_id, Token.type == TokenType.TOTP, _IN_USE)
-            .order_by(Token.id))
-        return [Device(r.serial, r.device_name, r.phone, r.period, r.status is TokenStatus.LOCKED)
-                for r in rows]
+            .order_by(Token.id)
+        )
+        return [
+            Device(r.serial, r.device_name, r.phone, r.period, r.status is TokenStatus.LOCKED)
+            for r in rows
+        ]
 
     def pending_token(self, account_id: int) -> PendingToken | None:
         token = self.session.scalars(
-            select(Token).where(Token.account_id == account_id,
-                                Token.status == TokenStatus.PENDING)
-            .order_by(Token.id.desc()).limit(1)).first()
+            select(Token)
+            .where(Token.account_id == account_id, Token.status == TokenStatus.PENDING)
+            .order_by(Token.id.desc())
+            .limit(1)
+        ).first()
         if token is None:
             return None
         expires_at = token.expires_at.timestamp() if token.expires_at else 0.0
-        return PendingToken(token.id, token.serial, token.device_name, token.phone,
-                            self.token_params(token), expires_at)
+        return PendingToken(
+            token.id,
+            token.serial,
+            token.device_name,
+            token.phone,
+            self.token_params(token),
+            expires_at,
+        )
 
-    def add_pending(self, account_id: int, params: TotpParams, name: str | None,
-                    phone: str | None, expires_at: float) -> PendingToken:
+    def add_pending(
+        self,
+        account_id: int,
+        params: TotpParams,
+        name: str | None,
+        phone: str | None,
+        expires_at: float,
+    ) -> PendingToken:
         account = self.session.get(Account, account_id)
-        token = self.add_token(account, params, TokenStatus.PENDING, name, phone=phone,
-                               expires_at=_utc(expires_at))
+        token = self.add_token(
+            account, params, TokenStatus.PENDING, name, phone=phone, expires_at=_utc(expires_at)
+        )
         return PendingToken(token.id, token.serial, name, phone, params, expires_at)
 
     def drop_pending(self, account_id: int) -> None:
-        self.session.execute(delete(Token).where(Token.account_id == account_id,
-                                                 Token.status == TokenStatus.PENDING))
+        self.session.execute(
+            delete(Token).where(Token.account_id == account_id, Token.status == TokenStatus.PENDING)
+        )
 
     def activate(self, token_id: int, step: int, now: float) -> bool:
         """Pending → active with ``step`` accepted, only while the token is pending and in time."""
         # an UPDATE's result is a CursorResult, which has its rowcount
-        return cast(CursorResult[Any], self.session.execute(
-            update(Token).where(Token.id == token_id, Token.status == TokenStatus.PENDING,
-                                Token.expires_at > _utc(now))
-            .values(status=TokenStatus.ACTIVE, last_step=step, failures=0, expires_at=None)
-        )).rowcount == 1
+        return (
+            cast(
+                CursorResult[Any],
+                self.session.execute(
+                    update(Token)
+                    .where(
+                        Token.id == token_id,
+                        Token.status == TokenStatus.PENDING,
+                        Token.expires_at > _utc(now),
+                    )
+                    .values(status=TokenStatus.ACTIVE, last_step=step, failures=0, expires_at=None)
+                ),
+            ).rowcount
+            == 1
+        )
 
     def fail_pending(self, token_id: int, threshold: int) -> None:
         """Count a wrong confirmation; the ``threshold``-th discards the pending token."""
@@ -240,33 +308,38 @@ class Repository(VerifyQueries, OobQueries):
         self.session.execute(delete(Token).where(pending, Token.failures >= threshold))
 
     def disable_token(self, token_id: int) -> None:
-        self.session.execute(update(Token).where(Token.id == token_id)
-                             .values(status=TokenStatus.DISABLED))
+        self.session.execute(
+            update(Token).where(Token.id == token_id).values(status=TokenStatus.DISABLED)
+        )
 
     def add_link(self, account_id: int, token_hash: str, expires_at: float) -> None:
-        self.session.execute(insert(BindingLink).values(
-            account_id=account_id, token_hash=token_hash, expires_at=_utc(expires_at)))
+        self.session.execute(
+            insert(BindingLink).values(
+                account_id=account_id, token_hash=token_hash, expires_at=_utc(expires_at)
+            )
+        )
 
     def drop_links(self, account_id: int, only_spent: bool, now: float) -> None:
         """Delete the account's used and expired links, or (``only_spent=False``) all of them."""
         query = delete(BindingLink).where(BindingLink.account_id == account_id)
         if only_spent:
-            query = query.where(BindingLink.used_at.is_not(None)
-                                | (BindingLink.expires_at <= _utc(now)))
+            query = query.where(
+                BindingLink.used_at.is_not(None) | (BindingLink.expires_at <= _utc(now))
+            )
         self.session.execute(query)
 
     def link(self, token_hash: str) -> Link | None:
         row = self.session.execute(
             select(Account.account, BindingLink.expires_at, BindingLink.used_at)
             .join(Account, Account.id == BindingLink.account_id)
-            .where(BindingLink.token_hash == token_hash)).first()
+            .where(BindingLink.token_hash == token_hash)
+        ).first()
         if row is None:
             return None
         return Link(row.account, row.expires_at.timestamp(), row.used_at is not None)
 
     def session_epoch(self, account: str) -> int | None:
-        return self.session.scalar(select(Account.session_epoch)
-                                   .where(Account.account == account))
+        return self.session.scalar(select(Account.session_epoch).where(Account.account == account))
 
     def end_sessions(self, account_id: int, epoch: int | None = None) -> None:
         """Move the account's session epoch on (only from ``epoch``, when given): one
@@ -278,12 +351,21 @@ class Repository(VerifyQueries, OobQueries):
 
     def redeem_link(self, token_hash: str, now: float) -> bool:
         """Use the link up: one conditional UPDATE, so of racing redemptions exactly one wins."""
-        return cast(CursorResult[Any], self.session.execute(
-            update(BindingLink).where(BindingLink.token_hash == token_hash,
-                                      BindingLink.used_at.is_(None),
-                                      BindingLink.expires_at > _utc(now))
-            .values(used_at=_utc(now))
-        )).rowcount == 1
+        return (
+            cast(
+                CursorResult[Any],
+                self.session.execute(
+                    update(BindingLink)
+                    .where(
+                        BindingLink.token_hash == token_hash,
+                        BindingLink.used_at.is_(None),
+                        BindingLink.expires_at > _utc(now),
+                    )
+                    .values(used_at=_utc(now))
+                ),
+            ).rowcount
+            == 1
+        )
 
 
 _IN_USE = Token.status.in_(IN_USE)
@@ -352,8 +434,9 @@ class Store:
                     cursor.close()
                 connection.close()
 
-    def _end_failed(self, connection: PoolProxiedConnection, cursor: DBAPICursor | None,
-                    error: BaseException) -> None:
+    def _end_failed(
+        self, connection: PoolProxiedConnection, cursor: DBAPICursor | None, error: BaseException
+    ) -> None:
         """Roll back; drop the connection instead of pooling it when it is unusable (lost, or
         opened read-only) or cannot even roll back."""
         dialect = self.engine.dialect
@@ -363,8 +446,9 @@ class Store:
             connection.invalidate()
             return
         if isinstance(error, dialect.loaded_dbapi.Error) and (
-                dialect.is_disconnect(error, connection.dbapi_connection, cursor)
-                or opened_read_only(error)):
+            dialect.is_disconnect(error, connection.dbapi_connection, cursor)
+            or opened_read_only(error)
+        ):
             connection.invalidate()
 
     @contextmanager

@@ -55,10 +55,13 @@ def _check_keys(keys: list[bytes]) -> None:
         try:
             Fernet(key)
         except ValueError:
-            raise ConfigError(f"key {index} ({fingerprint(key)}) is not a valid Fernet key") from None
+            raise ConfigError(
+                f"key {index} ({fingerprint(key)}) is not a valid Fernet key"
+            ) from None
 
 
 # -- counting -----------------------------------------------------------------------------------
+
 
 @dataclass
 class Census:
@@ -96,8 +99,9 @@ def _readable(fernet: Fernet, blob: bytes) -> bool:
     return True
 
 
-def _batches(engine: Engine, batch_size: int,
-             handle: Callable[[Connection, Rows], None] | None = None) -> Iterator[Rows]:
+def _batches(
+    engine: Engine, batch_size: int, handle: Callable[[Connection, Rows], None] | None = None
+) -> Iterator[Rows]:
     """Token rows (id, serial, secret) by ascending id, ``batch_size`` per transaction; ``handle``
     runs inside each batch's transaction."""
     last = 0
@@ -105,7 +109,10 @@ def _batches(engine: Engine, batch_size: int,
         with engine.begin() as conn:
             rows = conn.execute(
                 select(TOKENS.c.id, TOKENS.c.serial, TOKENS.c.secret)
-                .where(TOKENS.c.id > last).order_by(TOKENS.c.id).limit(batch_size)).all()
+                .where(TOKENS.c.id > last)
+                .order_by(TOKENS.c.id)
+                .limit(batch_size)
+            ).all()
             if rows and handle is not None:
                 handle(conn, rows)
         if not rows:
@@ -115,6 +122,7 @@ def _batches(engine: Engine, batch_size: int,
 
 
 # -- re-encrypting ------------------------------------------------------------------------------
+
 
 @dataclass
 class PassProgress:
@@ -132,8 +140,8 @@ class PassProgress:
 @dataclass
 class Reencryption:
     total: int = 0
-    reencrypted: int = 0        # over all passes
-    already_current: int = 0    # found under the first key by the first pass
+    reencrypted: int = 0  # over all passes
+    already_current: int = 0  # found under the first key by the first pass
     unreadable: list[str] = field(default_factory=list)  # serials no configured key opens
     passes: int = 0
 
@@ -141,8 +149,9 @@ class Reencryption:
 Progress = Callable[[PassProgress], None]
 
 
-def _pass_handler(first: Fernet, every: MultiFernet, state: PassProgress,
-                  unreadable: list[str]) -> Callable[[Connection, Rows], None]:
+def _pass_handler(
+    first: Fernet, every: MultiFernet, state: PassProgress, unreadable: list[str]
+) -> Callable[[Connection, Rows], None]:
     """One pass's work on a batch: re-encrypt what ``first`` cannot open, counting in ``state``
     and listing in ``unreadable`` the serials no key opens."""
 
@@ -158,8 +167,10 @@ def _pass_handler(first: Fernet, every: MultiFernet, state: PassProgress,
                 unreadable.append(row.serial)
                 continue
             changed = conn.execute(
-                update(TOKENS).where(TOKENS.c.id == row.id, TOKENS.c.secret == old)
-                .values(secret=new)).rowcount
+                update(TOKENS)
+                .where(TOKENS.c.id == row.id, TOKENS.c.secret == old)
+                .values(secret=new)
+            ).rowcount
             if changed == 1:
                 state.reencrypted += 1
             else:
@@ -168,8 +179,12 @@ def _pass_handler(first: Fernet, every: MultiFernet, state: PassProgress,
     return handle
 
 
-def reencrypt(engine: Engine, keys: list[bytes], batch_size: int = DEFAULT_BATCH_SIZE,
-              progress: Progress | None = None) -> Reencryption:
+def reencrypt(
+    engine: Engine,
+    keys: list[bytes],
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: Progress | None = None,
+) -> Reencryption:
     """Put every token secret under ``keys[0]``; returns once a full pass changed nothing."""
     if batch_size < 1:
         raise ValueError("batch_size must be positive")
@@ -202,19 +217,25 @@ def _count(engine: Engine) -> int:
 
 # -- the key file -------------------------------------------------------------------------------
 
+
 @dataclass
 class FileRotation:
     path: Path
-    key: str                   # fingerprint of the key everything is under now
-    retired: list[str]         # fingerprints of the keys removed from the file
-    resumed: bool              # the file already held several keys (an earlier run stopped)
+    key: str  # fingerprint of the key everything is under now
+    retired: list[str]  # fingerprints of the keys removed from the file
+    resumed: bool  # the file already held several keys (an earlier run stopped)
     reencryption: Reencryption
-    completed: bool            # False: unreadable secrets, the old keys were kept
+    completed: bool  # False: unreadable secrets, the old keys were kept
 
 
-def rotate_key_file(engine: Engine, path: Path, batch_size: int = DEFAULT_BATCH_SIZE,
-                    progress: Progress | None = None, allow_unreadable: bool = False,
-                    on_start: Callable[[str, bool], None] | None = None) -> FileRotation:
+def rotate_key_file(
+    engine: Engine,
+    path: Path,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: Progress | None = None,
+    allow_unreadable: bool = False,
+    on_start: Callable[[str, bool], None] | None = None,
+) -> FileRotation:
     """Add a key (unless a rotation is already under way), re-encrypt, retire the old keys."""
     if not path.exists():
         raise RotationError(f"key file {path} does not exist: there is nothing to rotate")
@@ -233,9 +254,14 @@ def rotate_key_file(engine: Engine, path: Path, batch_size: int = DEFAULT_BATCH_
         completed = not done.unreadable or allow_unreadable
         if completed:
             write_key_file(path, keys[:1])
-        return FileRotation(path, fingerprint(keys[0]),
-                            [fingerprint(k) for k in keys[1:]] if completed else [],
-                            resumed, done, completed)
+        return FileRotation(
+            path,
+            fingerprint(keys[0]),
+            [fingerprint(k) for k in keys[1:]] if completed else [],
+            resumed,
+            done,
+            completed,
+        )
 
 
 @contextmanager
@@ -248,8 +274,9 @@ def _exclusive(path: Path) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise RotationError(f"another key rotation holds {lock_path}; wait for it to "
-                                f"finish") from None
+            raise RotationError(
+                f"another key rotation holds {lock_path}; wait for it to finish"
+            ) from None
         yield
     finally:
         os.close(fd)

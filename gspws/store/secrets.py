@@ -94,8 +94,12 @@ class SecretBox:
     Built with ``key_file``, it follows that file's changes (see the module documentation).
     """
 
-    def __init__(self, keys: list[bytes], key_file: Path | None = None,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        keys: list[bytes],
+        key_file: Path | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._keys = list(keys)
         self._fernet = MultiFernet(_fernets(self._keys))
         self._key_file = key_file
@@ -207,13 +211,17 @@ def write_key_file(path: Path, keys: list[bytes]) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as f:
-            if current is not None and (current.st_uid, current.st_gid) != (os.geteuid(),
-                                                                         os.getegid()):
+            if current is not None and (current.st_uid, current.st_gid) != (
+                os.geteuid(),
+                os.getegid(),
+            ):
                 try:
                     os.fchown(f.fileno(), current.st_uid, current.st_gid)
                 except PermissionError:
-                    raise ConfigError(f"{path} belongs to uid {current.st_uid}, gid "
-                                      f"{current.st_gid}: change it as that user (or root)") from None
+                    raise ConfigError(
+                        f"{path} belongs to uid {current.st_uid}, gid "
+                        f"{current.st_gid}: change it as that user (or root)"
+                    ) from None
             os.fchmod(f.fileno(), mode)
             f.write(b"".join(k.strip() + b"\n" for k in keys))
             f.flush()

@@ -57,14 +57,27 @@ IN_USE = (TokenStatus.ACTIVE, TokenStatus.LOCKED)
 
 
 def _token_states(which_account: ColumnElement[bool]) -> Select[Any]:
-    return (select(_TOKENS.id, _TOKENS.serial, _TOKENS.secret, _TOKENS.algorithm, _TOKENS.digits,
-                   _TOKENS.period, _TOKENS.status, _TOKENS.locked_at, _TOKENS.last_step,
-                   _TOKENS.failures)
-            .select_from(Token.__table__.join(Account.__table__,
-                                              _ACCOUNTS.id == _TOKENS.account_id))
-            .where(which_account, _TOKENS.type == TokenType.TOTP,
-                   or_(*(_TOKENS.status == status for status in IN_USE)))
-            .order_by(_TOKENS.id))
+    return (
+        select(
+            _TOKENS.id,
+            _TOKENS.serial,
+            _TOKENS.secret,
+            _TOKENS.algorithm,
+            _TOKENS.digits,
+            _TOKENS.period,
+            _TOKENS.status,
+            _TOKENS.locked_at,
+            _TOKENS.last_step,
+            _TOKENS.failures,
+        )
+        .select_from(Token.__table__.join(Account.__table__, _ACCOUNTS.id == _TOKENS.account_id))
+        .where(
+            which_account,
+            _TOKENS.type == TokenType.TOTP,
+            or_(*(_TOKENS.status == status for status in IN_USE)),
+        )
+        .order_by(_TOKENS.id)
+    )
 
 
 # Statements about several tokens run once per token (``executemany``): an ``IN`` list would be
@@ -73,45 +86,61 @@ _BY_ACCOUNT = _token_states(_ACCOUNTS.account == bindparam("account"))
 _BY_ACCOUNT_ID = _token_states(_ACCOUNTS.id == bindparam("account_id"))
 _TOKEN = _TOKENS.id == bindparam("token_id")
 
-_UNLOCK = (update(Token.__table__).where(_TOKEN, _TOKENS.status == TokenStatus.LOCKED)
-           .values(status=TokenStatus.ACTIVE, failures=0, locked_at=None))
+_UNLOCK = (
+    update(Token.__table__)
+    .where(_TOKEN, _TOKENS.status == TokenStatus.LOCKED)
+    .values(status=TokenStatus.ACTIVE, failures=0, locked_at=None)
+)
 
 
 # The three rules below are each written once, for the tokens ``which`` selects: one token per
 # statement (run once per token), or on PostgreSQL a list of them inside SETTLE.
 def _accept_step(which: ColumnElement[bool]) -> Update:
-    return (update(Token.__table__)
-            .where(which, _TOKENS.status == TokenStatus.ACTIVE,
-                   _TOKENS.last_step.is_(None) | (_TOKENS.last_step < bindparam("step")))
-            .values(last_step=bindparam("step"), failures=0))
+    return (
+        update(Token.__table__)
+        .where(
+            which,
+            _TOKENS.status == TokenStatus.ACTIVE,
+            _TOKENS.last_step.is_(None) | (_TOKENS.last_step < bindparam("step")),
+        )
+        .values(last_step=bindparam("step"), failures=0)
+    )
 
 
 def _reset_failures(which: ColumnElement[bool]) -> Update:
     # A success on one device clears the others' failures, but not a locked device's: binding a
     # new device to a locked account must not lift the lock (issue 17 item 12); only an
     # operator's unlock or the cool-down does.
-    return (update(Token.__table__).where(which, _TOKENS.failures > 0,
-                                          _TOKENS.status == TokenStatus.ACTIVE)
-            .values(failures=0))
+    return (
+        update(Token.__table__)
+        .where(which, _TOKENS.failures > 0, _TOKENS.status == TokenStatus.ACTIVE)
+        .values(failures=0)
+    )
 
 
 def _record_failure(which: ColumnElement[bool]) -> Update:
     reaches = _TOKENS.failures + 1 >= bindparam("threshold")
-    return (update(Token.__table__).where(which, _TOKENS.status == TokenStatus.ACTIVE)
-            .values(failures=_TOKENS.failures + 1,
-                    status=case((reaches, TokenStatus.LOCKED.value), else_=_TOKENS.status),
-                    locked_at=case((reaches, bindparam("now", type_=UTCDateTime)),
-                                   else_=_TOKENS.locked_at)))
+    return (
+        update(Token.__table__)
+        .where(which, _TOKENS.status == TokenStatus.ACTIVE)
+        .values(
+            failures=_TOKENS.failures + 1,
+            status=case((reaches, TokenStatus.LOCKED.value), else_=_TOKENS.status),
+            locked_at=case((reaches, bindparam("now", type_=UTCDateTime)), else_=_TOKENS.locked_at),
+        )
+    )
 
 
 _ACCEPT_STEP = _accept_step(_TOKEN)
 _RESET_FAILURES = _reset_failures(_TOKEN)
 _RECORD_FAILURE = _record_failure(_TOKEN)
-_AUDIT_COLUMNS = ("at", "service_id", "client_addr", "operation", "account", "code",
-                  "duration_ms")
+_AUDIT_COLUMNS = ("at", "service_id", "client_addr", "operation", "account", "code", "duration_ms")
 # inline(): the new row's id is not needed, so PostgreSQL is not asked to return it.
-_AUDIT = (insert(AuditEvent.__table__).inline()
-          .values({column: bindparam(column) for column in _AUDIT_COLUMNS}))
+_AUDIT = (
+    insert(AuditEvent.__table__)
+    .inline()
+    .values({column: bindparam(column) for column in _AUDIT_COLUMNS})
+)
 
 
 def _settle_in_one_statement() -> Select[Any]:
@@ -123,6 +152,7 @@ def _settle_in_one_statement() -> Select[Any]:
     EXISTS: evaluated once). No row is updated twice (``failing`` excludes the candidate), so
     the statement means what the step-by-step form does, and it commits alone (autocommit).
     """
+
     def listed(name: str) -> ColumnElement[bool]:
         return _TOKENS.id == any_(bindparam(name, type_=postgresql.ARRAY(Integer)))
 
@@ -131,12 +161,18 @@ def _settle_in_one_statement() -> Select[Any]:
     reset = _reset_failures(listed("failing")).where(was_accepted).cte("reset")
     failed = _record_failure(listed("usable")).where(~was_accepted).cte("failed")
     row: dict[str, ColumnElement[Any]] = {
-        column: bindparam(column, type_=AuditEvent.__table__.c[column].type) for column in _AUDIT_COLUMNS}
-    row["code"] = case((was_accepted, bindparam("accepted_code", type_=Integer)),
-                       else_=bindparam("rejected_code", type_=Integer))
-    audit = (insert(AuditEvent.__table__)
-             .from_select(list(_AUDIT_COLUMNS), select(*(row[c] for c in _AUDIT_COLUMNS)))
-             .cte("audit"))
+        column: bindparam(column, type_=AuditEvent.__table__.c[column].type)
+        for column in _AUDIT_COLUMNS
+    }
+    row["code"] = case(
+        (was_accepted, bindparam("accepted_code", type_=Integer)),
+        else_=bindparam("rejected_code", type_=Integer),
+    )
+    audit = (
+        insert(AuditEvent.__table__)
+        .from_select(list(_AUDIT_COLUMNS), select(*(row[c] for c in _AUDIT_COLUMNS)))
+        .cte("audit")
+    )
     return select(was_accepted.label("accepted")).add_cte(reset, failed, audit)
 
 
@@ -187,8 +223,9 @@ class VerifyQueries:
 
     def token_params(self, token: Token | Row[Any]) -> TotpParams:
         """A token's (or token row's) parameters with its secret decrypted."""
-        return TotpParams(self.secrets.decrypt(token.secret), token.algorithm, token.digits,
-                          token.period)
+        return TotpParams(
+            self.secrets.decrypt(token.secret), token.algorithm, token.digits, token.period
+        )
 
     def unlock(self, token_ids: list[int]) -> int:
         """Locked tokens of ``token_ids`` become active with no failures (the one unlocking rule,
@@ -203,26 +240,36 @@ class VerifyQueries:
 
     def record_failure(self, token_ids: list[int], threshold: int, now: float) -> None:
         at = utc(now)
-        self._run.count(_RECORD_FAILURE, [{"token_id": token_id, "threshold": threshold,
-                                           "now": at} for token_id in token_ids])
+        self._run.count(
+            _RECORD_FAILURE,
+            [{"token_id": token_id, "threshold": threshold, "now": at} for token_id in token_ids],
+        )
 
     def settle(self, attempt: Attempt, audit: AuditEntry | None) -> Settlement:
         return Settlement(settle_stepwise(self, attempt), audited=False)
 
-    def audit(self, caller: Calling, account: str | None, outcome: ReturnCode, at: float,
-              duration_ms: float) -> None:
+    def audit(
+        self,
+        caller: Calling,
+        account: str | None,
+        outcome: ReturnCode,
+        at: float,
+        duration_ms: float,
+    ) -> None:
         """One row per call, written in the call's transaction (on PostgreSQL, in SETTLE).
 
         Not batched: a batch kept in memory is lost when the worker dies, and a call answered
         without its row breaks "every call is audited". Measured in-process on SQLite, the
         insert costs ~0.1 ms of CPU a call (~940 against ~800 µs, A/B, same process); on
         PostgreSQL it adds no round trip."""
-        self._run.count(_AUDIT, {**_audit_row(caller, account, at, duration_ms),
-                                 "code": outcome.code})
+        self._run.count(
+            _AUDIT, {**_audit_row(caller, account, at, duration_ms), "code": outcome.code}
+        )
 
 
-def _audit_row(caller: Calling, account: str | None, at: float,
-               duration_ms: float) -> dict[str, object]:
+def _audit_row(
+    caller: Calling, account: str | None, at: float, duration_ms: float
+) -> dict[str, object]:
     """An audit row's values but its code."""
     return {
         "at": utc(at),
@@ -254,16 +301,27 @@ class AutocommitQueries(VerifyQueries):
             with self._autocommit.transaction():
                 accepted = settle_stepwise(self, attempt)
                 if audit is not None:
-                    self.audit(audit.caller, audit.account,
-                               audit.accepted if accepted is not None else audit.rejected,
-                               audit.at, audit.duration_ms)
+                    self.audit(
+                        audit.caller,
+                        audit.account,
+                        audit.accepted if accepted is not None else audit.rejected,
+                        audit.at,
+                        audit.duration_ms,
+                    )
             return Settlement(accepted, audited=audit is not None)
         token_id, step = attempt.candidates[0] if attempt.candidates else (None, None)
-        row, = self._run.rows(SETTLE, {
-            **_audit_row(audit.caller, audit.account, audit.at, audit.duration_ms),
-            "token_id": token_id, "step": step,
-            "failing": [t for t in attempt.failing if t != token_id],
-            "usable": list(attempt.usable), "threshold": attempt.threshold,
-            "now": utc(attempt.now),
-            "accepted_code": audit.accepted.code, "rejected_code": audit.rejected.code})
+        (row,) = self._run.rows(
+            SETTLE,
+            {
+                **_audit_row(audit.caller, audit.account, audit.at, audit.duration_ms),
+                "token_id": token_id,
+                "step": step,
+                "failing": [t for t in attempt.failing if t != token_id],
+                "usable": list(attempt.usable),
+                "threshold": attempt.threshold,
+                "now": utc(attempt.now),
+                "accepted_code": audit.accepted.code,
+                "rejected_code": audit.rejected.code,
+            },
+        )
         return Settlement(token_id if row.accepted else None, audited=True)

@@ -37,20 +37,29 @@ PREFIX = "/owin/manage/"
 STATUS_PATH = "/owin/manage/TOTPStatus"
 LINK_PATH = "/owin/manage/Link/"
 
-_ROUTES = Map([
-    Rule(STATUS_PATH, endpoint="status", methods=["GET"]),
-    Rule(f"{STATUS_PATH}/Enable", endpoint="enable", methods=["POST"]),
-    Rule(f"{STATUS_PATH}/Confirm", endpoint="confirm", methods=["POST"]),
-    Rule(f"{STATUS_PATH}/Cancel", endpoint="cancel", methods=["POST"]),
-    Rule(f"{STATUS_PATH}/Disable", endpoint="disable", methods=["POST"]),
-    Rule(f"{STATUS_PATH}/Destination", endpoint="destination", methods=["POST"]),
-    Rule(f"{STATUS_PATH}/DestinationConfirm", endpoint="destination_confirm", methods=["POST"]),
-    Rule(f"{PREFIX}SignOut", endpoint="sign_out", methods=["POST"]),
-    Rule(f"{LINK_PATH}<token>", endpoint="link", methods=["GET", "POST"]),
-])
+_ROUTES = Map(
+    [
+        Rule(STATUS_PATH, endpoint="status", methods=["GET"]),
+        Rule(f"{STATUS_PATH}/Enable", endpoint="enable", methods=["POST"]),
+        Rule(f"{STATUS_PATH}/Confirm", endpoint="confirm", methods=["POST"]),
+        Rule(f"{STATUS_PATH}/Cancel", endpoint="cancel", methods=["POST"]),
+        Rule(f"{STATUS_PATH}/Disable", endpoint="disable", methods=["POST"]),
+        Rule(f"{STATUS_PATH}/Destination", endpoint="destination", methods=["POST"]),
+        Rule(f"{STATUS_PATH}/DestinationConfirm", endpoint="destination_confirm", methods=["POST"]),
+        Rule(f"{PREFIX}SignOut", endpoint="sign_out", methods=["POST"]),
+        Rule(f"{LINK_PATH}<token>", endpoint="link", methods=["GET", "POST"]),
+    ]
+)
 #: Endpoints for a signed-in account (the others are the link and signing out).
-_NEED_ACCOUNT = {"status", "enable", "confirm", "cancel", "disable", "destination",
-                 "destination_confirm"}
+_NEED_ACCOUNT = {
+    "status",
+    "enable",
+    "confirm",
+    "cancel",
+    "disable",
+    "destination",
+    "destination_confirm",
+}
 _NOTICES = ("enabled", "disabled", "cancelled", "code_sent", "destination_verified")
 #: Methods that change nothing; every other one must carry the form's CSRF token.
 _SAFE_METHODS = ("GET", "HEAD")
@@ -63,10 +72,12 @@ class Visit:
     def __init__(self, request: Request, sessions: Sessions) -> None:
         self.request = request
         asked = request.args.get("lang", "")
-        self.explicit_lang = next((lang for lang in LANGUAGES if lang.lower() == asked.lower()),
-                                  None)
+        self.explicit_lang = next(
+            (lang for lang in LANGUAGES if lang.lower() == asked.lower()), None
+        )
         self.lang = self.explicit_lang or request.accept_languages.best_match(
-            LANGUAGES, default=DEFAULT)
+            LANGUAGES, default=DEFAULT
+        )
         self.session = sessions.decode(request.cookies.get(COOKIE))
         self.new_session: Session | None = None  # to be set as the cookie
         origin = origin_of(request.environ)
@@ -90,16 +101,21 @@ class Visit:
 class ManagePages:
     """WSGI app for everything under ``/owin/manage/``."""
 
-    def __init__(self, enrollment: Enrollment, sessions: Sessions, clock: Clock,
-                 oob: OutOfBandCodes) -> None:
+    def __init__(
+        self, enrollment: Enrollment, sessions: Sessions, clock: Clock, oob: OutOfBandCodes
+    ) -> None:
         self._enrollment = enrollment
         self._oob = oob
         self._sessions = sessions
         self._clock = clock
-        env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
-                                 autoescape=True, undefined=jinja2.StrictUndefined)
-        self._templates = {name: env.get_template(f"{name}.html")
-                           for name in ("status", "link", "message")}
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+        )
+        self._templates = {
+            name: env.get_template(f"{name}.html") for name in ("status", "link", "message")
+        }
 
     @staticmethod
     def handles(path: str) -> bool:
@@ -113,9 +129,15 @@ class ManagePages:
             log.exception("the binding page failed")
             response = self._message(visit, 500, "internal_error")
         if visit.new_session is not None:
-            response.set_cookie(COOKIE, self._sessions.encode(visit.new_session),
-                                max_age=self._sessions.ttl, path=PREFIX, httponly=True,
-                                secure=visit.secure, samesite="Strict")
+            response.set_cookie(
+                COOKIE,
+                self._sessions.encode(visit.new_session),
+                max_age=self._sessions.ttl,
+                path=PREFIX,
+                httponly=True,
+                secure=visit.secure,
+                samesite="Strict",
+            )
         response.headers.update(PAGE_HEADERS)
         return response(environ, start_response)
 
@@ -127,7 +149,8 @@ class ManagePages:
         except MethodNotAllowed as exc:
             return exc.get_response()
         if visit.request.method not in _SAFE_METHODS and not self._sessions.csrf_valid(
-                visit.session, visit.request.form.get("csrf")):
+            visit.session, visit.request.form.get("csrf")
+        ):
             return self._message(visit, 403, "form_expired")
         if endpoint in _NEED_ACCOUNT and visit.account is None:
             return self._message(visit, 403, "sign_in_needed", "sign_in_help")
@@ -135,8 +158,13 @@ class ManagePages:
 
     # -- pages ------------------------------------------------------------------------------
 
-    def _status(self, visit: Visit, outcome: Outcome | None = None,
-                http_status: int = 200, problem: str | None = None) -> Response:
+    def _status(
+        self,
+        visit: Visit,
+        outcome: Outcome | None = None,
+        http_status: int = 200,
+        problem: str | None = None,
+    ) -> Response:
         """The status page; ``outcome`` (or ``problem``) is a refused action to explain on it."""
         shown = self._enrollment.status(visit.caller("GetTOTPStatus"), visit.account)
         if not shown.ok:
@@ -148,13 +176,19 @@ class ManagePages:
         refused = outcome is not None or problem is not None
         places = self._oob.places(visit.account)
         return self._render(
-            visit, "status", http_status, status=status, places=places,
-            mask_mobile=mask_mobile, mask_email=mask_email,
+            visit,
+            "status",
+            http_status,
+            status=status,
+            places=places,
+            mask_mobile=mask_mobile,
+            mask_email=mask_email,
             notice=f"notice_{notice}" if not refused and notice in _NOTICES else None,
             problem=_problem_key(outcome) if outcome else problem,
             qr_svg=qr.svg(binding.otpauth_uri, TEXT[visit.lang]["step_1_2"]) if binding else "",
             key_groups=_groups(binding.params.secret) if binding else "",
-            minutes_left=math.ceil((binding.expires_at - self._clock()) / 60) if binding else 0)
+            minutes_left=math.ceil((binding.expires_at - self._clock()) / 60) if binding else 0,
+        )
 
     def _link(self, visit: Visit, token: str) -> Response:
         if visit.request.method in _SAFE_METHODS:  # a HEAD (link checkers send them) is a GET
@@ -178,45 +212,77 @@ class ManagePages:
             self._enrollment.sign_out(visit.caller("SignOut"), visit.account, visit.session.epoch)
             visit.session = None
         response = self._message(visit, 200, "notice_signed_out")
-        response.delete_cookie(COOKIE, path=PREFIX, httponly=True, secure=visit.secure,
-                               samesite="Strict")
+        response.delete_cookie(
+            COOKIE, path=PREFIX, httponly=True, secure=visit.secure, samesite="Strict"
+        )
         return response
 
     # -- actions: redirect when done, the status page with the problem when refused ----------
 
     def _enable(self, visit: Visit) -> Response:
         form = visit.request.form
-        return self._act(visit, self._enrollment.begin(
-            visit.caller("BeginTOTPBinding"), visit.account, form.get("device_name"),
-            form.get("phone"), _period(form.get("period", "30"))))
+        return self._act(
+            visit,
+            self._enrollment.begin(
+                visit.caller("BeginTOTPBinding"),
+                visit.account,
+                form.get("device_name"),
+                form.get("phone"),
+                _period(form.get("period", "30")),
+            ),
+        )
 
     def _confirm(self, visit: Visit) -> Response:
-        return self._act(visit, self._enrollment.confirm(
-            visit.caller("ConfirmTOTPBinding"), visit.account, _code(visit)), "enabled")
+        return self._act(
+            visit,
+            self._enrollment.confirm(
+                visit.caller("ConfirmTOTPBinding"), visit.account, _code(visit)
+            ),
+            "enabled",
+        )
 
     def _cancel(self, visit: Visit) -> Response:
-        return self._act(visit, self._enrollment.cancel(
-            visit.caller("CancelTOTPBinding"), visit.account), "cancelled")
+        return self._act(
+            visit,
+            self._enrollment.cancel(visit.caller("CancelTOTPBinding"), visit.account),
+            "cancelled",
+        )
 
     def _disable(self, visit: Visit) -> Response:
-        return self._act(visit, self._enrollment.disable(
-            visit.caller("DisableTOTP"), visit.account, _code(visit),
-            visit.request.form.get("serial", "")), "disabled")
+        return self._act(
+            visit,
+            self._enrollment.disable(
+                visit.caller("DisableTOTP"),
+                visit.account,
+                _code(visit),
+                visit.request.form.get("serial", ""),
+            ),
+            "disabled",
+        )
 
     def _destination(self, visit: Visit) -> Response:
         """Send a code to the mobile number or e-mail address the person typed."""
         form = visit.request.form
-        sent = self._oob.send_check(visit.caller("SendDestinationCode"), visit.account,
-                                    form.get("channel", ""), form.get("value", ""))
+        sent = self._oob.send_check(
+            visit.caller("SendDestinationCode"),
+            visit.account,
+            form.get("channel", ""),
+            form.get("value", ""),
+        )
         if sent.code is codes.OK:
             return redirect(visit.url(STATUS_PATH, notice="code_sent"), 303)
-        return self._status(visit, http_status=400,
-                            problem=f"problem_{sent.problem or 'unknown_account'}")
+        return self._status(
+            visit, http_status=400, problem=f"problem_{sent.problem or 'unknown_account'}"
+        )
 
     def _destination_confirm(self, visit: Visit) -> Response:
         """The code typed back: the destination it went to becomes the account's, verified."""
-        outcome = self._oob.confirm_check(visit.caller("VerifyDestinationCode"), visit.account,
-                                          visit.request.form.get("channel", ""), _code(visit))
+        outcome = self._oob.confirm_check(
+            visit.caller("VerifyDestinationCode"),
+            visit.account,
+            visit.request.form.get("channel", ""),
+            _code(visit),
+        )
         if outcome is codes.OK:
             return redirect(visit.url(STATUS_PATH, notice="destination_verified"), 303)
         return self._status(visit, http_status=400, problem="problem_wrong_code")
@@ -235,16 +301,25 @@ class ManagePages:
             return self._message(visit, 500, "internal_error")
         return self._message(visit, 403, _problem_key(outcome), "sign_in_help")
 
-    def _message(self, visit: Visit, http_status: int, heading: str,
-                 detail: str | None = None) -> Response:
+    def _message(
+        self, visit: Visit, http_status: int, heading: str, detail: str | None = None
+    ) -> Response:
         return self._render(visit, "message", http_status, heading=heading, detail=detail)
 
     def _render(self, visit: Visit, template: str, http_status: int, **context) -> Response:
         csrf = self._sessions.csrf_token(visit.session) if visit.session else ""
         body = self._templates[template].render(
-            t=TEXT[visit.lang], lang=visit.lang, url=visit.url, account=visit.account,
-            csrf=csrf, status_path=STATUS_PATH, prefix=PREFIX, languages=LANGUAGES,
-            here=visit.request.path if visit.request.method == "GET" else STATUS_PATH, **context)
+            t=TEXT[visit.lang],
+            lang=visit.lang,
+            url=visit.url,
+            account=visit.account,
+            csrf=csrf,
+            status_path=STATUS_PATH,
+            prefix=PREFIX,
+            languages=LANGUAGES,
+            here=visit.request.path if visit.request.method == "GET" else STATUS_PATH,
+            **context,
+        )
         return Response(body, http_status, content_type="text/html; charset=utf-8")
 
 
@@ -264,4 +339,4 @@ def _code(visit: Visit) -> str:
 
 def _groups(secret: str) -> str:
     """A base32 key in groups of four, as authenticator apps accept it typed."""
-    return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+    return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))

@@ -72,8 +72,9 @@ class Sessions:
         return Session(account, secrets.token_urlsafe(16), self._clock() + self._ttl, epoch)
 
     def encode(self, session: Session) -> str:
-        payload = _b64(json.dumps([session.account, session.nonce, session.expires_at,
-                                   session.epoch]).encode())
+        payload = _b64(
+            json.dumps([session.account, session.nonce, session.expires_at, session.epoch]).encode()
+        )
         return f"{payload}.{self._mac(b'session', payload.encode())}"
 
     def decode(self, cookie: str | None) -> Session | None:
@@ -100,7 +101,8 @@ class Sessions:
 
     def csrf_valid(self, session: Session | None, token: str | None) -> bool:
         return session is not None and hmac.compare_digest(
-            (token or "").encode(), self.csrf_token(session).encode())
+            (token or "").encode(), self.csrf_token(session).encode()
+        )
 
     def _mac(self, purpose: bytes, data: bytes) -> str:
         return _b64(hmac.new(self._key, purpose + b"\0" + data, hashlib.sha256).digest())

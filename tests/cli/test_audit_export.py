@@ -34,8 +34,9 @@ FORMULA_ACCOUNT = '=HYPERLINK("http://x.example/","click")'
 def traffic(store, clock, demo, live_server):
     """Calls through the live server, 30 s apart (some at one instant); returns the codes sent."""
     with store.unit() as repo:
-        repo.add_service(OTHER_SERVICE, "Other agency", ["127.0.0.1/32", "::1/128"],
-                         ["VerifyTOTPCode"])
+        repo.add_service(
+            OTHER_SERVICE, "Other agency", ["127.0.0.1/32", "::1/128"], ["VerifyTOTPCode"]
+        )
     add_token(store, "alice", ALICE)
     service = zeep_service(live_server.url)
     sent = []
@@ -44,16 +45,16 @@ def traffic(store, clock, demo, live_server):
         sent.append(code)
         return call(service, account, code, service_id)[0]
 
-    assert verify(demo.account, demo.code(clock())) == 0                       # T0
+    assert verify(demo.account, demo.code(clock())) == 0  # T0
     clock.advance(30)
     assert verify(demo.account, unusual_wrong_code(demo.params, clock())) == 9999  # T0+30
     clock.advance(30)
-    assert verify("alice", ALICE.code_at(clock()), OTHER_SERVICE) == 0         # T0+60
-    assert verify(demo.account, demo.code(clock())) == 0                       # T0+60 (a tie)
+    assert verify("alice", ALICE.code_at(clock()), OTHER_SERVICE) == 0  # T0+60
+    assert verify(demo.account, demo.code(clock())) == 0  # T0+60 (a tie)
     clock.advance(30)
-    assert verify(FORMULA_ACCOUNT, "482913") == 3001                           # T0+90
+    assert verify(FORMULA_ACCOUNT, "482913") == 3001  # T0+90
     clock.advance(30)
-    assert verify(demo.account, demo.code(clock()), "APP0000099") == 8101      # T0+120
+    assert verify(demo.account, demo.code(clock()), "APP0000099") == 8101  # T0+120
     return sent
 
 
@@ -68,8 +69,9 @@ def export(database_url, *args, env_home=None):
     env = {k: None for k in os.environ if k.startswith("GSPWS_")}
     if env_home is not None:
         env["GSPWS_HOME"] = str(env_home)
-    return CliRunner().invoke(main, ["--database-url", database_url, "audit", "export", *args],
-                              env=env)
+    return CliRunner().invoke(
+        main, ["--database-url", database_url, "audit", "export", *args], env=env
+    )
 
 
 def ok(database_url, *args) -> str:
@@ -95,10 +97,19 @@ def iso(at: datetime) -> str:
 def expected(store, **where) -> list[dict]:
     """The audit rows (as the JSON export spells them), in (at, id) order."""
     rows = sorted(audit_rows(store), key=lambda e: (e.at, e.id))
-    return [{"at": iso(e.at), "service_id": e.service_id, "client_addr": e.client_addr,
-             "operation": e.operation, "account": e.account, "code": e.code,
-             "duration_ms": e.duration_ms}
-            for e in rows if all(getattr(e, k) == v for k, v in where.items())]
+    return [
+        {
+            "at": iso(e.at),
+            "service_id": e.service_id,
+            "client_addr": e.client_addr,
+            "operation": e.operation,
+            "account": e.account,
+            "code": e.code,
+            "duration_ms": e.duration_ms,
+        }
+        for e in rows
+        if all(getattr(e, k) == v for k, v in where.items())
+    ]
 
 
 def as_csv(row: dict) -> dict:
@@ -108,6 +119,7 @@ def as_csv(row: dict) -> dict:
         if isinstance(value, str) and value and value[0] in "=+-@":
             return "'" + value
         return str(value)
+
     return {k: cell(v) for k, v in row.items()}
 
 
@@ -147,14 +159,17 @@ def test_filters(database_url, store, traffic):
     assert [r["account"] for r in rows("--service", OTHER_SERVICE)] == ["alice"]
     assert rows("--account", "wederlin") == expected(store, account="wederlin")
     assert len(rows("--account", "wederlin")) == 4
-    assert rows("--account", "wederlin", "--service", "APP0000099") == \
-        expected(store, account="wederlin", service_id="APP0000099")
+    assert rows("--account", "wederlin", "--service", "APP0000099") == expected(
+        store, account="wederlin", service_id="APP0000099"
+    )
 
     # --since inclusive, --until exclusive; an offset is honoured, no offset means UTC.
     window = rows("--since", "2027-01-15T08:00:40Z", "--until", "2027-01-15T16:01:40+08:00")
-    assert [r["at"] for r in window] == ["2027-01-15T08:00:40.000000Z",
-                                        "2027-01-15T08:01:10.000000Z",
-                                        "2027-01-15T08:01:10.000000Z"]
+    assert [r["at"] for r in window] == [
+        "2027-01-15T08:00:40.000000Z",
+        "2027-01-15T08:01:10.000000Z",
+        "2027-01-15T08:01:10.000000Z",
+    ]
     assert window == rows("--since", "2027-01-15T08:00:40", "--until", "2027-01-15 08:01:40")
     assert rows("--since", "2027-01-16") == []
     assert rows("--service", "APP0009999") == []
@@ -183,14 +198,17 @@ def test_relative_since_and_the_default(database_url, store):
     assert abs(at.timestamp() - (now - 3600)) < 0.001 and row["at"].endswith("Z")
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--since", "yesterday"], "neither an ISO-8601 date/time"),
-    (["--since", "24x"], "neither an ISO-8601 date/time"),
-    (["--since", "2026-13-01"], "neither an ISO-8601 date/time"),
-    (["--until", "soon"], "--until"),
-    (["--since", "1d", "--until", "2d"], "must be later than --since"),
-    (["--format", "xml"], "--format"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--since", "yesterday"], "neither an ISO-8601 date/time"),
+        (["--since", "24x"], "neither an ISO-8601 date/time"),
+        (["--since", "2026-13-01"], "neither an ISO-8601 date/time"),
+        (["--until", "soon"], "--until"),
+        (["--since", "1d", "--until", "2d"], "must be later than --since"),
+        (["--format", "xml"], "--format"),
+    ],
+)
 def test_bad_options_exit_2(sqlite_url, args, message):
     result = export(sqlite_url, *args)
     assert result.exit_code == 2
@@ -198,17 +216,28 @@ def test_bad_options_exit_2(sqlite_url, args, message):
     assert "Traceback" not in result.output
 
 
-def test_pages_are_streamed_without_losing_or_repeating_ties(database_url, store, tmp_path,
-                                                             monkeypatch):
+def test_pages_are_streamed_without_losing_or_repeating_ties(
+    database_url, store, tmp_path, monkeypatch
+):
     """Many events at the same instant across page boundaries, in-process with tiny pages and as
     a real process writing a file."""
     at = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
     with store.engine.begin() as conn:
-        conn.execute(insert(AuditEvent.__table__), [
-            {"at": at + timedelta(seconds=i // 700), "service_id": "APP0001931",
-             "client_addr": "203.0.113.9", "operation": "VerifyTOTPCode",
-             "account": f"user{i:05d}", "code": 0, "duration_ms": 1.0}
-            for i in range(2500)])
+        conn.execute(
+            insert(AuditEvent.__table__),
+            [
+                {
+                    "at": at + timedelta(seconds=i // 700),
+                    "service_id": "APP0001931",
+                    "client_addr": "203.0.113.9",
+                    "operation": "VerifyTOTPCode",
+                    "account": f"user{i:05d}",
+                    "code": 0,
+                    "duration_ms": 1.0,
+                }
+                for i in range(2500)
+            ],
+        )
     want = [f"user{i:05d}" for i in range(2500)]
 
     monkeypatch.setattr(audit_export, "PAGE_SIZE", 7)
@@ -218,9 +247,25 @@ def test_pages_are_streamed_without_losing_or_repeating_ties(database_url, store
 
     out = tmp_path / "audit.csv"
     proc = subprocess.run(
-        [GSPWS, "--database-url", database_url, "audit", "export", "--since", "2027-03-01T12:00Z",
-         "--until", "2027-03-02", "--output", str(out)],
-        env=gspws_env(tmp_path, ""), cwd=REPO, capture_output=True, text=True, timeout=120)
+        [
+            GSPWS,
+            "--database-url",
+            database_url,
+            "audit",
+            "export",
+            "--since",
+            "2027-03-01T12:00Z",
+            "--until",
+            "2027-03-02",
+            "--output",
+            str(out),
+        ],
+        env=gspws_env(tmp_path, ""),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "" and "2500 audit events exported" in proc.stderr
     rows = csv_rows(out.read_text(encoding="utf-8"))

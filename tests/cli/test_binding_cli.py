@@ -36,8 +36,9 @@ class Inbox:
         self.messages = []
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
-        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content,
-                                                                    policy=policy.default)))
+        self.messages.append(
+            (envelope.rcpt_tos, message_from_bytes(envelope.content, policy=policy.default))
+        )
         return "250 OK"
 
 
@@ -55,11 +56,21 @@ def server(settings, store):
 @pytest.fixture
 def gspws(settings, tmp_path):
     def run(*args: str, **env: str) -> subprocess.CompletedProcess:
-        environ = gspws_env(tmp_path, settings.secret_key,
-                            GSPWS_PUBLIC_URL="http://public.example:8000", GSPWS_DB_TIMEOUT="10",
-                            **env)
-        return subprocess.run([GSPWS, "--database-url", settings.database_url, *args],
-                              env=environ, capture_output=True, text=True, timeout=60)
+        environ = gspws_env(
+            tmp_path,
+            settings.secret_key,
+            GSPWS_PUBLIC_URL="http://public.example:8000",
+            GSPWS_DB_TIMEOUT="10",
+            **env,
+        )
+        return subprocess.run(
+            [GSPWS, "--database-url", settings.database_url, *args],
+            env=environ,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
     return run
 
 
@@ -99,8 +110,11 @@ def test_account_link_of_an_unknown_account(gspws, server):
 
 def test_invitation_by_email_and_asking_again(server, gspws, inbox):
     controller, handler = inbox
-    smtp = {"GSPWS_SMTP_HOST": "127.0.0.1", "GSPWS_SMTP_PORT": str(controller.port),
-            "GSPWS_SMTP_SENDER": "gspws@agency.example"}
+    smtp = {
+        "GSPWS_SMTP_HOST": "127.0.0.1",
+        "GSPWS_SMTP_PORT": str(controller.port),
+        "GSPWS_SMTP_SENDER": "gspws@agency.example",
+    }
     done = gspws("account", "invite", DAVE, **smtp)
     assert done.returncode == 0, done.stderr
     assert done.stdout == f"invitation for {DAVE} sent to {EMAIL}\n"
@@ -123,8 +137,9 @@ def test_invitation_needs_an_address_and_a_reachable_server(server, gspws, store
     add_account(store, "erin")
     no_email = gspws("account", "invite", "erin")
     assert no_email.returncode == 1 and "has no e-mail address" in no_email.stderr
-    down = gspws("account", "invite", DAVE, GSPWS_SMTP_HOST="127.0.0.1",
-                 GSPWS_SMTP_PORT=str(free_port()))
+    down = gspws(
+        "account", "invite", DAVE, GSPWS_SMTP_HOST="127.0.0.1", GSPWS_SMTP_PORT=str(free_port())
+    )
     assert down.returncode == 1 and down.stderr.startswith("Error: cannot send the invitation")
     assert "Traceback" not in down.stderr
 
@@ -134,19 +149,30 @@ def _self_signed(directory) -> tuple[str, str]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "gspws test SMTP")])
     now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = directory / "smtp.crt", directory / "smtp.key"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                           serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return str(cert_path), str(key_path)
 
 
@@ -157,20 +183,32 @@ def test_invitation_over_starttls_with_a_login(server, gspws, tmp_path):
     logins = []
 
     def authenticate(_server, _session, _envelope, mechanism, data):
-        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (b"gspws",
-                                                                                 b"s3cret")
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
+            b"gspws",
+            b"s3cret",
+        )
         logins.append((mechanism, ok))
         return AuthResult(success=ok)
 
     handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), tls_context=tls,
-                            require_starttls=True, auth_required=True,
-                            authenticator=authenticate)
+    controller = Controller(
+        handler,
+        hostname="127.0.0.1",
+        port=free_port(),
+        tls_context=tls,
+        require_starttls=True,
+        auth_required=True,
+        authenticator=authenticate,
+    )
     controller.start()
     try:
-        smtp = {"GSPWS_SMTP_HOST": "127.0.0.1", "GSPWS_SMTP_PORT": str(controller.port),
-                "GSPWS_SMTP_SECURITY": "starttls", "GSPWS_SMTP_USER": "gspws",
-                "SSL_CERT_FILE": cert}  # the client verifies the server against this CA only
+        smtp = {
+            "GSPWS_SMTP_HOST": "127.0.0.1",
+            "GSPWS_SMTP_PORT": str(controller.port),
+            "GSPWS_SMTP_SECURITY": "starttls",
+            "GSPWS_SMTP_USER": "gspws",
+            "SSL_CERT_FILE": cert,
+        }  # the client verifies the server against this CA only
         wrong = gspws("account", "invite", DAVE, GSPWS_SMTP_PASSWORD="wrong", **smtp)
         assert wrong.returncode == 1 and "s3cret" not in wrong.stderr + wrong.stdout
         done = gspws("account", "invite", DAVE, GSPWS_SMTP_PASSWORD="s3cret", **smtp)

@@ -43,8 +43,11 @@ class Cli:
         self.database_url = database_url
         self.secret_key = Fernet.generate_key().decode()
         self.home = home
-        self.env = {**{k: None for k in _gspws_variables()},
-                    "GSPWS_HOME": str(home), "GSPWS_SECRET_KEY": self.secret_key}
+        self.env = {
+            **{k: None for k in _gspws_variables()},
+            "GSPWS_HOME": str(home),
+            "GSPWS_SECRET_KEY": self.secret_key,
+        }
         self._runner = CliRunner()
 
     def __call__(self, *args: str):
@@ -55,8 +58,12 @@ class Cli:
 
         event.listen(Engine, "engine_connect", record)
         try:
-            result = self._runner.invoke(main, ["--database-url", self.database_url, *args],
-                                         env=self.env, catch_exceptions=False)
+            result = self._runner.invoke(
+                main,
+                ["--database-url", self.database_url, *args],
+                env=self.env,
+                catch_exceptions=False,
+            )
         finally:
             event.remove(Engine, "engine_connect", record)
         # Each invocation builds an engine: close its pooled connections now. (A gc.collect() here
@@ -74,8 +81,13 @@ class Cli:
         return json.loads(self.ok(*args, "--json"))
 
     def store(self):
-        return build_store(Settings.from_env({"GSPWS_SECRET_KEY": self.secret_key},
-                                             home=self.home, database_url=self.database_url))
+        return build_store(
+            Settings.from_env(
+                {"GSPWS_SECRET_KEY": self.secret_key},
+                home=self.home,
+                database_url=self.database_url,
+            )
+        )
 
 
 def _gspws_variables():
@@ -105,8 +117,10 @@ def _counts(cli: Cli) -> tuple[int, int, int]:
     store = cli.store()
     try:
         with store.unit() as repo:
-            return tuple(repo.session.scalar(select(func.count()).select_from(table))
-                         for table in (Service, Account, Token))
+            return tuple(
+                repo.session.scalar(select(func.count()).select_from(table))
+                for table in (Service, Account, Token)
+            )
     finally:
         store.engine.dispose()
 
@@ -119,11 +133,18 @@ def _alembic_head() -> str:
 
 # -- db -----------------------------------------------------------------------------------------
 
+
 def test_db_upgrade_is_idempotent_as_a_real_process(database_url, tmp_path):
     env = gspws_env(tmp_path, Fernet.generate_key().decode())
     for _ in range(2):
-        done = subprocess.run([GSPWS, "--database-url", database_url, "db", "upgrade"], env=env,
-                              cwd=REPO, capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [GSPWS, "--database-url", database_url, "db", "upgrade"],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr
         assert "database at the newest revision" in done.stdout
     engine = create_engine(database_url)
@@ -137,18 +158,37 @@ def test_db_upgrade_is_idempotent_as_a_real_process(database_url, tmp_path):
 
 # -- services -----------------------------------------------------------------------------------
 
+
 def test_service_add_then_show(with_service):
     assert with_service.json("service", "show", SID) == {
-        "service_id": SID, "name": "Agency", "enabled": True, "allow": ["10.0.0.0/8"],
-        "grants": {"VerifyTOTPCode": "active"}}
+        "service_id": SID,
+        "name": "Agency",
+        "enabled": True,
+        "allow": ["10.0.0.0/8"],
+        "grants": {"VerifyTOTPCode": "active"},
+    }
     assert [s["service_id"] for s in with_service.json("service", "list")] == [SID]
 
 
 def test_service_add_accepts_ipv6_and_normalises_networks(cli):
-    cli.ok("service", "add", SID, "--name", "Six", "--allow", "2001:db8::1/32",
-           "--allow", "::1/128", "--allow", "192.168.1.7/24")
-    assert cli.json("service", "show", SID)["allow"] == ["2001:db8::/32", "::1/128",
-                                                         "192.168.1.0/24"]
+    cli.ok(
+        "service",
+        "add",
+        SID,
+        "--name",
+        "Six",
+        "--allow",
+        "2001:db8::1/32",
+        "--allow",
+        "::1/128",
+        "--allow",
+        "192.168.1.7/24",
+    )
+    assert cli.json("service", "show", SID)["allow"] == [
+        "2001:db8::/32",
+        "::1/128",
+        "192.168.1.0/24",
+    ]
 
 
 def test_service_add_duplicate_exits_1_with_message(with_service):
@@ -158,8 +198,9 @@ def test_service_add_duplicate_exits_1_with_message(with_service):
     assert with_service.json("service", "show", SID)["name"] == "Agency"
 
 
-@pytest.mark.parametrize("service_id", ["APP123456", "APP00000001", "app0000001", "XYZ0000001",
-                                        "APP000000a", ""])
+@pytest.mark.parametrize(
+    "service_id", ["APP123456", "APP00000001", "app0000001", "XYZ0000001", "APP000000a", ""]
+)
 def test_service_add_bad_service_id_exits_2(cli, service_id):
     result = cli("service", "add", service_id, "--name", "x", "--allow", "10.0.0.0/8")
     assert result.exit_code == 2
@@ -199,8 +240,9 @@ def test_grant_changes_are_reflected_in_show(with_service):
         assert state() == expected, args
 
 
-@pytest.mark.parametrize("command, granted", [("grant", True), ("revoke", False),
-                                              ("suspend", False), ("resume", False)])
+@pytest.mark.parametrize(
+    "command, granted", [("grant", True), ("revoke", False), ("suspend", False), ("resume", False)]
+)
 def test_grant_changes_that_do_not_apply_exit_1(with_service, command, granted):
     """Granting what is granted, or revoking/suspending/resuming what is not, is refused."""
     if not granted:
@@ -216,9 +258,18 @@ def test_unknown_function_is_a_usage_error(with_service):
     assert with_service("service", "grant", SID, "SendSMS").exit_code == 2
 
 
-@pytest.mark.parametrize("args", [["show"], ["grant", "VerifyTOTPCode"],
-                                  ["revoke", "VerifyTOTPCode"], ["suspend", "VerifyTOTPCode"],
-                                  ["resume", "VerifyTOTPCode"], ["disable"], ["enable"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["show"],
+        ["grant", "VerifyTOTPCode"],
+        ["revoke", "VerifyTOTPCode"],
+        ["suspend", "VerifyTOTPCode"],
+        ["resume", "VerifyTOTPCode"],
+        ["disable"],
+        ["enable"],
+    ],
+)
 def test_unknown_service_exits_1(with_service, args):
     result = with_service("service", args[0], "APP0000099", *args[1:])
     assert result.exit_code == 1
@@ -227,10 +278,17 @@ def test_unknown_service_exits_1(with_service, args):
 
 # -- accounts -----------------------------------------------------------------------------------
 
+
 def test_account_add_and_list(with_account):
     assert with_account.json("account", "list") == [
-        {"account": "alice", "name": "Alice", "email": "a@example.org", "phone": "",
-         "active_tokens": 0}]
+        {
+            "account": "alice",
+            "name": "Alice",
+            "email": "a@example.org",
+            "phone": "",
+            "active_tokens": 0,
+        }
+    ]
 
 
 def test_account_add_duplicate_exits_1(with_account):
@@ -247,6 +305,7 @@ def test_account_add_bad_name_exits_2(cli, name):
 
 
 # -- tokens -------------------------------------------------------------------------------------
+
 
 def _added(output: str) -> tuple[str, str]:
     serial, uri = SERIAL.search(output), URI.search(output)
@@ -272,13 +331,20 @@ def test_token_add_prints_serial_and_uri_of_a_working_token(with_account):
 
 
 def test_token_add_with_a_given_secret_normalises_it(with_account):
-    spaced = " ".join(SECRET[i:i + 4] for i in range(0, len(SECRET), 4)).lower()
+    spaced = " ".join(SECRET[i : i + 4] for i in range(0, len(SECRET), 4)).lower()
     _serial, uri = _added(with_account.ok("token", "add", "alice", "--secret", spaced))
     assert parse_qs(urlsplit(uri).query)["secret"] == [SECRET]
 
 
-@pytest.mark.parametrize("secret", ["JBSWY3DP", "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PX!",
-                                    "0189JBSWY3DPEHPK3PXPJBSWY3DP", "not a secret"])
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "JBSWY3DP",
+        "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PX!",
+        "0189JBSWY3DPEHPK3PXPJBSWY3DP",
+        "not a secret",
+    ],
+)
 def test_token_add_bad_secret_exits_2(with_account, secret):
     result = with_account("token", "add", "alice", "--secret", secret)
     assert result.exit_code == 2
@@ -287,20 +353,39 @@ def test_token_add_bad_secret_exits_2(with_account, secret):
 
 
 def test_token_add_parameters_are_in_uri_and_listing(with_account):
-    serial, uri = _added(with_account.ok("token", "add", "alice", "--algorithm", "SHA256",
-                                         "--digits", "8", "--period", "60",
-                                         "--device-name", "work phone"))
+    serial, uri = _added(
+        with_account.ok(
+            "token",
+            "add",
+            "alice",
+            "--algorithm",
+            "SHA256",
+            "--digits",
+            "8",
+            "--period",
+            "60",
+            "--device-name",
+            "work phone",
+        )
+    )
     query = parse_qs(urlsplit(uri).query)
     assert (query["algorithm"], query["digits"], query["period"]) == (["SHA256"], ["8"], ["60"])
     [row] = with_account.json("token", "list", "alice")
-    assert {k: row[k] for k in ("serial", "algorithm", "digits", "period", "device_name",
-                                "status", "type")} == {
-        "serial": serial, "algorithm": "SHA256", "digits": 8, "period": 60,
-        "device_name": "work phone", "status": "active", "type": "totp"}
+    assert {
+        k: row[k]
+        for k in ("serial", "algorithm", "digits", "period", "device_name", "status", "type")
+    } == {
+        "serial": serial,
+        "algorithm": "SHA256",
+        "digits": 8,
+        "period": 60,
+        "device_name": "work phone",
+        "status": "active",
+        "type": "totp",
+    }
 
 
-@pytest.mark.parametrize("option", [["--algorithm", "MD5"], ["--digits", "7"],
-                                    ["--period", "45"]])
+@pytest.mark.parametrize("option", [["--algorithm", "MD5"], ["--digits", "7"], ["--period", "45"]])
 def test_token_add_unsupported_parameters_exit_2(with_account, option):
     assert with_account("token", "add", "alice", *option).exit_code == 2
 
@@ -326,8 +411,10 @@ def test_token_list_never_shows_secrets(with_account):
     with_account.ok("token", "add", "alice", "--secret", SECRET)
     _serial, uri = _added(with_account.ok("token", "add", "bob"))
     bob_secret = parse_qs(urlsplit(uri).query)["secret"][0]
-    listings = [with_account.ok("token", "list", *args) for args in
-                ([], ["--json"], ["alice"], ["alice", "--json"], ["bob", "--json"])]
+    listings = [
+        with_account.ok("token", "list", *args)
+        for args in ([], ["--json"], ["alice"], ["alice", "--json"], ["bob", "--json"])
+    ]
     assert [len(json.loads(out)) for out in listings if out.startswith("[")] == [2, 1, 1]
     for out in listings:
         for secret in (SECRET, bob_secret):
@@ -391,6 +478,7 @@ def test_token_commands_on_unknown_serial_exit_1(cli, command):
 
 # -- help ---------------------------------------------------------------------------------------
 
+
 def _command_paths(group: click.Group, prefix=()) -> list[tuple[str, ...]]:
     paths = [prefix]
     for name, command in sorted(group.commands.items()):
@@ -407,10 +495,30 @@ COMMAND_PATHS = _command_paths(main)
 def test_the_command_tree_is_the_documented_one():
     # Guards the walk below: a tree it failed to walk would make the help test vacuous.
     assert {" ".join(p) for p in COMMAND_PATHS} >= {
-        "", "db", "db upgrade", "service", "service add", "service grant", "service revoke",
-        "service suspend", "service resume", "service disable", "service enable", "service list",
-        "service show", "account", "account add", "account list", "token", "token add",
-        "token list", "token unlock", "token disable", "serve", "demo"}
+        "",
+        "db",
+        "db upgrade",
+        "service",
+        "service add",
+        "service grant",
+        "service revoke",
+        "service suspend",
+        "service resume",
+        "service disable",
+        "service enable",
+        "service list",
+        "service show",
+        "account",
+        "account add",
+        "account list",
+        "token",
+        "token add",
+        "token list",
+        "token unlock",
+        "token disable",
+        "serve",
+        "demo",
+    }
 
 
 @pytest.mark.parametrize("path", COMMAND_PATHS, ids=lambda p: " ".join(p) or "gspws")
@@ -424,6 +532,7 @@ def test_every_command_answers_help(path, tmp_path):
 
 
 # -- demo ---------------------------------------------------------------------------------------
+
 
 def test_demo_seeds_an_empty_store(cli):
     output = cli.ok("demo")
@@ -456,26 +565,46 @@ def test_demo_walkthrough_against_a_real_server(database_url, tmp_path):
     server = ServerProcess(database_url, env, tmp_path / "server.log")
 
     def gspws(*args):
-        return subprocess.run([GSPWS, "--database-url", database_url, *args], env=env, cwd=REPO,
-                              capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [GSPWS, "--database-url", database_url, *args],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     assert gspws("db", "upgrade").returncode == 0
     demo = gspws("demo", "--url", server.url)
     assert demo.returncode == 0, demo.stderr
-    [command] = [line.strip() for line in demo.stdout.splitlines()
-                 if "clients/verify_totp.py" in line]
+    [command] = [
+        line.strip() for line in demo.stdout.splitlines() if "clients/verify_totp.py" in line
+    ]
     assert f"--url {server.url} " in command
 
     # The printed command computes the code in a shell substitution; it is evaluated once and the
     # client run twice with that code, so the second run is a replay whatever the time step.
     client, _, code_expression = command.partition(" --code ")
-    code = subprocess.run(["bash", "-c", f"printf %s {code_expression}"], cwd=REPO,
-                          capture_output=True, text=True, timeout=120).stdout
+    code = subprocess.run(
+        ["bash", "-c", f"printf %s {code_expression}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
     assert re.fullmatch(r"\d{6}", code), code
     server.start()
     try:
-        runs = [subprocess.run(["bash", "-c", f"{client} --code {code}"], cwd=REPO,
-                               capture_output=True, text=True, timeout=120) for _ in range(2)]
+        runs = [
+            subprocess.run(
+                ["bash", "-c", f"{client} --code {code}"],
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+            for _ in range(2)
+        ]
     finally:
         assert server.stop() == 0
     assert (runs[0].returncode, runs[1].returncode) == (0, 1), [r.stderr for r in runs]
@@ -487,6 +616,7 @@ def _destinations(cli: Cli, account: str):
     from sqlalchemy import select
 
     from gspws.store.models import Account
+
     store = cli.store()
     with store.reading() as repo:
         row = repo.session.scalar(select(Account).where(Account.account == account))
@@ -502,8 +632,10 @@ def test_account_add_and_set_destinations_are_verified(cli):
     assert _destinations(cli, "alice") == ("0987654321", True, "a@example.org", True)
 
 
-@pytest.mark.parametrize("args", [("--mobile", "0212345678"), ("--mobile", "09123"),
-                                  ("--email", "a@b@c"), ()],
-                         ids=["landline", "short", "email", "none"])
+@pytest.mark.parametrize(
+    "args",
+    [("--mobile", "0212345678"), ("--mobile", "09123"), ("--email", "a@b@c"), ()],
+    ids=["landline", "short", "email", "none"],
+)
 def test_account_set_refuses_bad_destinations(with_account, args):
     assert with_account("account", "set", "alice", *args).exit_code == 2

@@ -38,6 +38,7 @@ TOKENS = Token.__table__
 
 # -- helpers ------------------------------------------------------------------------------------
 
+
 def key_file_store(tmp_path: Path, database_url: str):
     """Settings and a migrated store in key-file mode ($GSPWS_HOME/secret.key)."""
     settings = make_settings(tmp_path, database_url, secret_key="")
@@ -51,24 +52,39 @@ def seed_tokens(engine, box: SecretBox, count: int, prefix: str = "ROT") -> dict
     """``count`` unbound active tokens in one transaction; returns serial -> base32 secret."""
     plain = {f"{prefix}{i:010d}": otp.new_secret() for i in range(count)}
     with engine.begin() as conn:
-        conn.execute(insert(TOKENS), [
-            {"serial": serial, "type": TokenType.TOTP, "algorithm": "SHA1", "digits": 6,
-             "period": 30, "secret": box.encrypt(secret), "status": TokenStatus.ACTIVE,
-             "failures": 0}
-            for serial, secret in plain.items()])
+        conn.execute(
+            insert(TOKENS),
+            [
+                {
+                    "serial": serial,
+                    "type": TokenType.TOTP,
+                    "algorithm": "SHA1",
+                    "digits": 6,
+                    "period": 30,
+                    "secret": box.encrypt(secret),
+                    "status": TokenStatus.ACTIVE,
+                    "failures": 0,
+                }
+                for serial, secret in plain.items()
+            ],
+        )
     return plain
 
 
 def stored_secrets(engine) -> dict[str, bytes]:
     with engine.connect() as conn:
-        return {row.serial: bytes(row.secret)
-                for row in conn.execute(select(TOKENS.c.serial, TOKENS.c.secret))}
+        return {
+            row.serial: bytes(row.secret)
+            for row in conn.execute(select(TOKENS.c.serial, TOKENS.c.secret))
+        }
 
 
 def decrypt_all(engine, key: bytes) -> dict[str, str]:
     """Every secret decrypted with ``key`` alone (raises InvalidToken if one is not under it)."""
     fernet = Fernet(key)
-    return {serial: fernet.decrypt(blob).decode() for serial, blob in stored_secrets(engine).items()}
+    return {
+        serial: fernet.decrypt(blob).decode() for serial, blob in stored_secrets(engine).items()
+    }
 
 
 def under(engine, key: bytes) -> int:
@@ -91,13 +107,19 @@ def rotate_command(*args: str) -> list[str]:
 
 
 def rotate_env(home: Path, database_url: str, secret_key: str = "") -> dict:
-    return gspws_env(home, secret_key, GSPWS_DATABASE_URL=database_url,
-                     GSPWS_REGISTRY_REFRESH="0")
+    return gspws_env(home, secret_key, GSPWS_DATABASE_URL=database_url, GSPWS_REGISTRY_REFRESH="0")
 
 
 def run(args: list[str], env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(args, env=env, cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        args,
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def assert_no_key_in(text: str, keys: list[bytes]) -> None:
@@ -107,6 +129,7 @@ def assert_no_key_in(text: str, keys: list[bytes]) -> None:
 
 
 # -- (1) a running server keeps verifying before, during and after a rotation --------------------
+
 
 def test_rotation_while_a_server_verifies(tmp_path, database_url, clock):
     settings, store = key_file_store(tmp_path, database_url)
@@ -126,9 +149,14 @@ def test_rotation_while_a_server_verifies(tmp_path, database_url, clock):
         assert [verify() for _ in range(3)] == [0, 0, 0]  # before
 
         with open(out, "w") as stdout, open(err, "w") as stderr:
-            proc = subprocess.Popen(rotate_command("--batch-size", "20"), cwd=REPO,
-                                    env=rotate_env(tmp_path, database_url), stdout=stdout,
-                                    stderr=stderr, stdin=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                rotate_command("--batch-size", "20"),
+                cwd=REPO,
+                env=rotate_env(tmp_path, database_url),
+                stdout=stdout,
+                stderr=stderr,
+                stdin=subprocess.DEVNULL,
+            )
             during = []
             try:
                 deadline = time.monotonic() + 120
@@ -161,6 +189,7 @@ def test_rotation_while_a_server_verifies(tmp_path, database_url, clock):
 
 # -- (2) interrupted midway and run again ---------------------------------------------------------
 
+
 def test_an_interrupted_rotation_finishes_when_run_again(tmp_path, database_url):
     settings, store = key_file_store(tmp_path, database_url)
     key_file = settings.effective_key_file
@@ -172,8 +201,14 @@ def test_an_interrupted_rotation_finishes_when_run_again(tmp_path, database_url)
 
     err = tmp_path / "rotate1.err"
     with open(err, "w") as stderr:
-        proc = subprocess.Popen(rotate_command("--batch-size", "1"), cwd=REPO, env=env,
-                                stdout=subprocess.DEVNULL, stderr=stderr, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            rotate_command("--batch-size", "1"),
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            stdin=subprocess.DEVNULL,
+        )
         try:
             deadline, changed = time.monotonic() + 60, 0
             while time.monotonic() < deadline and proc.poll() is None:
@@ -183,7 +218,9 @@ def test_an_interrupted_rotation_finishes_when_run_again(tmp_path, database_url)
                     if changed:
                         break
                 time.sleep(0.005)
-            assert proc.poll() is None, f"rotation ended before it was interrupted: {err.read_text()}"
+            assert proc.poll() is None, (
+                f"rotation ended before it was interrupted: {err.read_text()}"
+            )
             proc.kill()  # SIGKILL: no cleanup of any kind
         finally:
             if proc.poll() is None:
@@ -203,14 +240,24 @@ def test_an_interrupted_rotation_finishes_when_run_again(tmp_path, database_url)
     blobs = stored_secrets(store.engine)
     assert {s: worker.decrypt(blobs[s]) for s in plain} == plain
 
-    status = CliRunner().invoke(main, ["--database-url", database_url, "keys", "status", "--json"],
-                                env={**{k: None for k in os.environ if k.startswith("GSPWS_")},
-                                     "GSPWS_HOME": str(tmp_path), "GSPWS_SECRET_KEY": ""})
+    status = CliRunner().invoke(
+        main,
+        ["--database-url", database_url, "keys", "status", "--json"],
+        env={
+            **{k: None for k in os.environ if k.startswith("GSPWS_")},
+            "GSPWS_HOME": str(tmp_path),
+            "GSPWS_SECRET_KEY": "",
+        },
+    )
     assert status.exit_code == 0, status.output
     report = json.loads(status.stdout)
     assert report["mode"] == "file" and report["keys"] == [fingerprint(new), fingerprint(old)]
-    assert report["tokens"] == {"total": 2000, "first_key": partly, "older_keys": 2000 - partly,
-                                "unreadable": 0}
+    assert report["tokens"] == {
+        "total": 2000,
+        "first_key": partly,
+        "older_keys": 2000 - partly,
+        "unreadable": 0,
+    }
     assert_no_key_in(status.output, [old, new])
 
     again = run(rotate_command("--batch-size", "50"), env)
@@ -227,9 +274,13 @@ def test_an_interrupted_rotation_finishes_when_run_again(tmp_path, database_url)
 
 # -- (3) GSPWS_SECRET_KEY ---------------------------------------------------------------------------
 
+
 def cli(database_url: str, home: Path, secret_key: str, *args: str):
-    env = {**{k: None for k in os.environ if k.startswith("GSPWS_")},
-           "GSPWS_HOME": str(home), "GSPWS_SECRET_KEY": secret_key}
+    env = {
+        **{k: None for k in os.environ if k.startswith("GSPWS_")},
+        "GSPWS_HOME": str(home),
+        "GSPWS_SECRET_KEY": secret_key,
+    }
     return CliRunner().invoke(main, ["--database-url", database_url, *args], env=env)
 
 
@@ -240,8 +291,15 @@ def test_environment_keys_rotate_to_the_first_key(tmp_path, database_url):
     migrate.upgrade(store.engine)
     plain = seed_tokens(store.engine, store.secrets, 120)
 
-    result = cli(database_url, tmp_path, f"{new.decode()},{old.decode()}",
-                 "keys", "rotate", "--batch-size", "25")
+    result = cli(
+        database_url,
+        tmp_path,
+        f"{new.decode()},{old.decode()}",
+        "keys",
+        "rotate",
+        "--batch-size",
+        "25",
+    )
     assert result.exit_code == 0, result.output
     assert decrypt_all(store.engine, new) == plain
     assert "re-encrypted:  120" in result.stdout
@@ -250,8 +308,9 @@ def test_environment_keys_rotate_to_the_first_key(tmp_path, database_url):
     assert_no_key_in(result.output, [old, new])
     assert not (tmp_path / "secret.key").exists()  # the key file is not involved
 
-    status = cli(database_url, tmp_path, f"{new.decode()},{old.decode()}", "keys", "status",
-                 "--json")
+    status = cli(
+        database_url, tmp_path, f"{new.decode()},{old.decode()}", "keys", "status", "--json"
+    )
     assert json.loads(status.stdout)["tokens"]["older_keys"] == 0
 
     again = cli(database_url, tmp_path, f"{new.decode()},{old.decode()}", "keys", "rotate")
@@ -273,6 +332,7 @@ def test_keys_generate_prints_a_new_fernet_key():
 
 # -- (4) a worker that started before the rotation ------------------------------------------------
 
+
 def test_a_running_worker_follows_the_key_file(tmp_path, monkeypatch):
     settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'x.db'}", secret_key="")
     key_file = settings.effective_key_file
@@ -281,8 +341,11 @@ def test_a_running_worker_follows_the_key_file(tmp_path, monkeypatch):
     [old] = keys_in(key_file)
     reads = []
     real_read = secrets_module.read_key_file
-    monkeypatch.setattr(secrets_module, "read_key_file",
-                        lambda path, create=True: reads.append(path) or real_read(path, create))
+    monkeypatch.setattr(
+        secrets_module,
+        "read_key_file",
+        lambda path, create=True: reads.append(path) or real_read(path, create),
+    )
 
     # Rotation started: [new, old] in the file; a secret re-encrypted under new.
     new = Fernet.generate_key()
@@ -326,6 +389,7 @@ def test_environment_keys_are_never_reloaded(tmp_path):
 
 # -- refusals ---------------------------------------------------------------------------------------
 
+
 def test_rotation_refuses_to_retire_keys_some_secrets_still_need(tmp_path, database_url):
     settings, store = key_file_store(tmp_path, database_url)
     key_file = settings.effective_key_file
@@ -335,7 +399,10 @@ def test_rotation_refuses_to_retire_keys_some_secrets_still_need(tmp_path, datab
 
     refused = cli(database_url, tmp_path, "", "keys", "rotate")
     assert refused.exit_code == 1
-    assert "1 token secrets cannot be decrypted" in refused.output and "LOST0000000000" in refused.output
+    assert (
+        "1 token secrets cannot be decrypted" in refused.output
+        and "LOST0000000000" in refused.output
+    )
     keys = keys_in(key_file)
     assert len(keys) == 2 and keys[1] == old  # old kept
     assert {s: v for s, v in decrypt_all_readable(store.engine, keys[0]).items()} == plain

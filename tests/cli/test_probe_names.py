@@ -22,8 +22,21 @@ def cli(database_url, tmp_path) -> Cli:
     return cli
 
 
-@pytest.mark.parametrize("name", ["bad\x1b[2Jname", "a\rb", "../../etc/passwd", "a b", "",
-                                  "x" * 129, "al\u202eice", "-alice", "測試\u3000帳號", "a☃"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "bad\x1b[2Jname",
+        "a\rb",
+        "../../etc/passwd",
+        "a b",
+        "",
+        "x" * 129,
+        "al\u202eice",
+        "-alice",
+        "測試\u3000帳號",
+        "a☃",
+    ],
+)
 def test_account_add_refuses_names_outside_the_rule(cli, name):
     refused = cli("account", "add", "--", name)
     assert refused.exit_code != 0 and "an account name is 1 to 128 letters" in refused.output
@@ -45,9 +58,18 @@ def test_lookalikes_are_the_same_account(cli):
     cli.ok("account", "link", "ALICE")  # operators' lookups use the rule too
 
 
-@pytest.mark.parametrize("email", ["v@x.example, attacker@y.example",
-                                   "v@x.example\nBcc: a@y.example", "Victim <v@x.example>",
-                                   "v@x.example (c)", "v@@x.example", "v@localhost", "nobody"])
+@pytest.mark.parametrize(
+    "email",
+    [
+        "v@x.example, attacker@y.example",
+        "v@x.example\nBcc: a@y.example",
+        "Victim <v@x.example>",
+        "v@x.example (c)",
+        "v@@x.example",
+        "v@localhost",
+        "nobody",
+    ],
+)
 def test_one_plain_address_per_email_field(cli, email):
     refused = cli("account", "add", "victim", "--email", email)
     assert refused.exit_code == 2 and "is not one plain e-mail address" in refused.output
@@ -83,11 +105,14 @@ def test_soap_callers_are_looked_up_by_the_rule(live_server, demo, clock):
 
 def test_binding_operations_answer_3001_for_names_no_account_can_have(live_server, store):
     from binding import grant_binding
+
     grant_binding(store)
     service = zeep_service(live_server.url)
     for name in ("../../etc/passwd", "a\u202eb", "x" * 300):
-        for answer in (service.GetTOTPStatus(account=name, _soapheaders=HEADER),
-                       service.CreateBindingLink(account=name, _soapheaders=HEADER)):
+        for answer in (
+            service.GetTOTPStatus(account=name, _soapheaders=HEADER),
+            service.CreateBindingLink(account=name, _soapheaders=HEADER),
+        ):
             assert (answer.Code, answer.Message) == outcome(3001)
 
 

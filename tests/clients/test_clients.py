@@ -43,8 +43,19 @@ def _soap12(soap12: bool) -> list[str]:
 
 
 def zeep(url, service_id, account, code, soap12):
-    return [sys.executable, str(CLIENTS / "verify_totp.py"), "--url", url, "--service-id",
-            service_id, "--account", account, "--code", code, *_soap12(soap12)]
+    return [
+        sys.executable,
+        str(CLIENTS / "verify_totp.py"),
+        "--url",
+        url,
+        "--service-id",
+        service_id,
+        "--account",
+        account,
+        "--code",
+        code,
+        *_soap12(soap12),
+    ]
 
 
 def curl(url, service_id, account, code, soap12):
@@ -53,18 +64,36 @@ def curl(url, service_id, account, code, soap12):
 
 
 def php(url, service_id, account, code, soap12):
-    return ["php", str(CLIENTS / "php" / "verify_totp.php"), url, service_id, account, code,
-            *_soap12(soap12)]
+    return [
+        "php",
+        str(CLIENTS / "php" / "verify_totp.php"),
+        url,
+        service_id,
+        account,
+        code,
+        *_soap12(soap12),
+    ]
 
 
 def node(url, service_id, account, code, soap12):
-    return ["node", str(CLIENTS / "node" / "verify_totp.js"), url, service_id, account, code,
-            *_soap12(soap12)]
+    return [
+        "node",
+        str(CLIENTS / "node" / "verify_totp.js"),
+        url,
+        service_id,
+        account,
+        code,
+        *_soap12(soap12),
+    ]
 
 
 #: name -> (the command line, why it cannot run here or None)
-SAMPLES = {"zeep": (zeep, lambda: None), "curl": (curl, _curl), "php": (php, _php_with_soap),
-           "node": (node, _node_with_soap)}
+SAMPLES = {
+    "zeep": (zeep, lambda: None),
+    "curl": (curl, _curl),
+    "php": (php, _php_with_soap),
+    "node": (node, _node_with_soap),
+}
 
 
 def _runnable(name: str):
@@ -84,19 +113,23 @@ def database_url(sqlite_url):
 @pytest.mark.parametrize("soap12", [False, True], ids=["soap11", "soap12"])
 @pytest.mark.parametrize("name", list(SAMPLES))
 def test_sample_verifies_a_code_then_refuses_its_replay(name, soap12, live_server, demo, clock):
-    command = _runnable(name)(live_server.url, demo.service_id, demo.account,
-                              demo.code(clock()), soap12)
+    command = _runnable(name)(
+        live_server.url, demo.service_id, demo.account, demo.code(clock()), soap12
+    )
     first = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=REPO)
-    assert (first.returncode, first.stdout) == (0, "Code: 0\nMessage: 動態密碼驗證通過\n"), \
+    assert (first.returncode, first.stdout) == (0, "Code: 0\nMessage: 動態密碼驗證通過\n"), (
         first.stderr
+    )
     again = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=REPO)
-    assert (again.returncode, again.stdout) == (1, "Code: 9999\nMessage: 動態密碼驗證不通過\n"), \
+    assert (again.returncode, again.stdout) == (1, "Code: 9999\nMessage: 動態密碼驗證不通過\n"), (
         again.stderr
+    )
 
 
 @pytest.mark.parametrize("name", list(SAMPLES))
 def test_sample_exits_2_when_the_call_fails(name):
-    command = _runnable(name)("http://127.0.0.1:9/gsp2ws/TOTP.asmx", "APP0000001", "demo",
-                              "123456", False)
+    command = _runnable(name)(
+        "http://127.0.0.1:9/gsp2ws/TOTP.asmx", "APP0000001", "demo", "123456", False
+    )
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=REPO)
     assert done.returncode == 2 and "call failed" in done.stderr, done

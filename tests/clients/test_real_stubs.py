@@ -38,13 +38,18 @@ from helpers import CONTRACT_CODES, REPO, SOAP11_NS, SOAP12_NS, TNS, wrong_code
 
 CLIENTS = REPO / "clients"
 BOB = "bob"
-DEVICE = "小明的手機"    # a device name beyond ASCII, through both stubs' XML and UTF-8 handling
-TIMEOUT = 120           # seconds, for one answer of a stub and for one build
+DEVICE = "小明的手機"  # a device name beyond ASCII, through both stubs' XML and UTF-8 handling
+TIMEOUT = 120  # seconds, for one answer of a stub and for one build
 
 
 def _axis_classpath() -> str:
-    return subprocess.run([CLIENTS / "java" / "build.sh", "--classpath"], text=True,
-                          capture_output=True, check=True, timeout=TIMEOUT).stdout.strip()
+    return subprocess.run(
+        [CLIENTS / "java" / "build.sh", "--classpath"],
+        text=True,
+        capture_output=True,
+        check=True,
+        timeout=TIMEOUT,
+    ).stdout.strip()
 
 
 def _mono_missing() -> str | None:
@@ -75,9 +80,9 @@ class Stack:
     """A stub toolchain; ``name`` is its family in tests/envelope_corpus.py."""
 
     name: str
-    missing: Callable[[], str | None]   # why it cannot run here, or None
-    build: tuple[str, ...]              # clients/DIR/build.sh, then its options after URL OUT_DIR
-    run: Callable[[Path], list[str]]    # the client's command line, given the build directory
+    missing: Callable[[], str | None]  # why it cannot run here, or None
+    build: tuple[str, ...]  # clients/DIR/build.sh, then its options after URL OUT_DIR
+    run: Callable[[Path], list[str]]  # the client's command line, given the build directory
     soap12: bool = False
 
     def command(self, out: Path, *args: str) -> list[str]:
@@ -88,11 +93,14 @@ class Stack:
         return next(family for family in FAMILIES if family.name == self.name)
 
 
-STACKS = {stack.name: stack for stack in (
-    Stack("dotnet", _mono_missing, ("dotnet/build.sh",), _mono_run),
-    Stack("dotnet12", _mono_missing, ("dotnet/build.sh", "--soap12"), _mono_run, soap12=True),
-    Stack("axis", _axis_missing, ("java/build.sh",), _java_run),
-)}
+STACKS = {
+    stack.name: stack
+    for stack in (
+        Stack("dotnet", _mono_missing, ("dotnet/build.sh",), _mono_run),
+        Stack("dotnet12", _mono_missing, ("dotnet/build.sh", "--soap12"), _mono_run, soap12=True),
+        Stack("axis", _axis_missing, ("java/build.sh",), _java_run),
+    )
+}
 
 
 @pytest.fixture
@@ -112,9 +120,15 @@ def builds(tmp_path_factory):
         if stack.name not in done:
             out = tmp_path_factory.mktemp(stack.name)
             script, *options = stack.build
-            done[stack.name] = out, subprocess.run(
-                [CLIENTS / script, url, out, *options], capture_output=True, text=True,
-                timeout=5 * TIMEOUT)
+            done[stack.name] = (
+                out,
+                subprocess.run(
+                    [CLIENTS / script, url, out, *options],
+                    capture_output=True,
+                    text=True,
+                    timeout=5 * TIMEOUT,
+                ),
+            )
         out, result = done[stack.name]
         assert result.returncode == 0, f"building {stack.name} failed:\n{result.stderr}"
         return out
@@ -140,7 +154,7 @@ class Relay(socketserver.ThreadingTCPServer):
     socket is closed and waits for the connections' threads: a socket closed under a thread
     still using it frees its descriptor number for the next test's sockets."""
 
-    daemon_threads = False       # server_close() joins the connections' threads
+    daemon_threads = False  # server_close() joins the connections' threads
     allow_reuse_address = True
 
     def __init__(self, upstream_port: int) -> None:
@@ -155,13 +169,13 @@ class Relay(socketserver.ThreadingTCPServer):
     def keep(self, pending: bytes) -> bytes:
         """Move each whole request at the start of ``pending`` to ``requests``; the rest."""
         while (end := pending.find(b"\r\n\r\n")) >= 0:
-            head = parse_request(pending[:end + 4])
+            head = parse_request(pending[: end + 4])
             assert head.header("Transfer-Encoding") is None, head  # the stubs send a length
             whole = end + 4 + int(head.header("Content-Length") or 0)
             if len(pending) < whole:
                 break
             with self._lock:
-                self.requests.append(replace(head, body=pending[end + 4:whole]))
+                self.requests.append(replace(head, body=pending[end + 4 : whole]))
             pending = pending[whole:]
         return pending
 
@@ -202,9 +216,15 @@ class StubProcess:
     """A client in ``--calls`` mode: one call a line in, one answer a line out (bounded)."""
 
     def __init__(self, command: list[str]) -> None:
-        self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, encoding="utf-8",
-                                     cwd=REPO)
+        self.proc = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            cwd=REPO,
+        )
         self._lines: queue.Queue = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -261,8 +281,9 @@ def agency(stack, builds, live_server, store, demo):
     add_account(store, BOB)
     out = builds(stack, live_server.url)
     relay = Relay(int(live_server.base.rsplit(":", 1)[1]))
-    stub = StubProcess(stack.command(out, f"http://{relay.host}{stack.family.path}",
-                                     demo.service_id, "--calls"))
+    stub = StubProcess(
+        stack.command(out, f"http://{relay.host}{stack.family.path}", demo.service_id, "--calls")
+    )
     try:
         yield stub, relay
     finally:
@@ -273,7 +294,7 @@ def agency(stack, builds, live_server, store, demo):
 
 def test_every_operation_through_the_stub(stack, agency, demo, clock):
     stub, relay = agency
-    verified = []   # (ServiceID as envelope_corpus spells it, account, code) of each Verify call
+    verified = []  # (ServiceID as envelope_corpus spells it, account, code) of each Verify call
 
     def verify(account: str, totp: str, service_id=demo.service_id) -> dict:
         verified.append((service_id, account, totp))
@@ -296,7 +317,8 @@ def test_every_operation_through_the_stub(stack, agency, demo, clock):
     clock.advance(30)
     assert verify(BOB, code(key, clock())) == answer(0)
     assert stub.call("GetTOTPStatus", BOB) == answer(
-        0, Enabled="true", Device=[(began["Serial"], DEVICE, "", "30", "false")])
+        0, Enabled="true", Device=[(began["Serial"], DEVICE, "", "30", "false")]
+    )
 
     clock.advance(30)
     assert stub.call("DisableTOTP", BOB, wrong) == answer(9999)
@@ -307,14 +329,19 @@ def test_every_operation_through_the_stub(stack, agency, demo, clock):
     assert link["Result"].startswith("http://127.0.0.1:8000/owin/manage/Link/")  # PUBLIC_URL
 
     for operation in ("GetTOTPStatus", "CreateBindingLink"):
-        assert stub.call(operation, "nobody") == answer(3001)   # no Result with it
+        assert stub.call(operation, "nobody") == answer(3001)  # no Result with it
     assert stub.call("BeginTOTPBinding", BOB, "x" * 101) == answer(9999)
     assert stub.call("DisableTOTP", BOB, now) == answer(3001)  # no device left
 
     clock.advance(30)
     now = demo.code(clock())
-    for service_id, expected in (("APP12345", 1), ("APP9999999", 8101), ("", 8102),
-                                 (NO_SERVICE_ID, 8102), (NO_HEADER, 8102)):
+    for service_id, expected in (
+        ("APP12345", 1),
+        ("APP9999999", 8101),
+        ("", 8102),
+        (NO_SERVICE_ID, 8102),
+        (NO_HEADER, 8102),
+    ):
         assert stub.call(*header_line(service_id))
         assert verify(demo.account, now, service_id) == answer(expected)
     assert stub.call(*header_line(demo.service_id))
@@ -344,31 +371,56 @@ def _assert_requests_are_the_corpus_shapes(stack: Stack, relay: Relay, verified:
         headers, body = family.write(*next(verifications))
         # The corpus holds a process's first requests: once a server has answered "Connection:
         # close" (werkzeug and gunicorn do), Mono stops writing "Connection: keep-alive".
-        headers = tuple((name, {"Host": relay.host, "Content-Length": str(len(body))}.get(
-            name, value) if value in (HOST, "*") else value) for name, value in headers
-            if not (number > 0 and name == "Connection"))
+        headers = tuple(
+            (
+                name,
+                {"Host": relay.host, "Content-Length": str(len(body))}.get(name, value)
+                if value in (HOST, "*")
+                else value,
+            )
+            for name, value in headers
+            if not (number > 0 and name == "Connection")
+        )
         captured.append(request)
         expected.append(HttpRequest(headers, body, "POST", family.path, family.http))
     assert len(captured) == len(verified)
     for got, want in zip(captured, expected, strict=True):
-        assert got.to_bytes() == want.to_bytes(), "the stub sent (then the corpus writes):\n" \
+        assert got.to_bytes() == want.to_bytes(), (
+            "the stub sent (then the corpus writes):\n"
             f"{got.to_bytes().decode()}\n\n{want.to_bytes().decode()}"
+        )
 
 
 @pytest.mark.parametrize("replayed", [False, True], ids=["first", "replayed"])
-def test_the_sample_verifies_from_the_command_line(stack, builds, live_server, demo, clock,
-                                                   replayed):
-    command = stack.command(builds(stack, live_server.url), live_server.url, demo.service_id,
-                            demo.account, demo.code(clock()))
-    run = [subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, cwd=REPO)
-           for _ in range(2 if replayed else 1)][-1]
-    expected = (1, "Code: 9999\nMessage: 動態密碼驗證不通過\n") if replayed else \
-        (0, "Code: 0\nMessage: 動態密碼驗證通過\n")
+def test_the_sample_verifies_from_the_command_line(
+    stack, builds, live_server, demo, clock, replayed
+):
+    command = stack.command(
+        builds(stack, live_server.url),
+        live_server.url,
+        demo.service_id,
+        demo.account,
+        demo.code(clock()),
+    )
+    run = [
+        subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, cwd=REPO)
+        for _ in range(2 if replayed else 1)
+    ][-1]
+    expected = (
+        (1, "Code: 9999\nMessage: 動態密碼驗證不通過\n")
+        if replayed
+        else (0, "Code: 0\nMessage: 動態密碼驗證通過\n")
+    )
     assert (run.returncode, run.stdout) == expected, run.stderr
 
 
 def test_the_sample_exits_2_when_the_call_fails(stack, builds, live_server):
-    command = stack.command(builds(stack, live_server.url), "http://127.0.0.1:9/gsp2ws/TOTP.asmx",
-                            "APP0000001", "demo", "123456")
+    command = stack.command(
+        builds(stack, live_server.url),
+        "http://127.0.0.1:9/gsp2ws/TOTP.asmx",
+        "APP0000001",
+        "demo",
+        "123456",
+    )
     done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, cwd=REPO)
     assert done.returncode == 2 and "call failed" in done.stderr, done

@@ -42,8 +42,17 @@ def _sent_code(done: subprocess.CompletedProcess) -> str:
 
 @pytest.mark.parametrize("soap12", [[], ["--soap12"]], ids=["soap11", "soap12"])
 def test_zeep_sample_sends_then_verifies_once(otp_url, soap12):
-    base = [sys.executable, str(CLIENTS / "send_otp.py"), "--url", otp_url, "--service-id",
-            SERVICE_ID, "--account", ACCOUNT, *soap12]
+    base = [
+        sys.executable,
+        str(CLIENTS / "send_otp.py"),
+        "--url",
+        otp_url,
+        "--service-id",
+        SERVICE_ID,
+        "--account",
+        ACCOUNT,
+        *soap12,
+    ]
     code = _sent_code(_run(*base))
     assert _run(*base, "--verify", code).returncode == 0
     assert _run(*base, "--verify", code).stdout == "Code: 9999\nMessage: 動態密碼驗證不通過\n"
@@ -51,8 +60,19 @@ def test_zeep_sample_sends_then_verifies_once(otp_url, soap12):
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 def test_curl_sample_reads_the_code_by_substring(otp_url):
-    code = _sent_code(_run(str(CLIENTS / "curl" / "send_otp_soap12.sh"), otp_url, SERVICE_ID,
-                           ACCOUNT))
-    verify = [sys.executable, str(CLIENTS / "send_otp.py"), "--url", otp_url, "--service-id",
-              SERVICE_ID, "--account", ACCOUNT, "--verify", code]
+    code = _sent_code(
+        _run(str(CLIENTS / "curl" / "send_otp_soap12.sh"), otp_url, SERVICE_ID, ACCOUNT)
+    )
+    verify = [
+        sys.executable,
+        str(CLIENTS / "send_otp.py"),
+        "--url",
+        otp_url,
+        "--service-id",
+        SERVICE_ID,
+        "--account",
+        ACCOUNT,
+        "--verify",
+        code,
+    ]
     assert _run(*verify).returncode == 0

@@ -33,8 +33,9 @@ def verify(settings, store, clock):
     """VerifyTOTPCode as an agency allowed from 127.0.0.1 calls it: account, code -> Code."""
     with store.unit() as repo:
         repo.add_service(SERVICE_ID, "agency", ["127.0.0.1/32"], ["VerifyTOTPCode"])
-    verifier = TotpVerifier(store.unit, store.service_registry(0).current, policy_of(settings),
-                            clock, Unlimited())
+    verifier = TotpVerifier(
+        store.unit, store.service_registry(0).current, policy_of(settings), clock, Unlimited()
+    )
     caller = Caller(SERVICE_ID, ipaddress.ip_address("127.0.0.1"), "VerifyTOTPCode")
     return lambda account, totp_code: verifier.verify(caller, account, totp_code).code
 
@@ -50,6 +51,7 @@ def bind(enroll, clock, account=ALICE, **details) -> str:
 
 
 # -- pending → confirm → active --------------------------------------------------------------
+
 
 def test_a_pending_token_verifies_nothing_until_confirmed(enroll, clock, verify):
     began = enroll.begin(OPERATOR, ALICE, "my phone", "0912345678")
@@ -89,11 +91,14 @@ def test_confirming_without_beginning_is_3001(enroll):
 def test_wrong_confirmations_discard_the_pending_token(enroll, clock, settings):
     began = enroll.begin(OPERATOR, ALICE, None)
     for _ in range(settings.lockout_threshold):
-        assert enroll.confirm(OPERATOR, ALICE, wrong_code(began.value.params, clock())).code.code \
+        assert (
+            enroll.confirm(OPERATOR, ALICE, wrong_code(began.value.params, clock())).code.code
             == 9999
+        )
     assert enroll.status(OPERATOR, ALICE).value.binding is None
-    assert enroll.confirm(OPERATOR, ALICE, code(began.value.params.secret, clock())).code.code \
-        == 3001
+    assert (
+        enroll.confirm(OPERATOR, ALICE, code(began.value.params.secret, clock())).code.code == 3001
+    )
 
 
 def test_the_account_rate_limit_counts_every_spelling_of_a_name_as_one(settings, store, clock):
@@ -120,8 +125,9 @@ def test_beginning_again_replaces_the_pending_token(enroll, clock):
 def test_pending_secrets_are_encrypted_at_rest(enroll, store):
     secret = enroll.begin(OPERATOR, ALICE, None).value.params.secret
     with store.unit() as repo:
-        stored = repo.session.scalar(select(Token.secret).where(Token.status ==
-                                                                TokenStatus.PENDING))
+        stored = repo.session.scalar(
+            select(Token.secret).where(Token.status == TokenStatus.PENDING)
+        )
     assert secret.encode() not in bytes(stored)
 
 
@@ -141,6 +147,7 @@ def test_thirty_second_uri_is_standard(enroll):
 
 
 # -- several devices, disabling ------------------------------------------------------------
+
 
 def test_several_devices_each_verify_and_each_is_removed_by_its_own_code(enroll, clock, verify):
     first = bind(enroll, clock, name="phone", phone="0912345678")
@@ -185,26 +192,48 @@ def test_device_limit(enroll, clock):
     assert (refused.code.code, refused.problem) == (9999, Problem.TOO_MANY_DEVICES)
 
 
-@pytest.mark.parametrize("phone, stored", [
-    ("0912345678", "0912345678"), ("0912-345-678", "0912345678"), (" 0912 345 678 ", "0912345678"),
-    ("886912345678", "886912345678"), ("", None), (None, None)])
+@pytest.mark.parametrize(
+    "phone, stored",
+    [
+        ("0912345678", "0912345678"),
+        ("0912-345-678", "0912345678"),
+        (" 0912 345 678 ", "0912345678"),
+        ("886912345678", "886912345678"),
+        ("", None),
+        (None, None),
+    ],
+)
 def test_phone_numbers_of_seed_001(phone, stored):
     assert clean_phone(phone) == stored
 
 
-@pytest.mark.parametrize("phone", ["912345678", "091234567", "09123456789", "+886912345678",
-                                   "0212345678", "88691234567", "09１2345678", "abc"])
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "912345678",
+        "091234567",
+        "09123456789",
+        "+886912345678",
+        "0212345678",
+        "88691234567",
+        "09１2345678",
+        "abc",
+    ],
+)
 def test_bad_phone_numbers(phone):
     with pytest.raises(ValueError):
         clean_phone(phone)
 
 
-@pytest.mark.parametrize("name, phone, period, problem", [
-    ("x" * 101, None, 30, Problem.BAD_NAME),
-    ("tab\there", None, 30, Problem.BAD_NAME),
-    ("ok", "12345", 30, Problem.BAD_PHONE),
-    ("ok", None, 45, Problem.BAD_PERIOD),
-])
+@pytest.mark.parametrize(
+    "name, phone, period, problem",
+    [
+        ("x" * 101, None, 30, Problem.BAD_NAME),
+        ("tab\there", None, 30, Problem.BAD_NAME),
+        ("ok", "12345", 30, Problem.BAD_PHONE),
+        ("ok", None, 45, Problem.BAD_PERIOD),
+    ],
+)
 def test_bad_device_details_create_nothing(enroll, name, phone, period, problem):
     outcome = enroll.begin(OPERATOR, ALICE, name, phone, period)
     assert (outcome.code.code, outcome.problem) == (9999, problem)
@@ -213,14 +242,18 @@ def test_bad_device_details_create_nothing(enroll, name, phone, period, problem)
 
 @pytest.mark.parametrize("account", ["nobody", "", None])
 def test_unknown_accounts_are_3001_everywhere(enroll, account):
-    for outcome in (enroll.status(OPERATOR, account), enroll.begin(OPERATOR, account, None),
-                    enroll.confirm(OPERATOR, account, "123456"),
-                    enroll.disable(OPERATOR, account, "123456"),
-                    enroll.create_link(OPERATOR, account)):
+    for outcome in (
+        enroll.status(OPERATOR, account),
+        enroll.begin(OPERATOR, account, None),
+        enroll.confirm(OPERATOR, account, "123456"),
+        enroll.disable(OPERATOR, account, "123456"),
+        enroll.create_link(OPERATOR, account),
+    ):
         assert (outcome.code.code, outcome.problem) == (3001, Problem.UNKNOWN_ACCOUNT)
 
 
 # -- links ---------------------------------------------------------------------------------
+
 
 def token_of(url: str) -> str:
     return url.rsplit("/", 1)[1]
@@ -291,6 +324,7 @@ def test_every_use_case_is_audited_without_secrets(enroll, clock, store):
     url = enroll.create_link(OPERATOR, ALICE).value
     rows = audit_rows(store)
     assert [(r.operation, r.account, r.code, r.service_id) for r in rows] == [
-        ("test:operator", ALICE, 0, None)] * 3
+        ("test:operator", ALICE, 0, None)
+    ] * 3
     dumped = repr([vars(r) for r in rows])
     assert began.params.secret not in dumped and token_of(url) not in dumped

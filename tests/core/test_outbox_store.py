@@ -9,8 +9,16 @@ NOW = 1_800_000_000.0
 
 
 def _queue(repo, body="您的驗證碼 123456") -> int:
-    return queue_message(repo.session, repo.secrets, channel="sms", destination="0912345678",
-                         subject=None, body=body, not_after=NOW + 300, now=NOW)
+    return queue_message(
+        repo.session,
+        repo.secrets,
+        channel="sms",
+        destination="0912345678",
+        subject=None,
+        body=body,
+        not_after=NOW + 300,
+        now=NOW,
+    )
 
 
 def test_queued_message_is_pending_and_encrypted(store):
@@ -19,7 +27,11 @@ def test_queued_message_is_pending_and_encrypted(store):
     with store.reading() as repo:
         row = repo.session.scalar(select(OutboxMessage).where(OutboxMessage.id == message_id))
         assert (row.status, row.channel, row.destination, row.attempts) == (
-            "pending", "sms", "0912345678", 0)
+            "pending",
+            "sms",
+            "0912345678",
+            0,
+        )
         assert b"123456" not in row.body_encrypted
         assert repo.secrets.decrypt(row.body_encrypted) == "您的驗證碼 123456"
         assert row.not_after.timestamp() == NOW + 300
@@ -47,8 +59,16 @@ def test_a_code_is_used_once_and_a_new_one_supersedes_it(store, demo):
     def issue(code_hash: str) -> None:
         with store.unit() as repo:
             found = repo.destinations(demo.account, lock=True)
-            repo.issue_code(found.account_id, "login", "sms", "0912345678", code_hash, NOW,
-                            NOW + 300, Message("sms", "0912345678", None, "x", NOW + 300))
+            repo.issue_code(
+                found.account_id,
+                "login",
+                "sms",
+                "0912345678",
+                code_hash,
+                NOW,
+                NOW + 300,
+                Message("sms", "0912345678", None, "x", NOW + 300),
+            )
 
     issue("a" * 64)
     with store.unit() as repo:

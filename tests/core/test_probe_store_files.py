@@ -28,11 +28,20 @@ def test_a_new_home_and_store_are_private_under_umask_022(tmp_path, umask_022):
     home = tmp_path / "new" / "home"
     env = {k: v for k, v in gspws_env(home, "").items() if k != "GSPWS_SECRET_KEY"}
     database_url = f"sqlite:///{home / 'gspws.db'}"
-    done = subprocess.run([GSPWS, "--database-url", database_url, "db", "upgrade"], env=env,
-                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [GSPWS, "--database-url", database_url, "db", "upgrade"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done
-    assert (_mode(home), _mode(home / "gspws.db"), _mode(home / "secret.key")) == \
-        (0o700, 0o600, 0o600)
+    assert (_mode(home), _mode(home / "gspws.db"), _mode(home / "secret.key")) == (
+        0o700,
+        0o600,
+        0o600,
+    )
 
     with ServerProcess(database_url, env, tmp_path / "serve.log") as server:
         assert post(server.url, envelope("nobody", "123456")).status_code == 200

@@ -47,8 +47,11 @@ def traced(pg_url, tmp_path):
 def round_trips(trace) -> int:
     trace.seek(0)
     sent = [line.split("\t") for line in trace.read().decode().splitlines()]
-    return sum(1 for fields in sent if len(fields) > 2 and fields[1] == "F"
-               and fields[3].split(" ")[0] in ("Sync", "Query"))
+    return sum(
+        1
+        for fields in sent
+        if len(fields) > 2 and fields[1] == "F" and fields[3].split(" ")[0] in ("Sync", "Query")
+    )
 
 
 CALLER = Caller("APP0001931", ipaddress.ip_address("127.0.0.1"), "VerifyTOTPCode")
@@ -61,9 +64,11 @@ def test_a_verification_is_two_round_trips_on_postgresql(traced, which):
     clock = FixedClock(T0)
     services = store.service_registry(refresh=0).current
     verifier = TotpVerifier(store.verification, services, policy_of(settings), clock, Unlimited())
-    account, code, expected = {"right": (demo.account, demo.code(T0), codes.OK),
-                               "wrong": (demo.account, "000000", codes.REJECTED),
-                               "unknown": ("nobody", "000000", codes.NO_ACTIVE_TOKEN)}[which]
+    account, code, expected = {
+        "right": (demo.account, demo.code(T0), codes.OK),
+        "wrong": (demo.account, "000000", codes.REJECTED),
+        "unknown": ("nobody", "000000", codes.NO_ACTIVE_TOKEN),
+    }[which]
     for _warming in range(3):
         # The first calls also open the connection and prepare each statement on the server
         # (once per connection and per parameter types: the failure counter's first failure

@@ -62,6 +62,7 @@ def engine(settings):
 
 # -- migrations ---------------------------------------------------------------------------------
 
+
 def test_upgrade_downgrade_upgrade(engine, settings):
     assert _tables(engine) == set()
     assert migrate.pending(engine)
@@ -85,16 +86,18 @@ def test_upgrade_downgrade_upgrade(engine, settings):
     # The re-created schema is usable: a token round-trips through it.
     store = Store(engine, SecretBox.from_settings(settings))
     with store.unit() as repo:
-        serial = repo.add_token(repo.add_account("after"), TotpParams(otp.new_secret()),
-                                TokenStatus.ACTIVE).serial
+        serial = repo.add_token(
+            repo.add_account("after"), TotpParams(otp.new_secret()), TokenStatus.ACTIVE
+        ).serial
     with store.unit() as repo:
         assert repo.list_tokens("after")[0].serial == serial
 
 
 def _schema_differences(engine, metadata) -> list:
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True,
-                                                               "compare_server_default": True})
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "compare_server_default": True}
+        )
         return compare_metadata(context, metadata)
 
 
@@ -118,10 +121,12 @@ def test_schema_comparison_does_see_differences(engine):
 
 # -- secrets at rest ----------------------------------------------------------------------------
 
+
 def _add_token(store: Store, secret: str, account: str = "alice") -> str:
     with store.unit() as repo:
-        return repo.add_token(repo.add_account(account), TotpParams(secret),
-                              TokenStatus.ACTIVE).serial
+        return repo.add_token(
+            repo.add_account(account), TotpParams(secret), TokenStatus.ACTIVE
+        ).serial
 
 
 def test_token_secret_is_not_stored_in_clear(store, settings):
@@ -170,18 +175,23 @@ def test_a_different_key_cannot_decrypt(store):
 
 
 def _settings_with_key(settings: Settings, secret_key: str) -> Settings:
-    return Settings.from_env({"GSPWS_SECRET_KEY": secret_key}, home=settings.home,
-                             database_url=settings.database_url)
+    return Settings.from_env(
+        {"GSPWS_SECRET_KEY": secret_key}, home=settings.home, database_url=settings.database_url
+    )
 
 
 def test_rotated_keys_decrypt_old_tokens_and_encrypt_with_the_new_key(store, settings):
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     old_secret, new_secret = otp.new_secret(), otp.new_secret()
-    _add_token(Store(store.engine, SecretBox.from_settings(_settings_with_key(settings, old))),
-               old_secret, "before")
+    _add_token(
+        Store(store.engine, SecretBox.from_settings(_settings_with_key(settings, old))),
+        old_secret,
+        "before",
+    )
 
-    rotated = Store(store.engine,
-                    SecretBox.from_settings(_settings_with_key(settings, f" {new} , {old} ")))
+    rotated = Store(
+        store.engine, SecretBox.from_settings(_settings_with_key(settings, f" {new} , {old} "))
+    )
     with rotated.unit() as repo:
         assert repo.token_params(repo.list_tokens("before")[0]).secret == old_secret
     _add_token(rotated, new_secret, "after")
@@ -195,8 +205,11 @@ def test_rotated_keys_decrypt_old_tokens_and_encrypt_with_the_new_key(store, set
             repo.token_params(repo.list_tokens("after")[0])
 
 
-@pytest.mark.parametrize("secret_key", ["not-a-key", "a,b", Fernet.generate_key().decode()[:-2]],
-                         ids=["not-a-key", "two-bad-keys", "truncated-key"])  # same ids in each worker
+@pytest.mark.parametrize(
+    "secret_key",
+    ["not-a-key", "a,b", Fernet.generate_key().decode()[:-2]],
+    ids=["not-a-key", "two-bad-keys", "truncated-key"],
+)  # same ids in each worker
 def test_unusable_keys_are_a_config_error(secret_key, tmp_path):
     settings = Settings.from_env({"GSPWS_SECRET_KEY": secret_key, "GSPWS_HOME": str(tmp_path)})
     with pytest.raises(ConfigError, match="invalid Fernet key"):
@@ -204,6 +217,7 @@ def test_unusable_keys_are_a_config_error(secret_key, tmp_path):
 
 
 # -- the key file -------------------------------------------------------------------------------
+
 
 def _keyless_settings(home: Path, **environ: str) -> Settings:
     return Settings.from_env({"GSPWS_HOME": str(home), **environ})
@@ -260,8 +274,9 @@ def _first_start(home: str, index: int, start, written, results) -> None:
         blobs = Path(home).parent / "blobs"
         (blobs / f"{index}").write_bytes(box.encrypt(f"SECRET{index}"))
         written.wait(timeout=60)
-        results.put((index, sorted(box.decrypt((blobs / f"{i}").read_bytes())
-                                   for i in range(PROCESSES))))
+        results.put(
+            (index, sorted(box.decrypt((blobs / f"{i}").read_bytes()) for i in range(PROCESSES)))
+        )
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which fails the test
         results.put((index, repr(exc)))
 
@@ -271,8 +286,10 @@ def test_concurrent_first_starts_agree_on_one_key(tmp_path, attempt):
     home = tmp_path / "home"
     (tmp_path / "blobs").mkdir()
     start, written, results = MP.Barrier(PROCESSES), MP.Barrier(PROCESSES), MP.Queue()
-    workers = [MP.Process(target=_first_start, args=(str(home), i, start, written, results))
-               for i in range(PROCESSES)]
+    workers = [
+        MP.Process(target=_first_start, args=(str(home), i, start, written, results))
+        for i in range(PROCESSES)
+    ]
     outcomes = dict(run_together(workers, results))
     everyone = sorted(f"SECRET{i}" for i in range(PROCESSES))
     assert outcomes == {i: everyone for i in range(PROCESSES)}

@@ -46,12 +46,16 @@ def app_on_sqlite(tmp_path, sqlite_url):
 
 
 def test_a_long_transaction_elsewhere_costs_a_verification_no_more_than_the_timeout(
-        app_on_sqlite, tmp_path, sqlite_url):
+    app_on_sqlite, tmp_path, sqlite_url
+):
     server, demo, settings = app_on_sqlite
     totp = zeep_service(server.url)
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path), sqlite_url],
-                              stdout=subprocess.PIPE, text=True,
-                              env={"GSPWS_SECRET_KEY": settings.secret_key, "PATH": ""})
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(tmp_path), sqlite_url],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={"GSPWS_SECRET_KEY": settings.secret_key, "PATH": ""},
+    )
     try:
         assert holder.stdout.readline().strip() == "holding"
         started = time.monotonic()
@@ -64,7 +68,8 @@ def test_a_long_transaction_elsewhere_costs_a_verification_no_more_than_the_time
 
 
 def test_without_a_usable_lock_file_writers_still_take_turns_in_sqlite(
-        tmp_path, sqlite_url, caplog):
+    tmp_path, sqlite_url, caplog
+):
     database = sqlite_url.removeprefix("sqlite:///")
     Path(f"{database}-writers.lock").mkdir()  # cannot be opened as the lock file
     settings = make_settings(tmp_path, sqlite_url)

@@ -29,5 +29,6 @@ def test_readme_defaults_match_the_code():
     text = README.read_text(encoding="utf-8")
     for option in OPTIONS:
         if option.default:
-            assert re.search(rf"^\| `{option.env}` \| `{re.escape(option.default)}` \|", text, re.M), \
-                option.env
+            assert re.search(
+                rf"^\| `{option.env}` \| `{re.escape(option.default)}` \|", text, re.M
+            ), option.env

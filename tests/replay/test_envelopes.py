@@ -38,17 +38,26 @@ def test_corpus_is_what_envelope_corpus_writes(tmp_path):
     written = sorted(p.name for p in tmp_path.iterdir())
     assert written == sorted(p.name for p in CORPUS.iterdir() if p.name != "README.md")
     for name in written:
-        files = ([name] if (tmp_path / name).is_file() else
-                 [f"{name}/{f}" for f in (recording.RECORD, recording.REQUEST, recording.RESPONSE)])
+        files = (
+            [name]
+            if (tmp_path / name).is_file()
+            else [f"{name}/{f}" for f in (recording.RECORD, recording.REQUEST, recording.RESPONSE)]
+        )
         for file in files:
-            assert filecmp.cmp(tmp_path / file, CORPUS / file, shallow=False), \
+            assert filecmp.cmp(tmp_path / file, CORPUS / file, shallow=False), (
                 f"{file} differs: run .venv/bin/python tests/envelope_corpus.py"
+            )
 
 
 def test_corpus_covers_every_return_code_for_every_family():
-    recorded = {(e.name.split("-")[0], e.expected.status,
-                 json.loads((CORPUS / e.name / recording.RECORD).read_text())["code"])
-                for e in capture.load(CORPUS)}
+    recorded = {
+        (
+            e.name.split("-")[0],
+            e.expected.status,
+            json.loads((CORPUS / e.name / recording.RECORD).read_text())["code"],
+        )
+        for e in capture.load(CORPUS)
+    }
     for family in FAMILIES:
         assert {code for name, _, code in recorded if name == family.name} >= set(CODES)
 
@@ -63,8 +72,9 @@ def test_corpus_replays_in_process():
 
 def test_corpus_replays_with_the_cli(tmp_path):
     junit = tmp_path / "corpus.xml"
-    result = CliRunner().invoke(main, ["replay", str(CORPUS), "--fixtures", str(FIXTURES_PATH),
-                                       "--junit", str(junit)])
+    result = CliRunner().invoke(
+        main, ["replay", str(CORPUS), "--fixtures", str(FIXTURES_PATH), "--junit", str(junit)]
+    )
     assert result.exit_code == 0, result.output
     assert f"{len(FAMILIES) * len(CODES) + 1} passed, 0 differ" in result.output
     assert 'failures="0"' in junit.read_text()
@@ -82,9 +92,14 @@ def _retimed(directory, now: float) -> None:
         if account in users and code == valid_code(account, at):
             new = valid_code(account, now)
             body = request.body.replace(f">{code}<".encode(), f">{new}<".encode())
-            request = replace(request, body=body, headers=tuple(
-                (k, str(len(body)) if k.lower() == "content-length" else v)
-                for k, v in request.headers))
+            request = replace(
+                request,
+                body=body,
+                headers=tuple(
+                    (k, str(len(body)) if k.lower() == "content-length" else v)
+                    for k, v in request.headers
+                ),
+            )
             changed += 1
         record = json.loads((CORPUS / exchange.name / recording.RECORD).read_text())
         del record["format"]
@@ -97,11 +112,22 @@ def corpus_server(tmp_path):
     home = tmp_path / "server"
     home.mkdir()
     database_url = f"sqlite:///{home / 'gspws.db'}"
-    env = gspws_env(home, Fernet.generate_key().decode(), **FIXTURES["settings"],
-                    GSPWS_RATE_LIMIT_SERVICE="", GSPWS_RATE_LIMIT_ACCOUNT="")
+    env = gspws_env(
+        home,
+        Fernet.generate_key().decode(),
+        **FIXTURES["settings"],
+        GSPWS_RATE_LIMIT_SERVICE="",
+        GSPWS_RATE_LIMIT_ACCOUNT="",
+    )
     for args in (["db", "upgrade"], ["db", "seed", str(FIXTURES_PATH)]):
-        subprocess.run([GSPWS, "--database-url", database_url, *args], env=env, cwd=REPO,
-                       check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [GSPWS, "--database-url", database_url, *args],
+            env=env,
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
     with ServerProcess(database_url, env, home / "serve.log") as server:
         yield server
 
@@ -110,7 +136,12 @@ def test_corpus_replays_against_a_live_server(tmp_path, corpus_server):
     retimed = tmp_path / "retimed"
     retimed.mkdir()
     _retimed(retimed, system_clock())
-    done = subprocess.run([GSPWS, "replay", str(retimed), "--url", corpus_server.url], cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [GSPWS, "replay", str(retimed), "--url", corpus_server.url],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"{len(FAMILIES) * len(CODES) + 1} passed, 0 differ" in done.stdout

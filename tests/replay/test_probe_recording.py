@@ -57,8 +57,11 @@ def test_recordings_redact_new_secrets_qr_codes_and_links(tmp_path, fixtures_pat
     # compare as redacted. (The new token's serial is random too, and not a credential.)
     again = replay(str(recordings), "--fixtures", str(fixtures_path))
     assert "2 envelopes: 1 passed, 1 differ" in again.stdout, again.stdout + again.stderr
-    changed = [line for line in again.stdout.splitlines()
-               if line.strip()[:1] in ("+", "-") and line.strip()[:3] not in ("---", "+++")]
+    changed = [
+        line
+        for line in again.stdout.splitlines()
+        if line.strip()[:1] in ("+", "-") and line.strip()[:3] not in ("---", "+++")
+    ]
     assert len(changed) == 2 and all("<gsp:Serial>" in line for line in changed), changed
 
 
@@ -80,9 +83,12 @@ def _raw_post(url: str, declared: int, body: bytes) -> bytes:
     head (the socket's timeout stands for "hangs": a worker would wait for the rest)."""
     parts = urlsplit(url)
     with socket.create_connection((parts.hostname, parts.port), timeout=15) as sock:
-        sock.sendall(f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
-                     f"Content-Type: text/xml; charset=utf-8\r\nContent-Length: {declared}\r\n"
-                     f"\r\n".encode() + body)
+        sock.sendall(
+            f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            f"Content-Type: text/xml; charset=utf-8\r\nContent-Length: {declared}\r\n"
+            f"\r\n".encode()
+            + body
+        )
         answer = b""
         while b"\r\n\r\n" not in answer:
             chunk = sock.recv(4096)
@@ -93,8 +99,9 @@ def _raw_post(url: str, declared: int, body: bytes) -> bytes:
 
 
 @pytest.mark.parametrize("declared", [70_000, 10**12])
-def test_a_declared_oversized_body_is_refused_at_once_while_recording(tmp_path, fixtures_path,
-                                                                     declared):
+def test_a_declared_oversized_body_is_refused_at_once_while_recording(
+    tmp_path, fixtures_path, declared
+):
     recordings = tmp_path / "recordings"
     site = Site(tmp_path / "site", fixtures_path)
     with site.server("--record", str(recordings)) as server:

@@ -48,8 +48,13 @@ from helpers import (
 
 FIXTURES = {
     "settings": {"GSPWS_TOTP_WINDOW": "20"},
-    "services": [{"service_id": SERVICE_ID, "name": "Agency under test",
-                  "allow": ["127.0.0.1/32", "::1/128"]}],
+    "services": [
+        {
+            "service_id": SERVICE_ID,
+            "name": "Agency under test",
+            "allow": ["127.0.0.1/32", "::1/128"],
+        }
+    ],
     "accounts": [{"account": ACCOUNT, "tokens": [{"secret": SECRET}]}],
 }
 #: What a server gets besides the fixtures' settings: no rate limits (the suite calls often).
@@ -64,26 +69,37 @@ class Site:
         self.home = home
         self.database_url = f"sqlite:///{home / 'gspws.db'}"
         fixtures = json.loads(fixtures_path.read_text())
-        self.env = gspws_env(home, Fernet.generate_key().decode(),
-                             **{**UNLIMITED, **fixtures.get("settings", {}), **settings})
+        self.env = gspws_env(
+            home,
+            Fernet.generate_key().decode(),
+            **{**UNLIMITED, **fixtures.get("settings", {}), **settings},
+        )
         self.run("db", "upgrade")
         self.run("db", "seed", str(fixtures_path))
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        done = subprocess.run([GSPWS, "--database-url", self.database_url, *args], env=self.env,
-                              cwd=REPO, capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [GSPWS, "--database-url", self.database_url, *args],
+            env=self.env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert not check or done.returncode == 0, done
         return done
 
     def server(self, *extra_args: str) -> ServerProcess:
-        return ServerProcess(self.database_url, self.env, self.home / "serve.log",
-                             extra_args=extra_args)
+        return ServerProcess(
+            self.database_url, self.env, self.home / "serve.log", extra_args=extra_args
+        )
 
 
 def replay(*args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GSPWS_")}
-    return subprocess.run([GSPWS, "replay", *args], env=env, cwd=REPO, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [GSPWS, "replay", *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.fixture
@@ -93,8 +109,7 @@ def fixtures_path(tmp_path):
     return path
 
 
-def test_record_then_replay_in_process_and_live_then_spot_a_changed_answer(tmp_path,
-                                                                          fixtures_path):
+def test_record_then_replay_in_process_and_live_then_spot_a_changed_answer(tmp_path, fixtures_path):
     recordings = tmp_path / "recordings"
     site = Site(tmp_path / "recorded", fixtures_path)
     params = TotpParams(SECRET)
@@ -118,8 +133,11 @@ def test_record_then_replay_in_process_and_live_then_spot_a_changed_answer(tmp_p
             assert stat.S_IMODE(file.stat().st_mode) == 0o600
     records = [json.loads((recordings / n / "exchange.json").read_text()) for n in names]
     assert [(r["soap_version"], r["operation"], r["status"], r["code"]) for r in records] == [
-        ("1.1", "VerifyTOTPCode", 200, 0), ("1.1", "VerifyTOTPCode", 200, 9999),
-        ("1.2", "VerifyTOTPCode", 200, 3001), ("1.1", "VerifyTOTPCode", 200, 1)]
+        ("1.1", "VerifyTOTPCode", 200, 0),
+        ("1.1", "VerifyTOTPCode", 200, 9999),
+        ("1.2", "VerifyTOTPCode", 200, 3001),
+        ("1.1", "VerifyTOTPCode", 200, 1),
+    ]
     assert {r["client"] for r in records} == {"127.0.0.1"}
 
     in_process = replay(str(recordings), "--fixtures", str(fixtures_path))
@@ -134,51 +152,76 @@ def test_record_then_replay_in_process_and_live_then_spot_a_changed_answer(tmp_p
     assert "4 envelopes: 4 passed, 0 differ" in live.stdout
 
     answer = recordings / names[0] / "response.http"
-    answer.write_bytes(answer.read_bytes().replace(
-        "<Code>0</Code><Message>動態密碼驗證通過".encode(),
-        "<Code>9999</Code><Message>動態密碼驗證不通過".encode()))
+    answer.write_bytes(
+        answer.read_bytes().replace(
+            "<Code>0</Code><Message>動態密碼驗證通過".encode(),
+            "<Code>9999</Code><Message>動態密碼驗證不通過".encode(),
+        )
+    )
     junit = tmp_path / "replay.xml"
     changed = replay(str(recordings), "--fixtures", str(fixtures_path), "--junit", str(junit))
     assert changed.returncode == 1
     out = changed.stdout
     assert f"FAIL  {names[0]}" in out
     assert "--- recorded" in out and "+++ replayed" in out
-    changed = [" ".join(line.split()) for line in out.splitlines()
-               if line.strip()[:1] in ("-", "+") and line.strip()[:3] not in ("---", "+++")]
-    assert changed == ["- <gsp:Code>9999</gsp:Code>",
-                       "- <gsp:Message>動態密碼驗證不通過</gsp:Message>",
-                       "+ <gsp:Code>0</gsp:Code>", "+ <gsp:Message>動態密碼驗證通過</gsp:Message>"]
+    changed = [
+        " ".join(line.split())
+        for line in out.splitlines()
+        if line.strip()[:1] in ("-", "+") and line.strip()[:3] not in ("---", "+++")
+    ]
+    assert changed == [
+        "- <gsp:Code>9999</gsp:Code>",
+        "- <gsp:Message>動態密碼驗證不通過</gsp:Message>",
+        "+ <gsp:Code>0</gsp:Code>",
+        "+ <gsp:Message>動態密碼驗證通過</gsp:Message>",
+    ]
     assert "4 envelopes: 3 passed, 1 differ" in out
     suite = etree.parse(str(junit)).getroot()
-    assert (suite.tag, suite.get("tests"), suite.get("failures"), suite.get("errors")) == \
-        ("testsuite", "4", "1", "0")
-    failed = [case.get("name") for case in suite.iter("testcase")
-              if case.find("failure") is not None]
+    assert (suite.tag, suite.get("tests"), suite.get("failures"), suite.get("errors")) == (
+        "testsuite",
+        "4",
+        "1",
+        "0",
+    )
+    failed = [
+        case.get("name") for case in suite.iter("testcase") if case.find("failure") is not None
+    ]
     assert failed == [names[0]]
 
 
-def test_workers_record_every_exchange_whole_and_as_the_caller_received_it(tmp_path,
-                                                                          fixtures_path):
+def test_workers_record_every_exchange_whole_and_as_the_caller_received_it(tmp_path, fixtures_path):
     recordings = tmp_path / "recordings"
     site = Site(tmp_path / "site", fixtures_path, GSPWS_MAX_REQUEST_BYTES="2000")
-    calls = [envelope(f"user{i}", "123456", service_id=sid)
-             for i in range(12) for sid in (SERVICE_ID, "APP0000000", "APP12")]
+    calls = [
+        envelope(f"user{i}", "123456", service_id=sid)
+        for i in range(12)
+        for sid in (SERVICE_ID, "APP0000000", "APP12")
+    ]
     with site.server("--record", str(recordings)) as server:
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             answers = list(pool.map(lambda body: post(server.url, body), calls))
         too_big = post(server.url, envelope("x" * 3000, "123456"))
-        streamed = requests.post(server.url, data=iter([envelope("y" * 3000, "123456")]),
-                                 headers={"Content-Type": "text/xml; charset=utf-8"}, timeout=10)
+        streamed = requests.post(
+            server.url,
+            data=iter([envelope("y" * 3000, "123456")]),
+            headers={"Content-Type": "text/xml; charset=utf-8"},
+            timeout=10,
+        )
     received = {a.headers["X-Request-ID"]: a for a in [*answers, too_big, streamed]}
     exchanges = capture.load(recordings)
     assert len(exchanges) == len(received) == len(calls) + 2
     for exchange in exchanges:
         answer = received[exchange.expected.header("X-Request-ID")]
-        assert (exchange.expected.status, exchange.expected.body) == \
-            (answer.status_code, answer.content)
+        assert (exchange.expected.status, exchange.expected.body) == (
+            answer.status_code,
+            answer.content,
+        )
     assert (too_big.status_code, streamed.status_code) == (413, 413)
-    truncated = [json.loads((recordings / e.name / "exchange.json").read_text())
-                 for e in exchanges if e.expected.status == 413]
+    truncated = [
+        json.loads((recordings / e.name / "exchange.json").read_text())
+        for e in exchanges
+        if e.expected.status == 413
+    ]
     assert [r["body_truncated"] for r in truncated] == [True, True]
     # Refused from its Content-Length unread (issue 17 item 7), or read up to the limit + 1.
     assert sorted(len(e.request.body) for e in exchanges if e.expected.status == 413) == [0, 2001]
@@ -204,8 +247,11 @@ def test_serve_cannot_freeze_time_and_serves_on_the_system_clock(tmp_path, loggi
     assert not [p.name for p in main.commands["serve"].params if frozen.search(p.name)]
     help_text = CliRunner().invoke(main, ["serve", "--help"]).output
     assert not re.search(r"clock|fixture|--at\b|--time|--now", help_text, re.I), help_text
-    settings = Settings.from_env({"GSPWS_SECRET_KEY": Fernet.generate_key().decode()},
-                                 home=tmp_path, database_url=f"sqlite:///{tmp_path / 'x.db'}")
+    settings = Settings.from_env(
+        {"GSPWS_SECRET_KEY": Fernet.generate_key().decode()},
+        home=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'x.db'}",
+    )
     assert _gspws_app(settings, None).clock is system_clock
     recorded = _gspws_app(settings, tmp_path / "rec")
     assert recorded.app.clock is system_clock

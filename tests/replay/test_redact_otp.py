@@ -6,16 +6,23 @@ import pytest
 from gspws.replay import redact
 from gspws.replay.messages import HttpResponse
 
-ANSWER = ('<?xml version="1.0" encoding="utf-8"?><soap:Envelope '
-          'xmlns:soap="http://www.w3.org/2003/05/soap-envelope"><soap:Body>'
-          '<{op}Response xmlns="http://cp.gov.tw/gsp2"><{op}Result><Code>{code}</Code>'
-          '<Message>{message}</Message></{op}Result></{op}Response></soap:Body></soap:Envelope>')
+ANSWER = (
+    '<?xml version="1.0" encoding="utf-8"?><soap:Envelope '
+    'xmlns:soap="http://www.w3.org/2003/05/soap-envelope"><soap:Body>'
+    '<{op}Response xmlns="http://cp.gov.tw/gsp2"><{op}Result><Code>{code}</Code>'
+    "<Message>{message}</Message></{op}Result></{op}Response></soap:Body></soap:Envelope>"
+)
 
 
 def _answer(op: str, code: int, message: str) -> HttpResponse:
     body = ANSWER.format(op=op, code=code, message=message).encode()
-    return HttpResponse(headers=(("Content-Type", "application/soap+xml; charset=utf-8"),
-                                 ("Content-Length", str(len(body)))), body=body)
+    return HttpResponse(
+        headers=(
+            ("Content-Type", "application/soap+xml; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+        ),
+        body=body,
+    )
 
 
 @pytest.mark.parametrize("op", ["SendOTPCode", "SendOTPCodeTo"])

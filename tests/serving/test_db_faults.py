@@ -53,12 +53,13 @@ from helpers import (
 )
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
-CALL_BOUND = 5.0          # seconds: the issue's explicit bound for a call while the store is sick
-RECOVERY_ATTEMPTS = 100   # x 0.1 s between attempts
-UNKNOWN = "nobody-here"   # an unknown account: 3001 needs a working store, and changes no token
+CALL_BOUND = 5.0  # seconds: the issue's explicit bound for a call while the store is sick
+RECOVERY_ATTEMPTS = 100  # x 0.1 s between attempts
+UNKNOWN = "nobody-here"  # an unknown account: 3001 needs a working store, and changes no token
 
 
 # -- the server and calls ----------------------------------------------------------------------
+
 
 def server_env(home, secret_key: str) -> dict:
     return gspws_env(home, secret_key, GSPWS_RATE_LIMIT_SERVICE="", GSPWS_RATE_LIMIT_ACCOUNT="")
@@ -68,8 +69,12 @@ def timed_call(url: str, account: str = UNKNOWN, code: str = "000000") -> tuple[
     """One VerifyTOTPCode call: its Code (the answer must be a normal 200 CP2Response without
     internals) and how long it took."""
     started = time.monotonic()
-    response = requests.post(url, data=envelope(account, code), timeout=30,
-                             headers={"Content-Type": "text/xml; charset=utf-8"})
+    response = requests.post(
+        url,
+        data=envelope(account, code),
+        timeout=30,
+        headers={"Content-Type": "text/xml; charset=utf-8"},
+    )
     elapsed = time.monotonic() - started
     assert response.status_code == 200, response.content[:2000]
     assert_no_internals(response.content)
@@ -81,7 +86,9 @@ def timed_call(url: str, account: str = UNKNOWN, code: str = "000000") -> tuple[
 def valid_call(url: str, store) -> int:
     """A call with wederlin's current code, made unused first (the server runs on real time)."""
     with store.unit() as repo:
-        repo.session.execute(update(Token).values(last_step=None, failures=0, status=TokenStatus.ACTIVE))
+        repo.session.execute(
+            update(Token).values(last_step=None, failures=0, status=TokenStatus.ACTIVE)
+        )
     return timed_call(url, ACCOUNT, code_at(TotpParams(SECRET), time.time()))[0]
 
 
@@ -90,8 +97,9 @@ def assert_3000_promptly(url: str, calls: int) -> list[float]:
     within CALL_BOUND; returns how long each took (shown with ``pytest -s``)."""
     took = []
     for n in range(calls):
-        account, code = ((ACCOUNT, code_at(TotpParams(SECRET), time.time())) if n % 2
-                         else (UNKNOWN, "000000"))
+        account, code = (
+            (ACCOUNT, code_at(TotpParams(SECRET), time.time())) if n % 2 else (UNKNOWN, "000000")
+        )
         found, elapsed = timed_call(url, account, code)
         assert found == 3000, f"call {n}: Code {found}"
         assert elapsed < CALL_BOUND, f"call {n} took {elapsed:.2f} s"
@@ -134,6 +142,7 @@ def workers_of(master_pid: int, expected: int = 2) -> set[int]:
 
 # -- a private PostgreSQL cluster --------------------------------------------------------------
 
+
 class Cluster:
     """A throw-away PostgreSQL cluster on 127.0.0.1:<spare port>, owned by the postgres user."""
 
@@ -144,26 +153,62 @@ class Cluster:
         shutil.chown(self.dir, "postgres", "postgres")
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run(["runuser", "-u", "postgres", "--", *args], capture_output=True,
-                              text=True, timeout=120, check=check, cwd=self.dir)
+        return subprocess.run(
+            ["runuser", "-u", "postgres", "--", *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=check,
+            cwd=self.dir,
+        )
 
     def init(self) -> None:
-        self._run(str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
-                  "-E", "UTF8", "--locale=C", "--no-sync")
+        self._run(
+            str(PG_BIN / "initdb"),
+            "-D",
+            str(self.data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        )
 
     def start(self) -> None:
-        options = (f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off "
-                   f"-c full_page_writes=off")
-        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.dir / "pg.log"),
-                  "-w", "-t", "60", "-o", options, "start")
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.dir} -c fsync=off "
+            f"-c full_page_writes=off"
+        )
+        self._run(
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.dir / "pg.log"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            options,
+            "start",
+        )
 
     def stop(self, mode: str = "immediate") -> None:
-        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "-t", "60",
-                  "stop")
+        self._run(
+            str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop"
+        )
 
     def running(self) -> bool:
-        return self.data.exists() and self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data),
-                                                "status", check=False).returncode == 0
+        return (
+            self.data.exists()
+            and self._run(
+                str(PG_BIN / "pg_ctl"), "-D", str(self.data), "status", check=False
+            ).returncode
+            == 0
+        )
 
     def url(self, database: str = "gspws") -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
@@ -212,13 +257,15 @@ def cluster():
 def pg_server(cluster, tmp_path):
     """Migrated, seeded store on the private cluster, and ``gspws serve --workers 2`` on it."""
     key = Fernet.generate_key().decode()
-    settings = Settings.from_env({"GSPWS_SECRET_KEY": key}, home=tmp_path,
-                                 database_url=cluster.url())
+    settings = Settings.from_env(
+        {"GSPWS_SECRET_KEY": key}, home=tmp_path, database_url=cluster.url()
+    )
     store = build_store(settings)
     migrate.upgrade(store.engine)
     seed_demo(store)
-    server = ServerProcess(cluster.url(), server_env(tmp_path, key), tmp_path / "server.log",
-                           workers=2).start()
+    server = ServerProcess(
+        cluster.url(), server_env(tmp_path, key), tmp_path / "server.log", workers=2
+    ).start()
     try:
         yield server, store
     finally:
@@ -232,6 +279,7 @@ def superuser(cluster):
 
 
 # -- PostgreSQL --------------------------------------------------------------------------------
+
 
 def test_postgres_down_answers_3000_promptly_and_service_resumes(cluster, pg_server):
     server, store = pg_server
@@ -269,9 +317,12 @@ def test_postgres_connections_killed_between_calls_are_replaced(cluster, pg_serv
     try:
         for _round in range(3):
             with admin.connect() as conn:
-                killed = conn.execute(text(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE datname = 'gspws' AND pid <> pg_backend_pid()")).scalar()
+                killed = conn.execute(
+                    text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE datname = 'gspws' AND pid <> pg_backend_pid()"
+                    )
+                ).scalar()
             assert killed >= 1
             for _ in range(4):
                 assert timed_call(server.url)[0] == 3001
@@ -300,17 +351,20 @@ def test_postgres_failing_mid_request_answers_3000(cluster, pg_server):
             killed = 0
             with superuser(cluster).connect() as killer:
                 for _ in range(100):
-                    killed = killer.execute(text(
-                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                        "WHERE datname = 'gspws' AND wait_event_type = 'Lock' "
-                        "AND pid <> pg_backend_pid()")).scalar()
+                    killed = killer.execute(
+                        text(
+                            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                            "WHERE datname = 'gspws' AND wait_event_type = 'Lock' "
+                            "AND pid <> pg_backend_pid()"
+                        )
+                    ).scalar()
                     if killed:
                         break
                     time.sleep(0.02)
             call.join(30)
             assert not call.is_alive()
             assert killed == 1, "no gspws connection was seen waiting on the lock"
-            (found, elapsed), = answers
+            ((found, elapsed),) = answers
             assert found == 3000 and elapsed < CALL_BOUND, (found, elapsed)
             locker.rollback()
         assert timed_call(server.url)[0] == 3001
@@ -322,9 +376,11 @@ def test_postgres_failing_mid_request_answers_3000(cluster, pg_server):
 
 # -- SQLite ------------------------------------------------------------------------------------
 
+
 def _chattr(flag: str, paths: list[Path]) -> subprocess.CompletedProcess:
-    return subprocess.run(["chattr", flag, *map(str, paths)], capture_output=True, text=True,
-                          timeout=30)
+    return subprocess.run(
+        ["chattr", flag, *map(str, paths)], capture_output=True, text=True, timeout=30
+    )
 
 
 def test_sqlite_unwritable_answers_3000_and_service_resumes(tmp_path):
@@ -345,14 +401,18 @@ def test_sqlite_unwritable_answers_3000_and_service_resumes(tmp_path):
     migrate.upgrade(store.engine)
     seed_demo(store)
     locked: list[Path] = []
-    with ServerProcess(url, server_env(tmp_path, key), tmp_path / "server.log",
-                       workers=2) as server:
+    with ServerProcess(
+        url, server_env(tmp_path, key), tmp_path / "server.log", workers=2
+    ) as server:
         try:
             assert valid_call(server.url, store) == 0
             workers = workers_of(server.proc.pid)
             store.engine.dispose()
-            locked = [p for p in (home / "gspws.db", home / "gspws.db-wal",
-                                  home / "gspws.db-journal", home) if p.exists()]
+            locked = [
+                p
+                for p in (home / "gspws.db", home / "gspws.db-wal", home / "gspws.db-journal", home)
+                if p.exists()
+            ]
             done = _chattr("+i", locked)
             if done.returncode != 0:
                 _chattr("-i", locked)

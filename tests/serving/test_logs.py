@@ -10,10 +10,10 @@ from helpers import ServerProcess, envelope, gspws_env, post
 
 @pytest.fixture
 def json_logging_server(tmp_path, settings, store, demo):
-    env = gspws_env(tmp_path, settings.secret_key, GSPWS_LOG_FORMAT="json",
-                    GSPWS_LOG_LEVEL="DEBUG")
-    with ServerProcess(settings.effective_database_url, env, tmp_path / "server.log",
-                       workers=1) as server:
+    env = gspws_env(tmp_path, settings.secret_key, GSPWS_LOG_FORMAT="json", GSPWS_LOG_LEVEL="DEBUG")
+    with ServerProcess(
+        settings.effective_database_url, env, tmp_path / "server.log", workers=1
+    ) as server:
         yield server.url, server.log_path
 
 
@@ -22,8 +22,9 @@ def verify_lines(log_path) -> list[dict]:
     after answering; bounded wait)."""
     calls = []
     for _ in range(100):
-        entries = [json.loads(line) for line in log_path.read_text().splitlines()
-                   if line.startswith("{")]
+        entries = [
+            json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")
+        ]
         calls = [e for e in entries if e["logger"] == "gspws.core.verify"]
         if len(calls) >= 2:
             break
@@ -43,7 +44,10 @@ def test_json_lines_carry_the_request_id(json_logging_server, demo):
 
 
 def test_unsafe_request_ids_are_replaced(live_server, demo):
-    response = post(live_server.url, envelope(demo.account, "000000"),
-                    **{"X-Request-ID": "evil id\twith <spaces>"})
+    response = post(
+        live_server.url,
+        envelope(demo.account, "000000"),
+        **{"X-Request-ID": "evil id\twith <spaces>"},
+    )
     assert response.headers["X-Request-ID"] != "evil id\twith <spaces>"
     assert len(response.headers["X-Request-ID"]) == 16

@@ -50,8 +50,11 @@ def world(tmp_path, database_url):
     servers = []
 
     def start(workers: int = 2, **extra: str) -> ServerProcess:
-        env = gspws_env(tmp_path, settings.secret_key, **{"GSPWS_RATE_LIMIT_SERVICE": "",
-                                                          "GSPWS_RATE_LIMIT_ACCOUNT": "", **extra})
+        env = gspws_env(
+            tmp_path,
+            settings.secret_key,
+            **{"GSPWS_RATE_LIMIT_SERVICE": "", "GSPWS_RATE_LIMIT_ACCOUNT": "", **extra},
+        )
         servers.append(ServerProcess(database_url, env, tmp_path / "serve.log", workers).start())
         return servers[-1]
 
@@ -76,9 +79,11 @@ def scrape(server: ServerProcess, **headers) -> dict:
     response = requests.get(f"{base(server)}/metrics", headers=headers, timeout=10)
     assert response.status_code == 200, response.text
     assert response.headers["Content-Type"].startswith("text/plain; version=")
-    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
-            for family in text_string_to_metric_families(response.text)
-            for sample in family.samples}
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
 
 
 def calls(samples: dict, service_id: str, code: int) -> float:
@@ -110,8 +115,9 @@ def test_locked_tokens_are_read_from_the_store_at_scrape_time(world):
     store, start = world
     server = start()
     with store.unit() as repo:
-        repo.session.execute(update(Token).values(status=TokenStatus.LOCKED,
-                                                  locked_at=datetime.now(UTC)))
+        repo.session.execute(
+            update(Token).values(status=TokenStatus.LOCKED, locked_at=datetime.now(UTC))
+        )
     assert scrape(server)[("gspws_locked_tokens", ())] == 1
 
 
@@ -137,8 +143,9 @@ def test_metrics_only_from_allowed_networks(world, database_url):
     assert requests.get(f"{base(server)}/readyz", headers=outside, timeout=10).status_code == 200
 
     server.stop()
-    server = start(workers=1, GSPWS_TRUSTED_PROXIES="127.0.0.1",
-                   GSPWS_METRICS_ALLOW="203.0.113.0/24")
+    server = start(
+        workers=1, GSPWS_TRUSTED_PROXIES="127.0.0.1", GSPWS_METRICS_ALLOW="203.0.113.0/24"
+    )
     scrape(server, **outside)
     assert requests.get(f"{base(server)}/metrics", timeout=10).status_code == 403
 
@@ -171,8 +178,14 @@ def test_readyz_is_503_while_postgresql_is_down_and_200_when_back(cluster, pg_se
     assert down.status_code == 503 and down.text == "not ready: database unreachable\n"
     assert call(server, "123456") == 3000
     samples = scrape(server)  # still answered, without the gauge read from the store
-    assert sum(value for (name, labels), value in samples.items()
-               if name == "gspws_calls_total" and ("code", "3000") in labels) == 1
+    assert (
+        sum(
+            value
+            for (name, labels), value in samples.items()
+            if name == "gspws_calls_total" and ("code", "3000") in labels
+        )
+        == 1
+    )
     assert samples[("gspws_database_errors_total", ())] >= 1
     assert ("gspws_locked_tokens", ()) not in samples
 
@@ -191,13 +204,16 @@ def test_a_missing_key_file_is_not_ready(tmp_path, sqlite_url):
     key_file = tmp_path / "key"
     key_file.write_text(Fernet.generate_key().decode() + "\n")
     env = {k: v for k, v in gspws_env(tmp_path, "").items() if k != "GSPWS_SECRET_KEY"}
-    server = ServerProcess(sqlite_url, {**env, "GSPWS_KEY_FILE": str(key_file)},
-                           tmp_path / "serve.log", workers=1).start()
+    server = ServerProcess(
+        sqlite_url, {**env, "GSPWS_KEY_FILE": str(key_file)}, tmp_path / "serve.log", workers=1
+    ).start()
     try:
         assert readyz(server).status_code == 200
         key_file.unlink()
-        assert (readyz(server).status_code, readyz(server).text) == (503,
-                                                                     "not ready: key unreadable\n")
+        assert (readyz(server).status_code, readyz(server).text) == (
+            503,
+            "not ready: key unreadable\n",
+        )
     finally:
         server.stop()
         store.engine.dispose()

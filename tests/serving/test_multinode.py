@@ -34,8 +34,9 @@ ROUNDS = 15
 def nodes(tmp_path, pg_url, store, demo, settings):
     """Four single-worker servers on one PostgreSQL database."""
     env = gspws_env(tmp_path, settings.secret_key)
-    servers = [ServerProcess(pg_url, env, tmp_path / f"node{i}.log", workers=1)
-               for i in range(NODES)]
+    servers = [
+        ServerProcess(pg_url, env, tmp_path / f"node{i}.log", workers=1) for i in range(NODES)
+    ]
     try:
         for server in servers:
             server.start()
@@ -91,9 +92,12 @@ def test_a_lockout_reached_through_one_node_holds_in_the_others(nodes, demo):
 
 
 def test_a_suspension_reaches_every_node_within_seconds(nodes, pg_url, tmp_path, settings):
-    subprocess.run([GSPWS, "--database-url", pg_url, "service", "suspend", SERVICE_ID,
-                    "VerifyTOTPCode"], env=gspws_env(tmp_path, settings.secret_key), check=True,
-                   capture_output=True)
+    subprocess.run(
+        [GSPWS, "--database-url", pg_url, "service", "suspend", SERVICE_ID, "VerifyTOTPCode"],
+        env=gspws_env(tmp_path, settings.secret_key),
+        check=True,
+        capture_output=True,
+    )
     pending = {node.url for node in nodes}
     deadline = time.monotonic() + 10
     while pending and time.monotonic() < deadline:

@@ -28,10 +28,11 @@ SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
 
 
 def _soap(body: str, ns: str = SOAP11) -> bytes:
-    return (f'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="{ns}">'
-            f'<soap:Header><ServiceHeader xmlns="{TNS}"><ServiceID>{SERVICE_ID}</ServiceID>'
-            f"</ServiceHeader></soap:Header><soap:Body>{body}</soap:Body></soap:Envelope>"
-            ).encode()
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="{ns}">'
+        f'<soap:Header><ServiceHeader xmlns="{TNS}"><ServiceID>{SERVICE_ID}</ServiceID>'
+        f"</ServiceHeader></soap:Header><soap:Body>{body}</soap:Body></soap:Envelope>"
+    ).encode()
 
 
 def _other(code: str) -> str:
@@ -96,35 +97,68 @@ def test_logs_and_audit_hold_no_codes_secrets_or_uris(debug_server, store, token
         return code
 
     valid = code_of("wederlin")
-    call(envelope("wederlin", valid))                                  # accepted
-    call(envelope("wederlin", valid))                                  # replayed
+    call(envelope("wederlin", valid))  # accepted
+    call(envelope("wederlin", valid))  # replayed
     call(envelope("eight", code_of("eight"), soap12=True), soap12=True)
     wrong = _other(code_of("wederlin", 3))
     sent_codes.add(wrong)
-    call(envelope("wederlin", wrong))                                  # wrong code
-    call(envelope("nobody", code_of("wederlin", 4)))                   # unknown account
+    call(envelope("wederlin", wrong))  # wrong code
+    call(envelope("nobody", code_of("wederlin", 4)))  # unknown account
     call(envelope("wederlin", code_of("wederlin", 5), service_id="APP9999999"))  # 8101
-    call(envelope("stray", code_of("stray")))                          # 3000, traceback
+    call(envelope("stray", code_of("stray")))  # 3000, traceback
     call(envelope("wederlin", code_of("wederlin", 6)), SOAPAction=f'"{TNS}/Other"')
     looking = code_of("wederlin", 8)
-    call(_soap(f'<VerifyTOTPCode xmlns="{TNS}"><account>wederlin</account>'
-               f"<TOTPCode>{looking}</TOTPCode><secret>{SECRET}</secret>"))  # not well-formed
-    call(_soap(f'<VerifyTOTPCodes xmlns="{TNS}"><account>wederlin</account>'  # unknown operation
-               f"<TOTPCode>{code_of('wederlin', 9)}</TOTPCode></VerifyTOTPCodes>"))
-    call(_soap(f'<VerifyTOTPCode xmlns="{TNS}"><TOTPCode>{code_of("wederlin", 10)}'
-               f"</TOTPCode></VerifyTOTPCode>", ns="urn:not-soap"))  # wrong envelope
+    call(
+        _soap(
+            f'<VerifyTOTPCode xmlns="{TNS}"><account>wederlin</account>'
+            f"<TOTPCode>{looking}</TOTPCode><secret>{SECRET}</secret>"
+        )
+    )  # not well-formed
+    call(
+        _soap(
+            f'<VerifyTOTPCodes xmlns="{TNS}"><account>wederlin</account>'  # unknown operation
+            f"<TOTPCode>{code_of('wederlin', 9)}</TOTPCode></VerifyTOTPCodes>"
+        )
+    )
+    call(
+        _soap(
+            f'<VerifyTOTPCode xmlns="{TNS}"><TOTPCode>{code_of("wederlin", 10)}'
+            f"</TOTPCode></VerifyTOTPCode>",
+            ns="urn:not-soap",
+        )
+    )  # wrong envelope
     call(envelope("wederlin", code_of("wederlin", 11)) + b" " * 70_000)  # too large
-    call(envelope("wederlin", code_of("wederlin", 12)),  # code and secret in the query string
-         url=f"{server.url}?TOTPCode={code_of('wederlin', 13)}&secret={SECRET}")
+    call(
+        envelope("wederlin", code_of("wederlin", 12)),  # code and secret in the query string
+        url=f"{server.url}?TOTPCode={code_of('wederlin', 13)}&secret={SECRET}",
+    )
     log = _stopped_log(server)
 
-    assert outcomes == [(200, 0), (200, 9999), (200, 0), (200, 9999), (200, 3001), (200, 8101),
-                        (200, 3000), (200, 9999), (500, None), (500, None), (500, None),
-                        (413, None), (200, 9999)]
+    assert outcomes == [
+        (200, 0),
+        (200, 9999),
+        (200, 0),
+        (200, 9999),
+        (200, 3001),
+        (200, 8101),
+        (200, 3000),
+        (200, 9999),
+        (500, None),
+        (500, None),
+        (500, None),
+        (413, None),
+        (200, 9999),
+    ]
     # Control: DEBUG was on (gspws's own per-call lines; granian logs no request lines) and the
     # failure paths did log.
-    for expected in (" DEBUG [", "VerifyTOTPCode service=", "answering 3000", "Traceback",
-                     "client fault", "SOAPAction"):
+    for expected in (
+        " DEBUG [",
+        "VerifyTOTPCode service=",
+        "answering 3000",
+        "Traceback",
+        "client fault",
+        "SOAPAction",
+    ):
         assert expected in log, expected
 
     assert _lines_with(sent_codes, log) == [], "TOTP codes in the server log"
@@ -146,8 +180,11 @@ def test_a_soapaction_carrying_a_code_is_not_logged_verbatim(debug_server, token
     (a caller that puts the code, or anything else, there would have it in the log)."""
     params = tokens["wederlin"]
     code = params.totp().generate_otp(params.step_at(time.time()) + 6)  # outside the window
-    response = post(debug_server.url, envelope("wederlin", code),
-                    SOAPAction=f'"{TNS}/VerifyTOTPCode?TOTPCode={code}&key={params.secret}"')
+    response = post(
+        debug_server.url,
+        envelope("wederlin", code),
+        SOAPAction=f'"{TNS}/VerifyTOTPCode?TOTPCode={code}&key={params.secret}"',
+    )
     assert "<Code>9999</Code>" in response.text
     log = _stopped_log(debug_server)
     assert "SOAPAction" in log  # the mismatch was logged
@@ -155,19 +192,27 @@ def test_a_soapaction_carrying_a_code_is_not_logged_verbatim(debug_server, token
     assert params.secret not in log
 
 
-@pytest.mark.parametrize("args, status", [
-    (["token", "add", "wederlin"], 0),
-    (["token", "add", "nobody"], 1),
-    (["token", "add", "wederlin", "--secret", "{secret}!"], 2),
-])
+@pytest.mark.parametrize(
+    "args, status",
+    [
+        (["token", "add", "wederlin"], 0),
+        (["token", "add", "nobody"], 1),
+        (["token", "add", "wederlin", "--secret", "{secret}!"], 2),
+    ],
+)
 def test_cli_keeps_secrets_off_stderr(settings, store, demo, tmp_path, args, status):
     secret = otp.new_secret()
     args = [a.format(secret=secret) for a in args]
     if "--secret" not in args:
         args += ["--secret", secret]
-    done = subprocess.run([GSPWS, "--database-url", settings.effective_database_url, *args],
-                          env=gspws_env(tmp_path, settings.secret_key, GSPWS_LOG_LEVEL="DEBUG"),
-                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [GSPWS, "--database-url", settings.effective_database_url, *args],
+        env=gspws_env(tmp_path, settings.secret_key, GSPWS_LOG_LEVEL="DEBUG"),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == status, done.stderr
     assert secret not in done.stderr and "otpauth://" not in done.stderr
     if status == 0:  # the URI is printed on stdout on purpose, for the account's owner

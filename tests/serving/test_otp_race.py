@@ -16,17 +16,21 @@ CLIENTS = 16
 WORKERS = 4
 CODE = re.compile(r"<Code>(\d+)</Code>")
 MP = multiprocessing.get_context("fork")
-ENVELOPE = ('<?xml version="1.0" encoding="utf-8"?><soap12:Envelope '
-            'xmlns:soap12="http://www.w3.org/2003/05/soap-envelope"><soap12:Header>'
-            '<ServiceHeader xmlns="http://cp.gov.tw/gsp2"><ServiceID>' + SERVICE_ID +
-            '</ServiceID></ServiceHeader></soap12:Header><soap12:Body>{body}</soap12:Body>'
-            '</soap12:Envelope>')
+ENVELOPE = (
+    '<?xml version="1.0" encoding="utf-8"?><soap12:Envelope '
+    'xmlns:soap12="http://www.w3.org/2003/05/soap-envelope"><soap12:Header>'
+    '<ServiceHeader xmlns="http://cp.gov.tw/gsp2"><ServiceID>'
+    + SERVICE_ID
+    + "</ServiceID></ServiceHeader></soap12:Header><soap12:Body>{body}</soap12:Body>"
+    "</soap12:Envelope>"
+)
 HEADERS = {"Content-Type": "application/soap+xml; charset=utf-8"}
 
 
 def _call(url: str, body: str) -> str:
-    return requests.post(url, data=ENVELOPE.format(body=body).encode(), headers=HEADERS,
-                         timeout=30).text
+    return requests.post(
+        url, data=ENVELOPE.format(body=body).encode(), headers=HEADERS, timeout=30
+    ).text
 
 
 def _fire(url: str, body: str, barrier, results, index: int) -> None:
@@ -44,9 +48,12 @@ def server(settings, store, demo, tmp_path):
         for function in MOBILE_OTP_FUNCTIONS:
             repo.grant(SERVICE_ID, function)
         repo.set_destinations(repo.get_account(ACCOUNT), "0912345678", None, True)
-    server = ServerProcess(settings.effective_database_url,
-                           gspws_env(tmp_path, settings.secret_key), tmp_path / "server.log",
-                           workers=WORKERS)
+    server = ServerProcess(
+        settings.effective_database_url,
+        gspws_env(tmp_path, settings.secret_key),
+        tmp_path / "server.log",
+        workers=WORKERS,
+    )
     server.start()
     try:
         yield server
@@ -56,13 +63,18 @@ def server(settings, store, demo, tmp_path):
 
 def test_same_code_from_sixteen_processes_is_accepted_once(server):
     url = server.url.replace("TOTP.asmx", "MobileOTP.asmx")
-    sent = _call(url, f'<SendOTPCode xmlns="http://cp.gov.tw/gsp2"><account>{ACCOUNT}'
-                      '</account></SendOTPCode>')
-    code = sent[sent.index("<Message>") + 9:sent.index("</Message>")]
-    body = (f'<VerifyOTPCode xmlns="http://cp.gov.tw/gsp2"><account>{ACCOUNT}</account>'
-            f'<OTPCode>{code}</OTPCode></VerifyOTPCode>')
+    sent = _call(
+        url,
+        f'<SendOTPCode xmlns="http://cp.gov.tw/gsp2"><account>{ACCOUNT}</account></SendOTPCode>',
+    )
+    code = sent[sent.index("<Message>") + 9 : sent.index("</Message>")]
+    body = (
+        f'<VerifyOTPCode xmlns="http://cp.gov.tw/gsp2"><account>{ACCOUNT}</account>'
+        f"<OTPCode>{code}</OTPCode></VerifyOTPCode>"
+    )
     barrier, results = MP.Barrier(CLIENTS), MP.Queue()
-    clients = [MP.Process(target=_fire, args=(url, body, barrier, results, i))
-               for i in range(CLIENTS)]
+    clients = [
+        MP.Process(target=_fire, args=(url, body, barrier, results, i)) for i in range(CLIENTS)
+    ]
     answers = sorted(answer for _index, answer in run_together(clients, results))
     assert answers == [0] + [9999] * (CLIENTS - 1)

@@ -42,8 +42,9 @@ def _fire(url: str, body: bytes, barrier, results, index: int) -> None:
 def _race(url: str, body: bytes) -> list[tuple]:
     """CLIENTS processes POST ``body`` at once; their (status, Code) pairs."""
     barrier, results = MP.Barrier(CLIENTS), MP.Queue()
-    clients = [MP.Process(target=_fire, args=(url, body, barrier, results, i))
-               for i in range(CLIENTS)]
+    clients = [
+        MP.Process(target=_fire, args=(url, body, barrier, results, i)) for i in range(CLIENTS)
+    ]
     answers = run_together(clients, results)
     assert all(client.exitcode == 0 for client in clients)
     return sorted(((status, code) for _index, status, code in answers), key=repr)
@@ -65,9 +66,12 @@ def race_accounts(store, demo):
 @pytest.fixture
 def production_server(settings, store, tmp_path):
     """``gspws serve --workers 4`` on the fixture store; stopped (and checked stopped) after."""
-    server = ServerProcess(settings.effective_database_url,
-                           gspws_env(tmp_path, settings.secret_key), tmp_path / "server.log",
-                           workers=WORKERS)
+    server = ServerProcess(
+        settings.effective_database_url,
+        gspws_env(tmp_path, settings.secret_key),
+        tmp_path / "server.log",
+        workers=WORKERS,
+    )
     server.start()
     try:
         yield server
@@ -77,19 +81,27 @@ def production_server(settings, store, tmp_path):
         assert status == 0, f"gspws serve exited with {status}"
 
 
-def test_same_code_from_many_processes_is_accepted_exactly_once(production_server, store,
-                                                                race_accounts):
+def test_same_code_from_many_processes_is_accepted_exactly_once(
+    production_server, store, race_accounts
+):
     for name, params in race_accounts.items():
         code = params.code_at(time.time())  # computed right before firing
         answers = _race(production_server.url, envelope(name, code))
         assert answers == [(200, 0)] + [(200, 9999)] * (CLIENTS - 1), (name, answers)
 
     with store.unit() as repo:
-        per_account = dict(repo.session.execute(
-            select(AuditEvent.account, func.count()).group_by(AuditEvent.account)).all())
-        accepted = dict(repo.session.execute(
-            select(AuditEvent.account, func.count()).where(AuditEvent.code == 0)
-            .group_by(AuditEvent.account)).all())
+        per_account = dict(
+            repo.session.execute(
+                select(AuditEvent.account, func.count()).group_by(AuditEvent.account)
+            ).all()
+        )
+        accepted = dict(
+            repo.session.execute(
+                select(AuditEvent.account, func.count())
+                .where(AuditEvent.code == 0)
+                .group_by(AuditEvent.account)
+            ).all()
+        )
         services = set(repo.session.scalars(select(AuditEvent.service_id)))
     assert sum(per_account.values()) == ROUNDS * CLIENTS  # one audit row per call
     assert per_account == {name: CLIENTS for name in race_accounts}

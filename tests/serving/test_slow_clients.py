@@ -19,16 +19,24 @@ from helpers import GSPWS, ServerProcess, envelope, gspws_env, seed_demo, soap_r
 
 WORKERS = 2
 TRICKLERS = 2 * WORKERS + 2
-HEAD = (b"POST /gsp2ws/TOTP.asmx HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        b"Content-Type: text/xml; charset=utf-8\r\n")
+HEAD = (
+    b"POST /gsp2ws/TOTP.asmx HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    b"Content-Type: text/xml; charset=utf-8\r\n"
+)
 CLIENT_TIMEOUT = 10  # seconds; a stuck gunicorn sync worker held such a connection for 30
 
 
 @pytest.fixture
 def server(store, settings, database_url, tmp_path, request):
     deadlines = getattr(request, "param", {})
-    env = gspws_env(tmp_path, settings.secret_key, GSPWS_REGISTRY_REFRESH="0",
-                    GSPWS_RATE_LIMIT_SERVICE="", GSPWS_RATE_LIMIT_ACCOUNT="", **deadlines)
+    env = gspws_env(
+        tmp_path,
+        settings.secret_key,
+        GSPWS_REGISTRY_REFRESH="0",
+        GSPWS_RATE_LIMIT_SERVICE="",
+        GSPWS_RATE_LIMIT_ACCOUNT="",
+        **deadlines,
+    )
     demo = seed_demo(store)
     with ServerProcess(database_url, env, tmp_path / "server.log", workers=WORKERS) as proc:
         proc.demo = demo
@@ -62,8 +70,10 @@ class Trickler(threading.Thread):
 def verify_now(server) -> tuple[int, str]:
     """A legitimate VerifyTOTPCode call with the current code, answered within 5 s."""
     body = envelope(server.demo.account, server.demo.code(time.time()))
-    headers = {"Content-Type": "text/xml; charset=utf-8",
-               "SOAPAction": '"http://cp.gov.tw/gsp2/VerifyTOTPCode"'}
+    headers = {
+        "Content-Type": "text/xml; charset=utf-8",
+        "SOAPAction": '"http://cp.gov.tw/gsp2/VerifyTOTPCode"',
+    }
     response = requests.post(server.url, data=body, headers=headers, timeout=5)
     return response.status_code, response.content
 
@@ -83,8 +93,10 @@ def test_trickling_clients_do_not_keep_others_waiting(server):
     half = TRICKLERS // 2
     body = envelope("someone", "123456")
     trickling = [Trickler(server.port, HEAD + b"X-Slow: " + b"a" * 100) for _ in range(half)]
-    trickling += [Trickler(server.port, HEAD + b"Content-Length: %d\r\n\r\n" % len(body) + body)
-                  for _ in range(TRICKLERS - half)]
+    trickling += [
+        Trickler(server.port, HEAD + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        for _ in range(TRICKLERS - half)
+    ]
     for trickler in trickling:
         trickler.start()
     try:
@@ -136,27 +148,52 @@ def test_an_oversized_content_length_is_refused_before_the_body_arrives(server):
 def test_kept_alive_connection_serves_several_calls(server):
     with requests.Session() as session:
         for _ in range(3):
-            response = session.post(server.url, data=envelope("nobody", "123456"), headers={
-                "Content-Type": "text/xml; charset=utf-8",
-                "SOAPAction": '"http://cp.gov.tw/gsp2/VerifyTOTPCode"'}, timeout=5)
+            response = session.post(
+                server.url,
+                data=envelope("nobody", "123456"),
+                headers={
+                    "Content-Type": "text/xml; charset=utf-8",
+                    "SOAPAction": '"http://cp.gov.tw/gsp2/VerifyTOTPCode"',
+                },
+                timeout=5,
+            )
             assert soap_result(response.content)[0] == 3001
         assert response.headers["Content-Type"] == "text/xml; charset=utf-8"
 
 
-def test_a_second_server_on_a_taken_port_refuses_to_start(server, database_url, settings,
-                                                           tmp_path):
+def test_a_second_server_on_a_taken_port_refuses_to_start(server, database_url, settings, tmp_path):
     """granian listens with SO_REUSEPORT: without gspws's own check a second server would start
     and take half of the first one's connections."""
     if not database_url.startswith("sqlite"):
         pytest.skip("the port check does not depend on the database")
     env = gspws_env(tmp_path, settings.secret_key)
     second = subprocess.run(
-        [GSPWS, "--database-url", database_url, "serve", "--host", "127.0.0.1",
-         "--port", str(server.port), "--workers", "1"],
-        env=env, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        [
+            GSPWS,
+            "--database-url",
+            database_url,
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(server.port),
+            "--workers",
+            "1",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
     assert second.returncode == 1
     assert second.stderr.strip().splitlines() == [
-        f"Error: cannot listen on 127.0.0.1:{server.port}: Address already in use"]
-    answer = requests.post(server.url, data=envelope("nobody", "000000"), timeout=CLIENT_TIMEOUT,
-                           headers={"Content-Type": "text/xml; charset=utf-8"})
+        f"Error: cannot listen on 127.0.0.1:{server.port}: Address already in use"
+    ]
+    answer = requests.post(
+        server.url,
+        data=envelope("nobody", "000000"),
+        timeout=CLIENT_TIMEOUT,
+        headers={"Content-Type": "text/xml; charset=utf-8"},
+    )
     assert soap_result(answer.content)[0] == 3001  # the first server still serves

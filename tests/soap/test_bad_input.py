@@ -89,8 +89,8 @@ class Target:
     name: str
     store: object
     now: Callable[[], float]
-    fresh: Callable[[], None]        # after this, the code of the current step is unused
-    start: Callable[[dict], str]     # settings overrides -> URL of a server with them
+    fresh: Callable[[], None]  # after this, the code of the current step is unused
+    start: Callable[[dict], str]  # settings overrides -> URL of a server with them
     _urls: dict = dataclasses.field(default_factory=dict)
 
     def url(self, overrides: dict | None = None) -> str:
@@ -137,8 +137,14 @@ def _gunicorn_target(name, tmp):
 
     def start(overrides: dict) -> str:
         extra = {_ENV[key]: str(value) for key, value in overrides.items()}
-        env = gspws_env(tmp, settings.secret_key, GSPWS_REGISTRY_REFRESH="0",
-                        GSPWS_RATE_LIMIT_SERVICE="", GSPWS_RATE_LIMIT_ACCOUNT="", **extra)
+        env = gspws_env(
+            tmp,
+            settings.secret_key,
+            GSPWS_REGISTRY_REFRESH="0",
+            GSPWS_RATE_LIMIT_SERVICE="",
+            GSPWS_RATE_LIMIT_ACCOUNT="",
+            **extra,
+        )
         servers.append(ServerProcess(database_url, env, tmp / f"server{len(servers)}.log"))
         return servers[-1].start().url
 
@@ -148,8 +154,9 @@ def _gunicorn_target(name, tmp):
     store.engine.dispose()
 
 
-@pytest.fixture(scope="module", params=["werkzeug-sqlite", "werkzeug-postgresql",
-                                        "gunicorn-sqlite"])
+@pytest.fixture(
+    scope="module", params=["werkzeug-sqlite", "werkzeug-postgresql", "gunicorn-sqlite"]
+)
 def target(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp(request.param)
     if request.param == "werkzeug-sqlite":
@@ -208,8 +215,10 @@ def store_state(store) -> tuple:
     with store.unit() as repo:
         audits = repo.session.scalar(select(func.count()).select_from(AuditEvent))
         tokens = repo.session.execute(
-            select(Token.id, Token.status, Token.failures, Token.last_step, Token.locked_at)
-            .order_by(Token.id)).all()
+            select(
+                Token.id, Token.status, Token.failures, Token.last_step, Token.locked_at
+            ).order_by(Token.id)
+        ).all()
     return audits, [tuple(row) for row in tokens]
 
 
@@ -279,8 +288,10 @@ def test_bad_input(target, listener, case):
         check("store", lambda: _same(after, before, "a fault wrote to the store"))
     elif response is not None and response.status_code == 200:
         check("audit", lambda: _same(after[0], before[0] + 1, "not audited exactly once"))
-    check("network", lambda: _same(listener.connections(), 0,
-                                   "the server connected to the external-entity URL"))
+    check(
+        "network",
+        lambda: _same(listener.connections(), 0, "the server connected to the external-entity URL"),
+    )
     check("keeps serving", lambda: check_keeps_serving(target, url))
     assert not problems, f"{case['name']}:\n" + "\n".join(problems)
 
@@ -305,6 +316,7 @@ def test_corpus_manifest_is_complete():
 
 
 # -- transport level ---------------------------------------------------------------------------
+
 
 def _address(url: str) -> tuple[str, int, str]:
     parts = urlsplit(url)
@@ -340,8 +352,10 @@ def test_oversize_is_answered_before_the_body_is_read(target, soap12):
     host, port, path = _address(url)
     body_start = envelope(ACCOUNT, "000000", soap12=soap12)[:1024]
     content_type = "application/soap+xml" if soap12 else "text/xml"
-    head = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
-            f"Content-Type: {content_type}; charset=utf-8\r\nContent-Length: 10000000\r\n\r\n")
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        f"Content-Type: {content_type}; charset=utf-8\r\nContent-Length: 10000000\r\n\r\n"
+    )
     before = store_state(target.store)
     with socket.create_connection((host, port), timeout=5) as sock:
         sock.sendall(head.encode() + body_start)
@@ -359,10 +373,11 @@ def test_chunked_body_over_the_limit_is_refused(target):
     """No Content-Length (chunked transfer): the limit still holds, read up to limit + 1 bytes."""
     url = target.url()
     piece = b" " * 8192
-    chunks = [envelope(ACCOUNT, "000000")[:200]] + [piece] * 10   # ~82 KB in all
+    chunks = [envelope(ACCOUNT, "000000")[:200]] + [piece] * 10  # ~82 KB in all
     before = store_state(target.store)
-    response = requests.post(url, data=iter(chunks), timeout=10,
-                             headers={"Content-Type": "text/xml; charset=utf-8"})
+    response = requests.post(
+        url, data=iter(chunks), timeout=10, headers={"Content-Type": "text/xml; charset=utf-8"}
+    )
     assert response.status_code == 413, response.content[:1000]
     assert soap_fault(response.content).code == f"{{{SOAP11_NS}}}Client"
     assert store_state(target.store) == before
@@ -373,9 +388,10 @@ def test_chunked_body_within_the_limit_is_served(target):
     url = target.url()
     target.fresh()
     body = envelope(ACCOUNT, code_at(TotpParams(SECRET), target.now()))
-    chunks = [body[i:i + 100] for i in range(0, len(body), 100)]
-    response = requests.post(url, data=iter(chunks), timeout=10,
-                             headers={"Content-Type": "text/xml; charset=utf-8"})
+    chunks = [body[i : i + 100] for i in range(0, len(body), 100)]
+    response = requests.post(
+        url, data=iter(chunks), timeout=10, headers={"Content-Type": "text/xml; charset=utf-8"}
+    )
     assert response.status_code == 200, response.content[:1000]
     assert soap_result(response.content) == outcome(0)
 
@@ -388,8 +404,10 @@ def test_body_cut_short_by_the_client(target):
     host, port, path = _address(url)
     whole = envelope(ACCOUNT, "000000")
     body = whole[: len(whole) // 2]
-    head = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: text/xml; "
-            f"charset=utf-8\r\nContent-Length: {len(whole)}\r\nConnection: close\r\n\r\n")
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: text/xml; "
+        f"charset=utf-8\r\nContent-Length: {len(whole)}\r\nConnection: close\r\n\r\n"
+    )
     before = store_state(target.store)
     with socket.create_connection((host, port), timeout=5) as sock:
         sock.sendall(head.encode() + body)
@@ -411,11 +429,15 @@ def test_unread_oversize_body_is_not_parsed_as_a_request(target):
     host, port, path = _address(url)
     target.fresh()
     inner = envelope("smuggled", code_at(TotpParams(SECRET), target.now()))
-    smuggled = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: text/xml\r\n"
-                f"Content-Length: {len(inner)}\r\n\r\n").encode() + inner
+    smuggled = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: text/xml\r\n"
+        f"Content-Length: {len(inner)}\r\n\r\n"
+    ).encode() + inner
     body = smuggled + b" " * (70000 - len(smuggled))
-    head = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: text/xml\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: text/xml\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
     before = store_state(target.store)
     answers = b""
     with socket.create_connection((host, port), timeout=5) as sock:
@@ -435,4 +457,3 @@ def test_unread_oversize_body_is_not_parsed_as_a_request(target):
     assert len(status_lines) == 1, f"the unread body was served as a request: {status_lines}"
     assert store_state(target.store) == before
     check_keeps_serving(target, url)
-

@@ -46,12 +46,15 @@ def test_binding_operations_are_refused_unless_granted(live_server, store):
     service = zeep_service(live_server.url)
     calls = {
         "GetTOTPStatus": lambda: service.GetTOTPStatus(account=BOB, _soapheaders=HEADER),
-        "BeginTOTPBinding": lambda: service.BeginTOTPBinding(account=BOB, deviceName="x",
-                                                             _soapheaders=HEADER),
-        "ConfirmTOTPBinding": lambda: service.ConfirmTOTPBinding(account=BOB, TOTPCode="123456",
-                                                                 _soapheaders=HEADER),
-        "DisableTOTP": lambda: service.DisableTOTP(account=BOB, TOTPCode="123456",
-                                                   _soapheaders=HEADER),
+        "BeginTOTPBinding": lambda: service.BeginTOTPBinding(
+            account=BOB, deviceName="x", _soapheaders=HEADER
+        ),
+        "ConfirmTOTPBinding": lambda: service.ConfirmTOTPBinding(
+            account=BOB, TOTPCode="123456", _soapheaders=HEADER
+        ),
+        "DisableTOTP": lambda: service.DisableTOTP(
+            account=BOB, TOTPCode="123456", _soapheaders=HEADER
+        ),
         "CreateBindingLink": lambda: service.CreateBindingLink(account=BOB, _soapheaders=HEADER),
     }
     assert set(calls) == set(BINDING_FUNCTIONS)
@@ -80,25 +83,35 @@ def test_an_agency_binds_verifies_and_disables(agency, clock):
     assert call(agency, BOB, code(key, clock()))[0] == 3001  # pending: verifies nothing
 
     from gspws.core.otp import TotpParams
+
     wrong = wrong_code(TotpParams(key), clock())
-    assert answer(agency.ConfirmTOTPBinding(account=BOB, TOTPCode=wrong, _soapheaders=HEADER)) \
-        == outcome(9999)
-    assert answer(agency.ConfirmTOTPBinding(account=BOB, TOTPCode=code(key, clock()),
-                                            _soapheaders=HEADER)) == outcome(0)
+    assert answer(
+        agency.ConfirmTOTPBinding(account=BOB, TOTPCode=wrong, _soapheaders=HEADER)
+    ) == outcome(9999)
+    assert answer(
+        agency.ConfirmTOTPBinding(account=BOB, TOTPCode=code(key, clock()), _soapheaders=HEADER)
+    ) == outcome(0)
     clock.advance(30)
     assert call(agency, BOB, code(key, clock())) == outcome(0)
 
     status = agency.GetTOTPStatus(account=BOB, _soapheaders=HEADER)
     assert status.Result.Enabled is True
     (device,) = status.Result.Devices.TOTPDevice
-    assert (device.Serial, device.DeviceName, device.Phone, device.Period, device.Locked) == \
-        (began.Result.Serial, "Bob's phone", None, 30, False)
+    assert (device.Serial, device.DeviceName, device.Phone, device.Period, device.Locked) == (
+        began.Result.Serial,
+        "Bob's phone",
+        None,
+        30,
+        False,
+    )
 
     clock.advance(30)
-    assert answer(agency.DisableTOTP(account=BOB, TOTPCode=wrong, _soapheaders=HEADER)) == \
-        outcome(9999)
-    assert answer(agency.DisableTOTP(account=BOB, TOTPCode=code(key, clock()),
-                                     _soapheaders=HEADER)) == outcome(0)
+    assert answer(agency.DisableTOTP(account=BOB, TOTPCode=wrong, _soapheaders=HEADER)) == outcome(
+        9999
+    )
+    assert answer(
+        agency.DisableTOTP(account=BOB, TOTPCode=code(key, clock()), _soapheaders=HEADER)
+    ) == outcome(0)
     clock.advance(30)
     assert call(agency, BOB, code(key, clock())) == outcome(3001)
     assert agency.GetTOTPStatus(account=BOB, _soapheaders=HEADER).Result.Enabled is False
@@ -109,14 +122,17 @@ def test_outcomes_without_data(agency):
         assert answer(agency.GetTOTPStatus(account=account, _soapheaders=HEADER)) == outcome(3001)
         began = agency.BeginTOTPBinding(account=account, deviceName="x", _soapheaders=HEADER)
         assert answer(began) == outcome(3001) and began.Result is None
-        assert answer(agency.DisableTOTP(account=account, TOTPCode="123456",
-                                         _soapheaders=HEADER)) == outcome(3001)
+        assert answer(
+            agency.DisableTOTP(account=account, TOTPCode="123456", _soapheaders=HEADER)
+        ) == outcome(3001)
         link = agency.CreateBindingLink(account=account, _soapheaders=HEADER)
         assert answer(link) == outcome(3001) and link.Result is None
-    assert answer(agency.ConfirmTOTPBinding(account=BOB, TOTPCode="123456",
-                                            _soapheaders=HEADER)) == outcome(3001)
-    assert answer(agency.DisableTOTP(account=BOB, TOTPCode="123456",
-                                     _soapheaders=HEADER)) == outcome(3001)
+    assert answer(
+        agency.ConfirmTOTPBinding(account=BOB, TOTPCode="123456", _soapheaders=HEADER)
+    ) == outcome(3001)
+    assert answer(
+        agency.DisableTOTP(account=BOB, TOTPCode="123456", _soapheaders=HEADER)
+    ) == outcome(3001)
     too_long = agency.BeginTOTPBinding(account=BOB, deviceName="x" * 101, _soapheaders=HEADER)
     assert answer(too_long) == outcome(9999) and too_long.Result is None
 
@@ -132,25 +148,38 @@ def test_soap12_binding_and_a_link_that_works(live_server, agency):
 
 
 def test_responses_have_the_asp_net_shape(live_server, agency):
-    body = (f'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.'
-            f'xmlsoap.org/soap/envelope/"><soap:Header><ServiceHeader xmlns="{TNS}"><ServiceID>'
-            f'{SERVICE_ID}</ServiceID></ServiceHeader></soap:Header><soap:Body><GetTOTPStatus '
-            f'xmlns="{TNS}"><account>{BOB}</account></GetTOTPStatus></soap:Body></soap:Envelope>')
-    reply = requests.post(live_server.url, data=body.encode(), timeout=10, headers={
-        "Content-Type": "text/xml; charset=utf-8",
-        "SOAPAction": '"http://cp.gov.tw/gsp2/GetTOTPStatus"'})
+    body = (
+        f'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.'
+        f'xmlsoap.org/soap/envelope/"><soap:Header><ServiceHeader xmlns="{TNS}"><ServiceID>'
+        f"{SERVICE_ID}</ServiceID></ServiceHeader></soap:Header><soap:Body><GetTOTPStatus "
+        f'xmlns="{TNS}"><account>{BOB}</account></GetTOTPStatus></soap:Body></soap:Envelope>'
+    )
+    reply = requests.post(
+        live_server.url,
+        data=body.encode(),
+        timeout=10,
+        headers={
+            "Content-Type": "text/xml; charset=utf-8",
+            "SOAPAction": '"http://cp.gov.tw/gsp2/GetTOTPStatus"',
+        },
+    )
     assert reply.status_code == 200
-    assert reply.content == (
-        '<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.'
-        'org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd='
-        '"http://www.w3.org/2001/XMLSchema"><soap:Body><GetTOTPStatusResponse xmlns="http://cp.'
-        'gov.tw/gsp2"><GetTOTPStatusResult><Code>0</Code><Message>動態密碼驗證通過</Message>'
-        '<Result><Enabled>false</Enabled><Devices/></Result></GetTOTPStatusResult>'
-        '</GetTOTPStatusResponse></soap:Body></soap:Envelope>').encode()
+    assert (
+        reply.content
+        == (
+            '<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.'
+            'org/soap/envelope/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:xsd='
+            '"http://www.w3.org/2001/XMLSchema"><soap:Body><GetTOTPStatusResponse xmlns="http://cp.'
+            'gov.tw/gsp2"><GetTOTPStatusResult><Code>0</Code><Message>動態密碼驗證通過</Message>'
+            "<Result><Enabled>false</Enabled><Devices/></Result></GetTOTPStatusResult>"
+            "</GetTOTPStatusResponse></soap:Body></soap:Envelope>"
+        ).encode()
+    )
 
 
-def test_calls_are_audited_without_codes_secrets_or_links(live_server, agency, store, clock,
-                                                          caplog):
+def test_calls_are_audited_without_codes_secrets_or_links(
+    live_server, agency, store, clock, caplog
+):
     caplog.set_level(logging.DEBUG)
     began = agency.BeginTOTPBinding(account=BOB, deviceName="phone", _soapheaders=HEADER)
     key = parse_qs(urlsplit(began.Result.OtpauthUri).query)["secret"][0]
@@ -161,8 +190,8 @@ def test_calls_are_audited_without_codes_secrets_or_links(live_server, agency, s
     rows = audit_rows(store)
     assert [(r.operation, r.account, r.code, r.service_id, r.client_addr) for r in rows] == [
         (op, BOB, 0, SERVICE_ID, "127.0.0.1")
-        for op in ("BeginTOTPBinding", "ConfirmTOTPBinding", "CreateBindingLink",
-                   "GetTOTPStatus")]
+        for op in ("BeginTOTPBinding", "ConfirmTOTPBinding", "CreateBindingLink", "GetTOTPStatus")
+    ]
     server_logs = [r.getMessage() for r in caplog.records if r.name.startswith("gspws")]
     recorded = repr([vars(r) for r in rows]) + repr(server_logs)
     token = link.rsplit("/", 1)[1]
@@ -184,8 +213,9 @@ def test_a_stub_of_the_original_contract_still_verifies(live_server, demo, clock
     client = zeep.Client(str(OLD_WSDL))
     for binding in ("TOTPSoap", "TOTPSoap12"):
         old_stub = client.create_service(f"{{{TNS}}}{binding}", live_server.url)
-        result = old_stub.VerifyTOTPCode(account=demo.account, TOTPCode=demo.code(clock()),
-                                         _soapheaders=HEADER)
+        result = old_stub.VerifyTOTPCode(
+            account=demo.account, TOTPCode=demo.code(clock()), _soapheaders=HEADER
+        )
         assert answer(result) == outcome(0)
         clock.advance(30)
     assert "GetTOTPStatus" not in OLD_WSDL.read_text()

@@ -45,9 +45,9 @@ from helpers import (
     soap_result,
 )
 
-V6_ONLY = "APP0000061"       # allowed from ::1/128 only
-V4_ONLY = "APP0000041"       # allowed from 127.0.0.1/32 only
-REMOTE = "APP0000077"        # allowed from 203.0.113.0/24 and 2001:db8::/48 only
+V6_ONLY = "APP0000061"  # allowed from ::1/128 only
+V4_ONLY = "APP0000041"  # allowed from 127.0.0.1/32 only
+REMOTE = "APP0000077"  # allowed from 203.0.113.0/24 and 2001:db8::/48 only
 ALLOWED_V4 = "203.0.113.7"
 DENIED_V4 = "198.51.100.9"
 ALLOWED_V6 = "2001:db8:0:1::7"
@@ -83,8 +83,9 @@ def world(tmp_path_factory):
     with store.unit() as repo:
         repo.add_service(V6_ONLY, "IPv6 only", ["::1/128"], ["VerifyTOTPCode"])
         repo.add_service(V4_ONLY, "IPv4 only", ["127.0.0.1/32"], ["VerifyTOTPCode"])
-        repo.add_service(REMOTE, "Behind a proxy", ["203.0.113.0/24", "2001:db8::/48"],
-                         ["VerifyTOTPCode"])
+        repo.add_service(
+            REMOTE, "Behind a proxy", ["203.0.113.0/24", "2001:db8::/48"], ["VerifyTOTPCode"]
+        )
     yield settings, store, FixedClock(T0)
     store.engine.dispose()
 
@@ -117,8 +118,11 @@ def serve(world):
 
     def start(host: str, trusted: str = "") -> Server:
         if (host, trusted) not in started:
-            app = create_app(dataclasses.replace(settings, trusted_proxies=trusting(trusted)),
-                             clock=clock, store=store)
+            app = create_app(
+                dataclasses.replace(settings, trusted_proxies=trusting(trusted)),
+                clock=clock,
+                store=store,
+            )
             started[host, trusted] = Server(app, host)
         return started[host, trusted]
 
@@ -131,8 +135,11 @@ def verify(world, url: str, service_id: str, **headers) -> int:
     """wederlin's valid code (fresh: the clock moves on a step first) from ``service_id``."""
     _settings, store, clock = world
     clock.advance(30)
-    response = post(url, envelope(ACCOUNT, code_at(TotpParams(SECRET), clock()),
-                                  service_id=service_id), **headers)
+    response = post(
+        url,
+        envelope(ACCOUNT, code_at(TotpParams(SECRET), clock()), service_id=service_id),
+        **headers,
+    )
     assert response.status_code == 200, response.content[:1000]
     code, message = soap_result(response.content)
     assert (code, message) == outcome(code)
@@ -144,6 +151,7 @@ def last_audit(world):
 
 
 # -- IPv6 allowlists -----------------------------------------------------------------------------
+
 
 @needs_ipv6
 def test_ipv6_allowlist_admits_ipv6_caller(world, serve):
@@ -167,8 +175,17 @@ def test_ipv6_allowlist_refuses_ipv4_caller(world, serve):
 
 # -- spoofed headers from untrusted peers ------------------------------------------------------
 
-@pytest.mark.parametrize("forwarded", [ALLOWED_V4, ALLOWED_V6, f"{ALLOWED_V4}, {ALLOWED_V4}",
-                                       f"{DENIED_V4}, {ALLOWED_V4}", "not-an-ip"])
+
+@pytest.mark.parametrize(
+    "forwarded",
+    [
+        ALLOWED_V4,
+        ALLOWED_V6,
+        f"{ALLOWED_V4}, {ALLOWED_V4}",
+        f"{DENIED_V4}, {ALLOWED_V4}",
+        "not-an-ip",
+    ],
+)
 def test_untrusted_peer_is_judged_by_its_own_address(world, serve, forwarded):
     """No trusted proxies: X-Forwarded-For (even an allowed or a malformed one) is ignored; the
     peer 127.0.0.1 is outside REMOTE's networks (8104), inside V4_ONLY's (0)."""
@@ -193,13 +210,17 @@ def test_proxy_trusted_elsewhere_is_not_trusted_here(world, serve):
 
 # -- trusted proxies -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("forwarded, expected, judged", [
-    (ALLOWED_V4, 0, ALLOWED_V4),
-    (DENIED_V4, 8104, DENIED_V4),
-    (ALLOWED_V6, 0, ALLOWED_V6),
-    (DENIED_V6, 8104, DENIED_V6),
-    (f"::ffff:{ALLOWED_V4}", 0, ALLOWED_V4),   # IPv4-mapped IPv6, recorded as the IPv4 it is
-])
+
+@pytest.mark.parametrize(
+    "forwarded, expected, judged",
+    [
+        (ALLOWED_V4, 0, ALLOWED_V4),
+        (DENIED_V4, 8104, DENIED_V4),
+        (ALLOWED_V6, 0, ALLOWED_V6),
+        (DENIED_V6, 8104, DENIED_V6),
+        (f"::ffff:{ALLOWED_V4}", 0, ALLOWED_V4),  # IPv4-mapped IPv6, recorded as the IPv4 it is
+    ],
+)
 def test_trusted_proxy_forwarded_address_is_used(world, serve, forwarded, expected, judged):
     server = serve("127.0.0.1", trusted="127.0.0.1")
     assert verify(world, server.url, REMOTE, **{"X-Forwarded-For": forwarded}) == expected
@@ -212,14 +233,17 @@ def test_trusted_proxy_without_forwarded_header_is_the_caller(world, serve):
     assert verify(world, server.url, REMOTE) == 8104
 
 
-@pytest.mark.parametrize("chain, expected", [
-    (f"{ALLOWED_V4}, {DENIED_V4}", 8104),        # spoofed allowed first, real last: refused
-    (f"{DENIED_V4}, {ALLOWED_V4}", 0),           # the right-most untrusted entry counts
-    (f"{ALLOWED_V4},{DENIED_V4}", 8104),         # no space after the comma
-    (f"{ALLOWED_V6}, {DENIED_V6}", 8104),
-    (f"{DENIED_V4}, {ALLOWED_V4}, 10.1.2.3", 0),  # a second, trusted proxy hop is skipped
-    (f"{ALLOWED_V4}, {DENIED_V4}, 10.1.2.3", 8104),
-])
+@pytest.mark.parametrize(
+    "chain, expected",
+    [
+        (f"{ALLOWED_V4}, {DENIED_V4}", 8104),  # spoofed allowed first, real last: refused
+        (f"{DENIED_V4}, {ALLOWED_V4}", 0),  # the right-most untrusted entry counts
+        (f"{ALLOWED_V4},{DENIED_V4}", 8104),  # no space after the comma
+        (f"{ALLOWED_V6}, {DENIED_V6}", 8104),
+        (f"{DENIED_V4}, {ALLOWED_V4}, 10.1.2.3", 0),  # a second, trusted proxy hop is skipped
+        (f"{ALLOWED_V4}, {DENIED_V4}, 10.1.2.3", 8104),
+    ],
+)
 def test_trusted_proxy_chain_uses_rightmost_untrusted_entry(world, serve, chain, expected):
     server = serve("127.0.0.1", trusted="127.0.0.1, 10.0.0.0/8")
     assert verify(world, server.url, REMOTE, **{"X-Forwarded-For": chain}) == expected
@@ -229,8 +253,10 @@ def test_trusted_proxy_chain_uses_rightmost_untrusted_entry(world, serve, chain,
 def test_trusted_ipv6_proxy(world, serve):
     server = serve("::1", trusted="::1")
     assert verify(world, server.url, REMOTE, **{"X-Forwarded-For": ALLOWED_V6}) == 0
-    assert verify(world, server.url, REMOTE, **{"X-Forwarded-For": f"{ALLOWED_V6}, "
-                                                                   f"{DENIED_V4}"}) == 8104
+    assert (
+        verify(world, server.url, REMOTE, **{"X-Forwarded-For": f"{ALLOWED_V6}, {DENIED_V4}"})
+        == 8104
+    )
 
 
 @needs_ipv6
@@ -252,9 +278,19 @@ def test_trusted_proxy_seen_as_ipv4_mapped_address_is_trusted(world, serve):
     assert verify(world, server.url, REMOTE, **{"X-Forwarded-For": DENIED_V4}) == 8104
 
 
-@pytest.mark.parametrize("forwarded", ["not-an-ip", f"{ALLOWED_V4}, garbage", "unknown",
-                                       f"{ALLOWED_V4}:4711", f"[{ALLOWED_V6}]", "300.1.2.3",
-                                       f"{ALLOWED_V4},", f"{ALLOWED_V4};{DENIED_V4}"])
+@pytest.mark.parametrize(
+    "forwarded",
+    [
+        "not-an-ip",
+        f"{ALLOWED_V4}, garbage",
+        "unknown",
+        f"{ALLOWED_V4}:4711",
+        f"[{ALLOWED_V6}]",
+        "300.1.2.3",
+        f"{ALLOWED_V4},",
+        f"{ALLOWED_V4};{DENIED_V4}",
+    ],
+)
 def test_trusted_proxy_malformed_forwarded_value_is_8100(world, serve, forwarded):
     """The caller's address cannot be established: 8100 (README), before any token is looked at,
     even for a service the proxy itself would be allowed for."""
@@ -269,8 +305,11 @@ def _raw_post(server: Server, headers: list[tuple[str, str]], service_id: str, c
     try:
         body = envelope(ACCOUNT, code, service_id=service_id)
         conn.putrequest("POST", "/gsp2ws/TOTP.asmx")
-        for name, value in [("Content-Type", "text/xml; charset=utf-8"),
-                            ("Content-Length", str(len(body))), *headers]:
+        for name, value in [
+            ("Content-Type", "text/xml; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+            *headers,
+        ]:
             conn.putheader(name, value)
         conn.endheaders(body)
         response = conn.getresponse()
@@ -288,12 +327,20 @@ def test_repeated_forwarded_headers_from_trusted_proxy(world, serve):
     server = serve("127.0.0.1", trusted="127.0.0.1")
     clock.advance(30)
     code = code_at(TotpParams(SECRET), clock())
-    assert _raw_post(server, [("X-Forwarded-For", ALLOWED_V4), ("X-Forwarded-For", DENIED_V4)],
-                     REMOTE, code) == 8104
+    assert (
+        _raw_post(
+            server, [("X-Forwarded-For", ALLOWED_V4), ("X-Forwarded-For", DENIED_V4)], REMOTE, code
+        )
+        == 8104
+    )
     clock.advance(30)
     code = code_at(TotpParams(SECRET), clock())
-    assert _raw_post(server, [("X-Forwarded-For", DENIED_V4), ("X-Forwarded-For", ALLOWED_V4)],
-                     REMOTE, code) == 0
+    assert (
+        _raw_post(
+            server, [("X-Forwarded-For", DENIED_V4), ("X-Forwarded-For", ALLOWED_V4)], REMOTE, code
+        )
+        == 0
+    )
 
 
 def test_underscore_header_cannot_stand_in_for_x_forwarded_for(world, serve):
@@ -303,8 +350,12 @@ def test_underscore_header_cannot_stand_in_for_x_forwarded_for(world, serve):
     server = serve("127.0.0.1", trusted="127.0.0.1")
     clock.advance(30)
     code = code_at(TotpParams(SECRET), clock())
-    assert _raw_post(server, [("X_Forwarded_For", ALLOWED_V4), ("X-Forwarded-For", DENIED_V4)],
-                     REMOTE, code) == 8104
+    assert (
+        _raw_post(
+            server, [("X_Forwarded_For", ALLOWED_V4), ("X-Forwarded-For", DENIED_V4)], REMOTE, code
+        )
+        == 8104
+    )
 
 
 # -- X-Forwarded-Proto / -Host in the WSDL -------------------------------------------------------
@@ -333,6 +384,7 @@ def test_wsdl_address_uses_forwarded_host_from_trusted_proxy(world, serve):
 
 # -- the production server on [::1] --------------------------------------------------------------
 
+
 class ServerOn(ServerProcess):
     """helpers.ServerProcess bound to another address (it binds 127.0.0.1)."""
 
@@ -350,8 +402,13 @@ def gunicorn_v6(world, tmp_path_factory):
         pytest.skip("no IPv6 loopback (::1) here")
     settings, store, clock = world
     tmp = tmp_path_factory.mktemp("gunicorn")
-    env = gspws_env(tmp, settings.secret_key, GSPWS_RATE_LIMIT_SERVICE="",
-                    GSPWS_RATE_LIMIT_ACCOUNT="", GSPWS_REGISTRY_REFRESH="0")
+    env = gspws_env(
+        tmp,
+        settings.secret_key,
+        GSPWS_RATE_LIMIT_SERVICE="",
+        GSPWS_RATE_LIMIT_ACCOUNT="",
+        GSPWS_REGISTRY_REFRESH="0",
+    )
     with ServerOn("::1", settings.effective_database_url, env, tmp / "server.log") as server:
         yield server
 
@@ -361,8 +418,11 @@ def real_time_call(store, url: str, service_id: str, **headers) -> int:
     unused first."""
     with store.unit() as repo:
         repo.session.execute(update(Token).values(last_step=None, failures=0))
-    response = post(url, envelope(ACCOUNT, code_at(TotpParams(SECRET), time.time()),
-                                  service_id=service_id), **headers)
+    response = post(
+        url,
+        envelope(ACCOUNT, code_at(TotpParams(SECRET), time.time()), service_id=service_id),
+        **headers,
+    )
     assert response.status_code == 200, response.content[:1000]
     return soap_result(response.content)[0]
 
@@ -372,8 +432,7 @@ def test_gunicorn_on_ipv6_honours_allowlists(world, gunicorn_v6):
     assert real_time_call(store, gunicorn_v6.url, V6_ONLY) == 0
     assert last_audit(world).client_addr == "::1"
     assert real_time_call(store, gunicorn_v6.url, V4_ONLY) == 8104
-    assert real_time_call(store, gunicorn_v6.url, REMOTE,
-                          **{"X-Forwarded-For": ALLOWED_V6}) == 8104
+    assert real_time_call(store, gunicorn_v6.url, REMOTE, **{"X-Forwarded-For": ALLOWED_V6}) == 8104
 
 
 def test_gunicorn_wsdl_address_ignores_forwarded_proto_from_untrusted_peer(gunicorn_v6):

@@ -60,21 +60,31 @@ def _requests(now: Callable[[], float]):
     for case in CASES:
         yield case["name"], {"Content-Type": case["content_type"]}, render(case, now(), xxe_port=9)
     for family in FAMILIES:
-        for account, valid in ((ACCOUNT, True), (ACCOUNT, True), (ACCOUNT, False),
-                               ("no.such.user", True)):
+        for account, valid in (
+            (ACCOUNT, True),
+            (ACCOUNT, True),
+            (ACCOUNT, False),
+            ("no.such.user", True),
+        ):
             code = code_at(TotpParams(SECRET), now()) if valid else "000000"
             headers, body = family.write(SERVICE_ID, account, code)
-            yield family.name, {name: value for name, value in headers
-                                if name not in TRANSPORT_HEADERS}, body
+            yield (
+                family.name,
+                {name: value for name, value in headers if name not in TRANSPORT_HEADERS},
+                body,
+            )
 
 
 def _store_state(app):
     with app.store.engine.connect() as conn:
-        audit = conn.execute(select(AuditEvent.service_id, AuditEvent.operation,
-                                    AuditEvent.account, AuditEvent.code)
-                             .order_by(AuditEvent.id)).all()
-        tokens = conn.execute(select(Token.id, Token.status, Token.failures, Token.last_step)
-                              .order_by(Token.id)).all()
+        audit = conn.execute(
+            select(
+                AuditEvent.service_id, AuditEvent.operation, AuditEvent.account, AuditEvent.code
+            ).order_by(AuditEvent.id)
+        ).all()
+        tokens = conn.execute(
+            select(Token.id, Token.status, Token.failures, Token.last_step).order_by(Token.id)
+        ).all()
     return audit, tokens
 
 
@@ -91,16 +101,20 @@ def two_stores(request, tmp_path):
 
 
 def test_both_paths_answer_every_request_alike(tmp_path, two_stores):
-    fast, full = (_app(tmp_path, url, fast_path) for url, fast_path in zip(two_stores,
-                                                                             (True, False),
-                                                                             strict=True))
+    fast, full = (
+        _app(tmp_path, url, fast_path)
+        for url, fast_path in zip(two_stores, (True, False), strict=True)
+    )
     clients = Client(fast), Client(full)
     answered = 0
     for name, headers, body in _requests(fast.clock):
         fast_answer, full_answer = (
-            (a.status, a.content_type, a.data) for a in (
-                client.post("/gsp2ws/TOTP.asmx", data=body, environ_base=LOOPBACK,
-                            headers=headers) for client in clients))
+            (a.status, a.content_type, a.data)
+            for a in (
+                client.post("/gsp2ws/TOTP.asmx", data=body, environ_base=LOOPBACK, headers=headers)
+                for client in clients
+            )
+        )
         assert fast_answer == full_answer, name
         answered += fast_answer[0] == "200 OK"
         for app in fast, full:  # a fresh step: no code is refused as replayed or locked out
@@ -129,29 +143,54 @@ def test_every_caller_family_takes_the_fast_path(fast_path, family):
     assert soap_result(answer)[0] == 8100  # no client address in this environ: the core decided
 
 
-def _call(fields: str, header: str = f"<ServiceHeader xmlns='{TNS}'><ServiceID>{SERVICE_ID}"
-                                     "</ServiceID></ServiceHeader>") -> bytes:
-    return (f"<soap:Envelope xmlns:soap='{shape.SOAP11.envelope_ns}' xmlns:xsi='{XSI}'>"
-            f"<soap:Header>{header}</soap:Header><soap:Body>"
-            f"<VerifyTOTPCode xmlns='{TNS}'>{fields}</VerifyTOTPCode></soap:Body>"
-            "</soap:Envelope>").encode()
+def _call(
+    fields: str,
+    header: str = f"<ServiceHeader xmlns='{TNS}'><ServiceID>{SERVICE_ID}"
+    "</ServiceID></ServiceHeader>",
+) -> bytes:
+    return (
+        f"<soap:Envelope xmlns:soap='{shape.SOAP11.envelope_ns}' xmlns:xsi='{XSI}'>"
+        f"<soap:Header>{header}</soap:Header><soap:Body>"
+        f"<VerifyTOTPCode xmlns='{TNS}'>{fields}</VerifyTOTPCode></soap:Body>"
+        "</soap:Envelope>"
+    ).encode()
 
 
-@pytest.mark.parametrize("body", [
-    _call("<account xsi:nil='true'/><TOTPCode>123456</TOTPCode>"),
-    _call("<account></account><TOTPCode>123456</TOTPCode>"),
-    _call("<account><b>x</b></account><TOTPCode>123456</TOTPCode>"),
-    _call("<account>a</account><TOTPCode>1</TOTPCode><Extra>1</Extra>"),
-    _call("<account>a</account>", header=f"<ServiceHeader xmlns='{TNS}'/>"),
-    _call("<account>a</account>", header=f"<ServiceHeader xmlns='{TNS}' Id='x'><ServiceID>"
-                                         f"{SERVICE_ID}</ServiceID></ServiceHeader>"),
-    _call("<account>a</account>", header=f"<ServiceHeader xmlns='{TNS}'><ServiceID>"
-                                         f"{SERVICE_ID}</ServiceID></ServiceHeader><Other/>"),
-    _call("<account>a</account>").replace(b"VerifyTOTPCode", b"GetTOTPStatus"),
-    envelope(ACCOUNT, "123456").replace(b"<soap:Body>", b"<soap:Body soap:encodingStyle='x'>"),
-    b"<not-xml",
-], ids=["nil", "empty", "nested", "extra", "empty-header", "header-attribute", "two-headers",
-        "other-operation", "body-attribute", "malformed"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        _call("<account xsi:nil='true'/><TOTPCode>123456</TOTPCode>"),
+        _call("<account></account><TOTPCode>123456</TOTPCode>"),
+        _call("<account><b>x</b></account><TOTPCode>123456</TOTPCode>"),
+        _call("<account>a</account><TOTPCode>1</TOTPCode><Extra>1</Extra>"),
+        _call("<account>a</account>", header=f"<ServiceHeader xmlns='{TNS}'/>"),
+        _call(
+            "<account>a</account>",
+            header=f"<ServiceHeader xmlns='{TNS}' Id='x'><ServiceID>"
+            f"{SERVICE_ID}</ServiceID></ServiceHeader>",
+        ),
+        _call(
+            "<account>a</account>",
+            header=f"<ServiceHeader xmlns='{TNS}'><ServiceID>"
+            f"{SERVICE_ID}</ServiceID></ServiceHeader><Other/>",
+        ),
+        _call("<account>a</account>").replace(b"VerifyTOTPCode", b"GetTOTPStatus"),
+        envelope(ACCOUNT, "123456").replace(b"<soap:Body>", b"<soap:Body soap:encodingStyle='x'>"),
+        b"<not-xml",
+    ],
+    ids=[
+        "nil",
+        "empty",
+        "nested",
+        "extra",
+        "empty-header",
+        "header-attribute",
+        "two-headers",
+        "other-operation",
+        "body-attribute",
+        "malformed",
+    ],
+)
 def test_unusual_requests_are_left_to_spyne(fast_path, body):
     assert fast_path.answer(shape.SOAP11, Envelope.read(shape.SOAP11, body), {}) is None
 
@@ -169,14 +208,20 @@ def test_a_request_left_to_spyne_is_read_and_checked_once(tmp_path, sqlite_url, 
     check removes ignored elements from the tree; running it twice would judge a changed
     tree)."""
     from gspws.soap import envelope as reader
+
     checked = []
     real_check = reader.check_structure
-    monkeypatch.setattr(reader, "check_structure",
-                        lambda *args: checked.append(args) or real_check(*args))
+    monkeypatch.setattr(
+        reader, "check_structure", lambda *args: checked.append(args) or real_check(*args)
+    )
     client = Client(_app(tmp_path, sqlite_url, True))
     body = _call("<account xsi:nil='true'/><TOTPCode>123456</TOTPCode><x:Foo xmlns:x='urn:x'/>")
-    answer = client.post("/gsp2ws/TOTP.asmx", data=body, environ_base=LOOPBACK,
-                         headers={"Content-Type": "text/xml; charset=utf-8"})
+    answer = client.post(
+        "/gsp2ws/TOTP.asmx",
+        data=body,
+        environ_base=LOOPBACK,
+        headers={"Content-Type": "text/xml; charset=utf-8"},
+    )
     assert answer.status == "200 OK"
     assert len(checked) == 1
 

@@ -20,23 +20,44 @@ SECONDS = int(os.environ.get("FUZZ_SMOKE_SECONDS", "5"))
 RUNS = int(os.environ.get("FUZZ_SMOKE_RUNS", "20000"))
 
 
-@pytest.mark.skipif(importlib.util.find_spec("atheris") is None,
-                    reason="atheris is not installed (pip install atheris; wheels exist for "
-                           "CPython 3.11-3.13 on Linux x86_64)")
+@pytest.mark.skipif(
+    importlib.util.find_spec("atheris") is None,
+    reason="atheris is not installed (pip install atheris; wheels exist for "
+    "CPython 3.11-3.13 on Linux x86_64)",
+)
 def test_fuzz_target_survives_a_short_run(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("GSPWS_")},
-           "FUZZ_WORKDIR": str(tmp_path / "work")}
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("GSPWS_")},
+        "FUZZ_WORKDIR": str(tmp_path / "work"),
+    }
     done = subprocess.run(
-        [sys.executable, str(TARGET), f"-max_total_time={SECONDS}", f"-runs={RUNS}",
-         "-timeout=10", f"-artifact_prefix={tmp_path}/", str(corpus)],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=SECONDS + 120)
-    output = "\n".join(line for line in (done.stdout + done.stderr).splitlines()
-                       if not line.startswith("INFO: Instrumenting"))
-    crashes = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(("crash-",
-                                                                             "timeout-", "oom-")))
+        [
+            sys.executable,
+            str(TARGET),
+            f"-max_total_time={SECONDS}",
+            f"-runs={RUNS}",
+            "-timeout=10",
+            f"-artifact_prefix={tmp_path}/",
+            str(corpus),
+        ],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=SECONDS + 120,
+    )
+    output = "\n".join(
+        line
+        for line in (done.stdout + done.stderr).splitlines()
+        if not line.startswith("INFO: Instrumenting")
+    )
+    crashes = sorted(
+        p.name for p in tmp_path.iterdir() if p.name.startswith(("crash-", "timeout-", "oom-"))
+    )
     assert done.returncode == 0 and not crashes, (
         f"fuzz target failed (exit {done.returncode}); artifacts {crashes}; the input's first "
-        f"byte selects the Content-Type (fuzz_soap.CONTENT_TYPES):\n{output[-6000:]}")
+        f"byte selects the Content-Type (fuzz_soap.CONTENT_TYPES):\n{output[-6000:]}"
+    )
     assert "Done" in output, output[-3000:]

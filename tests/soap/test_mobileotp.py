@@ -25,9 +25,10 @@ PUBLIC_CALLER = (
     'xmlns:xsd="http://www.w3.org/2001/XMLSchema" '
     'xmlns:soap12="http://www.w3.org/2003/05/soap-envelope">'
     '<soap12:Header><ServiceHeader xmlns="http://cp.gov.tw/gsp2"><ServiceID>{sid}</ServiceID>'
-    '</ServiceHeader></soap12:Header>'
+    "</ServiceHeader></soap12:Header>"
     '<soap12:Body><SendOTPCode xmlns="http://cp.gov.tw/gsp2"><account>{account}</account>'
-    '</SendOTPCode></soap12:Body></soap12:Envelope>')
+    "</SendOTPCode></soap12:Body></soap12:Envelope>"
+)
 
 
 @pytest.fixture
@@ -57,8 +58,11 @@ def _outbox(store) -> list[OutboxMessage]:
 
 def _live_codes(store) -> list[OtpCode]:
     with store.reading() as repo:
-        return list(repo.session.scalars(select(OtpCode).where(
-            OtpCode.used_at.is_(None), OtpCode.superseded_at.is_(None))))
+        return list(
+            repo.session.scalars(
+                select(OtpCode).where(OtpCode.used_at.is_(None), OtpCode.superseded_at.is_(None))
+            )
+        )
 
 
 def test_send_then_verify_once(otp_url, store, soap12):
@@ -78,34 +82,43 @@ def test_send_then_verify_once(otp_url, store, soap12):
 
 def test_public_callers_envelope_read_by_substring(otp_url, store):
     body = PUBLIC_CALLER.format(sid=SERVICE_ID, account=ACCOUNT).encode()
-    s = requests.post(otp_url, data=body, timeout=10,
-                      headers={"Content-Type": "application/soap+xml; charset=utf-8"}).text
-    code = s[s.index("<Message>") + 9:s.index("</Message>")]
-    assert s[s.index("<Code>") + 6:s.index("</Code>")] == "0"
+    s = requests.post(
+        otp_url,
+        data=body,
+        timeout=10,
+        headers={"Content-Type": "application/soap+xml; charset=utf-8"},
+    ).text
+    code = s[s.index("<Message>") + 9 : s.index("</Message>")]
+    assert s[s.index("<Code>") + 6 : s.index("</Code>")] == "0"
     assert code in store.secrets.decrypt(_outbox(store)[0].body_encrypted)
 
 
 def test_destinations_are_masked(otp_url):
     result = _stub(otp_url, False).GetOTPDestinations(account=ACCOUNT, _soapheaders=HEADER)
-    assert (result.Code, result.Result.Mobile, result.Result.MobileVerified,
-            result.Result.Email, result.Result.EmailVerified) == (
-        0, "0912***678", True, "z**@gmail.com", True)
+    assert (
+        result.Code,
+        result.Result.Mobile,
+        result.Result.MobileVerified,
+        result.Result.Email,
+        result.Result.EmailVerified,
+    ) == (0, "0912***678", True, "z**@gmail.com", True)
 
 
 def test_unknown_account_or_nothing_sent_is_3001(otp_url):
     service = _stub(otp_url, True)
     assert service.SendOTPCode(account="nobody", _soapheaders=HEADER).Code == 3001
-    assert service.VerifyOTPCode(account=ACCOUNT, OTPCode="123456",
-                                 _soapheaders=HEADER).Code == 3001
+    assert (
+        service.VerifyOTPCode(account=ACCOUNT, OTPCode="123456", _soapheaders=HEADER).Code == 3001
+    )
     assert service.GetOTPDestinations(account="nobody", _soapheaders=HEADER).Code == 3001
 
 
 def test_channel_choice(otp_url, store):
     service = _stub(otp_url, False)
-    assert service.SendOTPCodeTo(account=ACCOUNT, channel="email",
-                                 _soapheaders=HEADER).Code == 0
+    assert service.SendOTPCodeTo(account=ACCOUNT, channel="email", _soapheaders=HEADER).Code == 0
     assert [(m.channel, m.destination, m.subject is not None) for m in _outbox(store)] == [
-        ("email", "zoe@gmail.com", True)]
+        ("email", "zoe@gmail.com", True)
+    ]
 
 
 def test_resend_too_soon_then_new_code_supersedes(otp_url, store, clock):
@@ -116,10 +129,10 @@ def test_resend_too_soon_then_new_code_supersedes(otp_url, store, clock):
     second = service.SendOTPCode(account=ACCOUNT, _soapheaders=HEADER).Message
     assert len(_live_codes(store)) == 1
     if first != second:
-        assert service.VerifyOTPCode(account=ACCOUNT, OTPCode=first,
-                                     _soapheaders=HEADER).Code == 9999
-    assert service.VerifyOTPCode(account=ACCOUNT, OTPCode=second,
-                                 _soapheaders=HEADER).Code == 0
+        assert (
+            service.VerifyOTPCode(account=ACCOUNT, OTPCode=first, _soapheaders=HEADER).Code == 9999
+        )
+    assert service.VerifyOTPCode(account=ACCOUNT, OTPCode=second, _soapheaders=HEADER).Code == 0
 
 
 def test_expired_code_and_spent_tries(otp_url, clock):
@@ -127,8 +140,9 @@ def test_expired_code_and_spent_tries(otp_url, clock):
     code = service.SendOTPCode(account=ACCOUNT, _soapheaders=HEADER).Message
     wrong = f"{(int(code) + 1) % 10**6:06d}"
     for _ in range(5):
-        assert service.VerifyOTPCode(account=ACCOUNT, OTPCode=wrong,
-                                     _soapheaders=HEADER).Code == 9999
+        assert (
+            service.VerifyOTPCode(account=ACCOUNT, OTPCode=wrong, _soapheaders=HEADER).Code == 9999
+        )
     assert service.VerifyOTPCode(account=ACCOUNT, OTPCode=code, _soapheaders=HEADER).Code == 9999
     clock.advance(60)
     code = service.SendOTPCode(account=ACCOUNT, _soapheaders=HEADER).Message
@@ -167,8 +181,9 @@ def test_two_sends_at_once_leave_one_valid_code(serve, mobile_demo, store):
     server = serve(otp_resend=0)
     url = f"{server.base}/gsp2ws/MobileOTP.asmx"
     services = [_stub(url, False) for _ in range(2)]
-    answers = _together(2, lambda: services.pop().SendOTPCode(account=ACCOUNT,
-                                                              _soapheaders=HEADER).Code)
+    answers = _together(
+        2, lambda: services.pop().SendOTPCode(account=ACCOUNT, _soapheaders=HEADER).Code
+    )
     assert sorted(answers) == [0, 0]
     assert len(_live_codes(store)) == 1
 
@@ -176,8 +191,12 @@ def test_two_sends_at_once_leave_one_valid_code(serve, mobile_demo, store):
 def test_same_code_sixteen_times_at_once_is_accepted_once(otp_url):
     code = _stub(otp_url, False).SendOTPCode(account=ACCOUNT, _soapheaders=HEADER).Message
     services = [_stub(otp_url, False) for _ in range(16)]
-    answers = _together(16, lambda: services.pop().VerifyOTPCode(
-        account=ACCOUNT, OTPCode=code, _soapheaders=HEADER).Code)
+    answers = _together(
+        16,
+        lambda: (
+            services.pop().VerifyOTPCode(account=ACCOUNT, OTPCode=code, _soapheaders=HEADER).Code
+        ),
+    )
     assert sorted(answers) == [0] + [9999] * 15
 
 

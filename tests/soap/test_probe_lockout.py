@@ -20,8 +20,9 @@ def _token(store, serial: str):
         return token.status, token.failures, token.locked_at
 
 
-def test_binding_a_new_device_keeps_the_lock_of_the_others(live_server, store, demo, clock,
-                                                         settings):
+def test_binding_a_new_device_keeps_the_lock_of_the_others(
+    live_server, store, demo, clock, settings
+):
     grant_binding(store)
     agency = zeep_service(live_server.url)
     for _ in range(settings.lockout_threshold):
@@ -32,14 +33,15 @@ def test_binding_a_new_device_keeps_the_lock_of_the_others(live_server, store, d
     began = agency.BeginTOTPBinding(account=ACCOUNT, deviceName="new phone", _soapheaders=HEADER)
     assert (began.Code, began.Message) == outcome(0)
     key = parse_qs(urlsplit(began.Result.OtpauthUri).query)["secret"][0]
-    confirmed = agency.ConfirmTOTPBinding(account=ACCOUNT, TOTPCode=code(key, clock()),
-                                          _soapheaders=HEADER)
+    confirmed = agency.ConfirmTOTPBinding(
+        account=ACCOUNT, TOTPCode=code(key, clock()), _soapheaders=HEADER
+    )
     assert (confirmed.Code, confirmed.Message) == outcome(0)
     assert _token(store, demo.serial) == locked
 
     clock.advance(30)
     assert call(agency, ACCOUNT, code(key, clock())) == outcome(0)  # the new device verifies
-    assert _token(store, demo.serial) == locked                      # the old one stays locked
+    assert _token(store, demo.serial) == locked  # the old one stays locked
     clock.advance(30)
     assert call(agency, ACCOUNT, demo.code(clock())) == outcome(9999)
     assert _token(store, demo.serial) == locked

@@ -57,34 +57,46 @@ REFUSED = [(None, 8102), ("APP12", 1), ("APP0000009", 8101), (OTHER_NETWORK_SERV
 
 
 def _refuse(url: str, rounds: int, **headers) -> list[int]:
-    return [soap_result(post(url, envelope("someone", "000000", service_id), **headers).content)[0]
-            for _ in range(rounds) for service_id, _code in REFUSED]
+    return [
+        soap_result(post(url, envelope("someone", "000000", service_id), **headers).content)[0]
+        for _ in range(rounds)
+        for service_id, _code in REFUSED
+    ]
 
 
 def test_refusals_beyond_the_per_address_limit_are_counted_not_audited(server, clock):
-    live, demo = server(rate_limit_refused="5/minute",
-                        trusted_proxies=(ipaddress.ip_network("127.0.0.1/32"),))
+    live, demo = server(
+        rate_limit_refused="5/minute", trusted_proxies=(ipaddress.ip_network("127.0.0.1/32"),)
+    )
     before = unaudited_refusals()
     answers = _refuse(live.url, rounds=5)
     assert answers == [code for _ in range(5) for _sid, code in REFUSED]  # the same answers
     rows = audit_rows(live.app.store)
     assert [r.code for r in rows] == [8102, 1, 8101, 8104, 8102]  # the first five, then none
     after = unaudited_refusals()
-    assert {code: after.get(code, 0) - before.get(code, 0) for _sid, code in REFUSED} == \
-        {8102: 3, 1: 4, 8101: 4, 8104: 4}
+    assert {code: after.get(code, 0) - before.get(code, 0) for _sid, code in REFUSED} == {
+        8102: 3,
+        1: 4,
+        8101: 4,
+        8104: 4,
+    }
 
     # Admitted calls are not held to it, and another address has its own budget.
     assert call(zeep_service(live.url), demo.account, demo.code(clock()))[0] == 0
-    assert _refuse(live.url, rounds=1, **{"X-Forwarded-For": "192.0.2.7"}) == \
-        [8102, 1, 8101, 8104]
+    assert _refuse(live.url, rounds=1, **{"X-Forwarded-For": "192.0.2.7"}) == [8102, 1, 8101, 8104]
     rows = audit_rows(live.app.store)[5:]
-    assert [(r.code, r.client_addr) for r in rows] == \
-        [(0, "127.0.0.1"), (8102, "192.0.2.7"), (1, "192.0.2.7"), (8101, "192.0.2.7"),
-         (8104, "192.0.2.7")]
+    assert [(r.code, r.client_addr) for r in rows] == [
+        (0, "127.0.0.1"),
+        (8102, "192.0.2.7"),
+        (1, "192.0.2.7"),
+        (8101, "192.0.2.7"),
+        (8104, "192.0.2.7"),
+    ]
 
 
 def test_by_default_a_flood_without_a_header_writes_at_most_the_limit(server):
     from gspws.config import OPTIONS
+
     default = next(o.default for o in OPTIONS if o.env == "GSPWS_RATE_LIMIT_REFUSED")
     assert default == "60/minute"
     live, _demo = server(rate_limit_refused=default)
@@ -109,7 +121,8 @@ def test_counted_refusals_are_logged_at_once_then_once_a_minute(caplog):
         "1 refused calls over GSPWS_RATE_LIMIT_REFUSED were counted, not audited "
         "(by return code: 8102: 1)",
         "4 refused calls over GSPWS_RATE_LIMIT_REFUSED were counted, not audited "
-        "(by return code: 1: 1, 8101: 1, 8102: 2)"]
+        "(by return code: 1: 1, 8101: 1, 8102: 2)",
+    ]
     assert counter.totals() == {8102: 3, 8101: 1, 1: 1}
 
 
@@ -118,16 +131,19 @@ TERMINAL = "\u009b2J\u0085\u202e"  # CSI (clear screen), NEL, right-to-left over
 
 
 def _export(database_url: str, home, secret_key: str, *args: str) -> str:
-    result = CliRunner().invoke(main, ["--database-url", database_url, "audit", "export",
-                                       "--since", "2000-01-01", *args],
-                                env={"GSPWS_HOME": str(home), "GSPWS_SECRET_KEY": secret_key})
+    result = CliRunner().invoke(
+        main,
+        ["--database-url", database_url, "audit", "export", "--since", "2000-01-01", *args],
+        env={"GSPWS_HOME": str(home), "GSPWS_SECRET_KEY": secret_key},
+    )
     assert result.exit_code == 0, result.output
     return result.stdout
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json"])
-def test_a_callers_control_characters_are_escaped_in_every_export(server, tmp_path,
-                                                                  database_url, fmt):
+def test_a_callers_control_characters_are_escaped_in_every_export(
+    server, tmp_path, database_url, fmt
+):
     live, _demo = server()
     account = FORGED + TERMINAL
     xml = envelope(account.replace("\r", "&#13;"), "000000")

@@ -54,8 +54,20 @@ def test_cli_suspension_reaches_a_running_server_within_the_refresh(tmp_path, da
         service = zeep_service(server.url)
         assert call(service, demo.account, demo.code(clock()))[0] == 0
         env = {**os.environ, "GSPWS_SECRET_KEY": settings.secret_key}
-        subprocess.run([GSPWS, "--database-url", database_url, "service", "suspend",
-                        demo.service_id, "VerifyTOTPCode"], env=env, check=True, capture_output=True)
+        subprocess.run(
+            [
+                GSPWS,
+                "--database-url",
+                database_url,
+                "service",
+                "suspend",
+                demo.service_id,
+                "VerifyTOTPCode",
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         deadline, outcome = time.monotonic() + 5, None
         while time.monotonic() < deadline:
             clock.advance(30)  # a fresh code each try
@@ -67,4 +79,3 @@ def test_cli_suspension_reaches_a_running_server_within_the_refresh(tmp_path, da
     finally:
         server.stop()
         store.engine.dispose()
-

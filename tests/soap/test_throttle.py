@@ -52,7 +52,9 @@ def test_account_limit_answers_9999_without_checking_the_code(servers, clock):
         assert call(service, demo.account, "000000")[0] == 9999
     assert call(service, demo.account, demo.code(clock()))[0] == 9999  # throttled, not verified
     with server.app.store.unit() as repo:
-        assert repo.session.scalar(select(Token.failures)) == 3  # the throttled call counted nothing
+        assert (
+            repo.session.scalar(select(Token.failures)) == 3
+        )  # the throttled call counted nothing
 
 
 def test_account_limit_does_not_touch_other_accounts(servers, clock):
@@ -88,8 +90,9 @@ def test_redis_storage_shares_the_account_limit_across_nodes(servers, clock):
 
 
 def test_unreachable_redis_fails_open_and_logs(servers, clock, caplog):
-    demo, (server,) = servers(rate_limit_storage="redis://127.0.0.1:1/0",
-                              rate_limit_account="1/minute")
+    demo, (server,) = servers(
+        rate_limit_storage="redis://127.0.0.1:1/0", rate_limit_account="1/minute"
+    )
     with caplog.at_level(logging.ERROR, logger="gspws.throttle"):
         assert call(zeep_service(server.url), demo.account, demo.code(clock()))[0] == 0
     assert "rate-limit storage failed" in caplog.text
@@ -99,10 +102,13 @@ def test_memory_storage_starts_no_thread_per_call(monkeypatch):
     """limits' own memory storage starts a timer thread whenever the last one finished: under
     load, nearly one per call. gspws purges expired counters inline instead."""
     from gspws.throttle import Throttle
+
     throttle = Throttle("memory://", "1000/second", "1000/minute")  # limits starts one timer
     starts = []
     original = threading.Thread.start
-    monkeypatch.setattr(threading.Thread, "start", lambda self: starts.append(self) or original(self))
+    monkeypatch.setattr(
+        threading.Thread, "start", lambda self: starts.append(self) or original(self)
+    )
     for i in range(200):
         assert throttle.allow_account(f"user{i % 10}")
         if i % 20 == 0:

@@ -48,10 +48,10 @@ from helpers import (
 )
 
 VERIFY = "VerifyTOTPCode"
-LOCAL = ["127.0.0.1/32", "::1/128"]     # where the test client calls from
-REMOTE = ["10.0.0.0/8"]                 # somewhere else
+LOCAL = ["127.0.0.1/32", "::1/128"]  # where the test client calls from
+REMOTE = ["10.0.0.0/8"]  # somewhere else
 OTHER_SERVICE = "APP0000002"
-UNKNOWN_SERVICE = "APP7777777"          # well-formed, never registered
+UNKNOWN_SERVICE = "APP7777777"  # well-formed, never registered
 OTHER_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
 BAD_XFF = {"X-Forwarded-For": "not-an-ip"}
 TRUST_LOOPBACK = {"trusted_proxies": (ipaddress.ip_network("127.0.0.1/32"),)}
@@ -64,8 +64,14 @@ def totp(live_server, soap12):
     return zeep_service(live_server.url, soap12)
 
 
-def add_service(store, networks=LOCAL, functions=(VERIFY,), enabled=True, suspended=False,
-                service_id=OTHER_SERVICE) -> str:
+def add_service(
+    store,
+    networks=LOCAL,
+    functions=(VERIFY,),
+    enabled=True,
+    suspended=False,
+    service_id=OTHER_SERVICE,
+) -> str:
     with store.unit() as repo:
         repo.add_service(service_id, "Other agency", list(networks), list(functions))
         if not enabled:
@@ -84,11 +90,13 @@ def lock(totp, demo, clock, failures=5):
 
 # -- 0 -----------------------------------------------------------------------------------------
 
+
 def test_valid_code_is_accepted(totp, demo, clock):
     assert call(totp, demo.account, demo.code(clock())) == outcome(0)
 
 
 # -- 9999 --------------------------------------------------------------------------------------
+
 
 def test_wrong_code_is_rejected(totp, demo, clock):
     assert call(totp, demo.account, wrong_code(demo.params, clock())) == outcome(9999)
@@ -143,19 +151,23 @@ def test_code_of_a_newer_step_after_an_older_one_is_accepted(totp, demo, clock):
 
 # -- 1 -----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("service_id", ["APP12", "app0001931", "XYZ0001931", "APP00019310",
-                                        "APP000193", "APP000193x"])
+
+@pytest.mark.parametrize(
+    "service_id", ["APP12", "app0001931", "XYZ0001931", "APP00019310", "APP000193", "APP000193x"]
+)
 def test_malformed_service_id(totp, demo, clock, service_id):
     assert call(totp, demo.account, demo.code(clock()), service_id) == outcome(1)
 
 
 # -- 8101 --------------------------------------------------------------------------------------
 
+
 def test_unknown_service_id(totp, demo, clock):
     assert call(totp, demo.account, demo.code(clock()), UNKNOWN_SERVICE) == outcome(8101)
 
 
 # -- 8102 --------------------------------------------------------------------------------------
+
 
 def test_no_service_header(totp, demo, clock):
     assert call(totp, demo.account, demo.code(clock()), service_id=None) == outcome(8102)
@@ -166,10 +178,14 @@ def test_empty_service_id(totp, demo, clock):
     assert call(totp, demo.account, demo.code(clock()), service_id="") == outcome(8102)
 
 
-@pytest.mark.parametrize("header", [
-    '<ServiceHeader xmlns="http://cp.gov.tw/gsp2"/>',
-    '<ServiceHeader xmlns="http://cp.gov.tw/gsp2"><ServiceID/></ServiceHeader>',
-], ids=["no-service-id-element", "self-closing-service-id"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        '<ServiceHeader xmlns="http://cp.gov.tw/gsp2"/>',
+        '<ServiceHeader xmlns="http://cp.gov.tw/gsp2"><ServiceID/></ServiceHeader>',
+    ],
+    ids=["no-service-id-element", "self-closing-service-id"],
+)
 def test_service_header_without_service_id(live_server, demo, clock, soap12, header):
     body = envelope(demo.account, demo.code(clock()), service_id=None, soap12=soap12)
     body = body.replace(b"<soap:Body>", f"<soap:Header>{header}</soap:Header><soap:Body>".encode())
@@ -179,6 +195,7 @@ def test_service_header_without_service_id(live_server, demo, clock, soap12, hea
 
 
 # -- 8104 --------------------------------------------------------------------------------------
+
 
 def test_caller_outside_the_allowed_networks(store, demo, clock, totp):
     service_id = add_service(store, networks=REMOTE)
@@ -191,8 +208,9 @@ def test_forwarded_address_from_a_trusted_proxy_is_checked(store, demo, clock, s
     assert call(stub, demo.account, demo.code(clock())) == outcome(8104)
 
 
-def test_forwarded_address_from_a_trusted_proxy_is_allowed_by_its_network(store, demo, clock,
-                                                                          serve, soap12):
+def test_forwarded_address_from_a_trusted_proxy_is_allowed_by_its_network(
+    store, demo, clock, serve, soap12
+):
     service_id = add_service(store, networks=REMOTE)
     server = serve(**TRUST_LOOPBACK)
     stub = zeep_service_with_headers(server.url, {"X-Forwarded-For": "10.1.2.3"}, soap12)
@@ -206,12 +224,14 @@ def test_forwarded_address_from_an_untrusted_peer_is_ignored(live_server, demo, 
 
 # -- 8108 --------------------------------------------------------------------------------------
 
+
 def test_service_not_granted_the_function(store, demo, clock, totp):
     service_id = add_service(store, functions=[])
     assert call(totp, demo.account, demo.code(clock()), service_id) == outcome(8108)
 
 
 # -- 8109 --------------------------------------------------------------------------------------
+
 
 def test_disabled_service(store, demo, clock, totp):
     with store.unit() as repo:
@@ -227,6 +247,7 @@ def test_suspended_function(store, demo, clock, totp):
 
 # -- 8100 --------------------------------------------------------------------------------------
 
+
 def test_caller_address_cannot_be_established(demo, clock, serve, soap12):
     server = serve(**TRUST_LOOPBACK)
     stub = zeep_service_with_headers(server.url, BAD_XFF, soap12)
@@ -235,19 +256,22 @@ def test_caller_address_cannot_be_established(demo, clock, serve, soap12):
 
 # -- 3000 --------------------------------------------------------------------------------------
 
+
 def test_store_missing_its_tokens_table(store, demo, clock, live_server, soap12):
     with store.engine.begin() as conn:
         conn.execute(text("DROP TABLE tokens"))
-    assert call(zeep_service(live_server.url, soap12), demo.account,
-                demo.code(clock())) == outcome(3000)
+    assert call(zeep_service(live_server.url, soap12), demo.account, demo.code(clock())) == outcome(
+        3000
+    )
 
 
 def test_token_secret_encrypted_under_an_unknown_key(store, demo, clock, live_server, soap12):
     foreign = Store(store.engine, SecretBox([Fernet.generate_key()]))
     params = TotpParams(OTHER_SECRET)
     add_token(foreign, "stranger", params)
-    assert call(zeep_service(live_server.url, soap12), "stranger",
-                code_at(params, clock())) == outcome(3000)
+    assert call(
+        zeep_service(live_server.url, soap12), "stranger", code_at(params, clock())
+    ) == outcome(3000)
 
 
 def test_database_unreachable(tmp_path, soap12):
@@ -264,14 +288,16 @@ def test_database_unreachable(tmp_path, soap12):
 def test_internal_error_answer_has_no_stack_trace(store, demo, clock, live_server, soap12):
     with store.engine.begin() as conn:
         conn.execute(text("DROP TABLE tokens"))
-    answer = post(live_server.url, envelope(demo.account, demo.code(clock()), soap12=soap12),
-                  soap12)
+    answer = post(
+        live_server.url, envelope(demo.account, demo.code(clock()), soap12=soap12), soap12
+    )
     assert answer.status_code == 200
     assert soap_result(answer.content) == outcome(3000)
     assert_no_internals(answer.content)
 
 
 # -- 3001 --------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("account", ["nobody", "", None], ids=["unknown", "empty", "omitted"])
 def test_no_such_account(totp, demo, clock, account):
@@ -299,14 +325,30 @@ def test_account_without_tokens(store, demo, clock, totp):
 DECISION_ORDER = {
     "malformed-service-id-and-unknown-account": ("APP12", "nobody", "abc", 1),
     "unknown-service-and-unknown-account": (UNKNOWN_SERVICE, "nobody", "abc", 8101),
-    "disabled-service-from-disallowed-address":
-        (dict(networks=REMOTE, enabled=False), ACCOUNT, None, 8109),
-    "disabled-ungranted-service-from-disallowed-address":
-        (dict(networks=REMOTE, functions=[], enabled=False), ACCOUNT, None, 8109),
-    "ungranted-service-from-disallowed-address": (dict(networks=REMOTE, functions=[]), ACCOUNT,
-                                                  None, 8104),
-    "suspended-grant-from-disallowed-address": (dict(networks=REMOTE, suspended=True), ACCOUNT,
-                                                None, 8104),
+    "disabled-service-from-disallowed-address": (
+        dict(networks=REMOTE, enabled=False),
+        ACCOUNT,
+        None,
+        8109,
+    ),
+    "disabled-ungranted-service-from-disallowed-address": (
+        dict(networks=REMOTE, functions=[], enabled=False),
+        ACCOUNT,
+        None,
+        8109,
+    ),
+    "ungranted-service-from-disallowed-address": (
+        dict(networks=REMOTE, functions=[]),
+        ACCOUNT,
+        None,
+        8104,
+    ),
+    "suspended-grant-from-disallowed-address": (
+        dict(networks=REMOTE, suspended=True),
+        ACCOUNT,
+        None,
+        8104,
+    ),
     "ungranted-service-and-unknown-account": (dict(functions=[]), "nobody", None, 8108),
     "suspended-grant-and-unknown-account": (dict(suspended=True), "nobody", None, 8109),
     "good-access-unknown-account-malformed-code": (SERVICE_ID, "nobody", "abc", 3001),
@@ -314,8 +356,9 @@ DECISION_ORDER = {
 }
 
 
-@pytest.mark.parametrize("service, account, code, expected", DECISION_ORDER.values(),
-                         ids=DECISION_ORDER.keys())
+@pytest.mark.parametrize(
+    "service, account, code, expected", DECISION_ORDER.values(), ids=DECISION_ORDER.keys()
+)
 def test_first_failing_condition_wins(store, demo, clock, totp, service, account, code, expected):
     service_id = add_service(store, **service) if isinstance(service, dict) else service
     code = demo.code(clock()) if code is None else code
@@ -334,10 +377,12 @@ UNKNOWN_ADDRESS_ORDER = {
 }
 
 
-@pytest.mark.parametrize("service, expected", UNKNOWN_ADDRESS_ORDER.values(),
-                         ids=UNKNOWN_ADDRESS_ORDER.keys())
-def test_unknown_caller_address_in_the_decision_order(store, demo, clock, serve, soap12,
-                                                      service, expected):
+@pytest.mark.parametrize(
+    "service, expected", UNKNOWN_ADDRESS_ORDER.values(), ids=UNKNOWN_ADDRESS_ORDER.keys()
+)
+def test_unknown_caller_address_in_the_decision_order(
+    store, demo, clock, serve, soap12, service, expected
+):
     service_id = add_service(store, **service) if isinstance(service, dict) else service
     stub = zeep_service_with_headers(serve(**TRUST_LOOPBACK).url, BAD_XFF, soap12)
     assert call(stub, demo.account, demo.code(clock()), service_id) == outcome(expected)
@@ -349,6 +394,7 @@ def test_locked_token_with_wrong_code_is_9999_not_3001(totp, demo, clock):
 
 
 # -- the time window ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("steps", [-1, 0, 1])
 def test_codes_inside_the_default_window_are_accepted(totp, demo, clock, steps):
@@ -367,8 +413,9 @@ def test_sixty_second_token_window(store, demo, clock, totp, steps, expected):
     assert call(totp, "minute", code_at(params, clock(), steps)) == outcome(expected)
 
 
-def test_sixty_second_token_accepts_a_code_older_than_a_thirty_second_window(store, demo, clock,
-                                                                             totp):
+def test_sixty_second_token_accepts_a_code_older_than_a_thirty_second_window(
+    store, demo, clock, totp
+):
     """45 s ago is two 30-second steps back from T0 but only one 60-second step."""
     params = TotpParams(OTHER_SECRET, "SHA1", 6, 60)
     add_token(store, "minute", params)
@@ -392,8 +439,9 @@ RFC6238 = [
 ]
 
 
-@pytest.mark.parametrize("algorithm, seed_length, at, code", RFC6238,
-                         ids=[f"{a}-{t}" for a, _, t, _ in RFC6238])
+@pytest.mark.parametrize(
+    "algorithm, seed_length, at, code", RFC6238, ids=[f"{a}-{t}" for a, _, t, _ in RFC6238]
+)
 def test_rfc6238_vectors_verify(store, demo, clock, totp, algorithm, seed_length, at, code):
     add_token(store, "rfc", TotpParams(_rfc6238_secret(seed_length), algorithm, 8, 30))
     clock.now = at
@@ -415,6 +463,7 @@ def test_window_zero_accepts_only_the_current_step(demo, clock, serve, soap12, s
 
 # -- lockout -----------------------------------------------------------------------------------
 
+
 def test_five_wrong_codes_lock_out_a_valid_code(totp, demo, clock):
     lock(totp, demo, clock)
     assert call(totp, demo.account, demo.code(clock())) == outcome(9999)
@@ -425,14 +474,18 @@ def test_four_wrong_codes_do_not_lock(totp, demo, clock):
     assert call(totp, demo.account, demo.code(clock())) == outcome(0)
 
 
-def test_cli_unlock_lets_a_valid_code_through(totp, demo, clock, settings, database_url,
-                                              tmp_path):
+def test_cli_unlock_lets_a_valid_code_through(totp, demo, clock, settings, database_url, tmp_path):
     lock(totp, demo, clock)
     assert call(totp, demo.account, demo.code(clock())) == outcome(9999)
     env = {k: v for k, v in os.environ.items() if not k.startswith("GSPWS_")}
     env.update(GSPWS_HOME=str(tmp_path / "cli"), GSPWS_SECRET_KEY=settings.secret_key)
-    done = subprocess.run([str(GSPWS_CLI), "--database-url", database_url, "token", "unlock",
-                           demo.serial], env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [str(GSPWS_CLI), "--database-url", database_url, "token", "unlock", demo.serial],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert call(totp, demo.account, demo.code(clock())) == outcome(0)
 
@@ -469,6 +522,7 @@ def test_success_with_one_token_resets_the_failures_of_the_others(store, demo, c
 
 # -- several tokens per account ----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("which", ["first", "second"])
 def test_code_of_either_active_token_is_accepted(store, demo, clock, totp, which):
     second = TotpParams(OTHER_SECRET, "SHA256", 8, 60)
@@ -477,14 +531,14 @@ def test_code_of_either_active_token_is_accepted(store, demo, clock, totp, which
     assert call(totp, demo.account, code) == outcome(0)
 
 
-def test_disabled_token_of_an_account_with_an_active_one_is_not_accepted(store, demo, clock,
-                                                                         totp):
+def test_disabled_token_of_an_account_with_an_active_one_is_not_accepted(store, demo, clock, totp):
     disabled = TotpParams(OTHER_SECRET)
     add_token(store, demo.account, disabled, TokenStatus.DISABLED)
     assert call(totp, demo.account, code_at(disabled, clock())) == outcome(9999)
 
 
 # -- audit -------------------------------------------------------------------------------------
+
 
 def test_every_call_is_audited_without_its_code(store, demo, clock, totp):
     valid, wrong = demo.code(clock()), wrong_code(demo.params, clock())
@@ -501,7 +555,8 @@ def test_every_call_is_audited_without_its_code(store, demo, clock, totp):
     rows = audit_rows(store)
     assert [(r.service_id, r.client_addr, r.operation, r.account, r.code) for r in rows] == [
         (service_id, "127.0.0.1", VERIFY, account, expected)
-        for account, _code, service_id, expected in calls]
+        for account, _code, service_id, expected in calls
+    ]
     assert all(r.duration_ms >= 0 for r in rows)
     stored = [str(value) for r in rows for value in vars(r).values()]
     for sent in (valid, wrong):

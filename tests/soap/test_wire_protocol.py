@@ -33,9 +33,11 @@ from helpers import (
 
 COMMITTED_WSDL = REPO / "wsdl" / "TOTP.wsdl"
 SOAP_ACTION = '"http://cp.gov.tw/gsp2/VerifyTOTPCode"'
-WSDL_NS = {"wsdl": "http://schemas.xmlsoap.org/wsdl/",
-           "soap": "http://schemas.xmlsoap.org/wsdl/soap/",
-           "soap12": "http://schemas.xmlsoap.org/wsdl/soap12/"}
+WSDL_NS = {
+    "wsdl": "http://schemas.xmlsoap.org/wsdl/",
+    "soap": "http://schemas.xmlsoap.org/wsdl/soap/",
+    "soap12": "http://schemas.xmlsoap.org/wsdl/soap12/",
+}
 
 # The contract's sample response, byte for byte (gsp-soap.md, "Response: byte shape").
 CONTRACT_OK_11 = (
@@ -44,8 +46,8 @@ CONTRACT_OK_11 = (
     'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
     'xmlns:xsd="http://www.w3.org/2001/XMLSchema">'
     '<soap:Body><VerifyTOTPCodeResponse xmlns="http://cp.gov.tw/gsp2"><VerifyTOTPCodeResult>'
-    '<Code>0</Code><Message>動態密碼驗證通過</Message>'
-    '</VerifyTOTPCodeResult></VerifyTOTPCodeResponse></soap:Body></soap:Envelope>'
+    "<Code>0</Code><Message>動態密碼驗證通過</Message>"
+    "</VerifyTOTPCodeResult></VerifyTOTPCodeResponse></soap:Body></soap:Envelope>"
 ).encode()
 CONTRACT_OK_12 = CONTRACT_OK_11.replace(SOAP11_NS.encode(), SOAP12_NS.encode())
 CONTRACT_OK = {False: CONTRACT_OK_11, True: CONTRACT_OK_12}
@@ -70,6 +72,7 @@ def valid_call(demo, clock, soap12: bool) -> bytes:
 
 # -- the answer's bytes ------------------------------------------------------------------------
 
+
 def test_ok_answer_is_the_contract_sample_byte_for_byte(live_server, demo, clock, soap12):
     answer = send(live_server.url, valid_call(demo, clock, soap12), soap12)
     assert answer.status_code == 200
@@ -82,8 +85,9 @@ def test_answer_content_type_follows_the_request_version(live_server, demo, cloc
     assert answer.headers["Content-Type"] == expected
 
 
-@pytest.mark.parametrize("code, message", [(0, "動態密碼驗證通過"),
-                                           (3001, "查無使用者帳號或使用者未啟用動態密碼功能")])
+@pytest.mark.parametrize(
+    "code, message", [(0, "動態密碼驗證通過"), (3001, "查無使用者帳號或使用者未啟用動態密碼功能")]
+)
 def test_fields_are_findable_by_substring(live_server, demo, clock, soap12, code, message):
     account = demo.account if code == 0 else "nobody"
     answer = send(live_server.url, envelope(account, demo.code(clock()), soap12=soap12), soap12)
@@ -93,33 +97,41 @@ def test_fields_are_findable_by_substring(live_server, demo, clock, soap12, code
 
 # -- requests written by other SOAP stacks -----------------------------------------------------
 
+
 def _php(soap12: bool, account: str, code: str) -> bytes:
     """PHP SoapClient: ``SOAP-ENV:`` (1.1) or ``env:`` (1.2), service namespace as ``ns1:``."""
     env, ns = ("env", SOAP12_NS) if soap12 else ("SOAP-ENV", SOAP11_NS)
-    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<{env}:Envelope xmlns:{env}="{ns}" '
-            f'xmlns:ns1="http://cp.gov.tw/gsp2"><{env}:Header><ns1:ServiceHeader>'
-            f'<ns1:ServiceID>{SERVICE_ID}</ns1:ServiceID></ns1:ServiceHeader></{env}:Header>'
-            f'<{env}:Body><ns1:VerifyTOTPCode><ns1:account>{account}</ns1:account>'
-            f'<ns1:TOTPCode>{code}</ns1:TOTPCode></ns1:VerifyTOTPCode></{env}:Body>'
-            f'</{env}:Envelope>\n').encode()
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<{env}:Envelope xmlns:{env}="{ns}" '
+        f'xmlns:ns1="http://cp.gov.tw/gsp2"><{env}:Header><ns1:ServiceHeader>'
+        f"<ns1:ServiceID>{SERVICE_ID}</ns1:ServiceID></ns1:ServiceHeader></{env}:Header>"
+        f"<{env}:Body><ns1:VerifyTOTPCode><ns1:account>{account}</ns1:account>"
+        f"<ns1:TOTPCode>{code}</ns1:TOTPCode></ns1:VerifyTOTPCode></{env}:Body>"
+        f"</{env}:Envelope>\n"
+    ).encode()
 
 
 def _axis(soap12: bool, account: str, code: str) -> bytes:
     """Java Axis: ``soapenv:``, the service namespace as ``gsp:`` declared per element, and the
     header marked with actor and mustUnderstand="0"."""
     ns = SOAP12_NS if soap12 else SOAP11_NS
-    role = ('soapenv:role="http://www.w3.org/2003/05/soap-envelope/role/next"' if soap12 else
-            'soapenv:actor="http://schemas.xmlsoap.org/soap/actor/next"')
-    return (f'<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="{ns}" '
-            f'xmlns:xsd="http://www.w3.org/2001/XMLSchema" '
-            f'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Header>'
-            f'<gsp:ServiceHeader {role} soapenv:mustUnderstand="0" '
-            f'xmlns:gsp="http://cp.gov.tw/gsp2"><gsp:ServiceID>{SERVICE_ID}</gsp:ServiceID>'
-            f'</gsp:ServiceHeader></soapenv:Header><soapenv:Body>'
-            f'<gsp:VerifyTOTPCode xmlns:gsp="http://cp.gov.tw/gsp2">'
-            f'<gsp:account xsi:type="xsd:string">{account}</gsp:account>'
-            f'<gsp:TOTPCode xsi:type="xsd:string">{code}</gsp:TOTPCode></gsp:VerifyTOTPCode>'
-            f'</soapenv:Body></soapenv:Envelope>').encode()
+    role = (
+        'soapenv:role="http://www.w3.org/2003/05/soap-envelope/role/next"'
+        if soap12
+        else 'soapenv:actor="http://schemas.xmlsoap.org/soap/actor/next"'
+    )
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="{ns}" '
+        f'xmlns:xsd="http://www.w3.org/2001/XMLSchema" '
+        f'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><soapenv:Header>'
+        f'<gsp:ServiceHeader {role} soapenv:mustUnderstand="0" '
+        f'xmlns:gsp="http://cp.gov.tw/gsp2"><gsp:ServiceID>{SERVICE_ID}</gsp:ServiceID>'
+        f"</gsp:ServiceHeader></soapenv:Header><soapenv:Body>"
+        f'<gsp:VerifyTOTPCode xmlns:gsp="http://cp.gov.tw/gsp2">'
+        f'<gsp:account xsi:type="xsd:string">{account}</gsp:account>'
+        f'<gsp:TOTPCode xsi:type="xsd:string">{code}</gsp:TOTPCode></gsp:VerifyTOTPCode>'
+        f"</soapenv:Body></soapenv:Envelope>"
+    ).encode()
 
 
 def _pretty(soap12: bool, account: str, code: str) -> bytes:
@@ -154,21 +166,25 @@ def test_requests_with_other_prefixes_are_answered(live_server, demo, clock, soa
 
 def test_soap12_with_action_parameter(live_server, demo, clock):
     content_type = f"application/soap+xml; charset=utf-8; action={SOAP_ACTION}"
-    answer = send(live_server.url, valid_call(demo, clock, True), True,
-                  **{"Content-Type": content_type})
+    answer = send(
+        live_server.url, valid_call(demo, clock, True), True, **{"Content-Type": content_type}
+    )
     assert answer.status_code == 200
     assert answer.content == CONTRACT_OK_12
 
 
-@pytest.mark.parametrize("soap_action", [None, '""', '"http://cp.gov.tw/gsp2/Other"',
-                                         "VerifyTOTPCode"],
-                         ids=["missing", "empty", "other-operation", "unquoted-bare-name"])
+@pytest.mark.parametrize(
+    "soap_action",
+    [None, '""', '"http://cp.gov.tw/gsp2/Other"', "VerifyTOTPCode"],
+    ids=["missing", "empty", "other-operation", "unquoted-bare-name"],
+)
 def test_soap11_action_does_not_matter(live_server, demo, clock, soap_action):
     headers = {"Content-Type": CONTENT_TYPE[False]}
     if soap_action is not None:
         headers["SOAPAction"] = soap_action
-    answer = requests.post(live_server.url, data=valid_call(demo, clock, False), headers=headers,
-                           timeout=10)
+    answer = requests.post(
+        live_server.url, data=valid_call(demo, clock, False), headers=headers, timeout=10
+    )
     assert_no_internals(answer.content)
     assert answer.status_code == 200
     assert soap_result(answer.content) == (0, "動態密碼驗證通過")
@@ -176,10 +192,21 @@ def test_soap11_action_does_not_matter(live_server, demo, clock, soap_action):
 
 # -- paths -------------------------------------------------------------------------------------
 
-ENDPOINT_PATHS = ["/gsp2ws/TOTP.asmx", "/GSP2WS/totp.ASMX", "/gsp2ws/TOTP.aspx",
-                  "/GSP2WS/TOTP.ASPX"]
-OTHER_PATHS = ["/", "/gsp2ws/", "/gsp2ws/Other.asmx", "/gsp2ws/TOTP.asmx/extra",
-               "/gsp2ws/TOTP.asmx.bak", "/gsp2/TOTP.asmx", "/TOTP.asmx"]
+ENDPOINT_PATHS = [
+    "/gsp2ws/TOTP.asmx",
+    "/GSP2WS/totp.ASMX",
+    "/gsp2ws/TOTP.aspx",
+    "/GSP2WS/TOTP.ASPX",
+]
+OTHER_PATHS = [
+    "/",
+    "/gsp2ws/",
+    "/gsp2ws/Other.asmx",
+    "/gsp2ws/TOTP.asmx/extra",
+    "/gsp2ws/TOTP.asmx.bak",
+    "/gsp2/TOTP.asmx",
+    "/TOTP.asmx",
+]
 
 
 @pytest.mark.parametrize("path", ENDPOINT_PATHS)
@@ -205,18 +232,24 @@ def test_call_on_another_path_is_not_verified(live_server, demo, clock, store):
 
 # -- WSDL --------------------------------------------------------------------------------------
 
+
 def expected_wsdl(service_url: str) -> bytes:
     """The committed file with its two address ``location`` values replaced by ``service_url``."""
     committed = COMMITTED_WSDL.read_bytes()
-    expected, count = re.subn(rb'(<(?:soap|soap12):address location=")[^"]*(")',
-                              lambda m: m.group(1) + service_url.encode() + m.group(2), committed)
+    expected, count = re.subn(
+        rb'(<(?:soap|soap12):address location=")[^"]*(")',
+        lambda m: m.group(1) + service_url.encode() + m.group(2),
+        committed,
+    )
     assert count == 2, "the committed WSDL should have exactly two soap addresses"
     return expected
 
 
 def wsdl_addresses(body: bytes) -> list[str]:
-    return parse_xml(body).xpath("//wsdl:port/soap:address/@location | "
-                                 "//wsdl:port/soap12:address/@location", namespaces=WSDL_NS)
+    return parse_xml(body).xpath(
+        "//wsdl:port/soap:address/@location | //wsdl:port/soap12:address/@location",
+        namespaces=WSDL_NS,
+    )
 
 
 @pytest.mark.parametrize("word", ["WSDL", "wsdl", "Wsdl"])
@@ -236,19 +269,24 @@ def test_wsdl_addresses_are_the_url_it_was_fetched_from(live_server, path):
 
 def test_wsdl_behind_a_trusted_proxy_has_the_public_address(serve):
     server = serve(trusted_proxies=(ipaddress.ip_network("127.0.0.1/32"),))
-    answer = fetch(f"{server.url}?WSDL", **{"X-Forwarded-Proto": "https",
-                                           "X-Forwarded-Host": "otp.example.gov.tw"})
+    answer = fetch(
+        f"{server.url}?WSDL",
+        **{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "otp.example.gov.tw"},
+    )
     public = "https://otp.example.gov.tw/gsp2ws/TOTP.asmx"
     assert answer.content == expected_wsdl(public)
 
 
 def test_wsdl_ignores_forwarded_headers_from_an_untrusted_peer(live_server):
-    answer = fetch(f"{live_server.url}?WSDL", **{"X-Forwarded-Proto": "https",
-                                                "X-Forwarded-Host": "otp.example.gov.tw"})
+    answer = fetch(
+        f"{live_server.url}?WSDL",
+        **{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "otp.example.gov.tw"},
+    )
     assert answer.content == expected_wsdl(live_server.url)
 
 
 # -- help pages --------------------------------------------------------------------------------
+
 
 def test_service_page_lists_the_operation(live_server):
     page = fetch(live_server.url)
@@ -305,12 +343,21 @@ def test_unknown_operation_page_is_not_found(live_server, op):
 
 # -- faults ------------------------------------------------------------------------------------
 
+
 def _wrap(soap12: bool, body_xml: str, header: bool = True) -> bytes:
     ns = envelope_ns(soap12)
-    head = (f'<soap:Header><ServiceHeader xmlns="http://cp.gov.tw/gsp2"><ServiceID>{SERVICE_ID}'
-            f'</ServiceID></ServiceHeader></soap:Header>') if header else ""
-    return (f'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="{ns}">{head}'
-            f'<soap:Body>{body_xml}</soap:Body></soap:Envelope>').encode()
+    head = (
+        (
+            f'<soap:Header><ServiceHeader xmlns="http://cp.gov.tw/gsp2"><ServiceID>{SERVICE_ID}'
+            f"</ServiceID></ServiceHeader></soap:Header>"
+        )
+        if header
+        else ""
+    )
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="{ns}">{head}'
+        f"<soap:Body>{body_xml}</soap:Body></soap:Envelope>"
+    ).encode()
 
 
 CALLER_MISTAKES = {
@@ -321,27 +368,36 @@ CALLER_MISTAKES = {
     # {}VerifyTOTPCode is not {http://cp.gov.tw/gsp2}VerifyTOTPCode: "only namespaces matter on
     # input". spyne maps an unqualified body element into the service namespace
     # (spyne/protocol/_base.py, generate_method_contexts), so this is answered as a call today.
-    "operation-without-namespace": lambda v: _wrap(v, "<VerifyTOTPCode><account>a</account>"
-                                                      "</VerifyTOTPCode>"),
-    "non-envelope-root": lambda v: b'<VerifyTOTPCode xmlns="http://cp.gov.tw/gsp2">'
-                                   b"<account>wederlin</account></VerifyTOTPCode>",
-    "envelope-without-body": lambda v: (f'<soap:Envelope xmlns:soap="{envelope_ns(v)}">'
-                                        f"</soap:Envelope>").encode(),
+    "operation-without-namespace": lambda v: _wrap(
+        v, "<VerifyTOTPCode><account>a</account></VerifyTOTPCode>"
+    ),
+    "non-envelope-root": lambda v: (
+        b'<VerifyTOTPCode xmlns="http://cp.gov.tw/gsp2">'
+        b"<account>wederlin</account></VerifyTOTPCode>"
+    ),
+    "envelope-without-body": lambda v: (
+        f'<soap:Envelope xmlns:soap="{envelope_ns(v)}"></soap:Envelope>'
+    ).encode(),
     "doctype-with-external-entity": lambda v: (
         b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
-        + _wrap(v, '<VerifyTOTPCode xmlns="http://cp.gov.tw/gsp2"><account>&e;</account>'
-                   "</VerifyTOTPCode>").split(b"?>", 1)[1]),
+        + _wrap(
+            v,
+            '<VerifyTOTPCode xmlns="http://cp.gov.tw/gsp2"><account>&e;</account></VerifyTOTPCode>',
+        ).split(b"?>", 1)[1]
+    ),
     # The three below made spyne raise (an HTML 500 page instead of a fault) until the
     # endpoint checked the envelope's structure itself.
     "empty-request-body": lambda v: b"",
     "empty-soap-body": lambda v: _wrap(v, ""),
-    "fault-as-request-body": lambda v: _wrap(v, "<soap:Fault><faultcode>soap:Client</faultcode>"
-                                                "<faultstring>x</faultstring></soap:Fault>"),
+    "fault-as-request-body": lambda v: _wrap(
+        v, "<soap:Fault><faultcode>soap:Client</faultcode><faultstring>x</faultstring></soap:Fault>"
+    ),
 }
 
 
-def assert_readable_fault(answer: requests.Response, soap12: bool, local_code: str,
-                          status: int = 500) -> None:
+def assert_readable_fault(
+    answer: requests.Response, soap12: bool, local_code: str, status: int = 500
+) -> None:
     """``answer`` is a SOAP fault of the given version with code ``soap:<local_code>`` and a
     short, readable reason that names no internals."""
     ns = envelope_ns(soap12)
@@ -365,7 +421,8 @@ def test_external_entity_is_never_expanded(live_server, tmp_path):
     marker = tmp_path / "entity.txt"
     marker.write_text("marker-4f1d0c")
     body = CALLER_MISTAKES["doctype-with-external-entity"](False).replace(
-        b"file:///etc/passwd", marker.as_uri().encode())
+        b"file:///etc/passwd", marker.as_uri().encode()
+    )
     answer = send(live_server.url, body)
     assert b"marker-4f1d0c" not in answer.content
     assert_readable_fault(answer, False, "Client")
@@ -382,19 +439,20 @@ def test_soap11_envelope_sent_as_soap12_is_a_soap12_version_mismatch(live_server
 
 
 def test_unknown_envelope_namespace_is_a_version_mismatch(live_server, demo, clock, soap12):
-    body = valid_call(demo, clock, soap12).replace(envelope_ns(soap12).encode(),
-                                                   b"urn:not-soap")
+    body = valid_call(demo, clock, soap12).replace(envelope_ns(soap12).encode(), b"urn:not-soap")
     assert_readable_fault(send(live_server.url, body, soap12), soap12, "VersionMismatch")
 
 
-@pytest.mark.parametrize("content_type", ["application/json", "text/plain",
-                                          "application/x-www-form-urlencoded", None])
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "text/plain", "application/x-www-form-urlencoded", None]
+)
 def test_unsupported_content_type(live_server, demo, clock, content_type):
     headers = {"SOAPAction": SOAP_ACTION}
     if content_type is not None:
         headers["Content-Type"] = content_type
-    answer = requests.post(live_server.url, data=valid_call(demo, clock, False), headers=headers,
-                           timeout=10)
+    answer = requests.post(
+        live_server.url, data=valid_call(demo, clock, False), headers=headers, timeout=10
+    )
     assert_no_internals(answer.content)
     assert_readable_fault(answer, False, "Client", status=415)
 
@@ -411,8 +469,9 @@ def _oversized(demo, clock, soap12: bool, limit: int) -> bytes:
 
 def test_body_over_the_limit_is_refused(live_server, settings, demo, clock, soap12):
     body = _oversized(demo, clock, soap12, settings.max_request_bytes)
-    assert_readable_fault(send(live_server.url, body, soap12), soap12,
-                          "Sender" if soap12 else "Client", status=413)
+    assert_readable_fault(
+        send(live_server.url, body, soap12), soap12, "Sender" if soap12 else "Client", status=413
+    )
 
 
 def test_body_of_exactly_the_limit_is_answered(live_server, settings, demo, clock, soap12):
@@ -424,38 +483,50 @@ def test_body_of_exactly_the_limit_is_answered(live_server, settings, demo, cloc
 
 def test_chunked_body_over_the_limit_is_refused(live_server, settings, demo, clock, soap12):
     body = _oversized(demo, clock, soap12, settings.max_request_bytes)
-    chunks = (body[i:i + 4096] for i in range(0, len(body), 4096))  # no Content-Length
-    answer = requests.post(live_server.url, data=chunks,
-                           headers={"Content-Type": CONTENT_TYPE[soap12]}, timeout=10)
+    chunks = (body[i : i + 4096] for i in range(0, len(body), 4096))  # no Content-Length
+    answer = requests.post(
+        live_server.url, data=chunks, headers={"Content-Type": CONTENT_TYPE[soap12]}, timeout=10
+    )
     assert_no_internals(answer.content)
     assert_readable_fault(answer, soap12, "Sender" if soap12 else "Client", status=413)
 
 
 def test_chunked_call_within_the_limit_is_answered(live_server, demo, clock, soap12):
     body = valid_call(demo, clock, soap12)
-    chunks = (body[i:i + 64] for i in range(0, len(body), 64))
-    answer = requests.post(live_server.url, data=chunks,
-                           headers={"Content-Type": CONTENT_TYPE[soap12]}, timeout=10)
+    chunks = (body[i : i + 64] for i in range(0, len(body), 64))
+    answer = requests.post(
+        live_server.url, data=chunks, headers={"Content-Type": CONTENT_TYPE[soap12]}, timeout=10
+    )
     assert answer.content == CONTRACT_OK[soap12]
 
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
 def test_other_methods_are_not_allowed(live_server, demo, clock, method):
-    answer = requests.request(method, live_server.url, data=valid_call(demo, clock, False),
-                              headers={"Content-Type": CONTENT_TYPE[False]}, timeout=10)
+    answer = requests.request(
+        method,
+        live_server.url,
+        data=valid_call(demo, clock, False),
+        headers={"Content-Type": CONTENT_TYPE[False]},
+        timeout=10,
+    )
     assert_no_internals(answer.content)
     assert answer.status_code == 405
     assert "POST" in answer.headers.get("Allow", "")
 
 
-def test_faults_are_not_audited_and_do_not_stop_the_server(live_server, store, settings, demo,
-                                                           clock, soap12):
+def test_faults_are_not_audited_and_do_not_stop_the_server(
+    live_server, store, settings, demo, clock, soap12
+):
     for name, mistake in CALLER_MISTAKES.items():
         if name == "operation-without-namespace":
             continue  # answered, so audited, today: test_caller_mistake_is_a_client_fault fails
-        requests.post(live_server.url, data=mistake(soap12),
-                      headers={"Content-Type": CONTENT_TYPE[soap12]}, timeout=10)
-    send(live_server.url, valid_call(demo, clock, not soap12), soap12)      # version mismatch
+        requests.post(
+            live_server.url,
+            data=mistake(soap12),
+            headers={"Content-Type": CONTENT_TYPE[soap12]},
+            timeout=10,
+        )
+    send(live_server.url, valid_call(demo, clock, not soap12), soap12)  # version mismatch
     send(live_server.url, _oversized(demo, clock, soap12, settings.max_request_bytes), soap12)
     requests.put(live_server.url, data=b"x", timeout=10)
     assert audit_rows(store) == []

@@ -126,7 +126,9 @@ SIGNATURES = {
 
 def test_messages_porttype_bindings_service(tree):
     parts = {
-        m.get("name"): [(p.get("name"), p.get("element")) for p in m.xpath("wsdl:part", namespaces=NS)]
+        m.get("name"): [
+            (p.get("name"), p.get("element")) for p in m.xpath("wsdl:part", namespaces=NS)
+        ]
         for m in tree.xpath("wsdl:message", namespaces=NS)
     }
     expected = {}
@@ -137,14 +139,21 @@ def test_messages_porttype_bindings_service(tree):
     assert list(parts.items()) == list(expected.items())
     assert [p.get("name") for p in tree.xpath("wsdl:portType", namespaces=NS)] == ["TOTPSoap"]
     port_ops = tree.xpath("wsdl:portType/wsdl:operation", namespaces=NS)
-    assert [(o.get("name"), o.xpath("wsdl:input/@message", namespaces=NS),
-             o.xpath("wsdl:output/@message", namespaces=NS)) for o in port_ops] == [
-        (n, [f"tns:{n}SoapIn"], [f"tns:{n}SoapOut"]) for n in SIGNATURES]
+    assert [
+        (
+            o.get("name"),
+            o.xpath("wsdl:input/@message", namespaces=NS),
+            o.xpath("wsdl:output/@message", namespaces=NS),
+        )
+        for o in port_ops
+    ] == [(n, [f"tns:{n}SoapIn"], [f"tns:{n}SoapOut"]) for n in SIGNATURES]
 
     for name, prefix in (("TOTPSoap", "soap"), ("TOTPSoap12", "soap12")):
         (b,) = tree.xpath("wsdl:binding[@name=$n]", namespaces=NS, n=name)
         assert b.get("type") == "tns:TOTPSoap"
-        assert b.xpath(f"{prefix}:binding/@transport", namespaces=NS) == ["http://schemas.xmlsoap.org/soap/http"]
+        assert b.xpath(f"{prefix}:binding/@transport", namespaces=NS) == [
+            "http://schemas.xmlsoap.org/soap/http"
+        ]
         assert b.xpath("wsdl:operation/@name", namespaces=NS) == list(SIGNATURES)
         for operation in SIGNATURES:
             (op,) = b.xpath("wsdl:operation[@name=$o]", namespaces=NS, o=operation)
@@ -171,7 +180,9 @@ def test_messages_porttype_bindings_service(tree):
 
 
 def test_file_starts_like_asp_net_output():
-    assert WSDL_PATH.read_bytes().startswith(b'<?xml version="1.0" encoding="utf-8"?>\n<wsdl:definitions ')
+    assert WSDL_PATH.read_bytes().startswith(
+        b'<?xml version="1.0" encoding="utf-8"?>\n<wsdl:definitions '
+    )
 
 
 # ------------------------------------------------------------- zeep stubs
@@ -198,7 +209,10 @@ def test_zeep_wrapped_signature(client, binding_name):
     assert op.style == "document"
 
     inputs = op.input.body.type.elements
-    assert [(n, e.type.qname.text) for n, e in inputs] == [("account", XSD_STRING), ("TOTPCode", XSD_STRING)]
+    assert [(n, e.type.qname.text) for n, e in inputs] == [
+        ("account", XSD_STRING),
+        ("TOTPCode", XSD_STRING),
+    ]
     assert [n for n, _ in op.input.header.type.elements] == ["ServiceHeader"]
 
     ((result_name, result),) = op.output.body.type.elements
@@ -214,10 +228,14 @@ def test_zeep_binding_operation_signatures(client, operation):
     op = client.wsdl.bindings[f"{{{TNS}}}TOTPSoap"]._operations[operation]
     assert op.soapaction == f"http://cp.gov.tw/gsp2/{operation}"
     assert [(n, e.type.qname.text) for n, e in op.input.body.type.elements] == [
-        (p, XSD_STRING) for p in params]
+        (p, XSD_STRING) for p in params
+    ]
     assert [n for n, _ in op.input.header.type.elements] == ["ServiceHeader"]
     ((result_name, result),) = op.output.body.type.elements
-    assert (result_name, result.type.qname.text) == (f"{operation}Result", f"{{{TNS}}}{result_type}")
+    assert (result_name, result.type.qname.text) == (
+        f"{operation}Result",
+        f"{{{TNS}}}{result_type}",
+    )
     fields = [(n, e.min_occurs) for n, e in result.type.elements]
     assert fields[:2] == [("Code", 1), ("Message", 0)]
     assert fields[2:] == ([] if result_type == "CP2Response" else [("Result", 0)])
@@ -225,20 +243,31 @@ def test_zeep_binding_operation_signatures(client, operation):
 
 def test_result_types_follow_asp_net_serialization(client):
     """``bool`` is s:boolean minOccurs=1, ``byte[]`` s:base64Binary, a list ``ArrayOfX``."""
+
     def fields(name):
-        return {n: (e.type.qname.text, e.min_occurs, e.max_occurs)
-                for n, e in client.get_type(f"{{{TNS}}}{name}").elements}
+        return {
+            n: (e.type.qname.text, e.min_occurs, e.max_occurs)
+            for n, e in client.get_type(f"{{{TNS}}}{name}").elements
+        }
 
     xsd = "{http://www.w3.org/2001/XMLSchema}"
-    assert fields("TOTPStatus") == {"Enabled": (f"{xsd}boolean", 1, 1),
-                                    "Devices": (f"{{{TNS}}}ArrayOfTOTPDevice", 0, 1)}
+    assert fields("TOTPStatus") == {
+        "Enabled": (f"{xsd}boolean", 1, 1),
+        "Devices": (f"{{{TNS}}}ArrayOfTOTPDevice", 0, 1),
+    }
     assert fields("ArrayOfTOTPDevice") == {"TOTPDevice": (f"{{{TNS}}}TOTPDevice", 0, "unbounded")}
     assert fields("TOTPDevice") == {
-        "Serial": (XSD_STRING, 0, 1), "DeviceName": (XSD_STRING, 0, 1),
-        "Phone": (XSD_STRING, 0, 1), "Period": (XSD_INT, 1, 1), "Locked": (f"{xsd}boolean", 1, 1)}
-    assert fields("TOTPBinding") == {"OtpauthUri": (XSD_STRING, 0, 1),
-                                     "QrPng": (f"{xsd}base64Binary", 0, 1),
-                                     "Serial": (XSD_STRING, 0, 1)}
+        "Serial": (XSD_STRING, 0, 1),
+        "DeviceName": (XSD_STRING, 0, 1),
+        "Phone": (XSD_STRING, 0, 1),
+        "Period": (XSD_INT, 1, 1),
+        "Locked": (f"{xsd}boolean", 1, 1),
+    }
+    assert fields("TOTPBinding") == {
+        "OtpauthUri": (XSD_STRING, 0, 1),
+        "QrPng": (f"{xsd}base64Binary", 0, 1),
+        "Serial": (XSD_STRING, 0, 1),
+    }
     assert fields("CP2ResponseOfString")["Result"] == (XSD_STRING, 0, 1)
 
 
@@ -263,7 +292,9 @@ def test_zeep_request_matches_contract(client):
         _soapheaders={"ServiceHeader": {"ServiceID": "APP0001931"}},
     )
     assert msg.tag == f"{{{SOAP11_ENV}}}Envelope"
-    (sid,) = msg.xpath("e:Header/t:ServiceHeader/t:ServiceID", namespaces={"e": SOAP11_ENV, "t": TNS})
+    (sid,) = msg.xpath(
+        "e:Header/t:ServiceHeader/t:ServiceID", namespaces={"e": SOAP11_ENV, "t": TNS}
+    )
     assert sid.text == "APP0001931"
     (call,) = msg.xpath("e:Body/t:VerifyTOTPCode", namespaces={"e": SOAP11_ENV, "t": TNS})
     assert [(etree.QName(c).namespace, etree.QName(c).localname, c.text) for c in call] == [
@@ -298,10 +329,13 @@ def test_render_escapes_the_url():
     url = 'http://h:8080/gsp2ws/TOTP.asmx?a=1&b="<2>"'
     out = doc.render(url)
     text = WSDL_PATH.read_text(encoding="utf-8")
-    escaped = 'http://h:8080/gsp2ws/TOTP.asmx?a=1&amp;b=&quot;&lt;2&gt;&quot;'
+    escaped = "http://h:8080/gsp2ws/TOTP.asmx?a=1&amp;b=&quot;&lt;2&gt;&quot;"
     assert out == text.replace(PLACEHOLDER, escaped).encode("utf-8")
     root = etree.fromstring(out)
-    assert root.xpath("//soap:address/@location | //soap12:address/@location", namespaces=NS) == [url, url]
+    assert root.xpath("//soap:address/@location | //soap12:address/@location", namespaces=NS) == [
+        url,
+        url,
+    ]
 
 
 def test_rendered_wsdl_loads_in_zeep_with_new_address(tmp_path):
@@ -317,7 +351,8 @@ def test_rejects_ambiguous_or_missing_addresses(tmp_path):
     text = WSDL_PATH.read_text(encoding="utf-8")
     commented = tmp_path / "commented.wsdl"
     commented.write_text(
-        text.replace("<wsdl:types>", '<!-- <soap:address location="x" /> --><wsdl:types>', 1), encoding="utf-8"
+        text.replace("<wsdl:types>", '<!-- <soap:address location="x" /> --><wsdl:types>', 1),
+        encoding="utf-8",
     )
     with pytest.raises(WsdlError):
         WsdlDocument(commented)
@@ -362,7 +397,11 @@ class _Code:
     message: str
 
 
-STAND_IN_CODES = (_Code(0, "動態密碼驗證通過"), _Code(8104, "認證錯誤：存取位置未被授權"), _Code(1, "<b>x</b>"))
+STAND_IN_CODES = (
+    _Code(0, "動態密碼驗證通過"),
+    _Code(8104, "認證錯誤：存取位置未被授權"),
+    _Code(1, "<b>x</b>"),
+)
 SERVICE_URL = "https://www.cp.gov.tw:8443/gsp2ws/TOTP.asmx"
 
 
@@ -415,7 +454,9 @@ def test_operation_page_samples(pages):
         "  </soap:Body>\n"
         "</soap:Envelope>"
     ) in req11
-    assert resp11.startswith("HTTP/1.1 200 OK\nContent-Type: text/xml; charset=utf-8\nContent-Length: length\n\n")
+    assert resp11.startswith(
+        "HTTP/1.1 200 OK\nContent-Type: text/xml; charset=utf-8\nContent-Length: length\n\n"
+    )
     assert (
         "      <VerifyTOTPCodeResult>\n"
         "        <Code>int</Code>\n"
@@ -429,7 +470,12 @@ def test_operation_page_samples(pages):
     assert "<Code>int</Code>" in resp12
 
     # Every sample is well-formed XML after its HTTP headers, in the right envelope.
-    for sample, env in ((req11, SOAP11_ENV), (resp11, SOAP11_ENV), (req12, SOAP12_ENV), (resp12, SOAP12_ENV)):
+    for sample, env in (
+        (req11, SOAP11_ENV),
+        (resp11, SOAP11_ENV),
+        (req12, SOAP12_ENV),
+        (resp12, SOAP12_ENV),
+    ):
         body = sample.split("\n\n", 1)[1].encode("utf-8")
         assert etree.fromstring(body).tag == f"{{{env}}}Envelope"
 
@@ -472,9 +518,12 @@ def test_templates_generic_over_parameters():
 def test_help_pages_are_made_from_the_wsdl(tmp_path):
     """Another service's WSDL gives its own pages: name, operations, SOAPActions, parameters."""
     other = tmp_path / "MobileOTP.wsdl"
-    other.write_text(WSDL_PATH.read_text(encoding="utf-8")
-                     .replace('<wsdl:service name="TOTP">', '<wsdl:service name="MobileOTP">')
-                     .replace("VerifyTOTPCode", "VerifyOTP"), encoding="utf-8")
+    other.write_text(
+        WSDL_PATH.read_text(encoding="utf-8")
+        .replace('<wsdl:service name="TOTP">', '<wsdl:service name="MobileOTP">')
+        .replace("VerifyTOTPCode", "VerifyOTP"),
+        encoding="utf-8",
+    )
     pages = HelpPages(return_codes=STAND_IN_CODES, wsdl=WsdlDocument(other))
     url = "https://www.cp.gov.tw/gsp2ws/MobileOTP.asmx"
     assert "<title>MobileOTP Web Service</title>" in pages.service_page(url)

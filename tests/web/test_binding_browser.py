@@ -15,20 +15,31 @@ from binding import add_account, code, new_link
 from helpers import call, outcome, zeep_service
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 FRANK = "frank"
 
-sync_api = pytest.importorskip("playwright.sync_api",
-                               reason="the playwright package is not installed (pip install -e "
-                                      "'.[test]')")
+sync_api = pytest.importorskip(
+    "playwright.sync_api",
+    reason="the playwright package is not installed (pip install -e '.[test]')",
+)
 
 
 @pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
-        pytest.skip(f"no browser: {CHROMIUM} is not installed (apt-get install chromium; "
-                    f".ci/run installs it)")
+        pytest.skip(
+            f"no browser: {CHROMIUM} is not installed (apt-get install chromium; "
+            f".ci/run installs it)"
+        )
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield browser

@@ -37,8 +37,9 @@ def visitor(live_server, link):
 
 def pending_tokens(store) -> int:
     with store.unit() as repo:
-        return repo.session.scalar(select(func.count()).select_from(Token)
-                                   .where(Token.status == TokenStatus.PENDING))
+        return repo.session.scalar(
+            select(func.count()).select_from(Token).where(Token.status == TokenStatus.PENDING)
+        )
 
 
 def enable(visitor: Visitor, clock, **fields) -> str:
@@ -52,6 +53,7 @@ def enable(visitor: Visitor, clock, **fields) -> str:
 
 
 # -- links and sessions --------------------------------------------------------------------
+
 
 def test_a_link_signs_in_once(live_server, link):
     url = link()
@@ -108,8 +110,7 @@ def test_the_session_cookie_is_secure_behind_https(settings, store, clock, demo,
         server.stop()
 
 
-def test_without_a_session_the_page_explains_how_to_get_in(live_server, visitor, clock,
-                                                           settings):
+def test_without_a_session_the_page_explains_how_to_get_in(live_server, visitor, clock, settings):
     stranger = Visitor(live_server)
     page = stranger.get(STATUS)
     assert page.status_code == 403 and "請以綁定連結開啟本頁面" in page.text
@@ -124,6 +125,7 @@ def test_signing_out(visitor):
 
 
 # -- CSRF ------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("csrf", [None, "", "forged-token"], ids=["missing", "empty", "wrong"])
 def test_forms_without_their_csrf_token_change_nothing(visitor, store, csrf):
@@ -148,6 +150,7 @@ def test_a_link_cannot_be_used_by_a_cross_site_form(live_server, link):
 
 # -- enabling, disabling ---------------------------------------------------------------------
 
+
 def test_enable_with_a_wrong_then_a_right_code(visitor, clock, live_server, store, demo):
     page = visitor.post(f"{STATUS}/Enable", device_name="Carol's phone", phone="0912-345-678")
     for app in ("Google Authenticator(Android)", "FreeOTP Authenticator(iOS)"):
@@ -167,7 +170,11 @@ def test_enable_with_a_wrong_then_a_right_code(visitor, clock, live_server, stor
     clock.advance(30)
     assert call(zeep_service(live_server.url), CAROL, code(key, clock())) == outcome(0)
     assert [r.operation for r in audit_rows(store) if r.operation.startswith("web:")][:4] == [
-        "web:RedeemBindingLink", "web:GetTOTPStatus", "web:BeginTOTPBinding", "web:GetTOTPStatus"]
+        "web:RedeemBindingLink",
+        "web:GetTOTPStatus",
+        "web:BeginTOTPBinding",
+        "web:GetTOTPStatus",
+    ]
 
 
 def test_a_pending_binding_lapses(visitor, clock, settings, store):
@@ -208,8 +215,7 @@ def test_several_devices_and_removing_one(visitor, clock, live_server):
     clock.advance(60)
     wrong_device = visitor.post(f"{STATUS}/Disable", serial=serials[1], code=code(first, clock()))
     assert wrong_device.status_code == 400 and "驗證碼錯誤" in wrong_device.text
-    removed = visitor.post(f"{STATUS}/Disable", serial=serials[1],
-                           code=code(second, clock(), 60))
+    removed = visitor.post(f"{STATUS}/Disable", serial=serials[1], code=code(second, clock(), 60))
     assert removed.status_code == 200 and "已移除此裝置的綁定" in removed.text
     assert visitor.serials() == serials[:1] and visitor.text("state") == "已啟用"
     clock.advance(60)
@@ -220,8 +226,10 @@ def test_the_sixty_second_key_is_offered_as_such(visitor, clock, store):
     page = visitor.post(f"{STATUS}/Enable", period="60")
     assert "60 秒" in page.text
     with store.unit() as repo:
-        assert repo.session.scalar(select(Token.period).where(
-            Token.status == TokenStatus.PENDING)) == 60
+        assert (
+            repo.session.scalar(select(Token.period).where(Token.status == TokenStatus.PENDING))
+            == 60
+        )
 
 
 @pytest.mark.parametrize("period", ["²", "٣٠", "abc", "-30", "45"])
@@ -232,6 +240,7 @@ def test_a_period_that_is_not_30_or_60_gets_the_forms_message(visitor, store, pe
 
 
 # -- languages, headers ----------------------------------------------------------------------
+
 
 def test_english_by_accept_language(live_server, link):
     visitor = Visitor(live_server, **{"Accept-Language": "en-US,en;q=0.9"})

@@ -26,8 +26,9 @@ def _with_cookie(live_server, cookie: str) -> Visitor:
     return copy
 
 
-def test_sign_out_ends_the_session_for_every_copy_of_its_cookie(live_server, settings, store,
-                                                               clock):
+def test_sign_out_ends_the_session_for_every_copy_of_its_cookie(
+    live_server, settings, store, clock
+):
     add_account(store, CAROL)
     add_account(store, DAVE)
     carol = _signed_in(live_server, settings, store, clock, CAROL)
@@ -70,7 +71,10 @@ def test_a_cookie_of_the_old_shape_is_no_session(live_server, settings, store, c
     sessions = live_server.app.manage._sessions
     payload, _, _mac = carol.http.cookies[COOKIE].partition(".")
     account, nonce, expires_at, *_ = json.loads(base64.urlsafe_b64decode(payload + "=="))
-    old = base64.urlsafe_b64encode(json.dumps([account, nonce, expires_at]).encode()) \
-        .rstrip(b"=").decode()
+    old = (
+        base64.urlsafe_b64encode(json.dumps([account, nonce, expires_at]).encode())
+        .rstrip(b"=")
+        .decode()
+    )
     cookie = f"{old}.{sessions._mac(b'session', old.encode())}"
     assert _with_cookie(live_server, cookie).get(STATUS).status_code == 403
