@@ -6,7 +6,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
 # Other interpreters for the SOAP round-trip smoke test (spyne compatibility, gspws/_compat.py).
 COMPAT_PYTHONS ?= 3.12 3.13
-# Which extra `install` adds: the compat venvs need only pytest (setup.cfg's `compat` extra).
+# Which extra `install` adds: the compat venvs need only the round trip's (setup.cfg's `compat` extra).
 EXTRAS ?= test
 # pytest-xdist workers for `make test-suite` (tests are independent: own tmp dirs, ports, schemas).
 TEST_WORKERS ?= 3
