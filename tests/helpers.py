@@ -73,6 +73,21 @@ def envelope(
     ).encode()
 
 
+def public_caller_send(service_id: str, account: str) -> bytes:
+    """SendOTPCode as the public agency caller of issue 12 posts it (SOAP 1.2, no SOAPAction),
+    to be read back by substring."""
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        '<soap12:Envelope xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+        'xmlns:xsd="http://www.w3.org/2001/XMLSchema" '
+        'xmlns:soap12="http://www.w3.org/2003/05/soap-envelope">'
+        '<soap12:Header><ServiceHeader xmlns="http://cp.gov.tw/gsp2">'
+        f"<ServiceID>{service_id}</ServiceID></ServiceHeader></soap12:Header>"
+        '<soap12:Body><SendOTPCode xmlns="http://cp.gov.tw/gsp2">'
+        f"<account>{account}</account></SendOTPCode></soap12:Body></soap12:Envelope>"
+    ).encode()
+
+
 def post(url: str, body: bytes, soap12: bool = False, **headers) -> requests.Response:
     headers = {"Content-Type": CONTENT_TYPE[soap12], **headers}
     if not soap12:

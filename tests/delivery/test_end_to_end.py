@@ -15,21 +15,10 @@ from gspws.delivery.gateways import by_channel
 from gspws.delivery.sender import Sender
 from gspws.store.outbox import Outbox
 
-from helpers import ACCOUNT, SERVICE_ID, T0
+from helpers import ACCOUNT, SERVICE_ID, T0, public_caller_send
 
 HEADER = {"ServiceHeader": {"ServiceID": SERVICE_ID}}
 ACCEPTED = "[1]\r\nmsgid=0355319484\r\nstatuscode=1\r\nAccountPoint=98\r\n"
-#: The public agency caller's request, as issue 12 quotes it (SOAP 1.2, no SOAPAction).
-PUBLIC_CALLER = (
-    '<?xml version="1.0" encoding="utf-8"?>'
-    '<soap12:Envelope xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-    'xmlns:xsd="http://www.w3.org/2001/XMLSchema" '
-    'xmlns:soap12="http://www.w3.org/2003/05/soap-envelope">'
-    '<soap12:Header><ServiceHeader xmlns="http://cp.gov.tw/gsp2"><ServiceID>{sid}</ServiceID>'
-    "</ServiceHeader></soap12:Header>"
-    '<soap12:Body><SendOTPCode xmlns="http://cp.gov.tw/gsp2"><account>{account}</account>'
-    "</SendOTPCode></soap12:Body></soap12:Envelope>"
-)
 
 
 @pytest.fixture
@@ -61,7 +50,7 @@ def verify(url: str, code: str) -> tuple[int, int]:
 
 def test_the_sms_carries_the_code_the_caller_read_in_message(otp_url, store, settings, peer):
     peer.script = [(200, ACCEPTED)]
-    body = PUBLIC_CALLER.format(sid=SERVICE_ID, account=ACCOUNT).encode()
+    body = public_caller_send(SERVICE_ID, ACCOUNT)
     s = requests.post(
         otp_url,
         data=body,

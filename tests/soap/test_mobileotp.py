@@ -13,22 +13,10 @@ from sqlalchemy import select
 from gspws.core.access import MOBILE_OTP_FUNCTIONS
 from gspws.store.models import OtpCode, OutboxMessage
 
-from helpers import ACCOUNT, SERVICE_ID
+from helpers import ACCOUNT, SERVICE_ID, public_caller_send
 
 MOBILE = "0912345678"
 HEADER = {"ServiceHeader": {"ServiceID": SERVICE_ID}}
-
-#: The public agency caller's request, as the issue quotes it (SOAP 1.2, no SOAPAction).
-PUBLIC_CALLER = (
-    '<?xml version="1.0" encoding="utf-8"?>'
-    '<soap12:Envelope xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-    'xmlns:xsd="http://www.w3.org/2001/XMLSchema" '
-    'xmlns:soap12="http://www.w3.org/2003/05/soap-envelope">'
-    '<soap12:Header><ServiceHeader xmlns="http://cp.gov.tw/gsp2"><ServiceID>{sid}</ServiceID>'
-    "</ServiceHeader></soap12:Header>"
-    '<soap12:Body><SendOTPCode xmlns="http://cp.gov.tw/gsp2"><account>{account}</account>'
-    "</SendOTPCode></soap12:Body></soap12:Envelope>"
-)
 
 
 @pytest.fixture
@@ -81,7 +69,7 @@ def test_send_then_verify_once(otp_url, store, soap12):
 
 
 def test_public_callers_envelope_read_by_substring(otp_url, store):
-    body = PUBLIC_CALLER.format(sid=SERVICE_ID, account=ACCOUNT).encode()
+    body = public_caller_send(SERVICE_ID, ACCOUNT)
     s = requests.post(
         otp_url,
         data=body,
