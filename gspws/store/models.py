@@ -51,6 +51,8 @@ class TokenStatus(str, enum.Enum):
     ACTIVE = "active"
     DISABLED = "disabled"
     LOCKED = "locked"
+    #: 掛失: reported lost; refused everywhere until ``gspws token found`` (or replaced).
+    LOST = "lost"
 
 
 class TokenType(str, enum.Enum):
@@ -185,8 +187,37 @@ class Token(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: A pending token's deadline for its first code (see gspws.core.enroll); None otherwise.
     expires_at: Mapped[datetime | None]
+    #: ``last_step`` is the last accepted moving factor: the time-step of a TOTP token, the
+    #: counter of an HOTP (or counter-based OCRA) one; the same conditional UPDATE makes either
+    #: single use. ``drift`` is a TOTP token's measured clock offset in time-steps: the window
+    #: is centred on it (moved by Sync).
+    drift: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: The RFC 6287 suite of an OCRA token, e.g. ``OCRA-1:HOTP-SHA1-6:QN08``.
+    ocra_suite: Mapped[str | None] = mapped_column(String(64))
+    #: An optional static PIN typed before the code (argon2id hash, never the PIN).
+    pin_hash: Mapped[str | None] = mapped_column(String(255))
+    #: A token imported from a file (a hardware token, or a soft token from the pool) rather
+    #: than bound through the binding page.
+    hardware: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     account: Mapped[Account | None] = relationship(back_populates="tokens")
+
+
+class OcraChallenge(Base):
+    """A challenge gspws issued to an OCRA token (GetChallenge). Single use, by one conditional
+    UPDATE of ``used_at``; nothing is accepted after ``expires_at`` (``GSPWS_CHALLENGE_TTL``).
+    ``purpose`` is ``login``, or ``sign`` when the challenge was derived from a transaction's
+    data so the token signs what the person sees."""
+
+    __tablename__ = "ocra_challenges"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("tokens.id", ondelete="CASCADE"), index=True)
+    challenge: Mapped[str] = mapped_column(String(128))
+    purpose: Mapped[str] = mapped_column(String(10), default="login")
+    service_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
 
 
 class BindingLink(Base):
