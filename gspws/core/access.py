@@ -31,7 +31,20 @@ TOTP_FUNCTIONS = (
 )
 #: MobileOTP.asmx's (gspws.core.oob).
 MOBILE_OTP_FUNCTIONS = ("SendOTPCode", "SendOTPCodeTo", "VerifyOTPCode", "GetOTPDestinations")
-FUNCTIONS = TOTP_FUNCTIONS + MOBILE_OTP_FUNCTIONS
+#: OTP.asmx's: hardware and event tokens (gspws.core.tokenauth), OCRA challenges, and QR-scan
+#: sign-in (gspws.core.assertion).
+OTP_FUNCTIONS = (
+    "Auth",
+    "AuthToken",
+    "Sync",
+    "SyncToken",
+    "GetChallenge",
+    "GetSignChallenge",
+    "VerifyResponse",
+    "GetAssertionId",
+    "GetAssertion",
+)
+FUNCTIONS = TOTP_FUNCTIONS + MOBILE_OTP_FUNCTIONS + OTP_FUNCTIONS
 
 
 def valid_service_id(service_id: str) -> bool:

@@ -43,4 +43,11 @@ RETURN_CODES = (
     NO_ACTIVE_TOKEN,
 )
 
-BY_CODE = {rc.code: rc for rc in RETURN_CODES}
+#: OTP.asmx only (the FTsafe-style operations, seed 003): the code matches only outside the
+#: normal window but inside the sync window; the person must Sync. VerifyTOTPCode's contract has
+#: no 13: it answers REJECTED there.
+NEEDS_SYNC = ReturnCode(13, "需要同步")
+#: OTP.asmx GetAssertion only: the QR-scan sign-in is neither approved nor denied yet; ask again.
+ASSERTION_PENDING = ReturnCode(12, "等待使用者確認登入")
+
+BY_CODE = {rc.code: rc for rc in RETURN_CODES + (NEEDS_SYNC, ASSERTION_PENDING)}
