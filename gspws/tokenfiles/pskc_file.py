@@ -49,6 +49,12 @@ def read_pskc(
             raise BadTokenFile(
                 str(path), f"cannot derive the key from the password: {exc}"
             ) from None
+    if "rsa" in (container.encryption.algorithm or "").lower():
+        raise BadTokenFile(
+            str(path),
+            "the secrets are encrypted to an RSA key: gspws opens files encrypted with a "
+            "pre-shared key (--key) or a password (--password); ask the vendor for one",
+        )
     records = []
     for pkey in container.keys:
         kind = _algorithm_name(pkey.algorithm)

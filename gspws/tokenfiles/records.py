@@ -146,8 +146,11 @@ def no_duplicates(records: list[TokenRecord]) -> list[TokenRecord]:
     first: dict[str, str] = {}
     for record in records:
         if record.serial in first:
+            also = first[record.serial]
             raise BadTokenFile(
-                record.entry, f"serial {record.serial} appears twice (also {first[record.serial]})"
+                record.entry,
+                f"serial {record.serial} appears twice"
+                + (f" (also {also})" if also != record.entry else " in the file"),
             )
         first[record.serial] = record.entry
     return records
