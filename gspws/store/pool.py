@@ -100,13 +100,8 @@ def _accounts(
     wanted = {r.account for r in records if r.account}
     found: dict[str, int] = {}
     for chunk in _chunks(sorted(wanted), LOOKUP):
-        found.update(
-            repo.session.execute(
-                select(Account.account, Account.id).where(Account.account.in_(chunk))
-            )
-            .tuples()
-            .all()
-        )
+        query = select(Account.account, Account.id).where(Account.account.in_(chunk))
+        found.update({name: id_ for name, id_ in repo.session.execute(query)})
     for record in records:
         if record.account and record.account not in found:
             raise BadTokenFile(
