@@ -173,7 +173,10 @@ def _hex_key(_ctx, _param, value: str | None) -> bytes | None:
 @click.option(
     "--key", callback=_hex_key, metavar="HEX", help="Pre-shared key of an encrypted PSKC file."
 )
-@click.option("--password", help="Password of a PBKDF2-encrypted PSKC file.")
+@click.option(
+    "--password",
+    help="Password of a PBKDF2-encrypted PSKC file; '-' asks for it (hidden, not in `ps`).",
+)
 @click.option(
     "--assign", metavar="ACCOUNT", help="Assign every token to ACCOUNT (which must exist)."
 )
@@ -198,6 +201,8 @@ def token_import(
         raise click.UsageError("give --key or --password, not both")
     if assign and to_pool:
         raise click.UsageError("give --assign or --pool, not both")
+    if password == "-":
+        password = click.prompt("PSKC password", hide_input=True)
     records = read_token_file(file, key, password, users=not (assign or to_pool))
     with c.repo() as repo, _progress(len(records)) as advance:
         report = pool.import_tokens(repo, records, assign, dry_run, advance)

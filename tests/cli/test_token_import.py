@@ -198,7 +198,10 @@ def test_written_encrypted_pskc_imports(cli, tmp_path):
         setup(container)
         container.write(str(tmp_path / f"{name}.pskc"))
     cli.ok("token", "import", str(tmp_path / "key.pskc"), "--key", bytes(range(32)).hex())
-    cli.ok("token", "import", str(tmp_path / "password.pskc"), "--password", "s3cret")
+    result = typed(
+        cli, "s3cret\n", "token", "import", str(tmp_path / "password.pskc"), "--password", "-"
+    )
+    assert result.exit_code == 0 and "s3cret" not in result.output
     rows = tokens(cli, "alice")
     assert sorted(rows) == ["HW-key", "HW-password"]
 
