@@ -3,10 +3,14 @@ stored (encrypted secrets, counters, the pool), re-import, refusals, and an impo
 verified through VerifyTOTPCode over HTTP."""
 
 import base64
+import os
+import pty
+import subprocess
 from pathlib import Path
 
 import pskc
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 from test_cli import Cli
 
@@ -17,7 +21,7 @@ from gspws.core.otp import TotpParams
 from gspws.store.models import Token
 from gspws.wsgi import create_app
 
-from helpers import T0, LiveServer, call, zeep_service
+from helpers import GSPWS, T0, LiveServer, call, gspws_env, zeep_service
 
 SID = "APP0001931"
 PSKC_DATA = Path(__file__).parents[1] / "data" / "pskc"
@@ -55,6 +59,13 @@ def stored(cli: Cli, serial: str) -> Token:
             return token
     finally:
         store.engine.dispose()
+
+
+def typed(cli: Cli, text: str, *args: str):
+    """``gspws ARGS`` with ``text`` typed at its prompts."""
+    return cli._runner.invoke(
+        main, ["--database-url", cli.database_url, *args], input=text, env=cli.env
+    )
 
 
 def token_count(cli: Cli) -> int:
@@ -251,13 +262,6 @@ def test_lost_and_found(cli, tmp_path):
     assert fails(cli, "token", "lost", "HW-9") == "Error: no token HW-9"
 
 
-def typed(cli: Cli, text: str, *args: str):
-    """``gspws ARGS`` with ``text`` typed at its prompts."""
-    return cli._runner.invoke(
-        main, ["--database-url", cli.database_url, *args], input=text, env=cli.env
-    )
-
-
 def test_pin_set_twice_hidden_and_cleared(cli, tmp_path):
     pool_of(cli, tmp_path, "HW-1")
     result = typed(cli, "1234\n1234\n", "token", "pin", "HW-1")
@@ -295,3 +299,38 @@ def test_imported_totp_token_verifies_through_http_until_lost(cli, tmp_path, set
     finally:
         server.stop()
         store.engine.dispose()
+
+
+def run_on_a_terminal(args: list[str], env: dict) -> str:
+    """``gspws ARGS`` with its output on a pseudo-terminal: what the terminal shows."""
+    leader, follower = pty.openpty()
+    process = subprocess.Popen([GSPWS, *args], env=env, stdout=follower, stderr=follower)
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    assert process.wait(60) == 0, shown
+    return shown.decode()
+
+
+def test_progress_bar_only_on_a_terminal(sqlite_url, tmp_path):
+    env = gspws_env(tmp_path, Fernet.generate_key().decode(), GSPWS_DATABASE_URL=sqlite_url)
+    subprocess.run([GSPWS, "db", "upgrade"], env=env, check=True, capture_output=True)
+    lines = [f"HW{i:04d},{RFC_SECRET.hex()},totp,SHA1,6,30," for i in range(2500)]
+    path = csv_file(tmp_path, *lines)
+    shown = run_on_a_terminal(["token", "import", path], env)
+    assert "importing" in shown and "100%" in shown and "imported: 2500" in shown
+    piped = subprocess.run(
+        [GSPWS, "token", "import", path], env=env, capture_output=True, text=True, check=True
+    )
+    assert piped.stdout == SUMMARY.format(
+        0, 2500, "".join(f" ({', '.join(f'HW{i:04d}' for i in range(10))} and 2490 more)")
+    )
+    assert piped.stderr == ""

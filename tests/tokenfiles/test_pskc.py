@@ -161,8 +161,10 @@ def test_written_files_read_back(tmp_path, options):
         ({"secret": bytes(10)}, "80 bits"),
         ({"serial": "bad serial"}, "serial 'bad serial'"),
         ({"algorithm": "urn:example:securid"}, "not HOTP, TOTP or OCRA"),
+        ({"secret": None}, "no secret"),
+        ({"time_offset": 1000}, "T0 = 1000"),
     ],
-    ids=["digits", "period", "hash", "short-secret", "serial", "algorithm"],
+    ids=["digits", "period", "hash", "short-secret", "serial", "algorithm", "no-secret", "t0"],
 )
 def test_written_files_with_a_bad_entry_are_refused(tmp_path, fields, reason):
     good = dict(KEYS[0], serial="GOOD-1")
