@@ -159,6 +159,8 @@ def token_disable(c: Context, serial: str) -> None:
 def _hex_key(_ctx, _param, value: str | None) -> bytes | None:
     if value is None:
         return None
+    if value == "-":
+        value = click.prompt("PSKC key (hex)", hide_input=True)
     try:
         key = bytes.fromhex(value.replace(" ", ""))
     except ValueError:
@@ -171,7 +173,10 @@ def _hex_key(_ctx, _param, value: str | None) -> bytes | None:
 @token.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
-    "--key", callback=_hex_key, metavar="HEX", help="Pre-shared key of an encrypted PSKC file."
+    "--key",
+    callback=_hex_key,
+    metavar="HEX",
+    help="Pre-shared key of an encrypted PSKC file; '-' asks for it (hidden, not in `ps`).",
 )
 @click.option(
     "--password",
@@ -279,6 +284,8 @@ def token_pin(c: Context, serial: str, clear: bool) -> None:
     or --clear it. Only its argon2id hash is stored."""
     pin_hash = None
     if not clear:
+        with c.store.reading() as repo:
+            repo.get_token(serial)  # an unknown serial is said before the PIN is asked
         value = click.prompt("PIN", hide_input=True, confirmation_prompt=True)
         if not valid_pin(value):
             raise click.BadParameter(

@@ -208,7 +208,13 @@ def test_written_encrypted_pskc_imports(cli, tmp_path):
         )
         setup(container)
         container.write(str(tmp_path / f"{name}.pskc"))
-    cli.ok("token", "import", str(tmp_path / "key.pskc"), "--key", bytes(range(32)).hex())
+    key = bytes(range(32)).hex()
+    assert (
+        typed(
+            cli, key + "\n", "token", "import", str(tmp_path / "key.pskc"), "--key", "-"
+        ).exit_code
+        == 0
+    )
     result = typed(
         cli, "s3cret\n", "token", "import", str(tmp_path / "password.pskc"), "--password", "-"
     )
@@ -273,6 +279,7 @@ def test_pin_set_twice_hidden_and_cleared(cli, tmp_path):
     cli.ok("token", "pin", "HW-1", "--clear")
     assert stored(cli, "HW-1").pin_hash is None
     assert fails(cli, "token", "pin", "HW-9", "--clear") == "Error: no token HW-9"
+    assert typed(cli, "", "token", "pin", "HW-9").stderr == "Error: no token HW-9\n"
 
 
 def test_imported_totp_token_verifies_through_http_until_lost(cli, tmp_path, settings):
