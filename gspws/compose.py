@@ -11,10 +11,11 @@ from functools import partial
 from gspws import metrics
 from gspws.config import Settings
 from gspws.core.clock import Clock, system_clock
+from gspws.core.codecheck import TotpVerifier
 from gspws.core.enroll import Enrollment, EnrollPolicy
 from gspws.core.oob import CodeHasher, OobPolicy, OutOfBandCodes
 from gspws.core.tokenauth import TokenAuth
-from gspws.core.verify import Observer, Policy, Services, TotpVerifier, unobserved
+from gspws.core.verify import Observer, Policy, Services, unobserved
 from gspws.store.db import make_engine, verification_engine
 from gspws.store.oob import code_key
 from gspws.store.repo import Store

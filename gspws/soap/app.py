@@ -17,9 +17,9 @@ from spyne import Application
 from spyne.server.wsgi import WsgiApplication
 from werkzeug.http import parse_options_header
 
+from gspws.core.codecheck import TotpVerifier
 from gspws.core.enroll import Enrollment
 from gspws.core.oob import OutOfBandCodes
-from gspws.core.verify import TotpVerifier
 from gspws.page_headers import PAGE_HEADERS
 from gspws.proxies import origin_of
 from gspws.soap import shape

@@ -18,7 +18,8 @@ the whole request corpus with the same bytes.
 import logging
 import traceback
 
-from gspws.core.verify import VERIFY_FUNCTION, TotpVerifier
+from gspws.core.codecheck import TotpVerifier
+from gspws.core.verify import VERIFY_FUNCTION
 from gspws.soap.envelope import Envelope, elements
 from gspws.soap.protocol import verify_result
 from gspws.soap.service import caller
