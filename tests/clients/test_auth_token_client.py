@@ -1,5 +1,5 @@
 """The OTP.asmx sample clients/auth_token.py runs as a real process against a live server (zeep,
-SOAP 1.1 and 1.2): AuthToken on an HOTP token, 13 and its exit status, SyncToken, then 0."""
+SOAP 1.1 and 1.2; SQLite and PostgreSQL): AuthToken on an HOTP token, 13 and its exit status, SyncToken, then 0."""
 
 import subprocess
 import sys
@@ -14,27 +14,17 @@ from helpers import REPO, SERVICE_ID, add_token
 HOTP = TotpParams("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ")  # RFC 4226's "12345678901234567890"
 
 
-@pytest.fixture
-def database_url(sqlite_url):
-    """The sample tests the wire, not the store: SQLite only."""
-    return sqlite_url
-
-
-@pytest.fixture
-def otp_url(live_server, store) -> str:
-    with store.unit() as repo:
-        for function in OTP_FUNCTIONS:
-            repo.grant(SERVICE_ID, function)
-    return f"{live_server.base}/gsp2ws/OTP.asmx"
-
-
 def _run(*arguments: str) -> subprocess.CompletedProcess:
     command = [sys.executable, str(REPO / "clients" / "auth_token.py"), *arguments]
     return subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=REPO)
 
 
 @pytest.mark.parametrize("soap12", [[], ["--soap12"]], ids=["soap11", "soap12"])
-def test_auth_token_needs_sync_sync_token_then_passes(otp_url, store, soap12):
+def test_auth_token_needs_sync_sync_token_then_passes(live_server, store, soap12):
+    with store.unit() as repo:
+        for function in OTP_FUNCTIONS:
+            repo.grant(SERVICE_ID, function)
+    otp_url = f"{live_server.base}/gsp2ws/OTP.asmx"
     serial = add_token(store, "tokenholder", HOTP, kind="hotp", hardware=True)
     base = ["--url", otp_url, "--service-id", SERVICE_ID, *soap12]
     hotp = HOTP.totp()
