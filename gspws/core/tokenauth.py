@@ -111,7 +111,7 @@ class TokenAuth(CodeChecks[TokenAuthRepository]):
             if not all(t.in_use for t in tokens):
                 return None, codes.REJECTED
             attempt = plan(tokens, typed, now, self._policy)
-            if attempt is None or attempt.candidates or self._policy.sync_window <= 0:
+            if attempt is None or attempt.candidates:
                 return attempt, codes.REJECTED
             return attempt, (
                 codes.NEEDS_SYNC if needs_sync(tokens, typed, now, self._policy) else codes.REJECTED

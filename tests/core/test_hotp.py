@@ -77,3 +77,17 @@ def test_typed_codes_split_the_pin_from_the_code():
     assert typed_codes([pinned, plain], "755224") == {1: None, 2: "755224"}
     assert typed_codes([pinned], "4712755224") == {1: None}
     assert typed_codes([pinned], None) == {1: None}
+
+
+def test_needs_sync_per_kind_with_its_own_window():
+    from dataclasses import replace
+
+    from gspws.core.tokenauth import needs_sync
+
+    hotp = token(HOTP)
+    far = {1: RFC4226.totp().generate_otp(500)}
+    assert needs_sync([hotp], far, 0.0, POLICY)
+    assert needs_sync([hotp], far, 0.0, replace(POLICY, sync_window=0))  # TOTP's only
+    assert not needs_sync([hotp], far, 0.0, replace(POLICY, hotp_sync_window=0))
+    assert not needs_sync([hotp], {1: RFC4226.totp().generate_otp(1500)}, 0.0, POLICY)
+    assert not needs_sync([token(HOTP, last=600)], far, 0.0, POLICY)  # at or below the counter
