@@ -17,7 +17,9 @@ from spyne import Application
 from spyne.server.wsgi import WsgiApplication
 from werkzeug.http import parse_options_header
 
+from gspws.core import codes
 from gspws.core.codecheck import TotpVerifier
+from gspws.core.codes import RETURN_CODES
 from gspws.core.enroll import Enrollment
 from gspws.core.oob import OutOfBandCodes
 from gspws.page_headers import PAGE_HEADERS
@@ -256,7 +258,12 @@ def otp_endpoint(context: dict, max_request_bytes: int) -> AsmxEndpoint:
         context,
         max_request_bytes,
         wsdl,
-        HelpPages(wsdl=wsdl, definitions=OTP.definitions),
+        # its pages list the contract's codes and OTP.asmx's own: 13 (需要同步), 12 (pending)
+        HelpPages(
+            RETURN_CODES + (codes.NEEDS_SYNC, codes.ASSERTION_PENDING),
+            wsdl=wsdl,
+            definitions=OTP.definitions,
+        ),
     )
 
 

@@ -259,7 +259,8 @@ def test_wsdl_help_pages_and_aspx(otp_url, live_server):
         assert f'name="{operation}"' in wsdl.text
     page = requests.get(f"{otp_url}?op=Auth", timeout=10)
     assert page.status_code == 200
-    assert "PIN" in page.text and "13" in page.text
+    assert "PIN" in page.text and "需要同步" in page.text  # described, and in the codes' table
+    assert "等待使用者確認登入" in page.text
     aspx = live_server.base + "/gsp2ws/otp.ASPX"
     assert stub(aspx).Auth(account="nobody", password="1", _soapheaders=HEADER).Code == 3001
 
