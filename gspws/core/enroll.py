@@ -133,6 +133,7 @@ class Device:
     locked: bool
     #: How far the device's clock is off, as measured by its codes (``tokens.drift`` steps).
     drift_seconds: int = 0
+    hardware: bool = False  # imported (gspws token import), not bound on this page
 
 
 @dataclass(frozen=True)

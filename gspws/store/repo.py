@@ -246,6 +246,7 @@ class Repository(VerifyQueries, OobQueries):
                 Token.period,
                 Token.status,
                 Token.drift,
+                Token.hardware,
             )
             .where(Token.account_id == account_id, Token.type == TokenType.TOTP, _IN_USE)
             .order_by(Token.id)
@@ -258,6 +259,7 @@ class Repository(VerifyQueries, OobQueries):
                 r.period,
                 r.status is TokenStatus.LOCKED,
                 r.drift * r.period,
+                r.hardware,
             )
             for r in rows
         ]

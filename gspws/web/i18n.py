@@ -22,6 +22,7 @@ _TEXT = {
     "seconds": ("秒", "seconds"),
     "locked": ("已鎖定", "Locked"),
     "unnamed": ("未命名的裝置", "Unnamed device"),
+    "hardware_token": ("硬體令牌", "Hardware token"),
     "disable_code": ("此裝置目前的六碼驗證碼", "The current 6-digit code of this device"),
     "step_1": ("1. 設定驗證器(Authenticator)", "1. Set up an authenticator"),
     "step_1_1": (

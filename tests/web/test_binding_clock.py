@@ -1,13 +1,15 @@
 """A new device whose clock is off (issue 13, seed 002): its first code is accepted on the
 binding page with a warning to set the phone's time automatically, the drift is recorded, later
-codes are checked around it, and GetTOTPStatus reports it in seconds."""
+codes are checked around it, and GetTOTPStatus reports it in seconds. Hardware tokens are listed
+beside apps."""
 
 import pytest
 
+from gspws.core.otp import TotpParams
 from gspws.web.i18n import TEXT
 
 from binding import Visitor, add_account, code, grant_binding, new_link
-from helpers import SERVICE_ID, call, zeep_service
+from helpers import SERVICE_ID, add_token, call, zeep_service
 
 STATUS = "/owin/manage/TOTPStatus"
 HEADER = {"ServiceHeader": {"ServiceID": SERVICE_ID}}
@@ -51,3 +53,15 @@ def test_a_code_beyond_the_sync_window_is_wrong(visitor, clock):
     page = visitor.post(f"{STATUS}/Confirm", code=code(visitor.key, clock(), steps=300))
     assert page.status_code == 400
     assert TEXT["zh-TW"]["problem_wrong_code"] in page.text
+
+
+def test_hardware_tokens_are_listed_beside_apps(settings, store, clock, live_server):
+    """A hardware TOTP token assigned to the account (gspws token assign) is on the page with
+    its serial, next to the app bound there."""
+    add_account(store, "erin")
+    add_token(
+        store, "erin", TotpParams("MFRGGZDFMZTWQ2LKNNWG23TPOBYXE43U"), hardware=True, serial="FT-77"
+    )
+    visitor = Visitor(live_server)
+    page = visitor.sign_in(new_link(settings, store, clock, "erin"))
+    assert f"{TEXT['zh-TW']['hardware_token']} FT-77" in page.text
