@@ -74,6 +74,8 @@ def oob_of(
         resend=settings.otp_resend,
         daily=settings.otp_daily,
         message=settings.otp_message,
+        text=settings.otp_text,
+        subject=settings.otp_mail_subject,
     )
     return OutOfBandCodes(
         store.unit,

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from gspws.core import codes, names
 from gspws.core.codes import ReturnCode
 from gspws.core.enroll import Person
+from gspws.core.oob_text import fill
 from gspws.core.verify import AuditedCalls, Caller, Calling, VerifyRepository
 
 LOGIN = "login"
@@ -68,6 +69,8 @@ class OobPolicy:
     resend: int
     daily: int
     message: str  # what SendOTPCode answers in Message: "code" or "masked"
+    text: str  # the SMS or e-mail text, a checked template (gspws.core.oob_text)
+    subject: str  # the e-mail subject, a checked template
 
 
 @dataclass(frozen=True)
@@ -131,14 +134,6 @@ class OobRepository(VerifyRepository, Protocol):
     def use_code(self, code_id: int, now: float, attempts: int) -> bool: ...
     def fail_code(self, code_id: int) -> None: ...
     def verify_destination(self, account_id: int, channel: str, destination: str) -> None: ...
-
-
-def message_text(code: str, ttl: int) -> str:
-    """The SMS or e-mail text: zh-TW, naming the validity as Hua Nan's page does."""
-    return f"您的驗證碼為 {code}，{max(1, ttl // 60)} 分鐘內有效。請勿將驗證碼告知他人。"
-
-
-SUBJECT = "驗證碼 (verification code)"
 
 
 class CodeHasher:
@@ -292,8 +287,8 @@ class OutOfBandCodes(AuditedCalls[OobRepository]):
         message = Message(
             channel,
             destination,
-            SUBJECT if channel == EMAIL else None,
-            message_text(code, self.oob.ttl),
+            fill(self.oob.subject, code, self.oob.ttl) if channel == EMAIL else None,
+            fill(self.oob.text, code, self.oob.ttl),
             expires_at,
         )
         repo.issue_code(
