@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import envelope_corpus_mobile as mobile
+
 from gspws.core.otp import TotpParams
 from gspws.replay import recording
 from gspws.replay.messages import HttpRequest, HttpResponse
@@ -84,6 +86,7 @@ FIXTURES = {
             "account": BROKEN,
             "tokens": [{"secret": "K4MZQ7XWH2NBJV3TRDLC6YPE5GSAUOIF", "unreadable": True}],
         },
+        *mobile.ACCOUNTS,  # MobileOTP.asmx (envelope_corpus_mobile.py)
     ],
 }
 
@@ -404,6 +407,10 @@ def write_corpus(directory: Path) -> None:
         version_mismatch_fault(),
         None,
     )
+    for name, request, response, fields in mobile.exchanges(MAIN, NOT_GRANTED, HOST):
+        record = {"time": recording.iso_time(at), "client": "127.0.0.1", **fields}
+        record |= {"status": response.status, "body_truncated": False}
+        recording.write(directory, name, request, response, record)
     (directory / "fixtures.json").write_text(
         json.dumps(FIXTURES, indent=2) + "\n", encoding="utf-8"
     )
