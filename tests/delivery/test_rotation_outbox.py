@@ -2,20 +2,16 @@
 after the rotation has retired the old key, a message queued before it still reaches the gateway
 (a loopback Mitake peer, through the real sender). SQLite and PostgreSQL."""
 
-import random
 import subprocess
 import time
 
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import select, update
+from test_end_to_end import deliver
 from test_sender import ACCEPTED, enqueue
 
-from gspws.core.clock import FixedClock
-from gspws.delivery.gateways import by_channel
-from gspws.delivery.sender import Sender
 from gspws.store import migrate
 from gspws.store.models import OutboxMessage
-from gspws.store.outbox import Outbox
 from gspws.store.secrets import read_key_file
 from gspws.wsgi import build_store
 
@@ -66,14 +62,7 @@ def test_a_queued_message_is_delivered_after_the_old_key_is_retired(tmp_path, da
     settings_with_peer = make_settings(
         tmp_path, database_url, secret_key="", sms_gateway=f"mitake:{peer.url}"
     )
-    sender = Sender(
-        Outbox(after.engine, after.secrets),
-        by_channel(settings_with_peer),
-        FixedClock(now + 1),
-        5.0,
-        random.Random(1),
-    )
-    assert sender.run_once() == 1
+    deliver(after, settings_with_peer, at=now + 1)
     assert "816276" in peer.form(0)["smbody"] and len(peer.requests) == 1
     with after.engine.connect() as conn:
         status = conn.scalar(select(OUTBOX.c.status).where(OUTBOX.c.id == queued))
