@@ -1,4 +1,5 @@
-"""The replay corpus in ``tests/envelopes/``: every return code, as each caller family sends it.
+"""The replay corpus in ``tests/envelopes/``: every return code, as each caller family sends it
+(VerifyTOTPCode), and MobileOTP.asmx's operations (``envelope_corpus_mobile.py``).
 
     .venv/bin/python tests/envelope_corpus.py      # rewrites tests/envelopes/ from this file
 

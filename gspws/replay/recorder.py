@@ -1,9 +1,9 @@
 """``gspws serve --record DIR``: a WSGI middleware writing each SOAP call to DIR for replay.
 
-It records POSTs to the TOTP endpoint's paths (SOAP calls), nothing else: the WSDL and help pages
-are not exchanges a caller's logic depends on (and embed the server's own address), and the
-citizens' web pages are not SOAP. The caller receives exactly
-what the app answers; a recording that cannot be written is logged, never turned into an error.
+It records POSTs to the asmx endpoints' paths (TOTP.asmx, MobileOTP.asmx: SOAP calls), nothing
+else: the WSDL and help pages are not exchanges a caller's logic depends on (and embed the server's
+own address), and the citizens' web pages are not SOAP. The caller receives exactly what the app
+answers; a recording that cannot be written is logged, never turned into an error.
 
 The body is read here once and handed to the app from memory, bounded like the app bounds it
 (``GSPWS_MAX_REQUEST_BYTES``). A body whose Content-Length is over the limit is not read at all,
