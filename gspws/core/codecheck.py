@@ -97,7 +97,7 @@ class CodeChecks(AuditedCalls[R]):
             decide,
             code_of=_same,
             wrap=_same,
-            prepare=prepare if self._reading or before else None,
+            prepare_at=prepare if self._reading or before else None,
             audited=lambda: written,
         )
 

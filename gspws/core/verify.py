@@ -211,14 +211,16 @@ class AuditedCalls(Generic[R]):
         decide: Callable[[R, float], T],
         code_of: Callable[[T], ReturnCode],
         wrap: Callable[[ReturnCode], T],
-        prepare: Callable[[float], None] | None = None,
+        prepare: Callable[[], None] | None = None,
         audited: Callable[[], bool] = lambda: False,
+        prepare_at: Callable[[float], None] | None = None,
     ) -> T:
         """``decide(repo, now)`` for an admitted caller, else ``wrap(refusal)``; audited, unless
         ``audited()`` says the decision wrote its audit row itself (VerifyRepository.settle).
 
-        ``prepare(now)``, when given, runs for an admitted caller before the transaction: reads
-        and work that need no lock (on SQLite the transaction holds the database's write lock)."""
+        ``prepare()``, when given, runs for an admitted caller before the transaction: reads
+        that need no lock (on SQLite the transaction holds the database's write lock);
+        ``prepare_at(now)`` likewise, for work that needs the call's instant (judging a code)."""
         started = time.perf_counter()
         now = self._clock()
         try:
@@ -228,7 +230,9 @@ class AuditedCalls(Generic[R]):
                 self._observe(caller, refused, time.perf_counter() - started)
                 return wrap(refused)
             if prepare is not None and not refused:
-                prepare(now)
+                prepare()
+            if prepare_at is not None and not refused:
+                prepare_at(now)
             with self._unit_of_work() as repo:
                 result = wrap(refused) if refused else decide(repo, now)
                 elapsed_ms = (time.perf_counter() - started) * 1000
