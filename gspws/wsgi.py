@@ -32,7 +32,9 @@ class GspwsApp:
         self.mobile_otp = mobile_otp_endpoint(
             cases.oob, settings.max_request_bytes, fast_path=fast_path
         )
-        self.otp = otp_endpoint({"tokens": cases.tokens}, settings.max_request_bytes)
+        self.otp = otp_endpoint(
+            {"tokens": cases.tokens}, settings.max_request_bytes, fast_path=fast_path
+        )
         self.totp = totp_endpoint(
             cases.verifier, cases.enrollment, settings.max_request_bytes, fast_path=fast_path
         )

@@ -30,7 +30,7 @@ from gspws.soap.envelope import ENVELOPE_KEY, Envelope
 from gspws.soap.fastpath import FastPath, totp_operations
 from gspws.soap.help import HelpPages
 from gspws.soap.mobileotp import MOBILE_OTP, MobileOTPService, mobile_otp_operations
-from gspws.soap.otp import OTP, OTP_OPERATIONS
+from gspws.soap.otp import OTP, OTP_OPERATIONS, token_operations
 from gspws.soap.protocol import SERVER_FAULT_REASON, AspNetSoap11, AspNetSoap12
 from gspws.soap.service import DEFINITIONS, SERVICE_NAME, TOTPService
 from gspws.soap.wsdl import WsdlDocument, load_wsdl
@@ -251,9 +251,10 @@ def mobile_otp_endpoint(
     )
 
 
-def otp_endpoint(context: dict, max_request_bytes: int) -> AsmxEndpoint:
+def otp_endpoint(context: dict, max_request_bytes: int, fast_path: bool = True) -> AsmxEndpoint:
     """``/gsp2ws/OTP.asmx`` (gspws.soap.otp): the classes of OTP_OPERATIONS, their use cases in
-    ``context`` (``tokens``: gspws.core.tokenauth.TokenAuth, and those the other classes use)."""
+    ``context`` (``tokens``: gspws.core.tokenauth.TokenAuth, and those the other classes use);
+    ``fast_path=False`` sends every call through spyne (see gspws.soap.fastpath)."""
     wsdl = load_wsdl(OTP.wsdl_path())
     return AsmxEndpoint(
         OTP_OPERATIONS,
@@ -268,6 +269,7 @@ def otp_endpoint(context: dict, max_request_bytes: int) -> AsmxEndpoint:
             wsdl=wsdl,
             definitions=OTP.definitions,
         ),
+        FastPath(token_operations(context["tokens"])) if fast_path else None,
     )
 
 

@@ -1,5 +1,6 @@
-"""The calls every login makes, without spyne's pipeline: TOTP.asmx's VerifyTOTPCode, and
-MobileOTP.asmx's SendOTPCode, SendOTPCodeTo and VerifyOTPCode (gspws.soap.mobileotp).
+"""The calls every login makes, without spyne's pipeline: TOTP.asmx's VerifyTOTPCode,
+MobileOTP.asmx's SendOTPCode, SendOTPCodeTo and VerifyOTPCode (gspws.soap.mobileotp), and
+OTP.asmx's Auth, AuthToken, Sync and SyncToken (gspws.soap.otp).
 
 For each request spyne builds a method context, fires events, deserialises into model objects
 and serialises the answer into a tree that is then written out again; for VerifyTOTPCode that
