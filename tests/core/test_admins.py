@@ -87,3 +87,30 @@ def test_locked_stays_locked_until_the_cool_down(admins, settings, clock):
     assert admins.sign_in(None, "alice", PASSWORD, totp(key, clock())) is None
     clock.advance(60)
     assert admins.sign_in(None, "alice", PASSWORD, totp(key, clock())) is not None
+
+
+def test_key_rotation_takes_the_administrators_keys_along(admins, settings, store, clock, demo):
+    import dataclasses
+
+    from cryptography.fernet import Fernet
+
+    from gspws.store import rotation
+    from gspws.wsgi import build_store
+
+    key = _enrolled(admins, clock)
+    old = settings.secret_key.encode()
+    new = Fernet.generate_key()
+    assert rotation.census(store.engine, [old]).total == 2  # demo's token and alice's key
+    done = rotation.reencrypt(store.engine, [new, old])
+    assert done.reencrypted == 2 and not done.unreadable
+    rotated = dataclasses.replace(settings, secret_key=new.decode())
+    only_new = build_store(rotated)
+    try:
+        clock.advance(30)
+        signed = administrators_of(rotated, only_new, clock).sign_in(
+            None, "alice", PASSWORD, totp(key, clock())
+        )
+        assert signed is not None
+        assert rotation.census(only_new.engine, [new]).first_key == 2
+    finally:
+        only_new.engine.dispose()
