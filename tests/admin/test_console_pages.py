@@ -170,11 +170,24 @@ def test_disable_lost_found_assign_unassign(alice, store, clock, demo):
     assert ("admin:alice:AssignToken", demo.account) in rows
 
 
-def test_a_binding_link_for_the_token_account(alice, demo):
+def test_a_binding_link_for_the_token_account(alice, store, demo):
     alice.get(f"/admin/tokens/{demo.serial}")
     alice.post(f"/admin/tokens/{demo.serial}/link")
     assert alice.page.status_code == 200
     assert "/owin/manage/Link/" in alice.by_id("binding-link")
+    rows = [(r.operation, r.account, r.code) for r in audit_rows(store)]
+    assert ("admin:alice:CreateBindingLink", demo.account, 0) in rows
+
+
+@pytest.mark.parametrize(
+    "path", ["", "services", "accounts", "audit", "keys", "services/APP0001931"], ids=str
+)
+def test_every_page_in_english(alice, demo, path):
+    alice.get(f"/admin/{path}", lang="en")
+    assert alice.page.status_code == 200
+    assert 'lang="en"' in alice.text and "Sign out" in alice.text
+    words = re.sub(r'title="[^"]*"', "", alice.text.split("<main>")[1])  # (the contract's messages)
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in words)
 
 
 def test_search_by_account_mobile_and_serial_with_keyset_pages(alice, store):
