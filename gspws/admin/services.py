@@ -31,6 +31,16 @@ def services(page: Page, console: Console, error: str | None = None) -> Response
     )
 
 
+NAME_MAX = 200  # services.name
+
+
+def _name(text: str) -> str:
+    name = text.strip()
+    if not name or len(name) > NAME_MAX:
+        raise ValueError(f"a service needs a name of 1 to {NAME_MAX} characters")
+    return name
+
+
 def _networks(text: str) -> list[str]:
     return network_list(part for part in text.replace(",", "\n").splitlines() if part.strip())
 
@@ -44,8 +54,7 @@ def add(page: Page, console: Console) -> Response:
     def carry_out(repo) -> None:
         if not valid_service_id(service_id):
             raise ValueError(f"{service_id!r} is not a ServiceID (APP followed by 7 digits)")
-        if not name:
-            raise ValueError("a service needs a name")
+        _name(name)
         networks = _networks(form.get("networks", ""))
         if not networks:
             raise ValueError("a service needs at least one allowed network")
@@ -77,10 +86,10 @@ def _edit(page: Page, console: Console, service_id: str) -> Response:
     form = page.request.form
 
     def carry_out(repo) -> None:
-        name = form.get("name", "").strip()
+        name = _name(form.get("name", ""))
         networks = _networks(form.get("networks", ""))
-        if not name or not networks:
-            raise ValueError("a service needs a name and at least one allowed network")
+        if not networks:
+            raise ValueError("a service needs at least one allowed network")
         repo.rename_service(service_id, name)
         repo.set_networks(service_id, networks)
 

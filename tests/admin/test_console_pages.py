@@ -280,3 +280,23 @@ def test_keys_show_fingerprints_and_counts_never_keys(alice, settings, demo):
     alice.get("/admin/keys", count="1")
     census = alice.by_id("census")  # demo's token and alice's authenticator
     assert "共 2 個：2 個在第一把金鑰下" in census and key not in alice.text
+
+
+def test_oversized_input_is_refused_not_a_failure(alice, demo):
+    alice.get("/admin/services")
+    alice.post(
+        "/admin/services/add",
+        {"service_id": "APP0000079", "name": "x" * 201, "networks": "10.0.0.0/8"},
+    )
+    assert alice.page.status_code == 400
+    alice.get("/admin/audit", code="9" * 30)
+    assert alice.page.status_code == 400
+    for by in ("account", "mobile", "serial"):
+        assert alice.get("/admin/accounts", by=by, q="9" * 300).status_code == 200
+    assert (
+        alice.get(
+            "/admin/audit", account="x" * 300, service_id="y" * 300, before="not-a-time~x"
+        ).status_code
+        == 200
+    )
+    assert alice.get("/admin/tokens/" + "T" * 300).status_code == 404
