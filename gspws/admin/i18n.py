@@ -174,6 +174,37 @@ _TEXT = {
         "Only fingerprints (the first 8 hex digits of the SHA-256) are shown, never a key. "
         "Rotation: gspws keys rotate.",
     ),
+    "nav_import": ("匯入載具", "Import tokens"),
+    "import_title": ("匯入載具檔（PSKC 或 CSV）", "Import a token file (PSKC or CSV)"),
+    "token_file": ("載具檔", "Token file"),
+    "pskc_key": (
+        "PSKC 預先共享金鑰（16 進位，加密檔才需要）",
+        "PSKC pre-shared key (hex; encrypted files only)",
+    ),
+    "pskc_password": (
+        "PSKC 密碼（以密碼加密的檔案才需要）",
+        "PSKC password (password-encrypted files only)",
+    ),
+    "owners": ("指派", "Owners"),
+    "target_file": ("依檔案中的使用者", "as the file says"),
+    "target_pool": ("全部放入庫存（未指派）", "all to the pool (unassigned)"),
+    "target_assign": ("全部指派給帳號：", "all to the account:"),
+    "dry_run": ("僅檢查，不儲存", "Check only; store nothing"),
+    "import_button": ("匯入", "Import"),
+    "imported": ("已匯入", "Imported"),
+    "would_import": ("將匯入", "Would import"),
+    "already_present": ("已存在（略過）", "Already present (left alone)"),
+    "refused": ("拒絕", "Refused"),
+    "refused_whole": (
+        "檔案中任一筆有誤時，整個檔案都不匯入；請修正上述項目後再試。",
+        "A file with any bad entry imports nothing: fix the entry named above and retry.",
+    ),
+    "import_hint": (
+        "格式與規則見 docs/tokens.md；匯入完成後本頁顯示結果（十萬筆約需 20 秒）。",
+        "Formats and rules: docs/tokens.md. The page answers when the import is done "
+        "(about 20 s for 100,000 tokens).",
+    ),
+    "problem_too_large": ("檔案過大。", "The file is too large."),
 }
 
 TEXT = translations(_TEXT)
