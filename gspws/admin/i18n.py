@@ -1,11 +1,15 @@
 """The operator console's words, in Traditional Chinese (the default) and English: one table, so
 a missing translation fails a test, not a page (gspws.web.pages.translations)."""
 
+from gspws.web.i18n import BINDING_WORDS
 from gspws.web.pages import translations
 
+#: Words the binding page has already, said the same way here.
+_SHARED = ("colon", "form_expired", "not_found", "internal_error", "problem_wrong_code")
+
 _TEXT = {
+    **{key: BINDING_WORDS[key] for key in _SHARED},
     "title": ("動態密碼管理中心", "gspws operator console"),
-    "colon": ("：", ": "),
     "nav_dashboard": ("總覽", "Dashboard"),
     "nav_services": ("介接服務", "Services"),
     "nav_accounts": ("帳號與載具", "Accounts and tokens"),
@@ -38,16 +42,10 @@ _TEXT = {
         "請洽其他管理者執行 gspws admin reset 以取得新的連結。",
         "Ask another administrator to run gspws admin reset for a new link.",
     ),
-    "form_expired": (
-        "表單已失效，請重新開啟本頁面後再試一次。",
-        "This form has expired. Open the page again and retry.",
-    ),
     "operators_only": (
         "稽核者僅能檢視，無法變更設定。",
         "Auditors can look but not change anything.",
     ),
-    "not_found": ("找不到此頁面", "Page not found"),
-    "internal_error": ("系統內部錯誤，請稍後再試。", "Internal error. Please try again later."),
     "notice_signed_out": ("您已登出。", "You have signed out."),
     "notice_enrolled": ("帳號已啟用，請登入。", "Your account is set up. Sign in."),
     "notice_done": ("已完成。", "Done."),
@@ -71,10 +69,6 @@ _TEXT = {
     "problem_password_contains_name": (
         "密碼不得包含管理員名稱。",
         "The password must not contain your administrator name.",
-    ),
-    "problem_wrong_code": (
-        "驗證碼錯誤，請確認驗證器上的六碼數字後再試一次。",
-        "That code is not right. Check the 6 digits in the app and try again.",
     ),
     "search": ("搜尋", "Search"),
     "service_name": ("名稱", "Name"),
