@@ -129,6 +129,11 @@ _TEXT = {
     "assign": ("指派", "Assign"),
     "assign_to": ("指派給帳號", "Assign to account"),
     "make_link": ("產生綁定連結", "Make a binding link"),
+    "send_invitation": ("寄送邀請信", "E-mail an invitation"),
+    "notice_invited": (
+        "邀請信已寄出（連結有效期間內僅能使用一次，先前的連結已失效）。",
+        "Invitation sent (its link works once; earlier links stopped working).",
+    ),
     "binding_link": (
         "綁定連結（僅能使用一次，請只交給帳號本人）",
         "Binding link (works once; give it only to the account's owner)",

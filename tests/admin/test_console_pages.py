@@ -4,6 +4,7 @@ search finds by prefix and pages by keyset, the audit filters and exports as `gs
 does, the keys page shows fingerprints and never a key."""
 
 import csv
+import dataclasses
 import io
 import re
 
@@ -332,3 +333,36 @@ def test_oversized_input_is_refused_not_a_failure(alice, demo):
         == 200
     )
     assert alice.get("/admin/tokens/" + "T" * 300).status_code == 404
+
+
+def test_an_invitation_by_e_mail(settings, store, clock, demo):
+    from aiosmtpd.controller import Controller
+    from delivery_peers import Inbox
+
+    from helpers import free_port
+
+    with store.unit() as repo:
+        repo.get_account(demo.account).email = "wederlin@example.org"
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        mailing = dataclasses.replace(settings, smtp_host="127.0.0.1", smtp_port=controller.port)
+        alice = signed_in(create_app(mailing, clock=clock, store=store), mailing, store, clock)
+        alice.get(f"/admin/tokens/{demo.serial}")
+        alice.post(f"/admin/tokens/{demo.serial}/invite")
+        assert alice.page.status_code == 303
+        alice.follow()
+        assert "邀請信已寄出" in alice.by_id("notice")
+    finally:
+        controller.stop()
+    ((recipients, message),) = inbox.messages
+    assert recipients == ["wederlin@example.org"]
+    assert "/owin/manage/Link/" in message.get_content()
+    rows = [(r.operation, r.account, r.code) for r in audit_rows(store)]
+    assert ("admin:alice:InviteToBinding", demo.account, 0) in rows
+    # no address: refused with the CLI's words
+    with store.unit() as repo:
+        repo.get_account(demo.account).email = None
+    alice.post(f"/admin/tokens/{demo.serial}/invite")
+    assert alice.page.status_code == 400 and "has no e-mail address" in alice.by_id("problem")
