@@ -79,13 +79,16 @@ def oob_of(
         resend=settings.otp_resend,
         daily=settings.otp_daily,
         message=settings.otp_message,
+        text=settings.otp_text,
+        subject=settings.otp_mail_subject,
     )
     return OutOfBandCodes(
-        store.unit,
+        store.oob,
         services,
         policy_of(settings),
         clock,
         throttle or Unlimited(),
+        reading=partial(store.oob, read_only=True) if store.locks_database else None,
         observe=observe,
         oob=oob,
         hasher=CodeHasher(code_key(store.secrets.encryption_key)),

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gspws.core import oob_text
 from gspws.errors import ConfigError
 
 
@@ -335,6 +336,22 @@ OPTIONS = (
         "`masked` (the masked destination, for agencies that verify through VerifyOTPCode).",
     ),
     Option(
+        "otp_text",
+        "GSPWS_OTP_TEXT",
+        oob_text.TEXT,
+        oob_text.message_template,
+        "Text of the SMS or e-mail carrying a code: `{code}` (required) and `{minutes}` (its "
+        "validity) are filled in; any other `{...}` is refused at start-up.",
+    ),
+    Option(
+        "otp_mail_subject",
+        "GSPWS_OTP_MAIL_SUBJECT",
+        oob_text.SUBJECT,
+        oob_text.subject_template,
+        "Subject of the e-mail carrying a code; `{minutes}` is filled in (no `{code}`: the "
+        "subject is stored and listed in clear).",
+    ),
+    Option(
         "smtp_host", "GSPWS_SMTP_HOST", "localhost", str, "SMTP server for `gspws account invite`."
     ),
     Option(
@@ -471,6 +488,8 @@ class Settings:
     otp_resend: int
     otp_daily: int
     otp_message: str
+    otp_text: str
+    otp_mail_subject: str
     smtp_host: str
     smtp_port: int | None
     smtp_security: str

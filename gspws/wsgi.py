@@ -29,7 +29,9 @@ class GspwsApp:
         self.clock = clock  # exposed so a test can prove `gspws serve` runs on system_clock
         cases = server_use_cases(settings, store, clock)
         self.proxies = ProxyPolicy(settings.trusted_proxies, settings.public_url)
-        self.mobile_otp = mobile_otp_endpoint(cases.oob, settings.max_request_bytes)
+        self.mobile_otp = mobile_otp_endpoint(
+            cases.oob, settings.max_request_bytes, fast_path=fast_path
+        )
         self.totp = totp_endpoint(
             cases.verifier, cases.enrollment, settings.max_request_bytes, fast_path=fast_path
         )
@@ -68,7 +70,8 @@ def create_app(
     store: Store | None = None,
     fast_path: bool = True,
 ) -> GspwsApp:
-    """``fast_path=False``: VerifyTOTPCode through spyne as well (gspws.soap.fastpath)."""
+    """``fast_path=False``: VerifyTOTPCode and MobileOTP.asmx's calls through spyne as well
+    (gspws.soap.fastpath)."""
     settings = settings or Settings.from_env()
     return GspwsApp(settings, store or build_store(settings), clock, fast_path)
 

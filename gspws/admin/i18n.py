@@ -162,10 +162,10 @@ _TEXT = {
         "Count (opens every token secret: slow)",
     ),
     "census": (
-        "加密的金鑰（載具與管理員驗證器）共 {total} 個：{first} 個在第一把金鑰下，"
+        "加密的秘密（載具金鑰、待寄送的訊息、管理員驗證器）共 {total} 個：{first} 個在第一把金鑰下，"
         "{older} 個在較舊金鑰下，{unreadable} 個無法解密。",
-        "{total} secrets (tokens' and administrators' authenticators'): {first} under the "
-        "first key, {older} under older keys, {unreadable} unreadable.",
+        "{total} secrets (token secrets, messages to deliver, administrators' authenticator "
+        "keys): {first} under the first key, {older} under older keys, {unreadable} unreadable.",
     ),
     "unreadable": ("無法解密", "Unreadable"),
     "keys_hint": (

@@ -14,8 +14,14 @@ from gspws.store.secrets import key_source
 def keys(page: Page, console: Console) -> Response:
     source = key_source(console.settings)
     counts = None
-    if page.request.args.get("count") == "1":
-        counts = rotation.census(console.store.engine, source.keys)
+    if page.request.args.get("count") == "1":  # every kind of secret under the keys, summed
+        counts = rotation.Census()
+        for kind in rotation.ENCRYPTED:
+            one = rotation.census(console.store.engine, source.keys, kind=kind)
+            counts.total += one.total
+            counts.first_key += one.first_key
+            counts.older_keys += one.older_keys
+            counts.unreadable += one.unreadable
     return page.render(
         "keys",
         description=source.description,

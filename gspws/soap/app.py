@@ -25,9 +25,9 @@ from gspws.proxies import origin_of
 from gspws.soap import shape
 from gspws.soap.charset import UndecodableBody, to_utf8
 from gspws.soap.envelope import ENVELOPE_KEY, Envelope
-from gspws.soap.fastpath import VerifyFastPath
+from gspws.soap.fastpath import FastPath, totp_operations
 from gspws.soap.help import HelpPages
-from gspws.soap.mobileotp import MOBILE_OTP, MobileOTPService
+from gspws.soap.mobileotp import MOBILE_OTP, MobileOTPService, mobile_otp_operations
 from gspws.soap.protocol import SERVER_FAULT_REASON, AspNetSoap11, AspNetSoap12
 from gspws.soap.service import DEFINITIONS, SERVICE_NAME, TOTPService
 from gspws.soap.wsdl import WsdlDocument, load_wsdl
@@ -71,7 +71,7 @@ class AsmxEndpoint:
         max_request_bytes: int,
         wsdl: WsdlDocument,
         help_pages: HelpPages,
-        fast_path: VerifyFastPath | None = None,
+        fast_path: FastPath | None = None,
     ) -> None:
         self._paths = paths
         self._fast = fast_path
@@ -220,12 +220,15 @@ def totp_endpoint(
         max_request_bytes,
         wsdl,
         help_pages or HelpPages(wsdl=wsdl, definitions=DEFINITIONS),
-        VerifyFastPath(verifier) if fast_path else None,
+        FastPath(totp_operations(verifier)) if fast_path else None,
     )
 
 
-def mobile_otp_endpoint(oob: OutOfBandCodes, max_request_bytes: int) -> AsmxEndpoint:
-    """``/gsp2ws/MobileOTP.asmx`` (gspws.soap.mobileotp)."""
+def mobile_otp_endpoint(
+    oob: OutOfBandCodes, max_request_bytes: int, fast_path: bool = True
+) -> AsmxEndpoint:
+    """``/gsp2ws/MobileOTP.asmx`` (gspws.soap.mobileotp); ``fast_path=False`` sends every call
+    through spyne (see gspws.soap.fastpath)."""
     wsdl = load_wsdl(MOBILE_OTP.wsdl_path())
     return AsmxEndpoint(
         MobileOTPService,
@@ -235,6 +238,7 @@ def mobile_otp_endpoint(oob: OutOfBandCodes, max_request_bytes: int) -> AsmxEndp
         max_request_bytes,
         wsdl,
         HelpPages(wsdl=wsdl, definitions=MOBILE_OTP.definitions),
+        FastPath(mobile_otp_operations(oob)) if fast_path else None,
     )
 
 

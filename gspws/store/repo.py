@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from secrets import randbelow
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import CursorResult, Engine
@@ -35,11 +35,13 @@ from gspws.store.models import (
     TokenStatus,
     TokenType,
 )
-from gspws.store.oob import OobQueries
+from gspws.store.oob import OobQueries, OobStatements
 from gspws.store.prepared import AutocommitRunner, CursorRunner, PreparedStatements, SessionRunner
 from gspws.store.secrets import SecretBox
 from gspws.store.verification import IN_USE, AutocommitQueries, VerifyQueries
 from gspws.store.verification import utc as _utc
+
+Q = TypeVar("Q", bound=VerifyQueries)
 
 
 class StoreError(GspwsError):
@@ -439,6 +441,21 @@ class Store:
                 raise
             runner.close()
             return
+        with self._on_cursor(VerifyQueries, read_only) as queries:
+            yield queries
+
+    @contextmanager
+    def oob(self, read_only: bool = False) -> Iterator[OobStatements]:
+        """One transaction for a MobileOTP.asmx call (or the binding page's check of a new
+        destination), its statements prepared and sent on the DBAPI cursor. ``read_only`` as in
+        :meth:`reading`: VerifyOTPCode reads the pending code before its writing transaction."""
+        with self._on_cursor(OobStatements, read_only) as queries:
+            yield queries
+
+    @contextmanager
+    def _on_cursor(self, kind: type[Q], read_only: bool) -> Iterator[Q]:
+        """``kind``'s statements in one transaction on a raw connection of the engine (SQLite:
+        ``BEGIN IMMEDIATE`` after the writer's turn, unless ``read_only``)."""
         with nullcontext() if read_only else self._writer_turn():
             connection = self.engine.raw_connection()
             cursor = None
@@ -446,7 +463,7 @@ class Store:
                 cursor = connection.cursor()
                 if self.locks_database and not read_only:  # a lone read commits by itself
                     cursor.execute(sqlite_begin(read_only=False))
-                yield VerifyQueries(CursorRunner(cursor, self._prepared), self.secrets)
+                yield kind(CursorRunner(cursor, self._prepared), self.secrets)
                 connection.commit()
             except BaseException as error:
                 self._end_failed(connection, cursor, error)
