@@ -295,3 +295,32 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     sent_at: Mapped[datetime | None]
     gateway_ref: Mapped[str | None] = mapped_column(String(100))
+
+
+class AuditRollup(Base):
+    """Calls per 10-minute period, service and return code: the dashboard's summary of
+    ``audit_events``, filled by the dashboard itself (gspws.store.dashboard), never by a call.
+    ``period`` is the period's start in Unix seconds; ``service_id`` is "" when none was sent."""
+
+    __tablename__ = "audit_rollup"
+    period: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    service_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    code: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    calls: Mapped[int] = mapped_column(BigInteger)
+
+
+class AuditLatency(Base):
+    """Calls per 10-minute period and latency bucket (gspws.core.dashboard.LATENCY_BOUNDS)."""
+
+    __tablename__ = "audit_latency"
+    period: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    calls: Mapped[int] = mapped_column(BigInteger)
+
+
+class AuditRollupState(Base):
+    """One row: every period before ``rolled_until`` (Unix seconds) is in the rollup tables."""
+
+    __tablename__ = "audit_rollup_state"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    rolled_until: Mapped[int] = mapped_column(BigInteger)
