@@ -16,6 +16,7 @@ from sqlalchemy import (
     Enum,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -137,14 +138,14 @@ class Account(Base):
     account: Mapped[str] = mapped_column(String(128), unique=True)
     name: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(254))
-    phone: Mapped[str | None] = mapped_column(String(20))
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)  # (the console's search)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: Binding-page sessions carry the epoch they began in; moving it on (sign-out, a new
     #: binding link) ends every earlier session of the account (see gspws.web.session).
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: Where one-time codes go (MobileOTP.asmx): a Taiwanese mobile number as ``09xxxxxxxx``.
     #: Set by an operator (verified) or by the person on the binding page (verified by a code).
-    mobile: Mapped[str | None] = mapped_column(String(10))
+    mobile: Mapped[str | None] = mapped_column(String(10), index=True)
     mobile_verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     email_verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
@@ -183,7 +184,7 @@ class Token(Base):
     locked_at: Mapped[datetime | None]
     last_step: Mapped[int | None] = mapped_column(BigInteger)
     device_name: Mapped[str | None] = mapped_column(String(100))
-    phone: Mapped[str | None] = mapped_column(String(20))
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: A pending token's deadline for its first code (see gspws.core.enroll); None otherwise.
     expires_at: Mapped[datetime | None]
@@ -235,9 +236,15 @@ class BindingLink(Base):
 
 
 class AuditEvent(Base):
-    """One SOAP call. Holds no code and no secret, by design."""
+    """One SOAP call (or an administrator's action: operation ``admin:NAME:Action``). Holds no
+    code and no secret, by design. The console filters by ServiceID or account within a time
+    range, newest first: hence the two (column, at) indexes."""
 
     __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_service_id_at", "service_id", "at"),
+        Index("ix_audit_events_account_at", "account", "at"),
+    )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     service_id: Mapped[str | None] = mapped_column(String(32))
@@ -295,6 +302,28 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     sent_at: Mapped[datetime | None]
     gateway_ref: Mapped[str | None] = mapped_column(String(100))
+
+
+class Admin(Base):
+    """An administrator of the operator console (gspws.core.admins). ``password_hash`` is
+    argon2id; ``totp_secret`` Fernet ciphertext like a token's; ``last_step`` the last accepted
+    step of their authenticator (single use). Only the SHA-256 of an enrolment link is kept."""
+
+    __tablename__ = "admins"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+    role: Mapped[str] = mapped_column(String(10))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    totp_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    last_step: Mapped[int | None] = mapped_column(BigInteger)
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_at: Mapped[datetime | None]
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    enrolled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    enrol_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    enrol_expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AuditRollup(Base):

@@ -7,14 +7,14 @@ far. Each index below is there because a console query needed it (EXPLAIN on SQL
 PostgreSQL, figures in docs/admin.md).
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0007 (0006 on the brief; re-chained after merging admin-console's 0007)
 """
 from alembic import op
 import sqlalchemy as sa
 
 
 revision = '0009'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,3 @@
+"""The console's audit pages (being built)."""
+
+ROUTES: list = []

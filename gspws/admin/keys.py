@@ -1,0 +1,3 @@
+"""The console's keys pages (being built)."""
+
+ROUTES: list = []

@@ -1,0 +1,3 @@
+"""The console's services pages (being built)."""
+
+ROUTES: list = []

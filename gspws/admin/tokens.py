@@ -1,0 +1,3 @@
+"""The console's tokens pages (being built)."""
+
+ROUTES: list = []

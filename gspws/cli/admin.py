@@ -1,0 +1,102 @@
+"""Administrators of the operator console (``/admin/``, docs/admin.md)."""
+
+import click
+
+from gspws.cli.base import JSON, Context, emit, main, pass_ctx
+from gspws.core.admins import ROLES, Actor, Administrators, valid_name
+
+
+def _admins(c: Context) -> Administrators:
+    from gspws.compose import administrators_of
+
+    return administrators_of(c.settings, c.store)
+
+
+def _name(_ctx, _param, value: str) -> str:
+    if not valid_name(value):
+        raise click.BadParameter(
+            f"{value!r}: 1-32 of a-z 0-9 . _ -, starting with a letter", param_hint="NAME"
+        )
+    return value
+
+
+NAME = click.argument("name", callback=_name)
+
+
+def _link(c: Context, token: str) -> str:
+    return f"{c.settings.public_url}/admin/enrol/{token}"
+
+
+@main.group()
+def admin() -> None:
+    """Administrators of the operator console /admin/ (operators change, auditors read)."""
+
+
+@admin.command("add")
+@NAME
+@click.option("--role", type=click.Choice(ROLES), required=True)
+@pass_ctx
+def admin_add(c: Context, name: str, role: str) -> None:
+    """Add an administrator; prints their single-use enrolment link (password + authenticator).
+    Hand it only to them."""
+    token = _admins(c).add(Actor("cli", None, f"AddAdmin:{name}"), name, role)
+    if token is None:
+        raise click.ClickException(f"administrator {name} already exists")
+    click.echo(_link(c, token))
+    click.echo(f"valid {c.settings.admin_enrol_ttl // 3600 or 1} h, once", err=True)
+
+
+@admin.command("list")
+@JSON
+@pass_ctx
+def admin_list(c: Context, as_json: bool) -> None:
+    """List administrators (never a password or key)."""
+    rows = [
+        {
+            "name": a.name,
+            "role": a.role,
+            "state": "disabled"
+            if a.disabled
+            else "locked"
+            if a.locked_at is not None
+            else "active"
+            if a.enrolled
+            else "enrolling",
+            "failures": a.failures,
+        }
+        for a in _admins(c).list()
+    ]
+    emit(rows, as_json, ["name", "role", "state", "failures"])
+
+
+@admin.command("disable")
+@NAME
+@pass_ctx
+def admin_disable(c: Context, name: str) -> None:
+    """Disable an administrator: no sign-in, and their sessions end at once."""
+    if not _admins(c).set_disabled(Actor("cli", None, f"DisableAdmin:{name}"), name, True):
+        raise click.ClickException(f"no administrator {name}")
+    click.echo(f"administrator {name} disabled")
+
+
+@admin.command("enable")
+@NAME
+@pass_ctx
+def admin_enable(c: Context, name: str) -> None:
+    """Enable a disabled administrator."""
+    if not _admins(c).set_disabled(Actor("cli", None, f"EnableAdmin:{name}"), name, False):
+        raise click.ClickException(f"no administrator {name}")
+    click.echo(f"administrator {name} enabled")
+
+
+@admin.command("reset")
+@NAME
+@pass_ctx
+def admin_reset(c: Context, name: str) -> None:
+    """Forget NAME's password and authenticator, unlock, end their sessions; prints a new
+    enrolment link (a lost phone, a forgotten password, a lockout)."""
+    token = _admins(c).reset(Actor("cli", None, f"ResetAdmin:{name}"), name)
+    if token is None:
+        raise click.ClickException(f"no administrator {name}")
+    click.echo(_link(c, token))
+    click.echo(f"valid {c.settings.admin_enrol_ttl // 3600 or 1} h, once", err=True)
