@@ -251,4 +251,3 @@ class DashboardQueries:
 
 class _Overtaken(Exception):
     """Another dashboard moved the rollup's mark during this transaction."""
-

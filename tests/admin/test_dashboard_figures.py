@@ -180,7 +180,14 @@ def test_an_empty_store():
 
 def test_quantiles_are_bucket_bounds():
     bucket = core.latency_bucket
-    assert [bucket(ms) for ms in (0.2, 1.0, 1.01, 4.3, 100_000.0, 100_001.0)] == [0, 0, 1, 7, 50, 51]
+    assert [bucket(ms) for ms in (0.2, 1.0, 1.01, 4.3, 100_000.0, 100_001.0)] == [
+        0,
+        0,
+        1,
+        7,
+        50,
+        51,
+    ]
     histogram = {bucket(4.3): 98, bucket(70.0): 2}
     assert core.quantile(histogram, 0.5) == 5.0  # 4.3 ms is in the bucket (4, 5]
     assert core.quantile(histogram, 0.99) == 80.0
