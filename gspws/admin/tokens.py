@@ -1,3 +1,162 @@
-"""The console's tokens pages (being built)."""
+"""Accounts and tokens: search by account, mobile number or serial (prefix, keyset pages); a
+token's type, status, drift, failures and last use; unlock, disable, report lost and found,
+assign and unassign (the pool: tokens without an account); a binding link for an account.
 
-ROUTES: list = []
+Each change is the store function the CLI's ``gspws token ...`` calls (gspws.cli.tokens), a
+binding link the core's Enrollment.create_link (as ``gspws account link``)."""
+
+from werkzeug.wrappers import Response
+
+from gspws.admin.acts import change
+from gspws.admin.app import Console, Page
+from gspws.core.enroll import Person
+from gspws.store import console as queries
+from gspws.store.models import TokenStatus
+from gspws.store.repo import StoreError
+
+SEARCH_BY = ("account", "mobile", "serial", "pool")
+
+
+def accounts(page: Page, console: Console) -> Response:
+    args = page.request.args
+    by = args.get("by", "account") if args.get("by") in SEARCH_BY else "account"
+    q = args.get("q", "").strip()
+    after = args.get("after") or None
+    found: list = []
+    tokens: list = []
+    following = None
+    with console.store.reading() as repo:
+        if by in ("serial", "pool"):
+            tokens, following = queries.tokens(repo.session, q, after, pool=by == "pool")
+        elif q or after:
+            found, following = queries.accounts(
+                repo.session, by, q.lower() if by == "account" else q, after
+            )
+    return page.render(
+        "accounts",
+        accounts=found,
+        tokens=tokens,
+        by=by,
+        q=q,
+        following=following,
+        search_by=SEARCH_BY,
+    )
+
+
+def token(
+    page: Page, console: Console, serial: str, error: str | None = None, link: str = ""
+) -> Response:
+    with console.store.reading() as repo:
+        try:
+            view = queries.token_view(repo.get_token(serial))
+        except StoreError:
+            return page.message(404, "not_found")
+    return page.render("token", 400 if error else 200, token=view, error=error, link=link)
+
+
+def _status_action(action: str, status: TokenStatus):
+    def handler(page: Page, console: Console, serial: str) -> Response:
+        error = change(
+            page,
+            console,
+            action,
+            lambda repo: repo.set_token_status(serial, status),
+            account=_owner(console, serial),
+        )
+        return _done(page, console, serial, error)
+
+    return handler
+
+
+def _unlock(page: Page, console: Console, serial: str) -> Response:
+    def carry_out(repo) -> None:
+        row = repo.get_token(serial)
+        if not repo.unlock([row.id]):  # the CLI's rule (gspws token unlock)
+            raise StoreError(f"token {serial} is {row.status.value}, not locked: nothing to unlock")
+
+    return _done(
+        page,
+        console,
+        serial,
+        change(page, console, "UnlockToken", carry_out, account=_owner(console, serial)),
+    )
+
+
+def _assign(page: Page, console: Console, serial: str) -> Response:
+    account = page.request.form.get("account", "").strip()
+    error = change(
+        page,
+        console,
+        "AssignToken",
+        lambda repo: repo.assign_token(serial, account),
+        account=account,
+    )
+    return _done(page, console, serial, error)
+
+
+def _unassign(page: Page, console: Console, serial: str) -> Response:
+    owner = _owner(console, serial)
+    error = change(
+        page, console, "UnassignToken", lambda repo: repo.assign_token(serial, None), account=owner
+    )
+    return _done(page, console, serial, error)
+
+
+def _link(page: Page, console: Console, serial: str) -> Response:
+    """A new single-use binding link for the token's account, shown once on the page."""
+    owner = _owner(console, serial)
+    outcome = console.enrollment.create_link(
+        Person(page.address, f"admin:{page.admin}:CreateBindingLink"), owner
+    )
+    if not outcome.ok or outcome.value is None:
+        return token(page, console, serial, error="no account to make a binding link for")
+    return token(page, console, serial, link=outcome.value)
+
+
+def _owner(console: Console, serial: str) -> str | None:
+    with console.store.reading() as repo:
+        try:
+            row = repo.get_token(serial)
+        except StoreError:
+            return None
+        return row.account.account if row.account else None
+
+
+def _done(page: Page, console: Console, serial: str, error: str | None) -> Response:
+    if error:
+        return token(page, console, serial, error)
+    return page.redirect(f"tokens/{serial}", notice="done")
+
+
+ROUTES = [
+    ("accounts", "accounts", ["GET"], accounts),
+    ("tokens/<serial>", "token", ["GET"], token),
+    ("tokens/<serial>/unlock", "token_unlock", ["POST"], _unlock),
+    (
+        "tokens/<serial>/disable",
+        "token_disable",
+        ["POST"],
+        _status_action("DisableToken", TokenStatus.DISABLED),
+    ),
+    (
+        "tokens/<serial>/enable",
+        "token_enable",
+        ["POST"],
+        _status_action("EnableToken", TokenStatus.ACTIVE),
+    ),
+    (
+        "tokens/<serial>/lost",
+        "token_lost",
+        ["POST"],
+        _status_action("ReportTokenLost", TokenStatus.LOST),
+    ),
+    (
+        "tokens/<serial>/found",
+        "token_found",
+        ["POST"],
+        _status_action("ReportTokenFound", TokenStatus.ACTIVE),
+    ),
+    ("tokens/<serial>/assign", "token_assign", ["POST"], _assign),
+    ("tokens/<serial>/unassign", "token_unassign", ["POST"], _unassign),
+    ("tokens/<serial>/link", "token_link", ["POST"], _link),
+]

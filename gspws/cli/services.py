@@ -63,6 +63,30 @@ def service_add(
     click.echo(f"service {service_id} added")
 
 
+@service.command("set")
+@SERVICE_ID
+@click.option("--name", help="A new name.")
+@click.option(
+    "--allow",
+    "networks",
+    multiple=True,
+    callback=cidrs,
+    metavar="CIDR",
+    help="The allowed client networks, replacing the present ones; repeatable.",
+)
+@pass_ctx
+def service_set(c: Context, service_id: str, name: str | None, networks: list[str]) -> None:
+    """Rename a service and/or replace its allowed networks."""
+    if name is None and not networks:
+        raise click.UsageError("give --name, --allow or both")
+    with c.repo() as repo:
+        if name is not None:
+            repo.rename_service(service_id, name)
+        if networks:
+            repo.set_networks(service_id, networks)
+    click.echo(f"service {service_id} changed")
+
+
 def _grant_command(name: str, doc: str, action) -> None:
     @service.command(name, help=doc)
     @SERVICE_ID

@@ -124,5 +124,5 @@ def token_unlock(c: Context, serial: str) -> None:
 def token_disable(c: Context, serial: str) -> None:
     """Disable a token: its codes are no longer accepted."""
     with c.repo() as repo:
-        repo.get_token(serial).status = TokenStatus.DISABLED
+        repo.set_token_status(serial, TokenStatus.DISABLED)
     click.echo(f"token {serial} disabled")

@@ -138,14 +138,14 @@ class Account(Base):
     account: Mapped[str] = mapped_column(String(128), unique=True)
     name: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(254))
-    phone: Mapped[str | None] = mapped_column(String(20), index=True)  # (the console's search)
+    phone: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: Binding-page sessions carry the epoch they began in; moving it on (sign-out, a new
     #: binding link) ends every earlier session of the account (see gspws.web.session).
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: Where one-time codes go (MobileOTP.asmx): a Taiwanese mobile number as ``09xxxxxxxx``.
     #: Set by an operator (verified) or by the person on the binding page (verified by a code).
-    mobile: Mapped[str | None] = mapped_column(String(10), index=True)
+    mobile: Mapped[str | None] = mapped_column(String(10), index=True)  # (the console's search)
     mobile_verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     email_verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
@@ -184,7 +184,7 @@ class Token(Base):
     locked_at: Mapped[datetime | None]
     last_step: Mapped[int | None] = mapped_column(BigInteger)
     device_name: Mapped[str | None] = mapped_column(String(100))
-    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: A pending token's deadline for its first code (see gspws.core.enroll); None otherwise.
     expires_at: Mapped[datetime | None]

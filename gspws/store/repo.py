@@ -118,6 +118,17 @@ class Repository(VerifyQueries, OobQueries):
         self.get_service(service_id).enabled = enabled
         self._services_changed()
 
+    def rename_service(self, service_id: str, name: str) -> None:
+        self.get_service(service_id).name = name
+        self._services_changed()
+
+    def set_networks(self, service_id: str, networks: list[str]) -> None:
+        """Replace the allowed networks (CIDRs as gspws.core.access.network_list gives them)."""
+        service = self.get_service(service_id)
+        service.networks = [ServiceNetwork(cidr=c) for c in dict.fromkeys(networks)]
+        self._flush(f"{service_id}: a network is listed twice")
+        self._services_changed()
+
     def _services_changed(self) -> None:
         """Tell every worker's ServiceRegistry to reload (see gspws.core.registry)."""
         self.session.execute(
@@ -215,6 +226,22 @@ class Repository(VerifyQueries, OobQueries):
         if account is not None:
             query = query.where(Token.account_id == self.get_account(account).id)
         return list(self.session.scalars(query))
+
+    def set_token_status(self, serial: str, status: TokenStatus) -> Token:
+        """An operator's word on a token: disabled, lost (掛失), or active again (found,
+        enabled). Not for locking (failures do that) nor unlocking (:meth:`unlock`)."""
+        token = self.get_token(serial)
+        token.status = status
+        if status is TokenStatus.ACTIVE:
+            token.failures = 0
+            token.locked_at = None
+        return token
+
+    def assign_token(self, serial: str, account: str | None) -> Token:
+        """Give a token to ``account``, or (None) take it back into the pool."""
+        token = self.get_token(serial)
+        token.account = self.get_account(account) if account is not None else None
+        return token
 
     def locked_tokens(self) -> int:
         """How many tokens are locked (the metrics' gauge, read at each scrape)."""

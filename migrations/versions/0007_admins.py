@@ -40,9 +40,6 @@ def upgrade() -> None:
     # The console's searches (prefix, keyset) and audit filters.
     with op.batch_alter_table('accounts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_accounts_mobile'), ['mobile'], unique=False)
-        batch_op.create_index(batch_op.f('ix_accounts_phone'), ['phone'], unique=False)
-    with op.batch_alter_table('tokens', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_tokens_phone'), ['phone'], unique=False)
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.create_index('ix_audit_events_service_id_at', ['service_id', 'at'], unique=False)
         batch_op.create_index('ix_audit_events_account_at', ['account', 'at'], unique=False)
@@ -52,9 +49,6 @@ def downgrade() -> None:
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_index('ix_audit_events_account_at')
         batch_op.drop_index('ix_audit_events_service_id_at')
-    with op.batch_alter_table('tokens', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_tokens_phone'))
     with op.batch_alter_table('accounts', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_accounts_phone'))
         batch_op.drop_index(batch_op.f('ix_accounts_mobile'))
     op.drop_table('admins')
