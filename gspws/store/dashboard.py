@@ -69,7 +69,7 @@ _EVENTS = AuditEvent.__table__.c
 _ROLLUP = AuditRollup.__table__.c
 _LATENCY = AuditLatency.__table__.c
 _STATE = AuditRollupState.__table__.c
-_BY_POSITION = (literal_column("1"), literal_column("2"))
+_BY_POSITION: tuple[ColumnElement[Any], ...] = (literal_column("1"), literal_column("2"))
 
 
 def _floor(dialect: str, at: Any, width: int) -> ColumnElement[int]:

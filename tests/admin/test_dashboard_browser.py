@@ -10,17 +10,11 @@ import zlib
 from urllib.parse import urlsplit
 
 import pytest
-import requests
+from admin_console import PASSWORD, Browser, add_admin, totp
 from test_dashboard_figures import NOW, audit
-
-from gspws.compose import administrators_of
-from gspws.core.admins import Actor
-
-from helpers import code_at
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
-PASSWORD = "correct horse battery staple"
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[test]'")
 
@@ -76,18 +70,13 @@ def colours(png: bytes) -> set[bytes]:
 
 
 @pytest.fixture
-def signed_in_admin(settings, store, clock):
-    """An auditor enrolled through the core (the console's own walk is admin-console's test);
-    returns (name, the next code to sign in with)."""
-    admins = administrators_of(settings, store, clock)
-    token = admins.add(Actor(None, None, "test"), "dashviewer", "auditor")
-    enrolment = admins.enrolment(token)
-    assert (
-        admins.enrol(Actor(None, None, "test"), token, PASSWORD, code_at(enrolment.params, clock()))
-        is None
-    )
-    clock.advance(enrolment.params.period)  # a fresh step for signing in
-    return "dashviewer", code_at(enrolment.params, clock())
+def enrolled(live_server, settings, store, clock):
+    """An auditor enrolled through the console (tests/admin_console.py); returns (name, a code
+    of the next step, for signing in)."""
+    browser = Browser(live_server.app, clock)
+    key = browser.enrol(add_admin(settings, store, clock, "dashviewer", "auditor"))
+    clock.advance(30)
+    return "dashviewer", totp(key, clock())
 
 
 @pytest.fixture(scope="module")
@@ -110,8 +99,8 @@ def seed_calls(store) -> None:
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_the_charts_render_with_data(browser, live_server, store, signed_in_admin, tmp_path):
-    name, code = signed_in_admin
+def test_the_charts_render_with_data(browser, live_server, store, enrolled, tmp_path):
+    name, code = enrolled
     seed_calls(store)
     context = browser.new_context(locale="en", viewport={"width": 1280, "height": 1000})
     page = context.new_page()
@@ -151,28 +140,25 @@ def test_the_charts_render_with_data(browser, live_server, store, signed_in_admi
 
 
 @pytest.mark.parametrize("database_url", ["sqlite", "postgresql"], indirect=True)
-def test_the_page_without_a_browser(live_server, store, signed_in_admin):
+def test_the_page_without_a_browser(live_server, store, clock, enrolled):
     """No script anywhere (page or charts), the console's CSP, the figures in words."""
-    name, code = signed_in_admin
+    name, code = enrolled
     seed_calls(store)
-    http = requests.Session()
-    form = http.get(live_server.base + "/admin/signin?lang=en").text
-    csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
-    http.post(
-        live_server.base + "/admin/signin?lang=en",
-        data={"csrf": csrf, "name": name, "password": PASSWORD, "code": code, "next": ""},
-    )
-    page = http.get(live_server.base + "/admin/?lang=en")
+    browser = Browser(live_server.app, clock)
+    browser.get("/admin/signin")
+    browser.post("/admin/signin", {"name": name, "password": PASSWORD, "code": code})
+    page = browser.get("/admin/", lang="en")
     assert page.status_code == 200
+    text = browser.text
     assert "script-src" not in page.headers["Content-Security-Policy"]
     assert "style-src 'self'" in page.headers["Content-Security-Policy"]
-    assert "<script" not in page.text and "style=" not in page.text
-    images = re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', page.text)
+    assert "<script" not in text and "style=" not in text
+    images = re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', text)
     assert len(images) == 2
     for image in images:
         svg = base64.b64decode(image)
         assert svg.startswith(b"<svg") and b"<script" not in svg and b"http://kozea" not in svg
     # 20 hours of 3-6 successes of APP1, 10 failures of APP2: the busiest table says so
-    busiest = re.search(r'<table class="busiest">.*?</table>', page.text, re.S).group(0)
+    busiest = re.search(r'<table class="busiest">.*?</table>', text, re.S).group(0)
     assert re.search(r"<td>APP1</td><td>90</td><td>0</td>", busiest)
     assert re.search(r"<td>APP2</td><td>10</td><td>10</td>", busiest)
