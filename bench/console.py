@@ -68,10 +68,13 @@ def bench(url: str, tokens: int, audit_rows: int, now: float, repeat: int, fresh
         took = seed(create_engine(url), tokens, audit_rows, now, store.secrets.encrypt("A" * 32))
         print(f"  seeded in {took:.0f} s", flush=True)
     print(f"{dialect}: {tokens:,} tokens, {audit_rows:,} audit rows, median of {repeat}")
-    with engine.connect() as conn:
-        for name, run in [*search_cases(tokens), *audit_cases(now, audit_rows)]:
-            ms, rows = timed(lambda run=run: run(conn), repeat)
+    with store.reading() as repo:
+        session = repo.session
+        for name, run in [*search_cases(tokens), *audit_cases(now, audit_rows, tokens)]:
+            ms, rows = timed(lambda run=run: run(session), repeat)
+            rows = rows[0] if isinstance(rows, tuple) else rows  # (page, next key)
             report(name, ms, f"{len(rows)} rows")
+        conn = session.connection()
         events = AuditEvent.__table__.c
         raw = (
             select(_floor(dialect, events.at, 3600), events.code, func.count())
