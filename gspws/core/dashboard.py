@@ -168,6 +168,9 @@ class Overview:
     locked_count: int
     locked: list[LockedToken] = field(default_factory=list)
     deliveries_waiting: int = 0
+    #: 10-minute periods of the last 7 days not summarised yet, so not counted: the store
+    #: summarises the audit trail a little at each view (gspws.store.dashboard).
+    uncounted: int = 0
 
 
 class DashboardSource(Protocol):

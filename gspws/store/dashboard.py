@@ -1,29 +1,33 @@
 """The dashboard's figures (gspws.core.dashboard.DashboardSource), read from a rollup of the
 audit trail that the dashboard keeps up to date itself.
 
-Why a rollup, and why filled by the dashboard (figures: ``bench/console.py``, 10,000,000 audit
-rows over 7 days, machine loaded, see docs/admin.md): every figure read straight from
-``audit_events`` means grouping the whole window; for 7 days that is every row of the table
-(seconds on either database), far over the console's 300 ms. ``audit_rollup`` (calls per 10-minute
-period, service and code) and ``audit_latency`` (calls per period and latency bucket) hold about
-a thousand rows a period at most, so the 7-day figures are small GROUP BYs over them.
+Why a rollup (figures: ``python -m bench.console``, 10,000,000 audit rows over 7 days, machine
+loaded; docs/admin.md): the 7-day chart read straight from ``audit_events`` is a GROUP BY over
+every row: 12.8 s on PostgreSQL. The rollup keeps, per 10-minute period, calls by code
+(``audit_calls_by_code``), calls and failures by service (``audit_calls_by_service``) and calls
+by latency bucket (``audit_latency``): a few thousand rows a day, so the whole page reads in tens
+of milliseconds.
 
-Who fills them: not the call. VerifyTOTPCode writes its audit row in the very statement that
-settles the code (gspws.store.verification); adding an upsert of a per-minute counter row to it
-would add a statement to every login and make all workers queue on the same hot counter row
-(PostgreSQL row lock; on SQLite the write lock is held longer). Instead the dashboard, when it is
-opened, rolls up the whole periods that ended at least :data:`SETTLE` seconds ago and are not
-rolled up yet (:data:`CHUNK` periods per short transaction, so SQLite's write lock is never held
-long), and reads everything newer straight from ``audit_events`` (at most ``SETTLE`` + one period
-of rows, found through the index on ``at``). The rollup is exact, not sampled; an audit row
-committed more than ``SETTLE`` after its ``at`` would be missed (no transaction of gspws lasts
-that long: statements time out after ``GSPWS_DB_TIMEOUT``).
+Who fills it: not the call. VerifyTOTPCode writes its audit row in the very statement that
+settles the code (gspws.store.verification); keeping counters there would add an upsert to
+every login and make all workers queue on the same hot counter rows (a PostgreSQL row lock; the
+write lock held longer on SQLite). Instead the dashboard, when it is opened, rolls up the
+periods of the last 7 days that ended at least :data:`SETTLE` seconds ago and are not rolled up
+yet, newest first, :data:`CHUNK` periods per short transaction (so SQLite's write lock is never
+held long), for at most :data:`BUDGET` seconds a view; it reads the newer rows straight from
+``audit_events`` (at most ``SETTLE`` + one period of rows, through the index on ``at``). Rolling
+up 7 days of 10,000,000 rows takes tens of seconds (bench), so a first view after an upgrade, or
+after days without one, shows what is rolled up so far and says how much is not counted yet
+(:attr:`gspws.core.dashboard.Overview.uncounted`); each reload adds more.
 
-Several dashboards at once: the rows of a chunk and the move of ``audit_rollup_state`` are one
-transaction, the move a conditional UPDATE from the mark read; a loser (0 rows, or a duplicate
-key on PostgreSQL) rolls back and reads the winner's rows.
+The rollup is exact. A period is rolled up once: its row in ``audit_rolled_periods`` is
+inserted in the transaction that writes its figures, so of two dashboards racing for it one
+fails on the primary key, rolls back and reads the other's. An audit row committed more than
+``SETTLE`` after its ``at`` would be missed; no transaction of gspws lasts that long (statements
+time out after ``GSPWS_DB_TIMEOUT``).
 """
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -39,20 +43,19 @@ from sqlalchemy import (
     insert,
     literal_column,
     select,
-    update,
 )
 from sqlalchemy.exc import IntegrityError
 
 from gspws.core import dashboard as core
 from gspws.store.models import (
     Account,
+    AuditCallsByCode,
+    AuditCallsByService,
     AuditEvent,
     AuditLatency,
-    AuditRollup,
-    AuditRollupState,
+    AuditRolledPeriod,
     OutboxMessage,
     Token,
-    TokenStatus,
 )
 from gspws.store.repo import Store
 from gspws.store.verification import utc
@@ -64,12 +67,19 @@ PERIOD = 600
 SETTLE = 120
 #: Periods rolled up per transaction (1 hour: ~60,000 audit rows at 1,000 calls a minute).
 CHUNK = 6
+#: Seconds a view of the dashboard may spend rolling up (it rolls at least one chunk).
+BUDGET = 1.0
 
 _EVENTS = AuditEvent.__table__.c
-_ROLLUP = AuditRollup.__table__.c
+_BY_CODE = AuditCallsByCode.__table__.c
+_BY_SERVICE = AuditCallsByService.__table__.c
 _LATENCY = AuditLatency.__table__.c
-_STATE = AuditRollupState.__table__.c
-_BY_POSITION: tuple[ColumnElement[Any], ...] = (literal_column("1"), literal_column("2"))
+_ROLLED = AuditRolledPeriod.__table__.c
+_TOKENS = Token.__table__.c
+_FIRST, _SECOND = literal_column("1"), literal_column("2")
+#: Written as a literal, as ``ix_tokens_locked``'s condition is: a bound parameter would keep
+#: SQLite (and a generic plan on PostgreSQL) from using the partial index.
+LOCKED = _TOKENS.status == literal_column("'locked'")
 
 
 def _floor(dialect: str, at: Any, width: int) -> ColumnElement[int]:
@@ -80,31 +90,42 @@ def _floor(dialect: str, at: Any, width: int) -> ColumnElement[int]:
 
 
 def _bucket(duration: Any) -> ColumnElement[int]:
-    """gspws.core.dashboard.latency_bucket in SQL."""
+    """gspws.core.dashboard.latency_bucket in SQL (literals: one plan, no 51 parameters)."""
     bounds = core.LATENCY_BOUNDS
-    return case(*((duration <= bound, i) for i, bound in enumerate(bounds)), else_=len(bounds))
+    return case(
+        *(
+            (duration <= literal_column(repr(bound)), literal_column(str(i)))
+            for i, bound in enumerate(bounds)
+        ),
+        else_=literal_column(str(len(bounds))),
+    )
 
 
-def _failures(code: Any, calls: Any) -> ColumnElement[int]:
-    return func.sum(case((code.in_(sorted(core.SUCCESS_CODES)), 0), else_=calls))
+def _failures(code: Any) -> ColumnElement[int]:
+    """How many of the group's calls failed (answered other than gspws.core.dashboard's
+    SUCCESS_CODES)."""
+    successes = [literal_column(str(c)) for c in sorted(core.SUCCESS_CODES)]
+    return func.sum(case((code.in_(successes), 0), else_=1))
 
 
 class DashboardQueries:
     """:class:`gspws.core.dashboard.DashboardSource` on a :class:`Store`."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, budget: float = BUDGET) -> None:
         self.store = store
         self.dialect = store.engine.dialect.name
+        self.budget = budget
 
     def overview(self, now: float) -> core.Overview:
-        rolled_until = self.roll_up(now)
+        uncounted = self.roll_up(now)
+        settled = _settled(now)
         with self._reading() as conn:
-            windows = {w.name: self._window(conn, w, now, rolled_until) for w in core.WINDOWS}
+            windows = {w.name: self._window(conn, w, now, settled) for w in core.WINDOWS}
             locked_count, locked = self._locked(conn)
             waiting = conn.scalar(
                 select(func.count()).where(OutboxMessage.__table__.c.status == "pending")
             )
-        return core.Overview(now, windows, locked_count, locked, waiting or 0)
+        return core.Overview(now, windows, locked_count, locked, waiting or 0, uncounted)
 
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
@@ -114,80 +135,88 @@ class DashboardQueries:
     # -- the rollup ------------------------------------------------------------------------------
 
     def roll_up(self, now: float) -> int:
-        """Rolls up every whole period that settled by ``now`` and lies in the 7-day window;
-        returns the mark: periods before it are in the rollup tables, rows from it are not."""
-        target = int((now - SETTLE) // PERIOD) * PERIOD
-        oldest = core.WEEK.first_bar(now)
+        """Rolls up settled periods of the 7-day window, newest first, within the budget;
+        returns how many are still not rolled up."""
+        settled, oldest = _settled(now), core.WEEK.first_bar(now)
+        deadline, rolled_some = time.monotonic() + self.budget, False
         while True:
+            with self._reading() as conn:
+                rolled = set(
+                    conn.scalars(
+                        select(_ROLLED.period).where(
+                            _ROLLED.period >= oldest, _ROLLED.period < settled
+                        )
+                    )
+                )
+                missing = [
+                    p for p in range(settled - PERIOD, oldest - 1, -PERIOD) if p not in rolled
+                ]
+                if not missing or (rolled_some and time.monotonic() > deadline):
+                    return len(missing)
+                # periods newer than the newest row before them are empty: marked at once
+                last = conn.scalar(
+                    select(func.max(_EVENTS.at)).where(
+                        _EVENTS.at >= utc(oldest), _EVENTS.at < utc(missing[0] + PERIOD)
+                    )
+                )
+            last_period = int(last.timestamp()) // PERIOD * PERIOD if last else oldest - PERIOD
+            empty = [p for p in missing if p > last_period]
             try:
                 with self.store.unit() as repo:
-                    conn = repo.session.connection()
-                    mark = self._mark(conn)
-                    start = max(mark, oldest)
-                    if start >= target:
-                        return mark
-                    end = min(target, start + CHUNK * PERIOD)
-                    self._roll(conn, start, end, oldest)
-                    moved = conn.execute(
-                        update(AuditRollupState.__table__)
-                        .where(_STATE.id == 1, _STATE.rolled_until == mark)
-                        .values(rolled_until=end)
+                    self._roll(
+                        repo.session.connection(), empty or missing[:CHUNK], oldest, not empty
                     )
-                    if moved.rowcount != 1:
-                        raise _Overtaken
-            except (_Overtaken, IntegrityError):
-                continue  # another dashboard rolled these periods up first: read its mark
+            except IntegrityError:
+                pass  # another dashboard rolled one of these periods up first: look again
+            rolled_some = True
 
-    def _mark(self, conn: Connection) -> int:
-        mark = conn.scalar(select(_STATE.rolled_until).where(_STATE.id == 1))
-        if mark is None:
-            conn.execute(insert(AuditRollupState.__table__).values(id=1, rolled_until=0))
-            return 0
-        return int(mark)
-
-    def _roll(self, conn: Connection, start: int, end: int, oldest: int) -> None:
-        in_chunk = (_EVENTS.at >= utc(start), _EVENTS.at < utc(end))
+    def _roll(self, conn: Connection, periods: list[int], oldest: int, read: bool) -> None:
+        """Rolls ``periods`` up (``read``: False when they are known to have no rows)."""
+        conn.execute(insert(AuditRolledPeriod.__table__), [{"period": p} for p in periods])
         period = _floor(self.dialect, _EVENTS.at, PERIOD)
-        conn.execute(
-            insert(AuditRollup.__table__).from_select(
-                ["period", "service_id", "code", "calls"],
-                select(period, func.coalesce(_EVENTS.service_id, ""), _EVENTS.code, func.count())
-                .where(*in_chunk)
-                .group_by(*_BY_POSITION, literal_column("3")),
-            )
-        )
-        conn.execute(
-            insert(AuditLatency.__table__).from_select(
-                ["period", "bucket", "calls"],
-                select(period, _bucket(_EVENTS.duration_ms), func.count())
-                .where(*in_chunk)
-                .group_by(*_BY_POSITION),
-            )
-        )
-        conn.execute(delete(AuditRollup.__table__).where(_ROLLUP.period < oldest))
-        conn.execute(delete(AuditLatency.__table__).where(_LATENCY.period < oldest))
+        for start, end in _runs(periods) if read else ():
+            in_run = (_EVENTS.at >= utc(start), _EVENTS.at < utc(end))
+            service = func.coalesce(_EVENTS.service_id, literal_column("''"))
+            for table, columns, values in (
+                (AuditCallsByCode, ["period", "code", "calls"], [_EVENTS.code, func.count()]),
+                (
+                    AuditCallsByService,
+                    ["period", "service_id", "calls", "failures"],
+                    [service, func.count(), _failures(_EVENTS.code)],
+                ),
+                (
+                    AuditLatency,
+                    ["period", "bucket", "calls"],
+                    [_bucket(_EVENTS.duration_ms), func.count()],
+                ),
+            ):
+                query = select(period, *values).where(*in_run).group_by(_FIRST, _SECOND)
+                conn.execute(insert(table.__table__).from_select(columns, query))
+        for table in (AuditRolledPeriod, AuditCallsByCode, AuditCallsByService, AuditLatency):
+            conn.execute(delete(table.__table__).where(table.__table__.c.period < oldest))
 
     # -- reading ---------------------------------------------------------------------------------
 
     def _window(
-        self, conn: Connection, window: core.Window, now: float, rolled_until: int
+        self, conn: Connection, window: core.Window, now: float, settled: int
     ) -> core.WindowSummary:
         first = window.first_bar(now)
-        rolled = (_ROLLUP.period >= first, _ROLLUP.period < rolled_until)
-        rolled_latency = (_LATENCY.period >= first, _LATENCY.period < rolled_until)
-        recent = _EVENTS.at >= utc(max(first, rolled_until))
+        recent = _EVENTS.at >= utc(max(first, settled))
 
-        bar = _ROLLUP.period // window.bar * window.bar
+        def rolled(table: Any) -> tuple[ColumnElement[bool], ...]:
+            return (table.period >= first, table.period < settled)
+
+        bar = _BY_CODE.period // window.bar * window.bar
         rows = [
             *conn.execute(
-                select(bar, _ROLLUP.code, func.sum(_ROLLUP.calls))
-                .where(*rolled)
-                .group_by(*_BY_POSITION)
+                select(bar, _BY_CODE.code, func.sum(_BY_CODE.calls))
+                .where(*rolled(_BY_CODE))
+                .group_by(_FIRST, _SECOND)
             ),
             *conn.execute(
                 select(_floor(self.dialect, _EVENTS.at, window.bar), _EVENTS.code, func.count())
                 .where(recent)
-                .group_by(*_BY_POSITION)
+                .group_by(_FIRST, _SECOND)
             ),
         ]
         series = core.call_series(window, now, ((int(s), int(c), int(n)) for s, c, n in rows))
@@ -196,17 +225,17 @@ class DashboardQueries:
         for service_id, calls, failures in [
             *conn.execute(
                 select(
-                    _ROLLUP.service_id,
-                    func.sum(_ROLLUP.calls),
-                    _failures(_ROLLUP.code, _ROLLUP.calls),
+                    _BY_SERVICE.service_id,
+                    func.sum(_BY_SERVICE.calls),
+                    func.sum(_BY_SERVICE.failures),
                 )
-                .where(*rolled)
-                .group_by(_ROLLUP.service_id)
+                .where(*rolled(_BY_SERVICE))
+                .group_by(_FIRST)
             ),
             *conn.execute(
-                select(_EVENTS.service_id, func.count(), _failures(_EVENTS.code, 1))
+                select(_EVENTS.service_id, func.count(), _failures(_EVENTS.code))
                 .where(recent)
-                .group_by(_EVENTS.service_id)
+                .group_by(_FIRST)
             ),
         ]:
             before = services.get(service_id or "", (0, 0))
@@ -217,13 +246,11 @@ class DashboardQueries:
         for bucket, calls in [
             *conn.execute(
                 select(_LATENCY.bucket, func.sum(_LATENCY.calls))
-                .where(*rolled_latency)
-                .group_by(_LATENCY.bucket)
+                .where(*rolled(_LATENCY))
+                .group_by(_FIRST)
             ),
             *conn.execute(
-                select(_bucket(_EVENTS.duration_ms), func.count())
-                .where(recent)
-                .group_by(literal_column("1"))
+                select(_bucket(_EVENTS.duration_ms), func.count()).where(recent).group_by(_FIRST)
             ),
         ]:
             histogram[int(bucket)] = histogram.get(int(bucket), 0) + int(calls)
@@ -233,14 +260,13 @@ class DashboardQueries:
         )
 
     def _locked(self, conn: Connection) -> tuple[int, list[core.LockedToken]]:
-        tokens, accounts = Token.__table__.c, Account.__table__.c
-        is_locked = tokens.status == TokenStatus.LOCKED
-        count = conn.scalar(select(func.count()).where(is_locked)) or 0
+        accounts = Account.__table__.c
+        count = conn.scalar(select(func.count()).select_from(Token.__table__).where(LOCKED)) or 0
         rows = conn.execute(
-            select(tokens.serial, accounts.account, tokens.locked_at)
+            select(_TOKENS.serial, accounts.account, _TOKENS.locked_at)
             .select_from(Token.__table__.outerjoin(Account.__table__))
-            .where(is_locked)
-            .order_by(tokens.locked_at.desc(), tokens.id.desc())
+            .where(LOCKED)
+            .order_by(_TOKENS.locked_at.desc())
             .limit(core.LOCKED_SHOWN)
         )
         return count, [
@@ -249,5 +275,18 @@ class DashboardQueries:
         ]
 
 
-class _Overtaken(Exception):
-    """Another dashboard moved the rollup's mark during this transaction."""
+def _settled(now: float) -> int:
+    """Start of the first period not settled at ``now``: periods before it can be rolled up."""
+    return int((now - SETTLE) // PERIOD) * PERIOD
+
+
+def _runs(periods: list[int]) -> Iterator[tuple[int, int]]:
+    """Contiguous spans ``(start, end)`` covering ``periods`` (any order)."""
+    ordered = sorted(periods)
+    start = previous = ordered[0]
+    for period in ordered[1:]:
+        if period != previous + PERIOD:
+            yield start, previous + PERIOD
+            start = period
+        previous = period
+    yield start, previous + PERIOD

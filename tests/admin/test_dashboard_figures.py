@@ -12,9 +12,9 @@ from gspws.core import dashboard as core
 from gspws.store.dashboard import SETTLE, DashboardQueries
 from gspws.store.models import (
     Account,
+    AuditCallsByCode,
     AuditEvent,
-    AuditRollup,
-    AuditRollupState,
+    AuditRolledPeriod,
     OutboxMessage,
     Token,
     TokenStatus,
@@ -72,7 +72,7 @@ def seeded(store) -> None:
 
 def test_figures_of_known_rows(store):
     seeded(store)
-    overview = DashboardQueries(store).overview(NOW)
+    overview = DashboardQueries(store, budget=math.inf).overview(NOW)
 
     day = overview.windows["24h"]
     assert day.series.starts[-1] == BAR and len(day.series.starts) == 144
@@ -110,12 +110,15 @@ def test_figures_of_known_rows(store):
 
 def test_rolled_up_and_raw_rows_add_up_once(store):
     seeded(store)
-    queries = DashboardQueries(store)
+    queries = DashboardQueries(store, budget=math.inf)
     first = queries.overview(NOW)
+    assert first.uncounted == 0
     with store.reading() as repo:
-        mark = repo.session.scalar(select(AuditRollupState.__table__.c.rolled_until))
-        rolled = repo.session.scalar(select(AuditRollup.__table__.c.calls).limit(1))
-    assert mark == (NOW - SETTLE) // 600 * 600 and rolled  # the older bars were rolled up
+        rolled = set(repo.session.scalars(select(AuditRolledPeriod.__table__.c.period)))
+        by_code = repo.session.execute(select(AuditCallsByCode.__table__)).all()
+    settled = int(NOW - SETTLE) // 600 * 600
+    assert rolled == set(range(core.WEEK.first_bar(NOW), settled, 600))
+    assert (BAR - 3 * 600, 0, 5) in by_code and (BAR - 3 * 600, 3001, 2) in by_code
     assert queries.overview(NOW) == first  # a second look rolls nothing up twice
     # an hour later the current bar is rolled up too; the figures are the same
     later = queries.overview(NOW + 3600)
@@ -127,6 +130,22 @@ def test_rolled_up_and_raw_rows_add_up_once(store):
     assert {c: sum(n) for c, n in week_later.calls.items()} == {
         c: sum(n) for c, n in week.calls.items()
     }
+
+
+def test_a_view_rolls_up_within_its_budget_newest_first(store):
+    """With no time to spare, each view rolls up one step: the newest periods first (here the
+    empty ones since 30 minutes ago, then the one with rows), and says how much is not counted."""
+    seeded(store)
+    queries = DashboardQueries(store, budget=0)
+    views = [queries.overview(NOW) for _ in range(4)]
+    assert views[0].uncounted > views[1].uncounted > views[2].uncounted > 0
+    assert views[0].windows["24h"].series.total == 6  # the current bar only (read raw)
+    assert views[1].windows["24h"].series.total == 13  # the bar with rows: rolled second
+    assert views[1].windows["7d"].series.total == 13  # 2 days ago: not yet
+    while views[-1].uncounted:
+        views.append(queries.overview(NOW))
+    assert views[-1] == DashboardQueries(store, budget=math.inf).overview(NOW)
+    assert views[-1].windows["7d"].series.total == 17
 
 
 def test_locked_tokens_and_deliveries_waiting(store):
