@@ -84,8 +84,13 @@ def bench(url: str, tokens: int, audit_rows: int, now: float, repeat: int, fresh
         ms, rows = timed(lambda: conn.execute(raw).all(), 1)
         report("dashboard 7 days straight from audit_events", ms, f"{len(rows)} rows")
     dashboard = DashboardQueries(store)
-    ms, _ = timed(lambda: dashboard.overview(now), 1)
-    report("dashboard, first: rolling up 7 days", ms, "(once)", goal=False)
+    ms, overview = timed(lambda: dashboard.overview(now), 1)
+    report("dashboard, first view (rolls up for <= 1 s)", ms, f"{overview.uncounted} periods left")
+    started, views = time.perf_counter(), 0
+    while overview.uncounted:
+        overview, views = dashboard.overview(now), views + 1
+    took = time.perf_counter() - started
+    report(f"  the rest of 7 days rolled up ({views} more views)", took * 1000, goal=False)
     ms, overview = timed(lambda: dashboard.overview(now + 1), repeat)
     report("dashboard", ms, f"{overview.windows['7d'].series.total:,} calls in 7 days")
     ms, _ = timed(lambda: dashboard.overview(now + 600), 1)

@@ -102,13 +102,14 @@ class CallSeries:
 
 
 def call_series(window: Window, now: float, rows: Iterable[tuple[int, int, int]]) -> CallSeries:
-    """Shapes ``(bar start, code, calls)`` rows (several rows of one bar and code add up; rows
-    outside the window are ignored) into a :class:`CallSeries`."""
+    """Shapes ``(Unix time, code, calls)`` rows into a :class:`CallSeries`: each row counts in
+    the bar holding its time (a 10-minute period's start, say, in its hour's bar); rows outside
+    the window are ignored."""
     starts = window.bar_starts(now)
     position = {start: i for i, start in enumerate(starts)}
     by_code: dict[int, list[int]] = {}
-    for start, code, calls in rows:
-        i = position.get(start)
+    for at, code, calls in rows:
+        i = position.get(int(at) // window.bar * window.bar)
         if i is not None:
             by_code.setdefault(code, [0] * len(starts))[i] += calls
     return CallSeries(

@@ -76,7 +76,8 @@ _BY_SERVICE = AuditCallsByService.__table__.c
 _LATENCY = AuditLatency.__table__.c
 _ROLLED = AuditRolledPeriod.__table__.c
 _TOKENS = Token.__table__.c
-_FIRST, _SECOND = literal_column("1"), literal_column("2")
+_FIRST: ColumnElement[Any] = literal_column("1")
+_SECOND: ColumnElement[Any] = literal_column("2")
 #: Written as a literal, as ``ix_tokens_locked``'s condition is: a bound parameter would keep
 #: SQLite (and a generic plan on PostgreSQL) from using the partial index.
 LOCKED = _TOKENS.status == literal_column("'locked'")
@@ -104,7 +105,9 @@ def _bucket(duration: Any) -> ColumnElement[int]:
 def _failures(code: Any) -> ColumnElement[int]:
     """How many of the group's calls failed (answered other than gspws.core.dashboard's
     SUCCESS_CODES)."""
-    successes = [literal_column(str(c)) for c in sorted(core.SUCCESS_CODES)]
+    successes: list[ColumnElement[Any]] = [
+        literal_column(str(c)) for c in sorted(core.SUCCESS_CODES)
+    ]
     return func.sum(case((code.in_(successes), 0), else_=1))
 
 
@@ -118,9 +121,8 @@ class DashboardQueries:
 
     def overview(self, now: float) -> core.Overview:
         uncounted = self.roll_up(now)
-        settled = _settled(now)
         with self._reading() as conn:
-            windows = {w.name: self._window(conn, w, now, settled) for w in core.WINDOWS}
+            windows = self._windows(conn, now)
             locked_count, locked = self._locked(conn)
             waiting = conn.scalar(
                 select(func.count()).where(OutboxMessage.__table__.c.status == "pending")
@@ -192,72 +194,86 @@ class DashboardQueries:
             ):
                 query = select(period, *values).where(*in_run).group_by(_FIRST, _SECOND)
                 conn.execute(insert(table.__table__).from_select(columns, query))
-        for table in (AuditRolledPeriod, AuditCallsByCode, AuditCallsByService, AuditLatency):
-            conn.execute(delete(table.__table__).where(table.__table__.c.period < oldest))
+        for old in (AuditRolledPeriod, AuditCallsByCode, AuditCallsByService, AuditLatency):
+            conn.execute(delete(old.__table__).where(old.__table__.c.period < oldest))
 
     # -- reading ---------------------------------------------------------------------------------
 
-    def _window(
-        self, conn: Connection, window: core.Window, now: float, settled: int
-    ) -> core.WindowSummary:
-        first = window.first_bar(now)
-        recent = _EVENTS.at >= utc(max(first, settled))
+    def _windows(self, conn: Connection, now: float) -> dict[str, core.WindowSummary]:
+        """Both windows at once: rolled-up periods (``settled`` is later than either window's
+        start) summed per window by conditional sums, and the newer rows, which belong to both,
+        read once."""
+        settled = _settled(now)
+        firsts = [window.first_bar(now) for window in core.WINDOWS]
+        recent = _EVENTS.at >= utc(settled)
 
         def rolled(table: Any) -> tuple[ColumnElement[bool], ...]:
-            return (table.period >= first, table.period < settled)
+            return (table.period >= min(firsts), table.period < settled)
 
-        bar = _BY_CODE.period // window.bar * window.bar
-        rows = [
+        def per_window(table: Any, value: Any) -> list[ColumnElement[int]]:
+            return [func.sum(case((table.period >= first, value), else_=0)) for first in firsts]
+
+        periods = [
             *conn.execute(
-                select(bar, _BY_CODE.code, func.sum(_BY_CODE.calls))
-                .where(*rolled(_BY_CODE))
-                .group_by(_FIRST, _SECOND)
+                select(_BY_CODE.period, _BY_CODE.code, _BY_CODE.calls).where(*rolled(_BY_CODE))
             ),
             *conn.execute(
-                select(_floor(self.dialect, _EVENTS.at, window.bar), _EVENTS.code, func.count())
+                select(_floor(self.dialect, _EVENTS.at, PERIOD), _EVENTS.code, func.count())
                 .where(recent)
                 .group_by(_FIRST, _SECOND)
             ),
         ]
-        series = core.call_series(window, now, ((int(s), int(c), int(n)) for s, c, n in rows))
-
-        services: dict[str, tuple[int, int]] = {}
-        for service_id, calls, failures in [
+        n = len(core.WINDOWS)
+        services: list[dict[str, tuple[int, int]]] = [{} for _ in range(n)]
+        newest_services = conn.execute(
+            select(_EVENTS.service_id, func.count(), _failures(_EVENTS.code))
+            .where(recent)
+            .group_by(_FIRST)
+        ).all()
+        for service_id, *sums in [
             *conn.execute(
                 select(
                     _BY_SERVICE.service_id,
-                    func.sum(_BY_SERVICE.calls),
-                    func.sum(_BY_SERVICE.failures),
+                    *per_window(_BY_SERVICE, _BY_SERVICE.calls),
+                    *per_window(_BY_SERVICE, _BY_SERVICE.failures),
                 )
                 .where(*rolled(_BY_SERVICE))
                 .group_by(_FIRST)
             ),
-            *conn.execute(
-                select(_EVENTS.service_id, func.count(), _failures(_EVENTS.code))
-                .where(recent)
-                .group_by(_FIRST)
-            ),
+            *((s, *[c] * n, *[f] * n) for s, c, f in newest_services),
         ]:
-            before = services.get(service_id or "", (0, 0))
-            services[service_id or ""] = (before[0] + int(calls), before[1] + int(failures))
-        by_service = [core.ServiceCalls(s, c, f) for s, (c, f) in services.items()]
-
-        histogram: dict[int, int] = {}
-        for bucket, calls in [
+            for i in range(n):
+                calls, failures = services[i].get(service_id or "", (0, 0))
+                services[i][service_id or ""] = (
+                    calls + int(sums[i]),
+                    failures + int(sums[n + i]),
+                )
+        histograms: list[dict[int, int]] = [{} for _ in range(n)]
+        newest_latency = conn.execute(
+            select(_bucket(_EVENTS.duration_ms), func.count()).where(recent).group_by(_FIRST)
+        ).all()
+        for bucket, *sums in [
             *conn.execute(
-                select(_LATENCY.bucket, func.sum(_LATENCY.calls))
+                select(_LATENCY.bucket, *per_window(_LATENCY, _LATENCY.calls))
                 .where(*rolled(_LATENCY))
                 .group_by(_FIRST)
             ),
-            *conn.execute(
-                select(_bucket(_EVENTS.duration_ms), func.count()).where(recent).group_by(_FIRST)
-            ),
+            *((b, *[c] * n) for b, c in newest_latency),
         ]:
-            histogram[int(bucket)] = histogram.get(int(bucket), 0) + int(calls)
+            for i in range(n):
+                histograms[i][int(bucket)] = histograms[i].get(int(bucket), 0) + int(sums[i])
 
-        return core.WindowSummary(
-            series, core.latency(histogram), core.busiest(by_service), core.failing(by_service)
-        )
+        summaries = {}
+        for i, window in enumerate(core.WINDOWS):
+            rows = ((int(p), int(c), int(k)) for p, c, k in periods)
+            by_service = [core.ServiceCalls(s, c, f) for s, (c, f) in services[i].items() if c]
+            summaries[window.name] = core.WindowSummary(
+                core.call_series(window, now, rows),
+                core.latency({b: k for b, k in histograms[i].items() if k}),
+                core.busiest(by_service),
+                core.failing(by_service),
+            )
+        return summaries
 
     def _locked(self, conn: Connection) -> tuple[int, list[core.LockedToken]]:
         accounts = Account.__table__.c
