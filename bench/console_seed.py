@@ -17,6 +17,8 @@ from collections.abc import Callable
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from gspws.store.models import AuditEvent
+
 BATCH = 500_000
 SERVICES = 50
 #: A ServiceID, account and operation the seed never writes: the audit page's worst case (a
@@ -114,6 +116,12 @@ def seed(
     week = 7 * 24 * 3600
     started = time.perf_counter()
     plan = [("accounts", tokens), ("tokens", tokens), ("audit", audit_rows)]
+    # the audit table's indexes are built after its rows (sorted once rather than grown row by
+    # row in random order: minutes faster at 10,000,000 rows)
+    indexes = list(AuditEvent.__table__.indexes)
+    with engine.begin() as conn:
+        for index in indexes:
+            index.drop(conn)
     for table, count in plan:
         for first in range(0, count, BATCH):
             last = min(count, first + BATCH) - 1
@@ -128,6 +136,10 @@ def seed(
             with engine.begin() as conn:
                 conn.execute(text(statements[table]), params)
             say(f"  {table}: {last + 1:,}/{count:,} ({time.perf_counter() - started:.0f} s)")
+    for index in indexes:
+        with engine.begin() as conn:
+            index.create(conn)
+        say(f"  index {index.name} ({time.perf_counter() - started:.0f} s)")
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             for table in ("accounts", "tokens", "audit_events"):

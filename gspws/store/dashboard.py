@@ -13,7 +13,7 @@ settles the code (gspws.store.verification); keeping counters there would add an
 every login and make all workers queue on the same hot counter rows (a PostgreSQL row lock; the
 write lock held longer on SQLite). Instead the dashboard, when it is opened, rolls up the
 periods of the last 7 days that ended at least :data:`SETTLE` seconds ago and are not rolled up
-yet, newest first, :data:`CHUNK` periods per short transaction (so SQLite's write lock is never
+yet, newest first, in short transactions (:data:`CHUNK_SECONDS`: SQLite's write lock is never
 held long), for at most :data:`BUDGET` seconds a view; it reads the newer rows straight from
 ``audit_events`` (at most ``SETTLE`` + one period of rows, through the index on ``at``). Rolling
 up 7 days of 10,000,000 rows takes tens of seconds (bench), so a first view after an upgrade, or
@@ -65,8 +65,12 @@ PERIOD = 600
 #: A period is rolled up once it ended this many seconds ago, so that every audit row of it has
 #: been committed.
 SETTLE = 120
-#: Periods rolled up per transaction (1 hour: ~60,000 audit rows at 1,000 calls a minute).
-CHUNK = 6
+#: A rolling transaction's target length in seconds: the number of periods it rolls up starts
+#: at 1 and doubles while a transaction takes less than half of this, halves when one takes
+#: more than twice it (SQLite's write lock is held that long; ~10,000 audit rows at 1,000 calls
+#: a minute take about 0.1 s).
+CHUNK_SECONDS = 0.1
+MAX_CHUNK = 144
 #: Seconds a view of the dashboard may spend rolling up (it rolls at least one chunk).
 BUDGET = 1.0
 
@@ -140,7 +144,7 @@ class DashboardQueries:
         """Rolls up settled periods of the 7-day window, newest first, within the budget;
         returns how many are still not rolled up."""
         settled, oldest = _settled(now), core.WEEK.first_bar(now)
-        deadline, rolled_some = time.monotonic() + self.budget, False
+        deadline, rolled_some, size = time.monotonic() + self.budget, False, 1
         while True:
             with self._reading() as conn:
                 rolled = set(
@@ -163,13 +167,19 @@ class DashboardQueries:
                 )
             last_period = int(last.timestamp()) // PERIOD * PERIOD if last else oldest - PERIOD
             empty = [p for p in missing if p > last_period]
+            begun = time.monotonic()
             try:
                 with self.store.unit() as repo:
                     self._roll(
-                        repo.session.connection(), empty or missing[:CHUNK], oldest, not empty
+                        repo.session.connection(), empty or missing[:size], oldest, not empty
                     )
             except IntegrityError:
                 pass  # another dashboard rolled one of these periods up first: look again
+            took = time.monotonic() - begun
+            if not empty and took < CHUNK_SECONDS / 2:
+                size = min(MAX_CHUNK, size * 2)
+            elif took > CHUNK_SECONDS * 2:
+                size = max(1, size // 2)
             rolled_some = True
 
     def _roll(self, conn: Connection, periods: list[int], oldest: int, read: bool) -> None:
