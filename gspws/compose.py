@@ -135,7 +135,7 @@ def administrators_of(
 ) -> Administrators:
     """The operator console's administrators (also `gspws admin ...`): the token lockout's
     threshold and cool-down apply to them too."""
-    from gspws.store.admins import admin_unit
+    from gspws.store.admins import admin_reading, admin_unit
 
     policy = AdminPolicy(
         lockout_threshold=settings.lockout_threshold,
@@ -144,7 +144,7 @@ def administrators_of(
         issuer=f"{settings.issuer} admin",
         window=settings.totp_window,
     )
-    return Administrators(partial(admin_unit, store), policy, clock)
+    return Administrators(partial(admin_unit, store), policy, clock, partial(admin_reading, store))
 
 
 def admin_console(

@@ -42,7 +42,7 @@ class Browser:
     def get(self, path: str, **query):
         self.page = self.client.get(
             path,
-            query_string=query,
+            query_string=query or None,
             environ_base={"REMOTE_ADDR": self.address},
             headers=self.headers,
         )

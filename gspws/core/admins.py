@@ -106,7 +106,7 @@ class AdminRepository(Protocol):
     def finish_enrolment(
         self, token_hash: str, password_hash: str, step: int, now: float
     ) -> bool: ...
-    def accept_admin_step(self, admin_id: int, step: int) -> bool: ...
+    def accept_admin_step(self, admin_id: int, step: int, epoch: int) -> bool: ...
     def admin_failed(self, admin_id: int, threshold: int, now: float) -> None: ...
     def admin_signed_in(self, admin_id: int) -> None: ...
     def set_admin_disabled(self, name: str, disabled: bool) -> bool: ...
@@ -141,8 +141,11 @@ class Enrolment:
 
 
 class Administrators:
-    def __init__(self, unit: Unit, policy: AdminPolicy, clock: Clock) -> None:
+    def __init__(self, unit: Unit, policy: AdminPolicy, clock: Clock, reading: Unit) -> None:
+        """``reading``: a transaction that only reads. argon2 runs outside any writing
+        transaction (on SQLite that holds the one write lock every SOAP call needs)."""
         self._unit = unit
+        self._reading = reading
         self._policy = policy
         self._clock = clock
 
@@ -181,14 +184,14 @@ class Administrators:
         return done
 
     def list(self) -> list[AdminState]:
-        with self._unit() as repo:
+        with self._reading() as repo:
             return repo.list_admins()
 
     # -- enrolment ---------------------------------------------------------------------------
 
     def enrolment(self, token: str) -> Enrolment | None:
         """The enrolment a link opens, while it is unused and in time."""
-        with self._unit() as repo:
+        with self._reading() as repo:
             state = repo.admin_by_link(link_hash(token))
         if state is None or state.totp_secret is None or state.enrol_expires_at is None:
             return None
@@ -228,28 +231,29 @@ class Administrators:
         (why is not told: the audit row and the failure count know)."""
         begun = time.monotonic()
         now = self._clock()
+        with self._reading() as reading:
+            state = reading.admin(name) if valid_name(name) else None
+        password_ok = pin.password_matches(state.password_hash if state else None, password)
+        actor = Actor(state.name if state else None, address, "SignIn")
+        if state is None:
+            self._audit(actor, codes.REJECTED, now, begun)
+            return None
+        usable = (
+            state.enrolled
+            and not state.disabled
+            and not state.locked(now, self._policy.lockout_cooldown)
+        )
+        step = (
+            matching_step(TotpParams(state.totp_secret), code, now, self._policy.window)
+            if state.totp_secret
+            else None
+        )
         with self._unit() as repo:
-            state = repo.admin(name) if valid_name(name) else None
-            password_ok = pin.password_matches(state.password_hash if state else None, password)
-            actor = Actor(state.name if state else None, address, "SignIn")
-            if state is None:
-                repo.audit(actor, None, codes.REJECTED, now, _ms(begun))
-                return None
-            usable = (
-                state.enrolled
-                and not state.disabled
-                and not state.locked(now, self._policy.lockout_cooldown)
-            )
-            step = (
-                matching_step(TotpParams(state.totp_secret), code, now, self._policy.window)
-                if state.totp_secret
-                else None
-            )
             if (
                 usable
                 and password_ok
                 and step is not None
-                and repo.accept_admin_step(state.id, step)
+                and repo.accept_admin_step(state.id, step, state.session_epoch)
             ):
                 repo.admin_signed_in(state.id)
                 repo.audit(actor, None, codes.OK, now, _ms(begun))
@@ -269,7 +273,7 @@ class Administrators:
         return state.session_epoch
 
     def role(self, name: str) -> str | None:
-        with self._unit() as repo:
+        with self._reading() as repo:
             state = repo.admin(name)
         return state.role if state else None
 
@@ -277,6 +281,10 @@ class Administrators:
         """A console action's audit row (the pages call it after each change they make)."""
         with self._unit() as repo:
             repo.audit(actor, account, outcome, self._clock(), 0.0)
+
+    def _audit(self, actor: Actor, outcome: ReturnCode, now: float, begun: float) -> None:
+        with self._unit() as repo:
+            repo.audit(actor, None, outcome, now, _ms(begun))
 
 
 def _ms(begun: float) -> float:

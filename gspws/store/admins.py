@@ -88,10 +88,18 @@ class AdminQueries(Repository):
             )
         )
 
-    def accept_admin_step(self, admin_id: int, step: int) -> bool:
+    def accept_admin_step(self, admin_id: int, step: int, epoch: int) -> bool:
+        """Only above the last accepted step, and only while the administrator is as the
+        sign-in read them (``epoch``: no reset nor disable since; enrolled; not disabled)."""
         return self._changed(
             update(Admin)
-            .where(Admin.id == admin_id, (Admin.last_step.is_(None)) | (Admin.last_step < step))
+            .where(
+                Admin.id == admin_id,
+                Admin.last_step.is_(None) | (Admin.last_step < step),
+                Admin.session_epoch == epoch,
+                Admin.enrolled.is_(True),
+                Admin.disabled.is_(False),
+            )
             .values(last_step=step)
         )
 
@@ -141,4 +149,11 @@ class AdminQueries(Repository):
 def admin_unit(store: Store) -> Iterator[AdminQueries]:
     """One transaction (as :meth:`Store.unit`) with the administrators' operations."""
     with store.unit() as repo:
+        yield AdminQueries(repo.session, repo.secrets)
+
+
+@contextmanager
+def admin_reading(store: Store) -> Iterator[AdminQueries]:
+    """A transaction that only reads (on SQLite it does not take the write lock)."""
+    with store.reading() as repo:
         yield AdminQueries(repo.session, repo.secrets)

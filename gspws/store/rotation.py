@@ -1,4 +1,6 @@
 """Key rotation: re-encrypt every token secret under the first key, then retire the others.
+(The operator console's administrators' TOTP keys are under the same keys: they are re-encrypted
+and counted with the token secrets, listed as ``admin:NAME``.)
 
 Key-file mode (``GSPWS_SECRET_KEY`` empty), :func:`rotate_key_file`:
 
@@ -32,16 +34,33 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, Table, func, literal, select, update
 from sqlalchemy.engine import Connection, Engine, Row
 
 from gspws.errors import ConfigError, GspwsError
-from gspws.store.models import Token
+from gspws.store.models import Admin, Token
 from gspws.store.secrets import fingerprint, read_key_file, write_key_file
 
-Rows = Sequence[Row[Any, Any, Any]]  # (id, serial, secret) of tokens
+Rows = Sequence[Row[Any, Any, Any]]  # (id, serial, secret) of tokens (or administrators)
 
 TOKENS = Token.__table__
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """A table with secrets under the keys: its secret column, and what names a row in a list
+    of unreadable ones (a token's serial; ``admin:NAME`` for an administrator's TOTP key)."""
+
+    table: Table
+    secret: str
+    label: ColumnElement[str]
+
+
+#: Every secret under the keys: token secrets, then the console administrators' TOTP keys.
+SECRETS = (
+    Secrets(TOKENS, "secret", TOKENS.c.serial),
+    Secrets(Admin.__table__, "totp_secret", literal("admin:") + Admin.__table__.c.name),
+)
 DEFAULT_BATCH_SIZE = 500
 MAX_PASSES = 5
 
@@ -78,7 +97,7 @@ def census(engine: Engine, keys: list[bytes], batch_size: int = DEFAULT_BATCH_SI
     first = Fernet(keys[0]) if keys else None
     others = [Fernet(k) for k in keys[1:]]
     result = Census()
-    for rows in _batches(engine, batch_size):
+    for rows in (rows for kind in SECRETS for rows in _batches(engine, batch_size, kind=kind)):
         for row in rows:
             result.total += 1
             blob = bytes(row.secret)
@@ -100,17 +119,22 @@ def _readable(fernet: Fernet, blob: bytes) -> bool:
 
 
 def _batches(
-    engine: Engine, batch_size: int, handle: Callable[[Connection, Rows], None] | None = None
+    engine: Engine,
+    batch_size: int,
+    handle: Callable[[Connection, Rows], None] | None = None,
+    kind: Secrets = SECRETS[0],
 ) -> Iterator[Rows]:
-    """Token rows (id, serial, secret) by ascending id, ``batch_size`` per transaction; ``handle``
-    runs inside each batch's transaction."""
+    """Rows (id, serial, secret) of ``kind`` with a secret, by ascending id, ``batch_size`` per
+    transaction; ``handle`` runs inside each batch's transaction."""
+    table = kind.table
+    secret = table.c[kind.secret]
     last = 0
     while True:
         with engine.begin() as conn:
             rows = conn.execute(
-                select(TOKENS.c.id, TOKENS.c.serial, TOKENS.c.secret)
-                .where(TOKENS.c.id > last)
-                .order_by(TOKENS.c.id)
+                select(table.c.id, kind.label.label("serial"), secret.label("secret"))
+                .where(table.c.id > last, secret.is_not(None))
+                .order_by(table.c.id)
                 .limit(batch_size)
             ).all()
             if rows and handle is not None:
@@ -150,7 +174,11 @@ Progress = Callable[[PassProgress], None]
 
 
 def _pass_handler(
-    first: Fernet, every: MultiFernet, state: PassProgress, unreadable: list[str]
+    first: Fernet,
+    every: MultiFernet,
+    state: PassProgress,
+    unreadable: list[str],
+    kind: Secrets = SECRETS[0],
 ) -> Callable[[Connection, Rows], None]:
     """One pass's work on a batch: re-encrypt what ``first`` cannot open, counting in ``state``
     and listing in ``unreadable`` the serials no key opens."""
@@ -166,10 +194,11 @@ def _pass_handler(
             except InvalidToken:
                 unreadable.append(row.serial)
                 continue
+            column = kind.table.c[kind.secret]
             changed = conn.execute(
-                update(TOKENS)
-                .where(TOKENS.c.id == row.id, TOKENS.c.secret == old)
-                .values(secret=new)
+                update(kind.table)
+                .where(kind.table.c.id == row.id, column == old)
+                .values({kind.secret: new})
             ).rowcount
             if changed == 1:
                 state.reencrypted += 1
@@ -194,12 +223,13 @@ def reencrypt(
     for number in range(1, MAX_PASSES + 1):
         state = PassProgress(number, _count(engine))
         unreadable: list[str] = []
-        handle = _pass_handler(first, every, state, unreadable)
-        for rows in _batches(engine, batch_size, handle):
-            state.done += len(rows)
-            state.unreadable = len(unreadable)
-            if progress is not None:
-                progress(state)
+        for kind in SECRETS:
+            handle = _pass_handler(first, every, state, unreadable, kind)
+            for rows in _batches(engine, batch_size, handle, kind):
+                state.done += len(rows)
+                state.unreadable = len(unreadable)
+                if progress is not None:
+                    progress(state)
         result.passes = number
         result.reencrypted += state.reencrypted
         if number == 1:
@@ -212,7 +242,15 @@ def reencrypt(
 
 def _count(engine: Engine) -> int:
     with engine.connect() as conn:
-        return conn.scalar(select(func.count()).select_from(TOKENS)) or 0
+        return sum(
+            conn.scalar(
+                select(func.count())
+                .select_from(kind.table)
+                .where(kind.table.c[kind.secret].is_not(None))
+            )
+            or 0
+            for kind in SECRETS
+        )
 
 
 # -- the key file -------------------------------------------------------------------------------
