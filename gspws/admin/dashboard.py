@@ -52,6 +52,11 @@ WORDS = translations(
         "locked_more": ("另有 {} 個未列出。", "{} more not listed."),
         "waiting": ("等待寄送的訊息", "Deliveries waiting"),
         "as_of": ("資料時間 (UTC)", "As of (UTC)"),
+        "uncounted": (
+            "稽核紀錄彙整中：近 7 日尚有 {} 個 10 分鐘時段未計入，請稍後重新整理。",
+            "Still summarising the audit trail: {} ten-minute periods of the last 7 days are not "
+            "counted yet. Reload in a moment.",
+        ),
         "latency_note": (
             "回應時間以約 25% 寬的區間統計，顯示所在區間的上限。",
             "Latency is counted in buckets about 25 % wide; the bucket's upper bound is shown.",
