@@ -37,6 +37,10 @@ def search_cases(tokens: int) -> list[Case]:
             "search: account prefix, a page deep",
             lambda s: console.accounts(s, "account", "user0", account_name(middle)),
         ),
+        (
+            "search: account prefix, the last page",
+            lambda s: console.accounts(s, "account", "user", account_name(tokens - PAGE)),
+        ),
         ("search: serial", lambda s: console.tokens(s, serial(middle), None)),
         ("search: serial prefix", lambda s: console.tokens(s, "TOTP00000", None)),
         ("search: mobile", lambda s: console.accounts(s, "mobile", mobile(middle), None)),

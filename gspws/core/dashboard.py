@@ -111,7 +111,10 @@ def call_series(window: Window, now: float, rows: Iterable[tuple[int, int, int]]
     for at, code, calls in rows:
         i = position.get(int(at) // window.bar * window.bar)
         if i is not None:
-            by_code.setdefault(code, [0] * len(starts))[i] += calls
+            counts = by_code.get(code)
+            if counts is None:
+                counts = by_code[code] = [0] * len(starts)
+            counts[i] += calls
     return CallSeries(
         window, tuple(starts), {code: tuple(by_code[code]) for code in sorted(by_code)}
     )

@@ -106,6 +106,9 @@ def _bucket(duration: Any) -> ColumnElement[int]:
     )
 
 
+_EVENT_BUCKET = _bucket(_EVENTS.duration_ms)
+
+
 def _failures(code: Any) -> ColumnElement[int]:
     """How many of the group's calls failed (answered other than gspws.core.dashboard's
     SUCCESS_CODES)."""
@@ -199,7 +202,7 @@ class DashboardQueries:
                 (
                     AuditLatency,
                     ["period", "bucket", "calls"],
-                    [_bucket(_EVENTS.duration_ms), func.count()],
+                    [_EVENT_BUCKET, func.count()],
                 ),
             ):
                 query = select(period, *values).where(*in_run).group_by(_FIRST, _SECOND)
@@ -260,7 +263,7 @@ class DashboardQueries:
                 )
         histograms: list[dict[int, int]] = [{} for _ in range(n)]
         newest_latency = conn.execute(
-            select(_bucket(_EVENTS.duration_ms), func.count()).where(recent).group_by(_FIRST)
+            select(_EVENT_BUCKET, func.count()).where(recent).group_by(_FIRST)
         ).all()
         for bucket, *sums in [
             *conn.execute(
