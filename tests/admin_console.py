@@ -107,3 +107,32 @@ def signed_in(app, settings, store, clock, name: str = "alice", role: str = "ope
     browser.sign_in(name)
     assert browser.page.status_code == 303, browser.text
     return browser
+
+
+def lock_token(store, serial: str, at: float) -> None:
+    """Lock a token as failed codes do (status locked, failures, the time it locked)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    from gspws.store.models import Token, TokenStatus
+
+    with store.unit() as repo:
+        repo.session.execute(
+            update(Token)
+            .where(Token.serial == serial)
+            .values(
+                status=TokenStatus.LOCKED, failures=5, locked_at=datetime.fromtimestamp(at, UTC)
+            )
+        )
+
+
+def pool_token(store, serial: str, params) -> None:
+    """An imported (hardware) token in the pool, as `gspws token import --pool` leaves it."""
+    from sqlalchemy import update
+
+    from gspws.store.models import Token, TokenStatus
+
+    with store.unit() as repo:
+        repo.add_token(None, params, TokenStatus.ACTIVE, serial=serial)
+        repo.session.execute(update(Token).where(Token.serial == serial).values(hardware=True))

@@ -38,7 +38,14 @@ from gspws.core.enroll import Enrollment
 from gspws.page_headers import ADMIN_HEADERS
 from gspws.proxies import origin_of
 from gspws.store.repo import Store
-from gspws.web.pages import LANGUAGES, SAFE_METHODS, environment, html, language
+from gspws.web.pages import (
+    LANGUAGES,
+    SAFE_METHODS,
+    environment,
+    html,
+    language,
+    session_cookie,
+)
 from gspws.web.session import Session, Sessions
 
 log = logging.getLogger(__name__)
@@ -205,20 +212,12 @@ class AdminConsole:
         return self._handlers[endpoint](page, self._console, **args)
 
     def _cookie(self, page: Page, response: Response) -> None:
+        ttl = self._sessions.ttl
         if page.ended:
-            response.delete_cookie(
-                COOKIE, path=PREFIX, httponly=True, secure=page.secure, samesite="Strict"
-            )
+            session_cookie(response, COOKIE, None, ttl, PREFIX, page.secure)
         elif page.new_session is not None:
-            response.set_cookie(
-                COOKIE,
-                self._sessions.encode(page.new_session),
-                max_age=self._sessions.ttl,
-                path=PREFIX,
-                httponly=True,
-                secure=page.secure,
-                samesite="Strict",
-            )
+            value = self._sessions.encode(page.new_session)
+            session_cookie(response, COOKIE, value, ttl, PREFIX, page.secure)
 
 
 def _static(page: Page, _console: Console, name: str) -> Response:

@@ -35,7 +35,7 @@ def filters(args: MultiDict, now: datetime) -> Filters:
     except ValueError as exc:
         return Filters(None, str(exc), values)
     code = values["code"]
-    if code and not (code.isascii() and code.lstrip("-").isdigit()):
+    if code and not (code.isascii() and code.lstrip("-").isdigit() and len(code) <= 9):
         return Filters(None, f"{code!r} is not a return code", values)
     query = export.Query(
         since,

@@ -128,7 +128,10 @@ _TEXT = {
     "unlock": ("解除鎖定", "Unlock"),
     "report_lost": ("掛失", "Report lost"),
     "report_found": ("解除掛失", "Report found"),
-    "unassign": ("取消指派", "Unassign"),
+    "unassign": ("收回至庫存", "Back to the pool"),
+    "clear_pin": ("清除 PIN 碼", "Clear the PIN"),
+    "pin_set": ("已設定", "set"),
+    "pin_none": ("未設定", "none"),
     "assign": ("指派", "Assign"),
     "assign_to": ("指派給帳號", "Assign to account"),
     "make_link": ("產生綁定連結", "Make a binding link"),
@@ -152,7 +155,7 @@ _TEXT = {
     "keys_from": ("金鑰來源", "Keys from"),
     "fingerprint": ("指紋", "Fingerprint"),
     "key_use": ("用途", "Use"),
-    "secrets": ("保護的載具金鑰數", "Token secrets it protects"),
+    "secrets": ("保護的秘密數", "Secrets it protects"),
     "encrypts": ("加密與解密", "encrypts and decrypts"),
     "decrypts_only": ("僅解密（輪替中）", "decrypts only (rotation)"),
     "count_secrets": (
@@ -160,11 +163,12 @@ _TEXT = {
         "Count (opens every token secret: slow)",
     ),
     "census": (
-        "載具共 {total} 個：{first} 個在第一把金鑰下，{older} 個在較舊金鑰下，{unreadable} 個無法解密。",
-        "{total} tokens: {first} under the first key, {older} under older keys, "
-        "{unreadable} unreadable.",
+        "加密的金鑰（載具與管理員驗證器）共 {total} 個：{first} 個在第一把金鑰下，"
+        "{older} 個在較舊金鑰下，{unreadable} 個無法解密。",
+        "{total} secrets (tokens' and administrators' authenticators'): {first} under the "
+        "first key, {older} under older keys, {unreadable} unreadable.",
     ),
-    "unreadable": ("無法解密的載具", "Unreadable tokens"),
+    "unreadable": ("無法解密", "Unreadable"),
     "keys_hint": (
         "本頁只顯示指紋（SHA-256 前 8 碼），從不顯示金鑰。輪替：gspws keys rotate。",
         "Only fingerprints (the first 8 hex digits of the SHA-256) are shown, never a key. "

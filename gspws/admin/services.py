@@ -6,25 +6,15 @@ from werkzeug.wrappers import Response
 
 from gspws.admin.acts import change
 from gspws.admin.app import Console, Page
+from gspws.cli.services import service_row
 from gspws.core.access import FUNCTIONS, network_list, valid_service_id
-from gspws.store.models import Service
-
-
-def _row(s: Service) -> dict:
-    return {
-        "service_id": s.service_id,
-        "name": s.name,
-        "enabled": s.enabled,
-        "networks": [n.cidr for n in s.networks],
-        "grants": [(g.function, g.suspended) for g in s.grants],
-    }
 
 
 def _listed(console: Console, q: str) -> list[dict]:
     """Services whose ServiceID starts with, or whose name contains, ``q`` (a few hundred at
     most: read whole, as the registry does)."""
     with console.store.reading() as repo:
-        rows = [_row(s) for s in repo.list_services()]
+        rows = [service_row(s) for s in repo.list_services()]
     q = q.strip().lower()
     return [r for r in rows if r["service_id"].lower().startswith(q) or q in r["name"].lower()]
 
@@ -41,6 +31,16 @@ def services(page: Page, console: Console, error: str | None = None) -> Response
     )
 
 
+NAME_MAX = 200  # services.name
+
+
+def _name(text: str) -> str:
+    name = text.strip()
+    if not name or len(name) > NAME_MAX:
+        raise ValueError(f"a service needs a name of 1 to {NAME_MAX} characters")
+    return name
+
+
 def _networks(text: str) -> list[str]:
     return network_list(part for part in text.replace(",", "\n").splitlines() if part.strip())
 
@@ -54,8 +54,7 @@ def add(page: Page, console: Console) -> Response:
     def carry_out(repo) -> None:
         if not valid_service_id(service_id):
             raise ValueError(f"{service_id!r} is not a ServiceID (APP followed by 7 digits)")
-        if not name:
-            raise ValueError("a service needs a name")
+        _name(name)
         networks = _networks(form.get("networks", ""))
         if not networks:
             raise ValueError("a service needs at least one allowed network")
@@ -69,11 +68,11 @@ def add(page: Page, console: Console) -> Response:
 
 def service(page: Page, console: Console, service_id: str, error: str | None = None) -> Response:
     with console.store.reading() as repo:
-        found = [_row(s) for s in repo.list_services() if s.service_id == service_id]
+        found = [service_row(s) for s in repo.list_services() if s.service_id == service_id]
     if not found:
         return page.message(404, "not_found")
     row = found[0]
-    granted = {f for f, _ in row["grants"]}
+    granted = set(row["grants"])
     return page.render(
         "service",
         400 if error else 200,
@@ -87,10 +86,10 @@ def _edit(page: Page, console: Console, service_id: str) -> Response:
     form = page.request.form
 
     def carry_out(repo) -> None:
-        name = form.get("name", "").strip()
+        name = _name(form.get("name", ""))
         networks = _networks(form.get("networks", ""))
-        if not name or not networks:
-            raise ValueError("a service needs a name and at least one allowed network")
+        if not networks:
+            raise ValueError("a service needs at least one allowed network")
         repo.rename_service(service_id, name)
         repo.set_networks(service_id, networks)
 

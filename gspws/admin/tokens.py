@@ -1,9 +1,13 @@
 """Accounts and tokens: search by account, mobile number or serial (prefix, keyset pages); a
 token's type, status, drift, failures and last use; unlock, disable, report lost and found,
-assign and unassign (the pool: tokens without an account); a binding link for an account.
+assign and unassign (the pool: imported tokens without an account), clear a PIN; a binding link
+for an account.
 
-Each change is the store function the CLI's ``gspws token ...`` calls (gspws.cli.tokens), a
-binding link the core's Enrollment.create_link (as ``gspws account link``)."""
+Each change is the store function the CLI's ``gspws token ...`` calls (gspws.store.pool's
+conditional UPDATEs, as gspws.cli.tokens), a binding link the core's Enrollment.create_link (as
+``gspws account link``)."""
+
+from collections.abc import Callable
 
 from werkzeug.wrappers import Response
 
@@ -11,7 +15,8 @@ from gspws.admin.acts import change
 from gspws.admin.app import Console, Page
 from gspws.core.enroll import Person
 from gspws.store import console as queries
-from gspws.store.models import TokenStatus
+from gspws.store import pool
+from gspws.store.admins import AdminQueries
 from gspws.store.repo import StoreError
 
 SEARCH_BY = ("account", "mobile", "serial", "pool")
@@ -54,15 +59,12 @@ def token(
     return page.render("token", 400 if error else 200, token=view, error=error, link=link)
 
 
-def _status_action(action: str, status: TokenStatus):
+def _action(action: str, carry_out: Callable[[AdminQueries, str], object]):
+    """A POST on one token, carried out by the CLI's store function ``carry_out(repo, serial)``."""
+
     def handler(page: Page, console: Console, serial: str) -> Response:
-        error = change(
-            page,
-            console,
-            action,
-            lambda repo: repo.set_token_status(serial, status),
-            account=_owner(console, serial),
-        )
+        owner = _owner(console, serial)
+        error = change(page, console, action, lambda repo: carry_out(repo, serial), account=owner)
         return _done(page, console, serial, error)
 
     return handler
@@ -88,16 +90,8 @@ def _assign(page: Page, console: Console, serial: str) -> Response:
         page,
         console,
         "AssignToken",
-        lambda repo: repo.assign_token(serial, account),
+        lambda repo: pool.assign(repo, serial, account),
         account=account,
-    )
-    return _done(page, console, serial, error)
-
-
-def _unassign(page: Page, console: Console, serial: str) -> Response:
-    owner = _owner(console, serial)
-    error = change(
-        page, console, "UnassignToken", lambda repo: repo.assign_token(serial, None), account=owner
     )
     return _done(page, console, serial, error)
 
@@ -132,31 +126,16 @@ ROUTES = [
     ("accounts", "accounts", ["GET"], accounts),
     ("tokens/<serial>", "token", ["GET"], token),
     ("tokens/<serial>/unlock", "token_unlock", ["POST"], _unlock),
-    (
-        "tokens/<serial>/disable",
-        "token_disable",
-        ["POST"],
-        _status_action("DisableToken", TokenStatus.DISABLED),
-    ),
-    (
-        "tokens/<serial>/enable",
-        "token_enable",
-        ["POST"],
-        _status_action("EnableToken", TokenStatus.ACTIVE),
-    ),
-    (
-        "tokens/<serial>/lost",
-        "token_lost",
-        ["POST"],
-        _status_action("ReportTokenLost", TokenStatus.LOST),
-    ),
-    (
-        "tokens/<serial>/found",
-        "token_found",
-        ["POST"],
-        _status_action("ReportTokenFound", TokenStatus.ACTIVE),
-    ),
     ("tokens/<serial>/assign", "token_assign", ["POST"], _assign),
-    ("tokens/<serial>/unassign", "token_unassign", ["POST"], _unassign),
     ("tokens/<serial>/link", "token_link", ["POST"], _link),
+    *(
+        (f"tokens/<serial>/{path}", f"token_{path}", ["POST"], _action(action, carry_out))
+        for path, action, carry_out in (
+            ("disable", "DisableToken", lambda repo, serial: repo.disable_serial(serial)),
+            ("lost", "ReportTokenLost", pool.report_lost),
+            ("found", "ReportTokenFound", pool.found),
+            ("unassign", "UnassignToken", pool.unassign),
+            ("clear_pin", "ClearTokenPin", lambda repo, serial: pool.set_pin(repo, serial, None)),
+        )
+    ),
 ]

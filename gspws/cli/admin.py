@@ -20,7 +20,7 @@ def _name(_ctx, _param, value: str) -> str:
     return value
 
 
-NAME = click.argument("name", callback=_name)
+NAME = click.argument("admin_name", metavar="NAME", callback=_name)
 
 
 def _link(c: Context, token: str) -> str:
@@ -36,12 +36,12 @@ def admin() -> None:
 @NAME
 @click.option("--role", type=click.Choice(ROLES), required=True)
 @pass_ctx
-def admin_add(c: Context, name: str, role: str) -> None:
+def admin_add(c: Context, admin_name: str, role: str) -> None:
     """Add an administrator; prints their single-use enrolment link (password + authenticator).
     Hand it only to them."""
-    token = _admins(c).add(Actor("cli", None, f"AddAdmin:{name}"), name, role)
+    token = _admins(c).add(Actor("cli", None, f"AddAdmin:{admin_name}"), admin_name, role)
     if token is None:
-        raise click.ClickException(f"administrator {name} already exists")
+        raise click.ClickException(f"administrator {admin_name} already exists")
     click.echo(_link(c, token))
     click.echo(f"valid {c.settings.admin_enrol_ttl // 3600 or 1} h, once", err=True)
 
@@ -69,34 +69,31 @@ def admin_list(c: Context, as_json: bool) -> None:
     emit(rows, as_json, ["name", "role", "state", "failures"])
 
 
-@admin.command("disable")
-@NAME
-@pass_ctx
-def admin_disable(c: Context, name: str) -> None:
-    """Disable an administrator: no sign-in, and their sessions end at once."""
-    if not _admins(c).set_disabled(Actor("cli", None, f"DisableAdmin:{name}"), name, True):
-        raise click.ClickException(f"no administrator {name}")
-    click.echo(f"administrator {name} disabled")
+def _disable_command(name: str, doc: str, disabled: bool) -> None:
+    @admin.command(name, help=doc)
+    @NAME
+    @pass_ctx
+    def command(c: Context, admin_name: str) -> None:
+        actor = Actor("cli", None, f"{name.capitalize()}Admin:{admin_name}")
+        if not _admins(c).set_disabled(actor, admin_name, disabled):
+            raise click.ClickException(f"no administrator {admin_name}")
+        click.echo(f"administrator {admin_name} {name}d")
 
 
-@admin.command("enable")
-@NAME
-@pass_ctx
-def admin_enable(c: Context, name: str) -> None:
-    """Enable a disabled administrator."""
-    if not _admins(c).set_disabled(Actor("cli", None, f"EnableAdmin:{name}"), name, False):
-        raise click.ClickException(f"no administrator {name}")
-    click.echo(f"administrator {name} enabled")
+_disable_command(
+    "disable", "Disable an administrator: no sign-in, and their sessions end at once.", True
+)
+_disable_command("enable", "Enable a disabled administrator.", False)
 
 
 @admin.command("reset")
 @NAME
 @pass_ctx
-def admin_reset(c: Context, name: str) -> None:
+def admin_reset(c: Context, admin_name: str) -> None:
     """Forget NAME's password and authenticator, unlock, end their sessions; prints a new
     enrolment link (a lost phone, a forgotten password, a lockout)."""
-    token = _admins(c).reset(Actor("cli", None, f"ResetAdmin:{name}"), name)
+    token = _admins(c).reset(Actor("cli", None, f"ResetAdmin:{admin_name}"), admin_name)
     if token is None:
-        raise click.ClickException(f"no administrator {name}")
+        raise click.ClickException(f"no administrator {admin_name}")
     click.echo(_link(c, token))
     click.echo(f"valid {c.settings.admin_enrol_ttl // 3600 or 1} h, once", err=True)

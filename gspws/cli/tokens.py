@@ -149,7 +149,7 @@ def token_unlock(c: Context, serial: str) -> None:
 def token_disable(c: Context, serial: str) -> None:
     """Disable a token: its codes are no longer accepted."""
     with c.repo() as repo:
-        repo.set_token_status(serial, TokenStatus.DISABLED)
+        repo.disable_serial(serial)
     click.echo(f"token {serial} disabled")
 
 

@@ -54,6 +54,7 @@ class TokenView:
     counter: int | None  # an HOTP token's last accepted counter
     device_name: str | None
     hardware: bool
+    pin: bool  # it has a static PIN (never shown)
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ def token_view(token: Token) -> TokenView:
         counter=None if totp else last,
         device_name=token.device_name,
         hardware=token.hardware,
+        pin=token.pin_hash is not None,
     )
 
 

@@ -36,6 +36,7 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Connection,
+    and_,
     case,
     cast,
     delete,
@@ -107,6 +108,9 @@ def _bucket(duration: Any) -> ColumnElement[int]:
 
 
 _EVENT_BUCKET = _bucket(_EVENTS.duration_ms)
+#: The rows the dashboard counts: the SOAP calls, not the administrators' own actions (operation
+#: ``admin:NAME:Action``, gspws.core.admins; a sign-in's argon2 time would pass for latency).
+CALLS = ~_EVENTS.operation.startswith(literal_column("'admin:'"))
 
 
 def _failures(code: Any) -> ColumnElement[int]:
@@ -190,7 +194,7 @@ class DashboardQueries:
         conn.execute(insert(AuditRolledPeriod.__table__), [{"period": p} for p in periods])
         period = _floor(self.dialect, _EVENTS.at, PERIOD)
         for start, end in _runs(periods) if read else ():
-            in_run = (_EVENTS.at >= utc(start), _EVENTS.at < utc(end))
+            in_run = (_EVENTS.at >= utc(start), _EVENTS.at < utc(end), CALLS)
             service = func.coalesce(_EVENTS.service_id, literal_column("''"))
             for table, columns, values in (
                 (AuditCallsByCode, ["period", "code", "calls"], [_EVENTS.code, func.count()]),
@@ -218,7 +222,7 @@ class DashboardQueries:
         read once."""
         settled = _settled(now)
         firsts = [window.first_bar(now) for window in core.WINDOWS]
-        recent = _EVENTS.at >= utc(settled)
+        recent = and_(_EVENTS.at >= utc(settled), CALLS)
 
         def rolled(table: Any) -> tuple[ColumnElement[bool], ...]:
             return (table.period >= min(firsts), table.period < settled)

@@ -227,21 +227,9 @@ class Repository(VerifyQueries, OobQueries):
             query = query.where(Token.account_id == self.get_account(account).id)
         return list(self.session.scalars(query))
 
-    def set_token_status(self, serial: str, status: TokenStatus) -> Token:
-        """An operator's word on a token: disabled, lost (掛失), or active again (found,
-        enabled). Not for locking (failures do that) nor unlocking (:meth:`unlock`)."""
-        token = self.get_token(serial)
-        token.status = status
-        if status is TokenStatus.ACTIVE:
-            token.failures = 0
-            token.locked_at = None
-        return token
-
-    def assign_token(self, serial: str, account: str | None) -> Token:
-        """Give a token to ``account``, or (None) take it back into the pool."""
-        token = self.get_token(serial)
-        token.account = self.get_account(account) if account is not None else None
-        return token
+    def disable_serial(self, serial: str) -> None:
+        """``gspws token disable``: the token's codes are no longer accepted."""
+        self.get_token(serial).status = TokenStatus.DISABLED
 
     def locked_tokens(self) -> int:
         """How many tokens are locked (the metrics' gauge, read at each scrape)."""

@@ -28,7 +28,7 @@ from gspws.core.oob import OutOfBandCodes, mask_email, mask_mobile
 from gspws.page_headers import PAGE_HEADERS
 from gspws.proxies import origin_of
 from gspws.web.i18n import LANGUAGES, TEXT
-from gspws.web.pages import SAFE_METHODS, environment, html, language
+from gspws.web.pages import SAFE_METHODS, environment, html, language, session_cookie
 from gspws.web.session import COOKIE, Session, Sessions
 
 log = logging.getLogger(__name__)
@@ -118,15 +118,8 @@ class ManagePages:
             log.exception("the binding page failed")
             response = self._message(visit, 500, "internal_error")
         if visit.new_session is not None:
-            response.set_cookie(
-                COOKIE,
-                self._sessions.encode(visit.new_session),
-                max_age=self._sessions.ttl,
-                path=PREFIX,
-                httponly=True,
-                secure=visit.secure,
-                samesite="Strict",
-            )
+            value = self._sessions.encode(visit.new_session)
+            session_cookie(response, COOKIE, value, self._sessions.ttl, PREFIX, visit.secure)
         response.headers.update(PAGE_HEADERS)
         return response(environ, start_response)
 
@@ -201,9 +194,7 @@ class ManagePages:
             self._enrollment.sign_out(visit.caller("SignOut"), visit.account, visit.session.epoch)
             visit.session = None
         response = self._message(visit, 200, "notice_signed_out")
-        response.delete_cookie(
-            COOKIE, path=PREFIX, httponly=True, secure=visit.secure, samesite="Strict"
-        )
+        session_cookie(response, COOKIE, None, self._sessions.ttl, PREFIX, visit.secure)
         return response
 
     # -- actions: redirect when done, the status page with the problem when refused ----------

@@ -45,3 +45,16 @@ def environment(templates: Path) -> jinja2.Environment:
 
 def html(body: str, status: int) -> Response:
     return Response(body, status, content_type="text/html; charset=utf-8")
+
+
+def session_cookie(
+    response: Response, name: str, value: str | None, ttl: int, path: str, secure: bool
+) -> None:
+    """Set the session cookie (None: delete it): HttpOnly, SameSite=Strict, only under ``path``,
+    Secure when the page was reached over HTTPS."""
+    if value is None:
+        response.delete_cookie(name, path=path, httponly=True, secure=secure, samesite="Strict")
+    else:
+        response.set_cookie(
+            name, value, max_age=ttl, path=path, httponly=True, secure=secure, samesite="Strict"
+        )

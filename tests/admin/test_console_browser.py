@@ -11,9 +11,7 @@ import csv
 import io
 import ipaddress
 
-from admin_console import PASSWORD, add_admin, totp
-
-from gspws.store.models import TokenStatus
+from admin_console import PASSWORD, add_admin, lock_token, totp
 
 from helpers import call, outcome, zeep_service
 
@@ -70,8 +68,7 @@ def test_operator_walk(page, live_server, settings, store, clock, demo):
     assert call(agency, demo.account, demo.code(clock()), NEW_SID) == outcome(8109)
 
     # a locked token, found by its account and unlocked
-    with store.unit() as repo:
-        repo.set_token_status(demo.serial, TokenStatus.LOCKED)
+    lock_token(store, demo.serial, clock())
     clock.advance(30)
     assert call(agency, demo.account, demo.code(clock()))[0] == 9999
     page.click("#nav-accounts")

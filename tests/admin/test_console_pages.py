@@ -8,7 +8,7 @@ import io
 import re
 
 import pytest
-from admin_console import signed_in
+from admin_console import lock_token, pool_token, signed_in
 
 from gspws.cli.audit_formats import write_csv
 from gspws.core.otp import TotpParams
@@ -16,7 +16,7 @@ from gspws.store import audit_export as export
 from gspws.store.models import TokenStatus
 from gspws.wsgi import create_app
 
-from helpers import SECRET, audit_rows, envelope, soap_result
+from helpers import SECRET, SERVICE_ID, audit_rows, code_at, envelope, soap_result
 
 
 @pytest.fixture
@@ -32,9 +32,13 @@ def alice(app, settings, store, clock):
 def verify(alice, demo, clock, service_id=None) -> int:
     """A VerifyTOTPCode call through the same app, a step later each time."""
     clock.advance(30)
+    return verify_code(alice, demo.account, demo.code(clock()), service_id or demo.service_id)
+
+
+def verify_code(alice, account: str, code: str, service_id: str = SERVICE_ID) -> int:
     response = alice.client.post(
         "/gsp2ws/TOTP.asmx",
-        data=envelope(demo.account, demo.code(clock()), service_id or demo.service_id),
+        data=envelope(account, code, service_id),
         headers={
             "Content-Type": "text/xml; charset=utf-8",
             "SOAPAction": '"http://cp.gov.tw/gsp2/VerifyTOTPCode"',
@@ -127,8 +131,7 @@ def test_services_search(alice, store):
 
 
 def test_unlock_a_locked_token_then_a_call_answers_0(alice, store, clock, demo):
-    with store.unit() as repo:
-        repo.set_token_status(demo.serial, TokenStatus.LOCKED)
+    lock_token(store, demo.serial, clock())
     assert verify(alice, demo, clock) == 9999
     alice.get(f"/admin/tokens/{demo.serial}")
     assert alice.by_id("token-status") == "鎖定"
@@ -141,40 +144,79 @@ def test_unlock_a_locked_token_then_a_call_answers_0(alice, store, clock, demo):
     assert "not locked" in alice.by_id("problem")
 
 
-def test_disable_lost_found_assign_unassign(alice, store, clock, demo):
+def test_lost_found_and_disable(alice, store, clock, demo):
     path = f"/admin/tokens/{demo.serial}"
     alice.get(path)
     alice.post(f"{path}/lost")
     assert verify(alice, demo, clock) != 0
     alice.follow()
     assert alice.by_id("token-status") == "掛失"
+    alice.post(f"{path}/lost")  # the CLI's rule: only an active or locked token
+    assert alice.page.status_code == 400 and "is not in use" in alice.by_id("problem")
     alice.post(f"{path}/found")
     assert verify(alice, demo, clock) == 0
     alice.follow()
     alice.post(f"{path}/disable")
     assert verify(alice, demo, clock) != 0
     alice.follow()
-    alice.post(f"{path}/enable")
-    assert verify(alice, demo, clock) == 0
-    alice.follow()
-    alice.post(f"{path}/unassign")
-    assert verify(alice, demo, clock) == 3001
-    alice.follow()
-    assert alice.by_id("token-account") == "（未指派）"
-    alice.post(f"{path}/assign", {"account": "nobody"})
-    assert alice.page.status_code == 400
-    alice.post(f"{path}/assign", {"account": demo.account})
-    assert verify(alice, demo, clock) == 0
+    assert alice.by_id("token-status") == "停用"
     rows = [(r.operation, r.account) for r in audit_rows(store)]
     assert ("admin:alice:ReportTokenLost", demo.account) in rows
-    assert ("admin:alice:AssignToken", demo.account) in rows
+    assert ("admin:alice:DisableToken", demo.account) in rows
 
 
-def test_a_binding_link_for_the_token_account(alice, demo):
+def test_the_pool_assign_unassign_and_a_pin_cleared(alice, store, clock, demo):
+    from gspws.core.otp import new_secret
+    from gspws.core.pin import hash_pin
+    from gspws.store import pool
+
+    params = TotpParams(new_secret())
+    pool_token(store, "HW00000001", params)
+    path = "/admin/tokens/HW00000001"
+    alice.get("/admin/accounts", by="pool", q="HW")
+    assert "HW00000001" in alice.text
+    alice.get(path)
+    assert alice.by_id("token-account") == "（未指派）"
+    alice.post(f"{path}/assign", {"account": "nobody"})
+    assert alice.page.status_code == 400 and "nobody" in alice.by_id("problem")
+    alice.post(f"{path}/assign", {"account": demo.account})
+    assert alice.page.status_code == 303
+    clock.advance(30)
+    assert verify_code(alice, demo.account, code_at(params, clock())) == 0
+    with store.unit() as repo:
+        pool.set_pin(repo, "HW00000001", hash_pin("1234"))
+    alice.get(path)
+    assert alice.by_id("token-pin") == "已設定"
+    alice.post(f"{path}/clear_pin")
+    alice.follow()
+    assert alice.by_id("token-pin") == "未設定"
+    alice.post(f"{path}/unassign")
+    clock.advance(30)
+    assert verify_code(alice, demo.account, code_at(params, clock())) == 9999
+    alice.get(f"/admin/tokens/{demo.serial}")  # a phone's token is not the pool's
+    assert 'id="unassign"' not in alice.text
+    alice.post(f"/admin/tokens/{demo.serial}/unassign")
+    assert alice.page.status_code == 400 and "not imported" in alice.by_id("problem")
+
+
+def test_a_binding_link_for_the_token_account(alice, store, demo):
     alice.get(f"/admin/tokens/{demo.serial}")
     alice.post(f"/admin/tokens/{demo.serial}/link")
     assert alice.page.status_code == 200
     assert "/owin/manage/Link/" in alice.by_id("binding-link")
+    rows = [(r.operation, r.account, r.code) for r in audit_rows(store)]
+    assert ("admin:alice:CreateBindingLink", demo.account, 0) in rows
+
+
+@pytest.mark.parametrize(
+    "path", ["", "services", "accounts", "audit", "keys", "services/APP0001931"], ids=str
+)
+def test_every_page_in_english(alice, demo, path):
+    alice.get(f"/admin/{path}", lang="en")
+    assert alice.page.status_code == 200
+    assert 'lang="en"' in alice.text and "Sign out" in alice.text
+    words = re.sub(r'title="[^"]*"', "", alice.text.split("<main>")[1])  # (the contract's messages)
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in words)
 
 
 def test_search_by_account_mobile_and_serial_with_keyset_pages(alice, store):
@@ -265,4 +307,25 @@ def test_keys_show_fingerprints_and_counts_never_keys(alice, settings, demo):
     assert fingerprint(key) in alice.text
     assert key not in alice.text
     alice.get("/admin/keys", count="1")
-    assert "1" in alice.by_id("census") and key not in alice.text
+    census = alice.by_id("census")  # demo's token and alice's authenticator
+    assert "共 2 個：2 個在第一把金鑰下" in census and key not in alice.text
+
+
+def test_oversized_input_is_refused_not_a_failure(alice, demo):
+    alice.get("/admin/services")
+    alice.post(
+        "/admin/services/add",
+        {"service_id": "APP0000079", "name": "x" * 201, "networks": "10.0.0.0/8"},
+    )
+    assert alice.page.status_code == 400
+    alice.get("/admin/audit", code="9" * 30)
+    assert alice.page.status_code == 400
+    for by in ("account", "mobile", "serial"):
+        assert alice.get("/admin/accounts", by=by, q="9" * 300).status_code == 200
+    assert (
+        alice.get(
+            "/admin/audit", account="x" * 300, service_id="y" * 300, before="not-a-time~x"
+        ).status_code
+        == 200
+    )
+    assert alice.get("/admin/tokens/" + "T" * 300).status_code == 404

@@ -155,3 +155,4 @@ def test_the_page_without_a_browser(live_server, store, clock, enrolled):
     busiest = re.search(r'<table class="busiest">.*?</table>', text, re.S).group(0)
     assert re.search(r"<td>APP1</td><td>90</td><td>0</td>", busiest)
     assert re.search(r"<td>APP2</td><td>10</td><td>10</td>", busiest)
+    assert "(no ServiceID)" not in busiest  # the administrator's sign-in is not a call

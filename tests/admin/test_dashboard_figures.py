@@ -31,7 +31,9 @@ def at(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
 
 
-def audit(store, *rows: tuple[float, str | None, int, float]) -> None:
+def audit(
+    store, *rows: tuple[float, str | None, int, float], operation: str = "VerifyTOTPCode"
+) -> None:
     """Rows of (Unix time, ServiceID, code, duration ms)."""
     with store.unit() as repo:
         repo.session.execute(
@@ -40,7 +42,7 @@ def audit(store, *rows: tuple[float, str | None, int, float]) -> None:
                 {
                     "at": at(when),
                     "service_id": service,
-                    "operation": "VerifyTOTPCode",
+                    "operation": operation,
                     "account": "someone",
                     "code": code,
                     "duration_ms": ms,
@@ -67,6 +69,13 @@ def seeded(store) -> None:
         *[(NOW - 2 * 86400, "APP3", 0, 3000.0)] * 4,
         # 8 days ago: outside both windows
         *[(NOW - 8 * 86400, "APP4", 0, 1.0)] * 7,
+    )
+    # administrators' actions are not calls: counted nowhere (rolled up or read raw)
+    audit(
+        store,
+        (three_bars_ago, None, 0, 900.0),
+        (NOW - 1, "APP1", 9999, 0.0),
+        operation="admin:alice:SignIn",
     )
 
 
