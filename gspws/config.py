@@ -167,6 +167,14 @@ OPTIONS = (
         "Seconds an administrator's enrolment link (`gspws admin add`/`reset`) stays valid.",
     ),
     Option(
+        "admin_upload_bytes",
+        "GSPWS_ADMIN_UPLOAD_BYTES",
+        "16777216",
+        _positive,
+        "Largest token file the operator console's import accepts (bytes); every other request "
+        "body stays within GSPWS_MAX_REQUEST_BYTES.",
+    ),
+    Option(
         "registry_refresh",
         "GSPWS_REGISTRY_REFRESH",
         "1",
@@ -441,6 +449,7 @@ class Settings:
     admin_allow: tuple
     admin_session_ttl: int
     admin_enrol_ttl: int
+    admin_upload_bytes: int
     registry_refresh: float
     max_request_bytes: int
     header_timeout: float

@@ -28,6 +28,12 @@ def totp(key: str, at: float) -> str:
     return pyotp.TOTP(key).at(int(at))
 
 
+def wrong_code(key: str, at: float) -> str:
+    """A well-formed code the authenticator shows at none of the steps around ``at``."""
+    shown = {totp(key, at + 30 * s) for s in (-1, 0, 1, 2)}
+    return next(c for c in ("000000", "111111", "222222", "333333", "444444") if c not in shown)
+
+
 class Browser:
     """One visitor of /admin/ from ``address`` (default loopback, inside GSPWS_ADMIN_ALLOW)."""
 
@@ -92,9 +98,15 @@ class Browser:
         assert self.key is not None
         return totp(self.key, self.clock())
 
-    def sign_in(self, name: str, password: str = PASSWORD, code: str | None = None):
-        """Sign in a step later than the last code used (codes are single use)."""
-        self.clock.advance(30)
+    def wrong_code(self) -> str:
+        return wrong_code(self.key, self.clock())
+
+    def sign_in(
+        self, name: str, password: str = PASSWORD, code: str | None = None, advance: bool = True
+    ):
+        """Sign in a step later than the last code used (codes are single use), or now."""
+        if advance:
+            self.clock.advance(30)
         self.get("/admin/signin")
         return self.post(
             "/admin/signin", {"name": name, "password": password, "code": code or self.code()}

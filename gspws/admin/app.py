@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.exceptions import MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
@@ -65,6 +65,7 @@ NAV = (
     ("dashboard", "nav_dashboard"),
     ("services", "nav_services"),
     ("accounts", "nav_accounts"),
+    ("tokens/import", "nav_import"),
     ("audit", "nav_audit"),
     ("keys", "nav_keys"),
 )
@@ -86,6 +87,7 @@ class Page:
 
     def __init__(self, request: Request, sessions: Sessions, console: Console, env: Any) -> None:
         self.request = request
+        request.max_content_length = console.settings.admin_upload_bytes  # (a token file)
         self.lang, self.explicit_lang = language(request)
         self.t = TEXT[self.lang]
         self.session = sessions.decode(request.cookies.get(COOKIE))
@@ -148,10 +150,10 @@ Handler = Callable[..., Response]
 
 
 def _routes() -> tuple[Map, dict[str, Handler]]:
-    from gspws.admin import audit, dashboard, keys, services, signin, tokens
+    from gspws.admin import audit, dashboard, imports, keys, services, signin, tokens
 
     rules, handlers = [], {}
-    for module in (signin, dashboard, services, tokens, audit, keys):
+    for module in (signin, dashboard, services, imports, tokens, audit, keys):
         for path, endpoint, methods, handler in module.ROUTES:
             rules.append(Rule(PREFIX + path, endpoint=endpoint, methods=methods))
             handlers[endpoint] = handler
@@ -201,7 +203,11 @@ class AdminConsole:
         if endpoint == "static":
             return _static(page, self._console, **args)
         if page.request.method not in SAFE_METHODS:
-            if not self._sessions.csrf_valid(page.session, page.request.form.get("csrf")):
+            try:
+                csrf = page.request.form.get("csrf")
+            except RequestEntityTooLarge:
+                return page.message(413, "problem_too_large")
+            if not self._sessions.csrf_valid(page.session, csrf):
                 return page.message(403, "form_expired")
             if endpoint not in _ANY_ROLE_POSTS and not page.operator:
                 if page.admin is not None:  # an auditor's try is worth an audit row

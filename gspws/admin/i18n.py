@@ -1,11 +1,15 @@
 """The operator console's words, in Traditional Chinese (the default) and English: one table, so
 a missing translation fails a test, not a page (gspws.web.pages.translations)."""
 
+from gspws.web.i18n import BINDING_WORDS
 from gspws.web.pages import translations
 
+#: Words the binding page has already, said the same way here.
+_SHARED = ("colon", "form_expired", "not_found", "internal_error", "problem_wrong_code")
+
 _TEXT = {
+    **{key: BINDING_WORDS[key] for key in _SHARED},
     "title": ("動態密碼管理中心", "gspws operator console"),
-    "colon": ("：", ": "),
     "nav_dashboard": ("總覽", "Dashboard"),
     "nav_services": ("介接服務", "Services"),
     "nav_accounts": ("帳號與載具", "Accounts and tokens"),
@@ -38,16 +42,10 @@ _TEXT = {
         "請洽其他管理者執行 gspws admin reset 以取得新的連結。",
         "Ask another administrator to run gspws admin reset for a new link.",
     ),
-    "form_expired": (
-        "表單已失效，請重新開啟本頁面後再試一次。",
-        "This form has expired. Open the page again and retry.",
-    ),
     "operators_only": (
         "稽核者僅能檢視，無法變更設定。",
         "Auditors can look but not change anything.",
     ),
-    "not_found": ("找不到此頁面", "Page not found"),
-    "internal_error": ("系統內部錯誤，請稍後再試。", "Internal error. Please try again later."),
     "notice_signed_out": ("您已登出。", "You have signed out."),
     "notice_enrolled": ("帳號已啟用，請登入。", "Your account is set up. Sign in."),
     "notice_done": ("已完成。", "Done."),
@@ -71,10 +69,6 @@ _TEXT = {
     "problem_password_contains_name": (
         "密碼不得包含管理員名稱。",
         "The password must not contain your administrator name.",
-    ),
-    "problem_wrong_code": (
-        "驗證碼錯誤，請確認驗證器上的六碼數字後再試一次。",
-        "That code is not right. Check the 6 digits in the app and try again.",
     ),
     "search": ("搜尋", "Search"),
     "service_name": ("名稱", "Name"),
@@ -135,6 +129,11 @@ _TEXT = {
     "assign": ("指派", "Assign"),
     "assign_to": ("指派給帳號", "Assign to account"),
     "make_link": ("產生綁定連結", "Make a binding link"),
+    "send_invitation": ("寄送邀請信", "E-mail an invitation"),
+    "notice_invited": (
+        "邀請信已寄出（連結有效期間內僅能使用一次，先前的連結已失效）。",
+        "Invitation sent (its link works once; earlier links stopped working).",
+    ),
     "binding_link": (
         "綁定連結（僅能使用一次，請只交給帳號本人）",
         "Binding link (works once; give it only to the account's owner)",
@@ -174,6 +173,37 @@ _TEXT = {
         "Only fingerprints (the first 8 hex digits of the SHA-256) are shown, never a key. "
         "Rotation: gspws keys rotate.",
     ),
+    "nav_import": ("匯入載具", "Import tokens"),
+    "import_title": ("匯入載具檔（PSKC 或 CSV）", "Import a token file (PSKC or CSV)"),
+    "token_file": ("載具檔", "Token file"),
+    "pskc_key": (
+        "PSKC 預先共享金鑰（16 進位，加密檔才需要）",
+        "PSKC pre-shared key (hex; encrypted files only)",
+    ),
+    "pskc_password": (
+        "PSKC 密碼（以密碼加密的檔案才需要）",
+        "PSKC password (password-encrypted files only)",
+    ),
+    "owners": ("指派", "Owners"),
+    "target_file": ("依檔案中的使用者", "as the file says"),
+    "target_pool": ("全部放入庫存（未指派）", "all to the pool (unassigned)"),
+    "target_assign": ("全部指派給帳號：", "all to the account:"),
+    "dry_run": ("僅檢查，不儲存", "Check only; store nothing"),
+    "import_button": ("匯入", "Import"),
+    "imported": ("已匯入", "Imported"),
+    "would_import": ("將匯入", "Would import"),
+    "already_present": ("已存在（略過）", "Already present (left alone)"),
+    "refused": ("拒絕", "Refused"),
+    "refused_whole": (
+        "檔案中任一筆有誤時，整個檔案都不匯入；請修正上述項目後再試。",
+        "A file with any bad entry imports nothing: fix the entry named above and retry.",
+    ),
+    "import_hint": (
+        "格式與規則見 docs/tokens.md；匯入完成後本頁顯示結果（十萬筆約需 20 秒）。",
+        "Formats and rules: docs/tokens.md. The page answers when the import is done "
+        "(about 20 s for 100,000 tokens).",
+    ),
+    "problem_too_large": ("檔案過大。", "The file is too large."),
 }
 
 TEXT = translations(_TEXT)

@@ -13,7 +13,10 @@ from werkzeug.wrappers import Response
 
 from gspws.admin.acts import change
 from gspws.admin.app import Console, Page
+from gspws.core import codes
 from gspws.core.enroll import Person
+from gspws.errors import GspwsError
+from gspws.mail import send_invitation
 from gspws.store import console as queries
 from gspws.store import pool
 from gspws.store.admins import AdminQueries
@@ -107,6 +110,25 @@ def _link(page: Page, console: Console, serial: str) -> Response:
     return token(page, console, serial, link=outcome.value)
 
 
+def _invite(page: Page, console: Console, serial: str) -> Response:
+    """E-mail the token's account a binding link, as ``gspws account invite`` does."""
+    owner = _owner(console, serial)
+    try:
+        with console.store.reading() as repo:
+            email = repo.get_account(owner).email if owner else None
+        send_invitation(
+            console.settings,
+            console.enrollment,
+            Person(page.address, f"admin:{page.admin}:InviteToBinding"),
+            owner or "",
+            email,
+        )
+    except GspwsError as exc:
+        console.admins.audit(page.actor("InviteToBinding"), codes.REJECTED, owner)
+        return token(page, console, serial, error=str(exc))
+    return page.redirect(f"tokens/{serial}", notice="invited")
+
+
 def _owner(console: Console, serial: str) -> str | None:
     with console.store.reading() as repo:
         try:
@@ -128,6 +150,7 @@ ROUTES = [
     ("tokens/<serial>/unlock", "token_unlock", ["POST"], _unlock),
     ("tokens/<serial>/assign", "token_assign", ["POST"], _assign),
     ("tokens/<serial>/link", "token_link", ["POST"], _link),
+    ("tokens/<serial>/invite", "token_invite", ["POST"], _invite),
     *(
         (f"tokens/<serial>/{path}", f"token_{path}", ["POST"], _action(action, carry_out))
         for path, action, carry_out in (

@@ -16,7 +16,7 @@ from gspws.core.pin import MAX_LENGTH, MIN_LENGTH, hash_pin, valid_pin
 from gspws.store import pool
 from gspws.store.models import Token, TokenStatus, TokenType
 from gspws.store.repo import StoreError
-from gspws.tokenfiles import read_token_file
+from gspws.tokenfiles import pskc_key, read_token_file
 
 
 @main.group()
@@ -162,12 +162,9 @@ def _hex_key(_ctx, _param, value: str | None) -> bytes | None:
     if value == "-":
         value = click.prompt("PSKC key (hex)", hide_input=True)
     try:
-        key = bytes.fromhex(value.replace(" ", ""))
-    except ValueError:
-        raise click.BadParameter("not hex") from None
-    if len(key) not in (16, 24, 32):
-        raise click.BadParameter(f"{len(key) * 8} bits: an AES key has 128, 192 or 256")
-    return key
+        return pskc_key(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 @token.command("import")

@@ -3,7 +3,7 @@ of seeds 000 and 001) and English. One table, so a missing translation fails a t
 
 from gspws.web.pages import DEFAULT, LANGUAGES, translations
 
-__all__ = ["DEFAULT", "LANGUAGES", "TEXT"]
+__all__ = ["BINDING_WORDS", "DEFAULT", "LANGUAGES", "TEXT"]
 
 _TEXT = {
     "title": ("管理您的軟體式動態密碼設定", "Manage your software one-time password"),
@@ -145,3 +145,5 @@ _TEXT = {
 
 #: ``TEXT[language][key]``; templates write ``t.key``.
 TEXT = translations(_TEXT)
+#: ``{key: (zh-TW, en)}``: for the operator console's table, which shares a few of these.
+BINDING_WORDS = _TEXT

@@ -139,33 +139,14 @@ def test_an_expired_enrolment_link_is_refused(app, settings, store, clock):
 def test_sign_in_needs_password_and_a_fresh_code(app, settings, store, clock):
     browser = Browser(app, clock)
     browser.enrol(add_admin(settings, store, clock, "alice"))
-    enrol_code = browser.code()
-    browser.get("/admin/signin")
-    assert (
-        browser.post(
-            "/admin/signin", {"name": "alice", "password": PASSWORD, "code": enrol_code}
-        ).status_code
-        == 403
-    )  # the code enrolment used: single use
+    # the code enrolment used: single use
+    assert browser.sign_in("alice", code=browser.code(), advance=False).status_code == 403
     assert browser.sign_in("alice", password=PASSWORD + "!").status_code == 403
-    assert (
-        browser.sign_in(
-            "alice", code="000000" if browser.code() != "000000" else "111111"
-        ).status_code
-        == 403
-    )
+    assert browser.sign_in("alice", code=browser.wrong_code()).status_code == 403
     assert browser.sign_in("nobody").status_code == 403
     assert browser.sign_in("alice").status_code == 303
-    used = browser.code()
-    browser.get("/admin/signin")
-    other = Browser(app, clock)
-    other.get("/admin/signin")
-    assert (
-        other.post(
-            "/admin/signin", {"name": "alice", "password": PASSWORD, "code": used}
-        ).status_code
-        == 403
-    )  # replayed within its 30 s
+    other = Browser(app, clock)  # the same code replayed within its 30 s
+    assert other.sign_in("alice", code=browser.code(), advance=False).status_code == 403
 
 
 def test_lockout_after_wrong_tries_then_cool_down(app, settings, store, clock):
