@@ -9,6 +9,7 @@ nothing fetched from elsewhere. Every chart has its figures in words beside it t
 """
 
 import math
+from datetime import UTC, datetime
 
 from werkzeug.wrappers import Response
 
@@ -95,8 +96,6 @@ def _ms(value: float | None, words: dict[str, str]) -> str:
 
 
 def _utc(ts: float | None) -> str:
-    from datetime import UTC, datetime
-
     return "" if ts is None else datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 

@@ -5,6 +5,7 @@ same figures, and reading twice counts nothing twice."""
 
 import math
 import os
+import threading
 import time
 from datetime import UTC, datetime
 
@@ -240,3 +241,27 @@ def test_gspws_audit_summarise_rolls_up_everything_at_once(database_url, store):
     overview = DashboardQueries(store, budget=0).overview(time.time())
     assert overview.uncounted == 0
     assert overview.windows["7d"].series.total == 149
+
+
+def test_dashboards_rolling_up_at_once_count_each_period_once(store):
+    """Four views at the same moment on four threads (as four workers would): every period is
+    rolled up by one of them; the others fail on its primary key, roll back and look again."""
+    seeded(store)
+    queries = [DashboardQueries(store, budget=math.inf) for _ in range(4)]
+    start = threading.Barrier(len(queries))
+    results: list = []
+
+    def view(q: DashboardQueries) -> None:
+        start.wait()
+        results.append(q.overview(NOW))
+
+    threads = [threading.Thread(target=view, args=(q,)) for q in queries]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 4 and all(r == results[0] for r in results)
+    assert results[0].uncounted == 0 and results[0].windows["7d"].series.total == 17
+    with store.reading() as repo:
+        by_code = repo.session.execute(select(AuditCallsByCode.__table__)).all()
+    assert sum(calls for _, _, calls in by_code) == 4 + 5 + 2  # rolled up once each
