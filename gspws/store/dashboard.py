@@ -129,10 +129,10 @@ def _failures(code: Any) -> ColumnElement[int]:
 class DashboardQueries:
     """:class:`gspws.core.dashboard.DashboardSource` on a :class:`Store`."""
 
-    def __init__(self, store: Store, budget: float = BUDGET) -> None:
+    def __init__(self, store: Store, budget: float | None = None) -> None:
         self.store = store
         self.dialect = store.engine.dialect.name
-        self.budget = budget
+        self.budget = BUDGET if budget is None else budget
 
     def overview(self, now: float) -> core.Overview:
         uncounted = self.roll_up(now)

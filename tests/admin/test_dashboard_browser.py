@@ -14,6 +14,7 @@ import pytest
 from admin_console import PASSWORD, Browser, add_admin, totp
 from test_dashboard_figures import NOW, audit
 
+from gspws.store import dashboard as dashboard_store
 from gspws.store.dashboard import DashboardQueries
 
 
@@ -156,3 +157,19 @@ def test_the_page_without_a_browser(live_server, store, clock, enrolled):
     assert re.search(r"<td>APP1</td><td>90</td><td>0</td>", busiest)
     assert re.search(r"<td>APP2</td><td>10</td><td>10</td>", busiest)
     assert "(no ServiceID)" not in busiest  # the administrator's sign-in is not a call
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_page_says_what_is_not_counted_yet(live_server, store, clock, enrolled, monkeypatch):
+    """A view with no time to spare rolls up one step and says how much is left."""
+    name, code = enrolled
+    monkeypatch.setattr(dashboard_store, "BUDGET", 0)
+    audit(store, *[(NOW - 3600 * h, "APP1", 0, 4.0) for h in range(1, 100, 7)])
+    browser = Browser(live_server.app, clock)
+    browser.get("/admin/signin")
+    browser.post("/admin/signin", {"name": name, "password": PASSWORD, "code": code})
+    browser.get("/admin/", lang="en")
+    first = int(re.search(r"(\d+) ten-minute periods", browser.by_id("uncounted")).group(1))
+    browser.get("/admin/", lang="en")
+    second = int(re.search(r"(\d+) ten-minute periods", browser.by_id("uncounted")).group(1))
+    assert 0 < second < first < 7 * 144
