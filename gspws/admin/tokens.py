@@ -73,20 +73,6 @@ def _action(action: str, carry_out: Callable[[AdminQueries, str], object]):
     return handler
 
 
-def _unlock(page: Page, console: Console, serial: str) -> Response:
-    def carry_out(repo) -> None:
-        row = repo.get_token(serial)
-        if not repo.unlock([row.id]):  # the CLI's rule (gspws token unlock)
-            raise StoreError(f"token {serial} is {row.status.value}, not locked: nothing to unlock")
-
-    return _done(
-        page,
-        console,
-        serial,
-        change(page, console, "UnlockToken", carry_out, account=_owner(console, serial)),
-    )
-
-
 def _assign(page: Page, console: Console, serial: str) -> Response:
     account = page.request.form.get("account", "").strip()
     error = change(
@@ -147,13 +133,13 @@ def _done(page: Page, console: Console, serial: str, error: str | None) -> Respo
 ROUTES = [
     ("accounts", "accounts", ["GET"], accounts),
     ("tokens/<serial>", "token", ["GET"], token),
-    ("tokens/<serial>/unlock", "token_unlock", ["POST"], _unlock),
     ("tokens/<serial>/assign", "token_assign", ["POST"], _assign),
     ("tokens/<serial>/link", "token_link", ["POST"], _link),
     ("tokens/<serial>/invite", "token_invite", ["POST"], _invite),
     *(
         (f"tokens/<serial>/{path}", f"token_{path}", ["POST"], _action(action, carry_out))
         for path, action, carry_out in (
+            ("unlock", "UnlockToken", lambda repo, serial: repo.unlock_serial(serial)),
             ("disable", "DisableToken", lambda repo, serial: repo.disable_serial(serial)),
             ("lost", "ReportTokenLost", pool.report_lost),
             ("found", "ReportTokenFound", pool.found),

@@ -15,7 +15,6 @@ from gspws.core.otp import TotpParams
 from gspws.core.pin import MAX_LENGTH, MIN_LENGTH, hash_pin, valid_pin
 from gspws.store import pool
 from gspws.store.models import Token, TokenStatus, TokenType
-from gspws.store.repo import StoreError
 from gspws.tokenfiles import pskc_key, read_token_file
 
 
@@ -137,9 +136,7 @@ def _token_row(t: Token) -> dict:
 def token_unlock(c: Context, serial: str) -> None:
     """Unlock a token locked by failed codes (also clears its failure count)."""
     with c.repo() as repo:
-        row = repo.get_token(serial)
-        if not repo.unlock([row.id]):
-            raise StoreError(f"token {serial} is {row.status.value}, not locked: nothing to unlock")
+        repo.unlock_serial(serial)
     click.echo(f"token {serial} unlocked")
 
 

@@ -227,6 +227,13 @@ class Repository(VerifyQueries, OobQueries):
             query = query.where(Token.account_id == self.get_account(account).id)
         return list(self.session.scalars(query))
 
+    def unlock_serial(self, serial: str) -> None:
+        """``gspws token unlock``: a locked token unlocked, its failures cleared; StoreError for
+        any other (nothing to unlock)."""
+        row = self.get_token(serial)
+        if not self.unlock([row.id]):
+            raise StoreError(f"token {serial} is {row.status.value}, not locked: nothing to unlock")
+
     def disable_serial(self, serial: str) -> None:
         """``gspws token disable``: the token's codes are no longer accepted."""
         self.get_token(serial).status = TokenStatus.DISABLED
