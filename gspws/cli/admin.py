@@ -51,20 +51,10 @@ def admin_add(c: Context, admin_name: str, role: str) -> None:
 @pass_ctx
 def admin_list(c: Context, as_json: bool) -> None:
     """List administrators (never a password or key)."""
+    admins = _admins(c)
     rows = [
-        {
-            "name": a.name,
-            "role": a.role,
-            "state": "disabled"
-            if a.disabled
-            else "locked"
-            if a.locked_at is not None
-            else "active"
-            if a.enrolled
-            else "enrolling",
-            "failures": a.failures,
-        }
-        for a in _admins(c).list()
+        {"name": a.name, "role": a.role, "state": admins.state(a), "failures": a.failures}
+        for a in admins.list()
     ]
     emit(rows, as_json, ["name", "role", "state", "failures"])
 

@@ -187,6 +187,15 @@ class Administrators:
         with self._reading() as repo:
             return repo.list_admins()
 
+    def state(self, admin: AdminState) -> str:
+        """``disabled``, ``locked`` (until the cool-down has passed), ``active`` or
+        ``enrolling`` (the enrolment link not used yet)."""
+        if admin.disabled:
+            return "disabled"
+        if admin.locked(self._clock(), self._policy.lockout_cooldown):
+            return "locked"
+        return "active" if admin.enrolled else "enrolling"
+
     # -- enrolment ---------------------------------------------------------------------------
 
     def enrolment(self, token: str) -> Enrolment | None:

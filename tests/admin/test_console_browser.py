@@ -39,12 +39,16 @@ def _sign_in(page, name: str, key: str, clock, code: str | None = None) -> None:
 
 def test_operator_walk(page, live_server, settings, store, clock, demo):
     base = live_server.base
+    refused = []  # what the CSP blocked: nothing may be
+    page.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text else None)
     key = _enrol(page, base, add_admin(settings, store, clock, "alice"), clock)
     _sign_in(page, "alice", key, clock, code=wrong_code(key, clock()))
     assert "錯誤" in page.inner_text("#problem")  # a wrong code
     _sign_in(page, "alice", key, clock)
     page.wait_for_selector("#admin-name")
     assert page.inner_text("#admin-name") == "alice"
+    background = page.eval_on_selector("header", "e => getComputedStyle(e).backgroundColor")
+    assert background == "rgb(0, 51, 102)"  # gspws's own stylesheet applied
 
     # a new service, then its grant suspended
     page.click("#nav-services")
@@ -89,6 +93,7 @@ def test_operator_walk(page, live_server, settings, store, clock, demo):
     rows = list(csv.DictReader(io.StringIO(open(download.value.path(), encoding="utf-8").read())))
     assert [r["code"] for r in rows if r["operation"] == "VerifyTOTPCode"] == ["0", "8109"]
     assert {r["service_id"] for r in rows} == {NEW_SID}
+    assert refused == []
 
 
 def test_auditor_csrf_and_networks(page, live_server, serve, settings, store, clock, demo):

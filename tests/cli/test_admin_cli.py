@@ -109,3 +109,12 @@ def test_service_set_renames_and_replaces_networks(gspws, store, demo):
         assert service.name == "New"
         assert [n.cidr for n in service.networks] == ["10.0.0.0/8", "2001:db8::/32"]
     assert gspws("service", "set", "APP0000999", "--name", "x")[0] == 1
+
+
+def test_list_shows_a_locked_administrator(gspws, app, settings, clock):
+    link = LINK.search(gspws("admin", "add", "dave", "--role", "operator")[1]).group(1)
+    browser = Browser(app, clock)
+    browser.enrol(link)
+    for _ in range(settings.lockout_threshold):
+        browser.sign_in("dave", password="wrong password!!")
+    assert '"state": "locked"' in gspws("admin", "list", "--json")[1]

@@ -85,7 +85,9 @@ def test_locked_stays_locked_until_the_cool_down(admins, settings, clock):
         assert admins.sign_in(None, "alice", "wrong password!", totp(key, clock())) is None
     clock.advance(settings.lockout_cooldown - 60)
     assert admins.sign_in(None, "alice", PASSWORD, totp(key, clock())) is None
+    assert [admins.state(a) for a in admins.list()] == ["locked"]
     clock.advance(60)
+    assert [admins.state(a) for a in admins.list()] == ["active"]
     assert admins.sign_in(None, "alice", PASSWORD, totp(key, clock())) is not None
 
 
