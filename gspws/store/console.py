@@ -20,12 +20,25 @@ from gspws.store.models import Account, Token, TokenType
 PAGE = 50
 
 
-def _prefix(column: InstrumentedAttribute[Any], prefix: str) -> list[ColumnElement[bool]]:
-    """``column`` starts with ``prefix``: an index range, then the exact test (startswith)."""
-    if not prefix:
-        return []
-    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    return [column >= prefix, column < upper, column.startswith(prefix, autoescape=True)]
+def _prefix(
+    column: InstrumentedAttribute[Any], prefix: str, after: str | None = None, equal: bool = False
+) -> list[ColumnElement[bool]]:
+    """``column`` starts with ``prefix``: an index range, then the exact test (startswith); and,
+    on a next page, comes after ``after`` (or equals it: ``equal``). The page's key then replaces
+    ``prefix`` as the range's lower bound instead of being a second one: SQLite's planner cannot
+    tell which of two bound parameters is higher and starts its index scan at the first, reading
+    every key from the prefix on (the last page of 1,000,000 accounts: 480 ms; bench/console.py)."""
+    conditions: list[ColumnElement[bool]] = []
+    if prefix:
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        conditions += [column < upper, column.startswith(prefix, autoescape=True)]
+    if after is not None and after >= prefix:
+        conditions.append(column >= after if equal else column > after)
+    elif prefix:
+        conditions.append(column >= prefix)
+        if after is not None:  # (before the prefix: the prefix is the tighter bound)
+            conditions.append(column >= after if equal else column > after)
+    return conditions
 
 
 @dataclass(frozen=True)
@@ -90,17 +103,17 @@ def accounts(
     number's key is ``mobile/id`` (numbers are not unique)."""
     query = select(Account).options(selectinload(Account.tokens).selectinload(Token.account))
     if by == "mobile":
-        query = query.where(*_prefix(Account.mobile, prefix)).order_by(Account.mobile, Account.id)
+        mobile, _, last_id = (after or "").rpartition("/")
+        query = query.where(*_prefix(Account.mobile, prefix, mobile if after else None, True))
+        query = query.order_by(Account.mobile, Account.id)
         if after:
-            mobile, _, last_id = after.rpartition("/")
             key = int(last_id) if last_id.isdigit() else 0
             query = query.where(
                 or_(Account.mobile > mobile, and_(Account.mobile == mobile, Account.id > key))
             )
     else:
-        query = query.where(*_prefix(Account.account, prefix)).order_by(Account.account)
-        if after:
-            query = query.where(Account.account > after)
+        query = query.where(*_prefix(Account.account, prefix, after or None))
+        query = query.order_by(Account.account)
     rows = list(session.scalars(query.limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
@@ -120,13 +133,11 @@ def tokens(
     query = (
         select(Token)
         .options(selectinload(Token.account))
-        .where(*_prefix(Token.serial, prefix))
+        .where(*_prefix(Token.serial, prefix, after or None))
         .order_by(Token.serial)
     )
     if pool:
         query = query.where(Token.account_id.is_(None))
-    if after:
-        query = query.where(Token.serial > after)
     rows = list(session.scalars(query.limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
