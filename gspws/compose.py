@@ -7,9 +7,11 @@ inject one, production passes the system clock.
 
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from gspws import metrics
 from gspws.config import Settings
+from gspws.core.admins import Administrators, AdminPolicy
 from gspws.core.clock import Clock, system_clock
 from gspws.core.codecheck import TotpVerifier
 from gspws.core.enroll import Enrollment, EnrollPolicy
@@ -23,6 +25,9 @@ from gspws.store.secrets import SecretBox
 from gspws.throttle import Throttle, Unlimited
 from gspws.web.app import LINK_PATH
 from gspws.web.session import Sessions, session_key
+
+if TYPE_CHECKING:
+    from gspws.admin.app import AdminConsole
 
 
 def build_store(settings: Settings) -> Store:
@@ -137,3 +142,36 @@ def server_use_cases(settings: Settings, store: Store, clock: Clock) -> UseCases
     )
     oob = oob_of(settings, store, clock, services, throttle, observe=observe)
     return UseCases(verifier, enrollment, sessions, oob, code_checks(TokenAuth))
+
+
+def administrators_of(
+    settings: Settings, store: Store, clock: Clock = system_clock
+) -> Administrators:
+    """The operator console's administrators (also `gspws admin ...`): the token lockout's
+    threshold and cool-down apply to them too."""
+    from gspws.store.admins import admin_reading, admin_unit
+
+    policy = AdminPolicy(
+        lockout_threshold=settings.lockout_threshold,
+        lockout_cooldown=settings.lockout_cooldown,
+        enrol_ttl=settings.admin_enrol_ttl,
+        issuer=f"{settings.issuer} admin",
+        window=settings.totp_window,
+    )
+    return Administrators(partial(admin_unit, store), policy, clock, partial(admin_reading, store))
+
+
+def admin_console(
+    settings: Settings, store: Store, clock: Clock, enrollment: Enrollment
+) -> "AdminConsole":
+    """``/admin/``: its sessions keyed apart from the binding page's (gspws.admin.app)."""
+    from gspws.admin.app import SESSION_INFO, AdminConsole, Console
+
+    admins = administrators_of(settings, store, clock)
+    sessions = Sessions(
+        session_key(settings.session_secret, store.secrets.encryption_key, SESSION_INFO),
+        settings.admin_session_ttl,
+        clock,
+        admins.session_epoch,
+    )
+    return AdminConsole(Console(admins, enrollment, store, settings, clock), sessions)

@@ -186,6 +186,36 @@ OPTIONS = (
         "GSPWS_TRUSTED_PROXIES establishes it.",
     ),
     Option(
+        "admin_allow",
+        "GSPWS_ADMIN_ALLOW",
+        "127.0.0.0/8,::1/128",
+        _networks,
+        "Networks (comma-separated CIDRs) from which the operator console `/admin/` answers; "
+        "the caller as GSPWS_TRUSTED_PROXIES establishes it. Anyone else gets 403.",
+    ),
+    Option(
+        "admin_session_ttl",
+        "GSPWS_ADMIN_SESSION_TTL",
+        "1800",
+        _positive,
+        "Seconds an operator console session lasts after signing in.",
+    ),
+    Option(
+        "admin_enrol_ttl",
+        "GSPWS_ADMIN_ENROL_TTL",
+        "86400",
+        _positive,
+        "Seconds an administrator's enrolment link (`gspws admin add`/`reset`) stays valid.",
+    ),
+    Option(
+        "admin_upload_bytes",
+        "GSPWS_ADMIN_UPLOAD_BYTES",
+        "16777216",
+        _positive,
+        "Largest token file the operator console's import accepts (bytes); every other request "
+        "body stays within GSPWS_MAX_REQUEST_BYTES.",
+    ),
+    Option(
         "registry_refresh",
         "GSPWS_REGISTRY_REFRESH",
         "1",
@@ -476,6 +506,10 @@ class Settings:
     lockout_cooldown: int
     trusted_proxies: tuple
     metrics_allow: tuple
+    admin_allow: tuple
+    admin_session_ttl: int
+    admin_enrol_ttl: int
+    admin_upload_bytes: int
     registry_refresh: float
     max_request_bytes: int
     header_timeout: float

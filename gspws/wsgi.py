@@ -6,7 +6,7 @@ production entry point :func:`application` always uses the system clock.
 
 from collections.abc import Callable, Iterable
 
-from gspws.compose import build_store, server_use_cases
+from gspws.compose import admin_console, build_store, server_use_cases
 from gspws.config import Settings
 from gspws.core.clock import Clock, system_clock
 from gspws.logs import REQUEST_ID_HEADER, begin_request, configure_logging
@@ -19,7 +19,8 @@ from gspws.web.app import ManagePages
 
 class GspwsApp:
     """Routes the legacy TOTP, MobileOTP and OTP paths to their SOAP endpoints, ``/owin/manage/`` to
-    the binding page and ``/metrics``, ``/healthz``, ``/readyz`` to the probes; everything else is 404."""
+    the binding page, ``/admin/`` to the operator console and ``/metrics``, ``/healthz``,
+    ``/readyz`` to the probes; everything else is 404."""
 
     def __init__(
         self, settings: Settings, store: Store, clock: Clock, fast_path: bool = True
@@ -40,6 +41,7 @@ class GspwsApp:
         )
         self.manage = ManagePages(cases.enrollment, cases.sessions, clock, cases.oob)
         self.probes = Probes(settings, store)
+        self.admin = admin_console(settings, store, clock, cases.enrollment)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         request_id = begin_request(environ)
@@ -56,6 +58,8 @@ class GspwsApp:
             return self.otp(environ, start_with_id)
         if self.manage.handles(environ.get("PATH_INFO", "")):
             return self.manage(environ, start_with_id)
+        if self.admin.handles(environ.get("PATH_INFO", "")):
+            return self.admin(environ, start_with_id)
         if self.probes.handles(environ.get("PATH_INFO", "")):
             return self.probes(environ, start_with_id)
         body = b"Not found. The TOTP web service is at /gsp2ws/TOTP.asmx\n"

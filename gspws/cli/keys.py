@@ -70,6 +70,7 @@ def keys_status(c: Context, as_json: bool) -> None:
     try:
         counts = rotation.census(engine, source.keys)
         bodies = rotation.census(engine, source.keys, kind=rotation.OUTBOX_BODIES)
+        admins = rotation.census(engine, source.keys, kind=rotation.ADMIN_KEYS)
     finally:
         engine.dispose()
     row = {
@@ -89,6 +90,12 @@ def keys_status(c: Context, as_json: bool) -> None:
             "older_keys": bodies.older_keys,
             "unreadable": len(bodies.unreadable),
         },
+        "administrators": {
+            "total": admins.total,
+            "first_key": admins.first_key,
+            "older_keys": admins.older_keys,
+            "unreadable": len(admins.unreadable),
+        },
     }
     if as_json:
         click.echo(json.dumps(row, indent=2))
@@ -107,6 +114,11 @@ def keys_status(c: Context, as_json: bool) -> None:
     click.echo(
         f"outbox:     {bodies.total} messages to deliver: {bodies.first_key} under the first "
         f"key, {bodies.older_keys} under older keys, {len(bodies.unreadable)} unreadable"
+    )
+    click.echo(
+        f"admins:     {admins.total} console administrators' TOTP keys: {admins.first_key} "
+        f"under the first key, {admins.older_keys} under older keys, "
+        f"{len(admins.unreadable)} unreadable"
     )
     if counts.unreadable:
         click.echo(
@@ -229,6 +241,7 @@ def keys_rotate(c: Context, batch_size: int, allow_unreadable: bool) -> None:
 
     click.echo(f"tokens:        {done.total}")
     click.echo(f"messages:      {done.messages} (queued in the outbox)")
+    click.echo(f"admins:        {done.admins} (the console's administrators' TOTP keys)")
     click.echo(f"re-encrypted:  {done.reencrypted}")
     click.echo(f"skipped:       {done.already_current} (already under the new key)")
     if source.mode == "file":

@@ -120,6 +120,17 @@ class Repository(VerifyQueries, OobQueries):
         self.get_service(service_id).enabled = enabled
         self._services_changed()
 
+    def rename_service(self, service_id: str, name: str) -> None:
+        self.get_service(service_id).name = name
+        self._services_changed()
+
+    def set_networks(self, service_id: str, networks: list[str]) -> None:
+        """Replace the allowed networks (CIDRs as gspws.core.access.network_list gives them)."""
+        service = self.get_service(service_id)
+        service.networks = [ServiceNetwork(cidr=c) for c in dict.fromkeys(networks)]
+        self._flush(f"{service_id}: a network is listed twice")
+        self._services_changed()
+
     def _services_changed(self) -> None:
         """Tell every worker's ServiceRegistry to reload (see gspws.core.registry)."""
         self.session.execute(
@@ -221,6 +232,17 @@ class Repository(VerifyQueries, OobQueries):
         if account is not None:
             query = query.where(Token.account_id == self.get_account(account).id)
         return list(self.session.scalars(query))
+
+    def unlock_serial(self, serial: str) -> None:
+        """``gspws token unlock``: a locked token unlocked, its failures cleared; StoreError for
+        any other (nothing to unlock)."""
+        row = self.get_token(serial)
+        if not self.unlock([row.id]):
+            raise StoreError(f"token {serial} is {row.status.value}, not locked: nothing to unlock")
+
+    def disable_serial(self, serial: str) -> None:
+        """``gspws token disable``: the token's codes are no longer accepted."""
+        self.get_token(serial).status = TokenStatus.DISABLED
 
     def locked_tokens(self) -> int:
         """How many tokens are locked (the metrics' gauge, read at each scrape)."""

@@ -1,4 +1,6 @@
 """Key rotation: re-encrypt every token secret under the first key, then retire the others.
+(The operator console's administrators' TOTP keys are under the same keys: re-encrypted in the
+same passes, listed as ``admin:NAME`` when unreadable, :data:`ADMIN_KEYS`.)
 
 The same steps cover the outbox (:data:`ENCRYPTED`): the body of every message that may still be
 delivered (not sent, its code not expired) is re-encrypted with the same conditional UPDATE, in
@@ -43,7 +45,7 @@ from sqlalchemy import ColumnElement, Select, Table, func, select, true, update
 from sqlalchemy.engine import Connection, Engine, Row
 
 from gspws.errors import ConfigError, GspwsError
-from gspws.store.models import OutboxMessage, Token
+from gspws.store.models import Admin, OutboxMessage, Token
 from gspws.store.secrets import fingerprint, read_key_file, write_key_file
 
 Rows = Sequence[Row[Any, Any, Any]]  # (id, label, blob)
@@ -87,7 +89,11 @@ OUTBOX_BODIES = Encrypted(
     "outbox:",
     lambda now: (OUTBOX.c.status != "sent") & (OUTBOX.c.not_after > now),
 )
-ENCRYPTED = (TOKEN_SECRETS, OUTBOX_BODIES)
+ADMINS = Admin.__table__
+ADMIN_KEYS = Encrypted(
+    ADMINS, "totp_secret", "name", "admin:", lambda now: ADMINS.c.totp_secret.is_not(None)
+)
+ENCRYPTED = (TOKEN_SECRETS, OUTBOX_BODIES, ADMIN_KEYS)
 
 
 class RotationError(GspwsError):
@@ -192,7 +198,8 @@ class PassProgress:
 class Reencryption:
     total: int = 0  # token secrets
     messages: int = 0  # bodies of outbox messages that may still be delivered
-    reencrypted: int = 0  # over all passes, both kinds
+    admins: int = 0  # the operator console's administrators' TOTP keys
+    reencrypted: int = 0  # over all passes, every kind
     already_current: int = 0  # found under the first key by the first pass
     unreadable: list[str] = field(default_factory=list)  # labels no configured key opens
     passes: int = 0
@@ -268,7 +275,7 @@ def reencrypt(
         result.reencrypted += state.reencrypted
         if number == 1:
             result.already_current = state.skipped
-        result.total, result.messages = seen
+        result.total, result.messages, result.admins = seen
         result.unreadable = unreadable
         if state.reencrypted == 0 and state.conflicts == 0:
             return result

@@ -15,7 +15,6 @@ import math
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-import jinja2
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect
@@ -28,7 +27,8 @@ from gspws.core.enroll import Enrollment, Outcome, Person, Problem
 from gspws.core.oob import OutOfBandCodes, mask_email, mask_mobile
 from gspws.page_headers import PAGE_HEADERS
 from gspws.proxies import origin_of
-from gspws.web.i18n import DEFAULT, LANGUAGES, TEXT
+from gspws.web.i18n import LANGUAGES, TEXT
+from gspws.web.pages import SAFE_METHODS, environment, html, language, session_cookie
 from gspws.web.session import COOKIE, Session, Sessions
 
 log = logging.getLogger(__name__)
@@ -68,8 +68,7 @@ _NOTICES = (
     "code_sent",
     "destination_verified",
 )
-#: Methods that change nothing; every other one must carry the form's CSRF token.
-_SAFE_METHODS = ("GET", "HEAD")
+_SAFE_METHODS = SAFE_METHODS
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
@@ -78,13 +77,7 @@ class Visit:
 
     def __init__(self, request: Request, sessions: Sessions) -> None:
         self.request = request
-        asked = request.args.get("lang", "")
-        self.explicit_lang = next(
-            (lang for lang in LANGUAGES if lang.lower() == asked.lower()), None
-        )
-        self.lang = self.explicit_lang or request.accept_languages.best_match(
-            LANGUAGES, default=DEFAULT
-        )
+        self.lang, self.explicit_lang = language(request)
         self.session = sessions.decode(request.cookies.get(COOKIE))
         self.new_session: Session | None = None  # to be set as the cookie
         origin = origin_of(request.environ)
@@ -115,11 +108,7 @@ class ManagePages:
         self._oob = oob
         self._sessions = sessions
         self._clock = clock
-        env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
-            autoescape=True,
-            undefined=jinja2.StrictUndefined,
-        )
+        env = environment(_TEMPLATES)
         self._templates = {
             name: env.get_template(f"{name}.html") for name in ("status", "link", "message")
         }
@@ -136,15 +125,8 @@ class ManagePages:
             log.exception("the binding page failed")
             response = self._message(visit, 500, "internal_error")
         if visit.new_session is not None:
-            response.set_cookie(
-                COOKIE,
-                self._sessions.encode(visit.new_session),
-                max_age=self._sessions.ttl,
-                path=PREFIX,
-                httponly=True,
-                secure=visit.secure,
-                samesite="Strict",
-            )
+            value = self._sessions.encode(visit.new_session)
+            session_cookie(response, COOKIE, value, self._sessions.ttl, PREFIX, visit.secure)
         response.headers.update(PAGE_HEADERS)
         return response(environ, start_response)
 
@@ -219,9 +201,7 @@ class ManagePages:
             self._enrollment.sign_out(visit.caller("SignOut"), visit.account, visit.session.epoch)
             visit.session = None
         response = self._message(visit, 200, "notice_signed_out")
-        response.delete_cookie(
-            COOKIE, path=PREFIX, httponly=True, secure=visit.secure, samesite="Strict"
-        )
+        session_cookie(response, COOKIE, None, self._sessions.ttl, PREFIX, visit.secure)
         return response
 
     # -- actions: redirect when done, the status page with the problem when refused ----------
@@ -328,7 +308,7 @@ class ManagePages:
             here=visit.request.path if visit.request.method == "GET" else STATUS_PATH,
             **context,
         )
-        return Response(body, http_status, content_type="text/html; charset=utf-8")
+        return html(body, http_status)
 
 
 def _problem_key(outcome: Outcome) -> str:

@@ -1,8 +1,9 @@
 """The binding page's words, in Traditional Chinese (the default, worded as the GSP and NSTC pages
 of seeds 000 and 001) and English. One table, so a missing translation fails a test, not a page."""
 
-LANGUAGES = ("zh-TW", "en")
-DEFAULT = "zh-TW"
+from gspws.web.pages import DEFAULT, LANGUAGES, translations
+
+__all__ = ["BINDING_WORDS", "DEFAULT", "LANGUAGES", "TEXT"]
 
 _TEXT = {
     "title": ("管理您的軟體式動態密碼設定", "Manage your software one-time password"),
@@ -155,4 +156,6 @@ _TEXT = {
 }
 
 #: ``TEXT[language][key]``; templates write ``t.key``.
-TEXT = {lang: {key: words[i] for key, words in _TEXT.items()} for i, lang in enumerate(LANGUAGES)}
+TEXT = translations(_TEXT)
+#: ``{key: (zh-TW, en)}``: for the operator console's table, which shares a few of these.
+BINDING_WORDS = _TEXT
