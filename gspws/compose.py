@@ -10,6 +10,7 @@ from functools import partial
 
 from gspws import metrics
 from gspws.config import Settings
+from gspws.core.challenge import ChallengePolicy, OcraChallenges
 from gspws.core.clock import Clock, system_clock
 from gspws.core.enroll import Enrollment, EnrollPolicy
 from gspws.core.oob import CodeHasher, OobPolicy, OutOfBandCodes
@@ -84,6 +85,31 @@ def oob_of(
         observe=observe,
         oob=oob,
         hasher=CodeHasher(code_key(store.secrets.encryption_key)),
+    )
+
+
+def challenges_of(
+    settings: Settings,
+    store: Store,
+    clock: Clock = system_clock,
+    services: Services = dict,
+    throttle=None,
+    observe: Observer = unobserved,
+) -> OcraChallenges:
+    """OTP.asmx's OCRA operations: GetChallenge, GetSignChallenge, VerifyResponse."""
+    challenge = ChallengePolicy(
+        ttl=settings.challenge_ttl,
+        # a counter suite's look-ahead is an HOTP token's (GSPWS_HOTP_WINDOW)
+        counter_window=getattr(settings, "hotp_window", 10),
+    )
+    return OcraChallenges(
+        store.unit,
+        services,
+        policy_of(settings),
+        clock,
+        throttle or Unlimited(),
+        observe=observe,
+        challenge=challenge,
     )
 
 

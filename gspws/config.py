@@ -305,6 +305,14 @@ OPTIONS = (
         "`masked` (the masked destination, for agencies that verify through VerifyOTPCode).",
     ),
     Option(
+        "challenge_ttl",
+        "GSPWS_CHALLENGE_TTL",
+        "120",
+        _positive,
+        "Seconds an OCRA challenge (OTP.asmx GetChallenge, GetSignChallenge) can be answered; "
+        "it is good once.",
+    ),
+    Option(
         "smtp_host", "GSPWS_SMTP_HOST", "localhost", str, "SMTP server for `gspws account invite`."
     ),
     Option(
@@ -437,6 +445,7 @@ class Settings:
     otp_resend: int
     otp_daily: int
     otp_message: str
+    challenge_ttl: int
     smtp_host: str
     smtp_port: int | None
     smtp_security: str

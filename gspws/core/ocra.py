@@ -162,7 +162,7 @@ def data_input(
         parts.append(counter.to_bytes(8, "big"))
     parts.append(question_bytes(suite, question))
     if suite.pin is not None:
-        if pin is None or len(pin) != HASHES[suite.pin].digest_size:
+        if pin is None or len(pin) != HASHES[suite.pin]().digest_size:
             raise ValueError(f"the suite needs the PIN's {suite.pin} digest")
         parts.append(pin)
     if suite.session is not None:
