@@ -272,3 +272,39 @@ def test_the_same_response_sixteen_times_at_once_is_accepted_once(store, challen
     assert sorted(r.code for r in results) == [0] + [9999] * 15
     with store.unit() as repo:
         assert repo.get_token("OCRA0001").last_step == 0
+
+
+def test_use_challenge_is_one_conditional_update(store):
+    token_id = add_token(store, "OCRA0001", PLAIN, KEY20)
+    issue(store, token_id, "12345678", T0)
+    with store.unit() as repo:
+        issued = repo.issued_challenge(token_id, "12345678", SERVICE_ID)
+        assert issued is not None and not issued.used
+        assert not repo.use_challenge(issued.id, T0 + 120)  # expired
+        assert repo.use_challenge(issued.id, T0 + 1)
+        assert not repo.use_challenge(issued.id, T0 + 2)  # used
+        assert repo.issued_challenge(token_id, "12345678", SERVICE_ID).used
+        assert repo.issued_challenge(token_id, "12345678", OTHER_SERVICE) is None
+
+
+def test_the_pin_digest_is_encrypted_with_the_key_and_survives_rotation(store, challenges):
+    from cryptography.fernet import Fernet
+
+    from gspws.store.challenges import split_secret
+    from gspws.store.rotation import reencrypt
+    from gspws.store.secrets import SecretBox
+
+    suite = "OCRA-1:HOTP-SHA256-8:QN08-PSHA1"
+    add_token(store, "OCRA0001", suite, KEY32, PIN)
+    with store.unit() as repo:
+        blob = bytes(repo.get_token("OCRA0001").secret)
+    assert ocra.pin_digest(ocra.parse_suite(suite), PIN).hex().encode() not in blob
+    assert split_secret(store.secrets.decrypt(blob))[1] == ocra.pin_digest(
+        ocra.parse_suite(suite), PIN
+    )
+    new_keys = [Fernet.generate_key(), store.secrets.encryption_key]
+    reencrypt(store.engine, new_keys)
+    store.secrets = SecretBox(new_keys[:1])  # the old key retired
+    issued = challenges.get_challenge(caller("GetChallenge"), "OCRA0001").message
+    answer = answer_of(suite, KEY32, issued, pin=PIN)
+    assert verify(challenges, "OCRA0001", issued, answer) == codes.OK
