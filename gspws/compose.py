@@ -14,6 +14,7 @@ from gspws.core.challenge import ChallengePolicy, OcraChallenges
 from gspws.core.clock import Clock, system_clock
 from gspws.core.enroll import Enrollment, EnrollPolicy
 from gspws.core.oob import CodeHasher, OobPolicy, OutOfBandCodes
+from gspws.core.tokenauth import TokenAuth
 from gspws.core.verify import Observer, Policy, Services, TotpVerifier, unobserved
 from gspws.store.db import make_engine, verification_engine
 from gspws.store.oob import code_key
@@ -37,6 +38,9 @@ def policy_of(settings: Settings) -> Policy:
         window=settings.totp_window,
         lockout_threshold=settings.lockout_threshold,
         lockout_cooldown=settings.lockout_cooldown,
+        hotp_window=settings.hotp_window,
+        sync_window=settings.sync_window,
+        hotp_sync_window=settings.hotp_sync_window,
     )
 
 
@@ -121,6 +125,7 @@ class UseCases:
     enrollment: Enrollment
     sessions: Sessions
     oob: OutOfBandCodes
+    tokens: TokenAuth  # OTP.asmx Auth, AuthToken, Sync, SyncToken
 
 
 def server_use_cases(settings: Settings, store: Store, clock: Clock) -> UseCases:
@@ -148,4 +153,13 @@ def server_use_cases(settings: Settings, store: Store, clock: Clock) -> UseCases
         enrollment.session_epoch,
     )
     oob = oob_of(settings, store, clock, services, throttle, observe=observe)
-    return UseCases(verifier, enrollment, sessions, oob)
+    tokens = TokenAuth(
+        store.verification,
+        services,
+        policy_of(settings),
+        clock,
+        throttle,
+        reading=reading,
+        observe=observe,
+    )
+    return UseCases(verifier, enrollment, sessions, oob, tokens)
