@@ -101,11 +101,6 @@ def challenges_of(
     observe: Observer = unobserved,
 ) -> OcraChallenges:
     """OTP.asmx's OCRA operations: GetChallenge, GetSignChallenge, VerifyResponse."""
-    challenge = ChallengePolicy(
-        ttl=settings.challenge_ttl,
-        # a counter suite's look-ahead is an HOTP token's (GSPWS_HOTP_WINDOW)
-        counter_window=getattr(settings, "hotp_window", 10),
-    )
     return OcraChallenges(
         store.unit,
         services,
@@ -113,7 +108,7 @@ def challenges_of(
         clock,
         throttle or Unlimited(),
         observe=observe,
-        challenge=challenge,
+        challenge=ChallengePolicy(ttl=settings.challenge_ttl),
     )
 
 
@@ -126,6 +121,7 @@ class UseCases:
     sessions: Sessions
     oob: OutOfBandCodes
     tokens: TokenAuth  # OTP.asmx Auth, AuthToken, Sync, SyncToken
+    challenges: OcraChallenges  # OTP.asmx GetChallenge, GetSignChallenge, VerifyResponse
 
 
 def server_use_cases(settings: Settings, store: Store, clock: Clock) -> UseCases:
@@ -162,4 +158,5 @@ def server_use_cases(settings: Settings, store: Store, clock: Clock) -> UseCases
         reading=reading,
         observe=observe,
     )
-    return UseCases(verifier, enrollment, sessions, oob, tokens)
+    challenges = challenges_of(settings, store, clock, services, throttle, observe=observe)
+    return UseCases(verifier, enrollment, sessions, oob, tokens, challenges)

@@ -30,7 +30,9 @@ class GspwsApp:
         cases = server_use_cases(settings, store, clock)
         self.proxies = ProxyPolicy(settings.trusted_proxies, settings.public_url)
         self.mobile_otp = mobile_otp_endpoint(cases.oob, settings.max_request_bytes)
-        self.otp = otp_endpoint({"tokens": cases.tokens}, settings.max_request_bytes)
+        self.otp = otp_endpoint(
+            {"tokens": cases.tokens, "challenges": cases.challenges}, settings.max_request_bytes
+        )
         self.totp = totp_endpoint(
             cases.verifier, cases.enrollment, settings.max_request_bytes, fast_path=fast_path
         )

@@ -10,7 +10,7 @@ The rules:
   token for that service, unexpired and unused, and spends it with one conditional UPDATE of
   ``used_at``: of racing callers exactly one is accepted.
 * A counter suite (``C``) looks for the response at the counters after the last one used (a
-  look-ahead of ``counter_window``) and moves ``tokens.last_step`` forward by the conditional
+  look-ahead of ``GSPWS_HOTP_WINDOW``) and moves ``tokens.last_step`` forward by the conditional
   UPDATE TOTP steps use; a time suite (``T1M``...) computes T from the injected clock, ``±window``
   steps (``GSPWS_TOTP_WINDOW``).
 * A ``P`` suite's PIN digest is provisioned with the token and kept encrypted with its key
@@ -54,7 +54,6 @@ class ChallengePolicy:
     """From settings (defaults in ``gspws.config.OPTIONS`` only)."""
 
     ttl: int
-    counter_window: int
 
 
 @dataclass(frozen=True)
@@ -252,7 +251,7 @@ class OcraChallenges(AuditedCalls[ChallengeRepository]):
             answer,
             pin=token.pin,
             next_counter=next_counter,
-            counter_window=self.challenge.counter_window,
+            counter_window=self._policy.hotp_window,
             now=now,
             time_window=self._policy.window,
         )

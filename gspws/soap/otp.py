@@ -12,6 +12,7 @@ TOTP.asmx's (gspws.soap.service).
 from spyne import Application, ServiceBase, Unicode
 
 from gspws.soap.mobileotp import AsmxService
+from gspws.soap.otp_challenge import OTPChallengeService
 from gspws.soap.service import CP2Response, ServiceHeader, caller_of, operation
 from gspws.soap.shape import TNS
 
@@ -59,6 +60,6 @@ class OTPTokenService(ServiceBase):
 
 
 #: The operation classes of OTP.asmx's spyne application (each helper adds its class here).
-OTP_OPERATIONS: tuple[type[ServiceBase], ...] = (OTPTokenService,)
+OTP_OPERATIONS: tuple[type[ServiceBase], ...] = (OTPTokenService, OTPChallengeService)
 
 OTP = AsmxService("OTP", Application(list(OTP_OPERATIONS), tns=TNS, name="OTP"), "OTP.wsdl")
