@@ -10,15 +10,16 @@ token (:meth:`ChallengeQueries.set_ocra_pin`); it never leaves the store but ins
 """
 
 import base64
+from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from gspws.core import ocra
 from gspws.core.challenge import SIGN, IssuedChallenge, OcraToken
 from gspws.core.otp import TotpParams
 from gspws.core.verify import TokenState
-from gspws.store.models import OcraChallenge, Token, TokenStatus, TokenType
+from gspws.store.models import OcraChallenge, Token, TokenStatus, TokenType, UTCDateTime
 from gspws.store.secrets import SecretBox
 from gspws.store.verification import IN_USE, utc
 
@@ -41,6 +42,64 @@ def key_bytes(base32_key: str) -> bytes:
     return base64.b32decode(text + "=" * (-len(text) % 8))
 
 
+_TOKENS = Token.__table__.c
+_CHALLENGES = OcraChallenge.__table__
+_C = _CHALLENGES.c
+
+# Built once at import (as gspws.store.verification's): building a statement per call cost more
+# than running it. None of them has a literal that changes between calls.
+_OCRA_TOKEN = select(
+    _TOKENS.id,
+    _TOKENS.serial,
+    _TOKENS.secret,
+    _TOKENS.ocra_suite,
+    _TOKENS.status,
+    _TOKENS.locked_at,
+    _TOKENS.last_step,
+    _TOKENS.failures,
+    _TOKENS.digits,
+).where(
+    _TOKENS.serial == bindparam("serial"),
+    _TOKENS.type == TokenType.OCRA,
+    _TOKENS.status.in_(IN_USE),
+    _TOKENS.ocra_suite.is_not(None),
+)
+_OCRA_TOKEN_LOCKED = _OCRA_TOKEN.with_for_update()
+_ISSUE = insert(_CHALLENGES)
+_SIGN_ISSUED = (
+    select(func.count())
+    .select_from(_CHALLENGES)
+    .where(_C.token_id == bindparam("token_id"), _C.purpose == SIGN)
+)
+
+
+def _issued(for_service: ColumnElement[bool]) -> Select[Any]:
+    """The newest challenge of that text for the token and the service, unused ones first."""
+    return (
+        select(_C.id, _C.expires_at, _C.used_at)
+        .where(
+            _C.token_id == bindparam("token_id"),
+            _C.challenge == bindparam("challenge"),
+            for_service,
+        )
+        .order_by(_C.used_at.is_not(None), _C.id.desc())
+        .limit(1)
+    )
+
+
+_ISSUED = _issued(_C.service_id == bindparam("service_id"))
+_ISSUED_NO_SERVICE = _issued(_C.service_id.is_(None))
+_USE = (
+    update(_CHALLENGES)
+    .where(
+        _C.id == bindparam("challenge_id"),
+        _C.used_at.is_(None),
+        _C.expires_at > bindparam("now", type_=UTCDateTime),
+    )
+    .values(used_at=bindparam("now", type_=UTCDateTime))
+)
+
+
 class ChallengeQueries:
     """The statements of gspws.core.challenge's ChallengeRepository."""
 
@@ -48,23 +107,8 @@ class ChallengeQueries:
     secrets: SecretBox
 
     def ocra_token(self, serial: str, lock: bool = False) -> OcraToken | None:
-        query = select(
-            Token.id,
-            Token.serial,
-            Token.secret,
-            Token.ocra_suite,
-            Token.status,
-            Token.locked_at,
-            Token.last_step,
-            Token.failures,
-            Token.digits,
-        ).where(
-            Token.serial == serial,
-            Token.type == TokenType.OCRA,
-            Token.status.in_(IN_USE),
-            Token.ocra_suite.is_not(None),
-        )
-        row = self.session.execute(query.with_for_update() if lock else query).first()
+        statement = _OCRA_TOKEN_LOCKED if lock else _OCRA_TOKEN
+        row = self.session.execute(statement, {"serial": serial}).first()
         if row is None:
             return None
         key, pin = split_secret(self.secrets.decrypt(row.secret))
@@ -90,38 +134,28 @@ class ChallengeQueries:
         expires_at: float,
     ) -> None:
         self.session.execute(
-            insert(OcraChallenge).values(
-                token_id=token_id,
-                challenge=challenge,
-                purpose=purpose,
-                service_id=service_id,
-                created_at=utc(now),
-                expires_at=utc(expires_at),
-            )
+            _ISSUE,
+            {
+                "token_id": token_id,
+                "challenge": challenge,
+                "purpose": purpose,
+                "service_id": service_id,
+                "created_at": utc(now),
+                "expires_at": utc(expires_at),
+            },
         )
 
     def sign_challenges_issued(self, token_id: int) -> int:
-        return self.session.execute(
-            select(func.count())
-            .select_from(OcraChallenge)
-            .where(OcraChallenge.token_id == token_id, OcraChallenge.purpose == SIGN)
-        ).scalar_one()
+        return int(self.session.execute(_SIGN_ISSUED, {"token_id": token_id}).scalar_one())
 
     def issued_challenge(
         self, token_id: int, challenge: str, service_id: str | None
     ) -> IssuedChallenge | None:
-        row = self.session.execute(
-            select(OcraChallenge.id, OcraChallenge.expires_at, OcraChallenge.used_at)
-            .where(
-                OcraChallenge.token_id == token_id,
-                OcraChallenge.challenge == challenge,
-                OcraChallenge.service_id.is_(None)
-                if service_id is None
-                else OcraChallenge.service_id == service_id,
-            )
-            .order_by(OcraChallenge.used_at.is_not(None), OcraChallenge.id.desc())
-            .limit(1)
-        ).first()
+        params: dict[str, object] = {"token_id": token_id, "challenge": challenge}
+        if service_id is None:
+            row = self.session.execute(_ISSUED_NO_SERVICE, params).first()
+        else:
+            row = self.session.execute(_ISSUED, {**params, "service_id": service_id}).first()
         if row is None:
             return None
         return IssuedChallenge(row.id, row.expires_at.timestamp(), row.used_at is not None)
@@ -129,15 +163,7 @@ class ChallengeQueries:
     def use_challenge(self, challenge_id: int, now: float) -> bool:
         """One conditional UPDATE: of racing callers exactly one sees a row changed (SQLite
         serialises writers; PostgreSQL re-checks the WHERE clause after the row lock)."""
-        result = self.session.execute(
-            update(OcraChallenge)
-            .where(
-                OcraChallenge.id == challenge_id,
-                OcraChallenge.used_at.is_(None),
-                OcraChallenge.expires_at > utc(now),
-            )
-            .values(used_at=utc(now))
-        )
+        result = self.session.execute(_USE, {"challenge_id": challenge_id, "now": utc(now)})
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     # -- provisioning (the CLI, token import, tests) -------------------------------------------
