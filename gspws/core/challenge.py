@@ -58,12 +58,14 @@ class ChallengePolicy:
 
 @dataclass(frozen=True)
 class OcraToken:
-    """An OCRA token as VerifyResponse needs it: its lockout state, suite, key and PIN digest."""
+    """An OCRA token as VerifyResponse needs it: its lockout state, suite, key and PIN digest;
+    ``in_use``: active or locked (not lost, disabled or pending)."""
 
     state: TokenState
     suite: str
     key: bytes
     pin: bytes | None = None
+    in_use: bool = True
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ class ChallengeRepository(VerifyRepository, Protocol):
     """What the challenges need from the store, inside one transaction."""
 
     def ocra_token(self, serial: str, lock: bool = False) -> OcraToken | None:
-        """The in-use (active or locked) OCRA token ``serial``; ``lock`` takes its row lock."""
+        """The OCRA token ``serial``, whatever its status; ``lock`` takes its row lock."""
 
     def issue_challenge(
         self,
@@ -197,11 +199,14 @@ class OcraChallenges(AuditedCalls[ChallengeRepository]):
     def _usable(
         self, repo: ChallengeRepository, serial: str | None, now: float, lock: bool
     ) -> tuple[OcraToken, ocra.Suite] | ReturnCode:
-        """The token and its suite, or the answer: 3001 no such in-use OCRA token; 9999 locked,
-        or a suite VerifyResponse cannot serve (session information ``S``)."""
+        """The token and its suite, or the answer: 3001 no OCRA token of that serial; 9999 lost,
+        disabled, pending or locked (as AuthToken answers), or a suite gspws cannot serve
+        (session information ``S``, or ``P`` without a provisioned PIN)."""
         token = repo.ocra_token(serial, lock=lock) if serial else None
         if token is None:
             return codes.NO_ACTIVE_TOKEN
+        if not token.in_use:
+            return codes.REJECTED
         try:
             suite = ocra.parse_suite(token.suite)
         except ValueError:

@@ -16,7 +16,8 @@ class OTPChallengeService(ServiceBase):
         """取得 OCRA 挑戰碼，請使用者輸入載具，回應以 VerifyResponse 驗證。
         Issues a challenge for the OCRA token's suite (Message, when Code is 0), good once for
         GSPWS_CHALLENGE_TTL seconds; the person types it into the token and the response goes to
-        VerifyResponse. 3001: no such OCRA token in use; 9999: the token is locked."""
+        VerifyResponse. 3001: no OCRA token has that serial; 9999: the token is locked, lost,
+        disabled or pending."""
         issued = ctx.app.challenges.get_challenge(caller_of(ctx, "GetChallenge"), tokenSN)
         return CP2Response(Code=issued.code.code, Message=issued.message)
 
@@ -36,8 +37,8 @@ class OTPChallengeService(ServiceBase):
     def VerifyResponse(ctx, tokenSN, challenge, response):  # noqa: N802,N803
         """驗證 OCRA 載具對挑戰碼的回應 (每個挑戰碼僅能使用一次)。
         0 once for the token's response to a challenge gspws issued to it for this service,
-        unexpired and unused; 9999 otherwise (each counts toward the token's lockout); 3001 when
-        there is no such OCRA token in use."""
+        unexpired and unused; 9999 otherwise (a wrong response counts toward the token's lockout);
+        3001 when no OCRA token has that serial."""
         outcome = ctx.app.challenges.verify_response(
             caller_of(ctx, "VerifyResponse"), tokenSN, challenge, response
         )

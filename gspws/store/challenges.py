@@ -61,7 +61,6 @@ _OCRA_TOKEN = select(
 ).where(
     _TOKENS.serial == bindparam("serial"),
     _TOKENS.type == TokenType.OCRA,
-    _TOKENS.status.in_(IN_USE),
     _TOKENS.ocra_suite.is_not(None),
 )
 _OCRA_TOKEN_LOCKED = _OCRA_TOKEN.with_for_update()
@@ -122,7 +121,7 @@ class ChallengeQueries:
             failures=row.failures,
             serial=row.serial,
         )
-        return OcraToken(state, row.ocra_suite, key_bytes(key), pin)
+        return OcraToken(state, row.ocra_suite, key_bytes(key), pin, row.status in IN_USE)
 
     def issue_challenge(
         self,

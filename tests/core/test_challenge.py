@@ -308,3 +308,16 @@ def test_the_pin_digest_is_encrypted_with_the_key_and_survives_rotation(store, c
     issued = challenges.get_challenge(caller("GetChallenge"), "OCRA0001").message
     answer = answer_of(suite, KEY32, issued, pin=PIN)
     assert verify(challenges, "OCRA0001", issued, answer) == codes.OK
+
+
+@pytest.mark.parametrize("status", [TokenStatus.LOST, TokenStatus.DISABLED, TokenStatus.PENDING])
+def test_a_token_not_in_use_is_refused_as_authtoken_refuses_it(store, challenges, status):
+    token_id = add_token(store, "OCRA0001", PLAIN, KEY20)
+    issue(store, token_id, "12345678", T0)
+    with store.unit() as repo:
+        repo.session.get(Token, token_id).status = status
+    assert challenges.get_challenge(caller("GetChallenge"), "OCRA0001").code == codes.REJECTED
+    answer = answer_of(PLAIN, KEY20, "12345678")
+    assert verify(challenges, "OCRA0001", "12345678", answer) == codes.REJECTED
+    with store.unit() as repo:
+        assert repo.issued_challenge(token_id, "12345678", SERVICE_ID).used is False
