@@ -1,6 +1,7 @@
-"""VerifyOTPCode's single use across processes: ``gspws serve --workers 4`` and 16 client
-processes firing the same valid code at the same instant; exactly one is accepted. SQLite and
-PostgreSQL. (The code comes from a real SendOTPCode over HTTP.)"""
+"""Single use across processes: ``gspws serve --workers 4`` and 16 client processes firing the
+same valid code at the same instant; exactly one is accepted. SQLite and PostgreSQL.
+MobileOTP.asmx VerifyOTPCode (the code from a real SendOTPCode over HTTP) and OTP.asmx
+VerifyResponse (an OCRA response to a real GetChallenge)."""
 
 import multiprocessing
 import re
@@ -8,6 +9,7 @@ import re
 import pytest
 import requests
 
+from gspws.core import ocra
 from gspws.core.access import MOBILE_OTP_FUNCTIONS
 
 from helpers import ACCOUNT, SERVICE_ID, ServerProcess, gspws_env, run_together
@@ -45,7 +47,7 @@ def _fire(url: str, body: str, barrier, results, index: int) -> None:
 @pytest.fixture
 def server(settings, store, demo, tmp_path):
     with store.unit() as repo:
-        for function in MOBILE_OTP_FUNCTIONS:
+        for function in (*MOBILE_OTP_FUNCTIONS, "GetChallenge", "VerifyResponse"):
             repo.grant(SERVICE_ID, function)
         repo.set_destinations(repo.get_account(ACCOUNT), "0912345678", None, True)
     server = ServerProcess(
@@ -72,9 +74,31 @@ def test_same_code_from_sixteen_processes_is_accepted_once(server):
         f'<VerifyOTPCode xmlns="http://cp.gov.tw/gsp2"><account>{ACCOUNT}</account>'
         f"<OTPCode>{code}</OTPCode></VerifyOTPCode>"
     )
+    assert _race(url, body) == [0] + [9999] * (CLIENTS - 1)
+
+
+def _race(url: str, body: str) -> list:
+    """The answers of CLIENTS processes posting ``body`` at once, sorted."""
     barrier, results = MP.Barrier(CLIENTS), MP.Queue()
     clients = [
         MP.Process(target=_fire, args=(url, body, barrier, results, i)) for i in range(CLIENTS)
     ]
-    answers = sorted(answer for _index, answer in run_together(clients, results))
-    assert answers == [0] + [9999] * (CLIENTS - 1)
+    return sorted(answer for _index, answer in run_together(clients, results))
+
+
+def test_same_ocra_response_from_sixteen_processes_is_accepted_once(server, store):
+    suite, key = "OCRA-1:HOTP-SHA512-8:C-QN08", bytes(range(64))
+    with store.unit() as repo:
+        repo.add_ocra_token("OCRA0001", suite, key)
+    url = server.url.replace("TOTP.asmx", "OTP.asmx")
+    issued = _call(
+        url,
+        '<GetChallenge xmlns="http://cp.gov.tw/gsp2"><tokenSN>OCRA0001</tokenSN></GetChallenge>',
+    )
+    challenge = issued[issued.index("<Message>") + 9 : issued.index("</Message>")]
+    answer = ocra.response(ocra.parse_suite(suite), key, challenge, counter=0)
+    body = (
+        '<VerifyResponse xmlns="http://cp.gov.tw/gsp2"><tokenSN>OCRA0001</tokenSN>'
+        f"<challenge>{challenge}</challenge><response>{answer}</response></VerifyResponse>"
+    )
+    assert _race(url, body) == [0] + [9999] * (CLIENTS - 1)
