@@ -132,15 +132,20 @@ def server_use_cases(settings: Settings, store: Store, clock: Clock) -> UseCases
     throttle = Throttle.from_settings(settings)
     reading = partial(store.verification, read_only=True) if store.locks_database else None
     observe = metrics.call_observer(registry.last_loaded)
-    verifier = TotpVerifier(
-        store.verification,
-        services,
-        policy_of(settings),
-        clock,
-        throttle,
-        reading=reading,
-        observe=observe,
-    )
+
+    def code_checks(kind):
+        """VerifyTOTPCode's or OTP.asmx's use cases: on the same prepared statements."""
+        return kind(
+            store.verification,
+            services,
+            policy_of(settings),
+            clock,
+            throttle,
+            reading=reading,
+            observe=observe,
+        )
+
+    verifier = code_checks(TotpVerifier)
     enrollment = enrollment_of(settings, store, clock, services, throttle, observe=observe)
     sessions = Sessions(
         session_key(settings.session_secret, store.secrets.encryption_key),
@@ -149,14 +154,5 @@ def server_use_cases(settings: Settings, store: Store, clock: Clock) -> UseCases
         enrollment.session_epoch,
     )
     oob = oob_of(settings, store, clock, services, throttle, observe=observe)
-    tokens = TokenAuth(
-        store.verification,
-        services,
-        policy_of(settings),
-        clock,
-        throttle,
-        reading=reading,
-        observe=observe,
-    )
     challenges = challenges_of(settings, store, clock, services, throttle, observe=observe)
-    return UseCases(verifier, enrollment, sessions, oob, tokens, challenges)
+    return UseCases(verifier, enrollment, sessions, oob, code_checks(TokenAuth), challenges)

@@ -43,6 +43,13 @@ def _positive_count(text: str) -> int:
     return value
 
 
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError("must be 0 or more")
+    return value
+
+
 def _seconds(text: str) -> float:
     value = float(text)
     if value <= 0:
@@ -133,8 +140,8 @@ OPTIONS = (
         "sync_window",
         "GSPWS_SYNC_WINDOW",
         "240",
-        int,
-        "TOTP tokens: time-steps either side of the token's drift-centred window (240 = ±2 h "
+        _non_negative,
+        "TOTP tokens: time-steps either side of the drift-centred now (240 = ±2 h "
         "for a 30-second token) in which a code is recognised but needs sync: OTP.asmx answers "
         "13 (VerifyTOTPCode 9999), and `Sync` with two consecutive codes moves the drift. "
         "0 = no sync window.",
@@ -143,7 +150,7 @@ OPTIONS = (
         "hotp_sync_window",
         "GSPWS_HOTP_SYNC_WINDOW",
         "1000",
-        int,
+        _non_negative,
         "HOTP tokens: counters looked ahead for the same (a code beyond GSPWS_HOTP_WINDOW but "
         "within these answers 13; `Sync` moves the counter).",
     ),

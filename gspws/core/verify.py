@@ -209,14 +209,14 @@ class AuditedCalls(Generic[R]):
         decide: Callable[[R, float], T],
         code_of: Callable[[T], ReturnCode],
         wrap: Callable[[ReturnCode], T],
-        prepare: Callable[[], None] | None = None,
+        prepare: Callable[[float], None] | None = None,
         audited: Callable[[], bool] = lambda: False,
     ) -> T:
         """``decide(repo, now)`` for an admitted caller, else ``wrap(refusal)``; audited, unless
         ``audited()`` says the decision wrote its audit row itself (VerifyRepository.settle).
 
-        ``prepare()``, when given, runs for an admitted caller before the transaction: reads
-        that need no lock (on SQLite the transaction holds the database's write lock)."""
+        ``prepare(now)``, when given, runs for an admitted caller before the transaction: reads
+        and work that need no lock (on SQLite the transaction holds the database's write lock)."""
         started = time.perf_counter()
         now = self._clock()
         try:
@@ -226,7 +226,7 @@ class AuditedCalls(Generic[R]):
                 self._observe(caller, refused, time.perf_counter() - started)
                 return wrap(refused)
             if prepare is not None and not refused:
-                prepare()
+                prepare(now)
             with self._unit_of_work() as repo:
                 result = wrap(refused) if refused else decide(repo, now)
                 elapsed_ms = (time.perf_counter() - started) * 1000
@@ -299,33 +299,41 @@ class CodeChecks(AuditedCalls[R]):
         ``audited_as``) in one go (see VerifyRepository.settle). 3001 when nothing is read; 9999
         unchecked when the account ``limit(tokens)`` names is over its rate limit.
 
-        With a separate ``reading`` unit (SQLite), or ``before`` (slow work such as PIN hashes,
-        kept out of the writing transaction), tokens are read before the writing transaction,
-        which on SQLite holds the database's write lock; elsewhere (PostgreSQL locks rows, not
-        the database) one transaction does both. Either way the conditional updates keep a code
-        single-use however stale the read is when they run."""
+        With a separate ``reading`` unit (SQLite), or ``before`` (slow work such as PIN hashes),
+        tokens are read and the code judged (the HMACs of its windows) before the writing
+        transaction, which on SQLite holds the database's write lock; elsewhere (PostgreSQL
+        locks rows, not the database) one transaction does both. Either way the conditional
+        updates keep a code single-use however stale the read is when they run."""
         started = time.perf_counter()
-        read_first: list[TokenState] | None = None
+        judged: ReturnCode | tuple[Attempt, ReturnCode] | None = None
         written = False
 
-        def prepare() -> None:
-            nonlocal read_first
-            with (self._reading or self._unit_of_work)() as repo:
-                read_first = read(repo)
-            if before is not None:
-                before(read_first)
-
-        def decide(repo: R, now: float) -> ReturnCode:
-            nonlocal written
-            tokens = read_first if read_first is not None else read(repo)
+        def evaluate(
+            tokens: list[TokenState], now: float
+        ) -> ReturnCode | tuple[Attempt, ReturnCode]:
+            """The answer, or the attempt to settle and the answer should no token accept."""
             if not tokens:
                 return codes.NO_ACTIVE_TOKEN
             key = limit(tokens)
             if key is not None and self._over_account_limit(caller, key):
                 return codes.REJECTED
             attempt, rejected = judge(tokens, now)
-            if attempt is None:
-                return codes.REJECTED
+            return codes.REJECTED if attempt is None else (attempt, rejected)
+
+        def prepare(now: float) -> None:
+            nonlocal judged
+            with (self._reading or self._unit_of_work)() as repo:
+                tokens = read(repo)
+            if before is not None:
+                before(tokens)
+            judged = evaluate(tokens, now)
+
+        def decide(repo: R, now: float) -> ReturnCode:
+            nonlocal written
+            outcome = judged if judged is not None else evaluate(read(repo), now)
+            if isinstance(outcome, ReturnCode):
+                return outcome
+            attempt, rejected = outcome
             entry = AuditEntry(
                 caller,
                 audited_as,

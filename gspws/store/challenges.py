@@ -197,8 +197,9 @@ class ChallengeQueries:
         return self.session.execute(insert(Token).values(**values).returning(Token.id)).scalar_one()
 
     def set_ocra_pin(self, serial: str, pin: str | None) -> bool:
-        """Provision (or, with None, remove) the PIN of OCRA token ``serial``, whose suite must
-        take one; False when there is no such token."""
+        """Provision (or, with None, remove) the PIN of OCRA token ``serial``: its digest under
+        the suite's hash, kept with the key (nothing when the suite takes no PIN); False when
+        there is no such token."""
         row = self.session.execute(
             select(Token.id, Token.secret, Token.ocra_suite).where(
                 Token.serial == serial, Token.type == TokenType.OCRA
@@ -206,8 +207,12 @@ class ChallengeQueries:
         ).first()
         if row is None or row.ocra_suite is None:
             return False
+        try:
+            suite = ocra.parse_suite(row.ocra_suite)
+        except ValueError:  # (an imported suite gspws cannot serve: GetChallenge answers 9999)
+            return False
         key, _ = split_secret(self.secrets.decrypt(row.secret))
-        digest = ocra.pin_digest(ocra.parse_suite(row.ocra_suite), pin) if pin else None
+        digest = ocra.pin_digest(suite, pin) if pin and suite.pin else None
         self.session.execute(
             update(Token)
             .where(Token.id == row.id)

@@ -240,12 +240,26 @@ class Repository(VerifyQueries, OobQueries, ChallengeQueries):
 
     def devices(self, account_id: int) -> list[Device]:
         rows = self.session.execute(
-            select(Token.serial, Token.device_name, Token.phone, Token.period, Token.status)
+            select(
+                Token.serial,
+                Token.device_name,
+                Token.phone,
+                Token.period,
+                Token.status,
+                Token.drift,
+            )
             .where(Token.account_id == account_id, Token.type == TokenType.TOTP, _IN_USE)
             .order_by(Token.id)
         )
         return [
-            Device(r.serial, r.device_name, r.phone, r.period, r.status is TokenStatus.LOCKED)
+            Device(
+                r.serial,
+                r.device_name,
+                r.phone,
+                r.period,
+                r.status is TokenStatus.LOCKED,
+                r.drift * r.period,
+            )
             for r in rows
         ]
 
@@ -287,8 +301,9 @@ class Repository(VerifyQueries, OobQueries, ChallengeQueries):
             delete(Token).where(Token.account_id == account_id, Token.status == TokenStatus.PENDING)
         )
 
-    def activate(self, token_id: int, step: int, now: float) -> bool:
-        """Pending → active with ``step`` accepted, only while the token is pending and in time."""
+    def activate(self, token_id: int, step: int, now: float, drift: int = 0) -> bool:
+        """Pending → active with ``step`` accepted and the clock ``drift`` its first code showed,
+        only while the token is pending and in time."""
         # an UPDATE's result is a CursorResult, which has its rowcount
         return (
             cast(
@@ -300,7 +315,13 @@ class Repository(VerifyQueries, OobQueries, ChallengeQueries):
                         Token.status == TokenStatus.PENDING,
                         Token.expires_at > _utc(now),
                     )
-                    .values(status=TokenStatus.ACTIVE, last_step=step, failures=0, expires_at=None)
+                    .values(
+                        status=TokenStatus.ACTIVE,
+                        last_step=step,
+                        failures=0,
+                        expires_at=None,
+                        drift=drift,
+                    )
                 ),
             ).rowcount
             == 1

@@ -24,7 +24,7 @@ from werkzeug.wrappers import Request, Response
 from gspws import qr
 from gspws.core import codes
 from gspws.core.clock import Clock
-from gspws.core.enroll import Enrollment, Outcome, Person
+from gspws.core.enroll import Enrollment, Outcome, Person, Problem
 from gspws.core.oob import OutOfBandCodes, mask_email, mask_mobile
 from gspws.page_headers import PAGE_HEADERS
 from gspws.proxies import origin_of
@@ -60,7 +60,14 @@ _NEED_ACCOUNT = {
     "destination",
     "destination_confirm",
 }
-_NOTICES = ("enabled", "disabled", "cancelled", "code_sent", "destination_verified")
+_NOTICES = (
+    "enabled",
+    "enabled_clock_off",
+    "disabled",
+    "cancelled",
+    "code_sent",
+    "destination_verified",
+)
 #: Methods that change nothing; every other one must carry the form's CSRF token.
 _SAFE_METHODS = ("GET", "HEAD")
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -233,12 +240,13 @@ class ManagePages:
         )
 
     def _confirm(self, visit: Visit) -> Response:
+        outcome = self._enrollment.confirm(
+            visit.caller("ConfirmTOTPBinding"), visit.account, _code(visit)
+        )
         return self._act(
             visit,
-            self._enrollment.confirm(
-                visit.caller("ConfirmTOTPBinding"), visit.account, _code(visit)
-            ),
-            "enabled",
+            outcome,
+            "enabled_clock_off" if outcome.warning is Problem.CLOCK_OFF else "enabled",
         )
 
     def _cancel(self, visit: Visit) -> Response:

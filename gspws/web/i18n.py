@@ -82,6 +82,17 @@ _TEXT = {
         "軟體式動態密碼設定完成，狀態為已啟用。",
         "Done: your one-time password is enabled.",
     ),
+    "notice_enabled_clock_off": (
+        "軟體式動態密碼設定完成，狀態為已啟用。但您手機的時間與標準時間相差超過 3 分鐘："
+        "請至手機的「設定」開啟「自動設定日期與時間」，以免日後驗證碼無法通過。",
+        "Done: your one-time password is enabled. But your phone's clock is more than 3 "
+        "minutes off: turn on automatic date and time in the phone's settings, or its codes "
+        "may stop being accepted.",
+    ),
+    "problem_clock_off": (
+        "您手機的時間與標準時間相差超過 3 分鐘，請開啟「自動設定日期與時間」。",
+        "Your phone's clock is more than 3 minutes off: turn on automatic date and time.",
+    ),
     "notice_disabled": ("已移除此裝置的綁定。", "The device was unbound."),
     "notice_cancelled": ("已取消設定。", "Set-up cancelled."),
     "notice_signed_out": ("您已登出。", "You have signed out."),
