@@ -58,14 +58,13 @@ class ChallengePolicy:
 
 @dataclass(frozen=True)
 class OcraToken:
-    """An OCRA token as VerifyResponse needs it: its lockout state, suite, key and PIN digest;
-    ``in_use``: active or locked (not lost, disabled or pending)."""
+    """An OCRA token as VerifyResponse needs it: its state (lockout, counter, account, in use),
+    suite, key and PIN digest."""
 
     state: TokenState
     suite: str
     key: bytes
     pin: bytes | None = None
-    in_use: bool = True
 
 
 @dataclass(frozen=True)
@@ -178,7 +177,8 @@ class OcraChallenges(AuditedCalls[ChallengeRepository]):
                 return found
             token, suite = found
             assert serial is not None  # (a token was found by it)
-            if self._over_account_limit(caller, serial):
+            # keyed as AuthToken's: the account the token is bound to, else its serial
+            if self._over_account_limit(caller, token.state.account or serial):
                 return codes.REJECTED
             state = token.state
             if state.locked:  # usable: its cool-down has passed
@@ -205,7 +205,7 @@ class OcraChallenges(AuditedCalls[ChallengeRepository]):
         token = repo.ocra_token(serial, lock=lock) if serial else None
         if token is None:
             return codes.NO_ACTIVE_TOKEN
-        if not token.in_use:
+        if not token.state.in_use:
             return codes.REJECTED
         try:
             suite = ocra.parse_suite(token.suite)

@@ -19,7 +19,7 @@ from gspws.core import ocra
 from gspws.core.challenge import SIGN, IssuedChallenge, OcraToken
 from gspws.core.otp import TotpParams
 from gspws.core.verify import TokenState
-from gspws.store.models import OcraChallenge, Token, TokenStatus, TokenType, UTCDateTime
+from gspws.store.models import Account, OcraChallenge, Token, TokenStatus, TokenType, UTCDateTime
 from gspws.store.secrets import SecretBox
 from gspws.store.verification import IN_USE, utc
 
@@ -43,25 +43,31 @@ def key_bytes(base32_key: str) -> bytes:
 
 
 _TOKENS = Token.__table__.c
+_ACCOUNTS = Account.__table__.c
 _CHALLENGES = OcraChallenge.__table__
 _C = _CHALLENGES.c
 
 # Built once at import (as gspws.store.verification's): building a statement per call cost more
 # than running it. None of them has a literal that changes between calls.
-_OCRA_TOKEN = select(
-    _TOKENS.id,
-    _TOKENS.serial,
-    _TOKENS.secret,
-    _TOKENS.ocra_suite,
-    _TOKENS.status,
-    _TOKENS.locked_at,
-    _TOKENS.last_step,
-    _TOKENS.failures,
-    _TOKENS.digits,
-).where(
-    _TOKENS.serial == bindparam("serial"),
-    _TOKENS.type == TokenType.OCRA,
-    _TOKENS.ocra_suite.is_not(None),
+_OCRA_TOKEN = (
+    select(
+        _TOKENS.id,
+        _TOKENS.serial,
+        _TOKENS.secret,
+        _TOKENS.ocra_suite,
+        _TOKENS.status,
+        _TOKENS.locked_at,
+        _TOKENS.last_step,
+        _TOKENS.failures,
+        _TOKENS.digits,
+        _ACCOUNTS.account,
+    )
+    .select_from(Token.__table__.outerjoin(Account.__table__, _ACCOUNTS.id == _TOKENS.account_id))
+    .where(
+        _TOKENS.serial == bindparam("serial"),
+        _TOKENS.type == TokenType.OCRA,
+        _TOKENS.ocra_suite.is_not(None),
+    )
 )
 _OCRA_TOKEN_LOCKED = _OCRA_TOKEN.with_for_update()
 _ISSUE = insert(_CHALLENGES)
@@ -120,8 +126,10 @@ class ChallengeQueries:
             last_step=row.last_step,
             failures=row.failures,
             serial=row.serial,
+            account=row.account,
+            in_use=row.status in IN_USE,
         )
-        return OcraToken(state, row.ocra_suite, key_bytes(key), pin, row.status in IN_USE)
+        return OcraToken(state, row.ocra_suite, key_bytes(key), pin)
 
     def issue_challenge(
         self,

@@ -321,3 +321,29 @@ def test_a_token_not_in_use_is_refused_as_authtoken_refuses_it(store, challenges
     assert verify(challenges, "OCRA0001", "12345678", answer) == codes.REJECTED
     with store.unit() as repo:
         assert repo.issued_challenge(token_id, "12345678", SERVICE_ID).used is False
+
+
+def test_the_account_rate_limit_is_authtokens(settings, store, clock):
+    """Keyed by the account the token is bound to (shared with Auth and AuthToken), else by the
+    serial; over it, even the right response answers 9999 (and nothing is spent)."""
+    from gspws.throttle import Throttle
+
+    throttle = Throttle("memory://", "1000/second", "2/minute")
+    challenges = challenges_of(settings, store, clock, _services, throttle)
+    with store.unit() as repo:
+        account_id = repo.add_account("alice").id
+        repo.add_ocra_token("OCRA0001", PLAIN, KEY20, account_id=account_id)
+        repo.add_ocra_token("OCRA0002", PLAIN, KEY20)
+    assert throttle.allow_account("alice") and throttle.allow_account("alice")  # Auth's calls
+    issued = challenges.get_challenge(caller("GetChallenge"), "OCRA0001").message
+    answer = answer_of(PLAIN, KEY20, issued)
+    assert verify(challenges, "OCRA0001", issued, answer) == codes.REJECTED
+    for _ in range(2):  # the unbound token's own budget, then none
+        issued = challenges.get_challenge(caller("GetChallenge"), "OCRA0002").message
+        assert verify(challenges, "OCRA0002", issued, "000000") == codes.REJECTED
+    issued = challenges.get_challenge(caller("GetChallenge"), "OCRA0002").message
+    assert verify(challenges, "OCRA0002", issued, answer_of(PLAIN, KEY20, issued)) == (
+        codes.REJECTED
+    )
+    with store.unit() as repo:
+        assert repo.get_token("OCRA0001").failures == 0
