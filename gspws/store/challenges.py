@@ -69,7 +69,7 @@ _OCRA_TOKEN = (
         _TOKENS.ocra_suite.is_not(None),
     )
 )
-_OCRA_TOKEN_LOCKED = _OCRA_TOKEN.with_for_update()
+_OCRA_TOKEN_LOCKED = _OCRA_TOKEN.with_for_update(of=Token.__table__)  # (not the account row)
 _ISSUE = insert(_CHALLENGES)
 _SIGN_ISSUED = (
     select(func.count())
