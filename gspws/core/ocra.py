@@ -16,8 +16,8 @@ signature suites) when given the time-step precomputed, but
 
 So the RFC's algorithm is written here, on ``cryptography``'s HMAC (no HMAC of our own):
 suite parsing (:func:`parse_suite`), DataInput assembly (:func:`data_input`), and the RFC 4226
-dynamic truncation (:func:`response`). Every Appendix C vector is a test (tests/core/test_ocra.py)
-and goes through VerifyResponse (tests/soap/test_otp_challenge.py).
+dynamic truncation (:func:`response`). Every Appendix C vector is a test (tests/core/test_ocra.py);
+the 50 one-way and signature ones also go through VerifyResponse (tests/soap/test_otp_challenge.py).
 
 Supported: ``OCRA-1:HOTP-{SHA1,SHA256,SHA512}-{4..10}:[C-]Q{N,A,H}{04..64}[-P{SHA1,SHA256,SHA512}]
 [-Snnn][-T{n}{S,M,H}]``. Truncation length 0 (the full HMAC) is not: no token shows one.
