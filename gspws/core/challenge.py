@@ -24,8 +24,9 @@ response signs it. ``amount`` is canonicalised to a decimal with two places (``1
 ``1200.50``), ``payee`` to NFC with whitespace collapsed; the challenge is the SHA-256 of
 ``gspws-ocra-sign-v1 NUL amount NUL payee NUL n`` read as a number, modulo 10^length of the
 suite's Q (decimal digits suit N, A and H challenges alike), where ``n`` is how many signing
-challenges the token was issued before: an identical transaction repeated gets a new challenge,
-so an earlier response cannot be replayed for it. The agency shows amount, payee and challenge
+challenges the token was issued before (counted on while the result was ever issued to it): an
+identical transaction repeated gets a new challenge, so an earlier response cannot be replayed
+for it. No challenge is ever issued to a token twice (random ones are drawn again). The agency shows amount, payee and challenge
 together; the person types the challenge into the token.
 """
 
@@ -33,8 +34,10 @@ import hashlib
 import logging
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from itertools import count, islice
 from typing import Any, Protocol
 
 from gspws.core import codes, ocra
@@ -47,6 +50,7 @@ LOGIN = "login"
 SIGN = "sign"
 _AMOUNT = re.compile(r"[0-9]{1,15}(?:\.[0-9]{1,2})?")
 _PAYEE_LENGTH = 128
+_TRIES = 20
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,9 @@ class ChallengeRepository(VerifyRepository, Protocol):
         expires_at: float,
     ) -> None: ...
     def sign_challenges_issued(self, token_id: int) -> int: ...
+    def challenge_known(self, token_id: int, challenge: str) -> bool:
+        """Whether ``challenge`` was ever issued to the token (used, expired or not)."""
+
     def issued_challenge(
         self, token_id: int, challenge: str, service_id: str | None
     ) -> IssuedChallenge | None:
@@ -142,11 +149,12 @@ class OcraChallenges(AuditedCalls[ChallengeRepository]):
 
     def get_challenge(self, caller: Caller, serial: str | None) -> Issued:
         def decide(repo: ChallengeRepository, now: float) -> Issued:
-            found = self._usable(repo, serial, now, lock=False)
+            found = self._usable(repo, serial, now, lock=True)
             if isinstance(found, ReturnCode):
                 return Issued(found, found.message)
             token, suite = found
-            return self._issue(repo, caller, token, ocra.new_challenge(suite), LOGIN, now)
+            fresh = (ocra.new_challenge(suite) for _ in count())
+            return self._issue(repo, caller, token, fresh, LOGIN, now)
 
         return self._audited(caller, serial, decide, code_of=_code, wrap=_issued)
 
@@ -163,8 +171,8 @@ class OcraChallenges(AuditedCalls[ChallengeRepository]):
                 return Issued(codes.REJECTED, codes.REJECTED.message)
             token, suite = found
             before = repo.sign_challenges_issued(token.state.id)
-            challenge = sign_challenge(suite, amount_text, payee_text, before)
-            return self._issue(repo, caller, token, challenge, SIGN, now)
+            derived = (sign_challenge(suite, amount_text, payee_text, n) for n in count(before))
+            return self._issue(repo, caller, token, derived, SIGN, now)
 
         return self._audited(caller, serial, decide, code_of=_code, wrap=_issued)
 
@@ -224,13 +232,23 @@ class OcraChallenges(AuditedCalls[ChallengeRepository]):
         repo: ChallengeRepository,
         caller: Caller,
         token: OcraToken,
-        challenge: str,
+        candidates: Iterator[str],
         purpose: str,
         now: float,
     ) -> Issued:
-        expires_at = now + self.challenge.ttl
-        repo.issue_challenge(token.state.id, challenge, purpose, caller.service_id, now, expires_at)
-        return Issued(codes.OK, challenge)
+        """Stores the first of ``candidates`` never issued to the token before (a response to an
+        earlier challenge is then never the response to a new one); the caller holds the token's
+        row lock, so concurrent issues are decided in turn. 9999 when ``_TRIES`` candidates were
+        all taken (a short challenge format, worn out)."""
+        for challenge in islice(candidates, _TRIES):
+            if not repo.challenge_known(token.state.id, challenge):
+                expires_at = now + self.challenge.ttl
+                repo.issue_challenge(
+                    token.state.id, challenge, purpose, caller.service_id, now, expires_at
+                )
+                return Issued(codes.OK, challenge)
+        log.warning("token %s: no fresh challenge in %d tries", token.state.serial, _TRIES)
+        return Issued(codes.REJECTED, codes.REJECTED.message)
 
     def _accept(
         self,

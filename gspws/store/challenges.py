@@ -71,6 +71,11 @@ _OCRA_TOKEN = (
 )
 _OCRA_TOKEN_LOCKED = _OCRA_TOKEN.with_for_update(of=Token.__table__)  # (not the account row)
 _ISSUE = insert(_CHALLENGES)
+_KNOWN = (
+    select(_C.id)
+    .where(_C.token_id == bindparam("token_id"), _C.challenge == bindparam("challenge"))
+    .limit(1)
+)
 _SIGN_ISSUED = (
     select(func.count())
     .select_from(_CHALLENGES)
@@ -154,6 +159,10 @@ class ChallengeQueries:
 
     def sign_challenges_issued(self, token_id: int) -> int:
         return int(self.session.execute(_SIGN_ISSUED, {"token_id": token_id}).scalar_one())
+
+    def challenge_known(self, token_id: int, challenge: str) -> bool:
+        params = {"token_id": token_id, "challenge": challenge}
+        return self.session.execute(_KNOWN, params).first() is not None
 
     def issued_challenge(
         self, token_id: int, challenge: str, service_id: str | None

@@ -347,3 +347,18 @@ def test_the_account_rate_limit_is_authtokens(settings, store, clock):
     )
     with store.unit() as repo:
         assert repo.get_token("OCRA0001").failures == 0
+
+
+def test_no_challenge_is_issued_to_a_token_twice(store, challenges):
+    """A QN04 token's 200 challenges are all different (drawn at random from 10,000, two would
+    coincide with a probability of about 86 %); a signing challenge that was issued before, as
+    a login one, is derived on with the next n."""
+    add_token(store, "OCRA0001", "OCRA-1:HOTP-SHA1-6:QN04", KEY20)
+    issued = [challenges.get_challenge(caller("GetChallenge"), "OCRA0001") for _ in range(200)]
+    assert all(i.code == codes.OK for i in issued)
+    assert len({i.message for i in issued}) == 200
+    token_id = add_token(store, "OCRA0002", SIGN, KEY32)
+    suite = ocra.parse_suite(SIGN)
+    issue(store, token_id, sign_challenge(suite, "10.00", "x", 0), T0)
+    got = challenges.get_sign_challenge(caller("GetSignChallenge"), "OCRA0002", "10", "x")
+    assert got.message == sign_challenge(suite, "10.00", "x", 1)
