@@ -1,6 +1,6 @@
 """The benchmark's printed report (and goals) from a run's summary."""
 
-OTP_PATHS = ("VerifyOTPCode", "SendOTPCode")
+OTP_PATHS = ("VerifyOTPCode", "SendOTPCode", "VerifyResponse")
 GOALS = {
     "otp_ratio": 0.4,
     "ratio": 0.5,
@@ -49,6 +49,9 @@ def report(summary: dict) -> str:
         "Code 0; ratio to the floor's success path)",
         "SendOTPCode": "MobileOTP.asmx SendOTPCode (one per account, into the outbox; "
         "expected Code 0; ratio to the floor's success path)",
+        "VerifyResponse": "OTP.asmx VerifyResponse (OCRA-1:HOTP-SHA1-6:QN08, one seeded "
+        "challenge per token, each answered once; expected Code 0; ratio to the floor's "
+        "success path)",
     }
     for path in titles:
         if ("gspws", path) not in by:

@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from bench import slow  # noqa: E402
 from bench.bodies import (  # noqa: E402
     FAILURE_BODIES,
+    OCRA_PATH,
     OTP_PATH,
     PATH,
     PERIOD,
@@ -32,6 +33,7 @@ from bench.bodies import (  # noqa: E402
     envelope,
     failure_bodies,
     log,
+    ocra_bodies,
     otp_bodies,
     success_bodies,
     totp,
@@ -55,6 +57,7 @@ from bench.seed import (  # noqa: E402
     create_pg_database,
     drop_pg_database,
     seed,
+    seed_ocra,
     seed_otp,
 )
 from gspws.config import Settings  # noqa: E402
@@ -418,6 +421,19 @@ class Bench:
             if profile_dir:
                 files = sorted(profile_dir.glob(f"pyspy-gspws-{operation}-*.txt"))
                 self.otp_profiles[operation] = top_frames(files)
+        # OTP.asmx VerifyResponse (OCRA): a seeded challenge per token, each answered once
+        calls = seed_ocra(store, store.secrets, self.accounts, valid=duration + 60)
+        ocra_call = (OCRA_PATH, "VerifyResponse")
+        self.measure(
+            "gspws",
+            "VerifyResponse",
+            ocra_bodies(calls),
+            duration,
+            store,
+            0,
+            profile_dir,
+            ocra_call,
+        )
 
 
 def _git(*args: str) -> str:

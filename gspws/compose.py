@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from gspws import metrics
 from gspws.config import Settings
 from gspws.core.admins import Administrators, AdminPolicy
+from gspws.core.challenge import ChallengePolicy, OcraChallenges
 from gspws.core.clock import Clock, system_clock
 from gspws.core.codecheck import TotpVerifier
 from gspws.core.enroll import Enrollment, EnrollPolicy
@@ -100,6 +101,26 @@ def oob_of(
     )
 
 
+def challenges_of(
+    settings: Settings,
+    store: Store,
+    clock: Clock = system_clock,
+    services: Services = dict,
+    throttle=None,
+    observe: Observer = unobserved,
+) -> OcraChallenges:
+    """OTP.asmx's OCRA operations: GetChallenge, GetSignChallenge, VerifyResponse."""
+    return OcraChallenges(
+        store.unit,
+        services,
+        policy_of(settings),
+        clock,
+        throttle or Unlimited(),
+        observe=observe,
+        challenge=ChallengePolicy(ttl=settings.challenge_ttl),
+    )
+
+
 @dataclass(frozen=True)
 class UseCases:
     """What the doors of the server are given."""
@@ -109,6 +130,7 @@ class UseCases:
     sessions: Sessions
     oob: OutOfBandCodes
     tokens: TokenAuth  # OTP.asmx Auth, AuthToken, Sync, SyncToken
+    challenges: OcraChallenges  # OTP.asmx GetChallenge, GetSignChallenge, VerifyResponse
 
 
 def server_use_cases(settings: Settings, store: Store, clock: Clock) -> UseCases:
@@ -141,7 +163,8 @@ def server_use_cases(settings: Settings, store: Store, clock: Clock) -> UseCases
         enrollment.session_epoch,
     )
     oob = oob_of(settings, store, clock, services, throttle, observe=observe)
-    return UseCases(verifier, enrollment, sessions, oob, code_checks(TokenAuth))
+    challenges = challenges_of(settings, store, clock, services, throttle, observe=observe)
+    return UseCases(verifier, enrollment, sessions, oob, code_checks(TokenAuth), challenges)
 
 
 def administrators_of(

@@ -392,6 +392,14 @@ OPTIONS = (
         "subject is stored and listed in clear).",
     ),
     Option(
+        "challenge_ttl",
+        "GSPWS_CHALLENGE_TTL",
+        "120",
+        _positive,
+        "Seconds an OCRA challenge (OTP.asmx GetChallenge, GetSignChallenge) can be answered; "
+        "it is good once.",
+    ),
+    Option(
         "smtp_host", "GSPWS_SMTP_HOST", "localhost", str, "SMTP server for `gspws account invite`."
     ),
     Option(
@@ -533,6 +541,7 @@ class Settings:
     otp_message: str
     otp_text: str
     otp_mail_subject: str
+    challenge_ttl: int
     smtp_host: str
     smtp_port: int | None
     smtp_security: str

@@ -34,7 +34,9 @@ class GspwsApp:
             cases.oob, settings.max_request_bytes, fast_path=fast_path
         )
         self.otp = otp_endpoint(
-            {"tokens": cases.tokens}, settings.max_request_bytes, fast_path=fast_path
+            {"tokens": cases.tokens, "challenges": cases.challenges},
+            settings.max_request_bytes,
+            fast_path=fast_path,
         )
         self.totp = totp_endpoint(
             cases.verifier, cases.enrollment, settings.max_request_bytes, fast_path=fast_path

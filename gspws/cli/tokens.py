@@ -276,7 +276,7 @@ def token_found(c: Context, serial: str) -> None:
 def token_pin(c: Context, serial: str, clear: bool) -> None:
     """Set SERIAL's static PIN (typed before the code in OTP.asmx Auth), asked twice, hidden;
     or --clear it. Only its argon2id hash is stored."""
-    pin_hash = None
+    pin_hash = value = None
     if not clear:
         with c.store.reading() as repo:
             repo.get_token(serial)  # an unknown serial is said before the PIN is asked
@@ -288,4 +288,6 @@ def token_pin(c: Context, serial: str, clear: bool) -> None:
         pin_hash = hash_pin(value)
     with c.repo() as repo:
         pool.set_pin(repo, serial, pin_hash)
+        # an OCRA suite's PIN input (P) needs the PIN's digest itself (gspws.store.challenges)
+        repo.set_ocra_pin(serial, None if clear else value)
     click.echo(f"token {serial}: PIN {'cleared' if clear else 'set'}")

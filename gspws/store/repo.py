@@ -23,6 +23,7 @@ from gspws.core.enroll import Device, Link, PendingToken
 from gspws.core.otp import TotpParams
 from gspws.core.registry import ServiceRegistry
 from gspws.errors import GspwsError
+from gspws.store.challenges import ChallengeQueries
 from gspws.store.db import READ_ONLY, opened_read_only, sqlite_begin, writer_turns
 from gspws.store.models import (
     Account,
@@ -53,7 +54,7 @@ def new_serial() -> str:
     return f"TOTP{randbelow(10**10):010d}"
 
 
-class Repository(VerifyQueries, OobQueries):
+class Repository(VerifyQueries, OobQueries, ChallengeQueries):
     """All store operations, bound to one session (one transaction)."""
 
     def __init__(self, session: Session, secrets: SecretBox) -> None:

@@ -3,10 +3,12 @@ same valid code at the same instant; exactly one is accepted. SQLite and Postgre
 
 VerifyOTPCode's code comes from a real SendOTPCode over HTTP; OTP.asmx's AuthToken (an HOTP
 token: its counter moves by one conditional UPDATE) and Auth (a hardware TOTP token) are fired
-with their token's next code."""
+with their token's next code, VerifyResponse with an OCRA token's response to a real
+GetChallenge."""
 
 import pytest
 
+from gspws.core import ocra
 from gspws.core.access import MOBILE_OTP_FUNCTIONS, OTP_FUNCTIONS
 from gspws.core.otp import TotpParams
 
@@ -74,3 +76,20 @@ def test_same_totp_code_through_auth_from_sixteen_processes_is_accepted_once(ser
     url = server.url.replace("TOTP.asmx", "OTP.asmx")
     body = f"<Auth {TNS}><account>racer</account><password>{code}</password></Auth>"
     assert fire_at_once(url, body) == [0] + [9999] * (RACE_CLIENTS - 1)
+
+
+def test_same_ocra_response_from_sixteen_processes_is_accepted_once(server, store):
+    suite, key = "OCRA-1:HOTP-SHA512-8:C-QN08", bytes(range(64))
+    with store.unit() as repo:
+        repo.add_ocra_token("OCRA0001", suite, key)
+    url = server.url.replace("TOTP.asmx", "OTP.asmx")
+    issued = soap12_call(url, f"<GetChallenge {TNS}><tokenSN>OCRA0001</tokenSN></GetChallenge>")
+    challenge = issued[issued.index("<Message>") + 9 : issued.index("</Message>")]
+    answer = ocra.response(ocra.parse_suite(suite), key, challenge, counter=0)
+    body = (
+        f"<VerifyResponse {TNS}><tokenSN>OCRA0001</tokenSN><challenge>{challenge}</challenge>"
+        f"<response>{answer}</response></VerifyResponse>"
+    )
+    assert fire_at_once(url, body) == [0] + [9999] * (RACE_CLIENTS - 1)
+    with store.reading() as repo:
+        assert repo.get_token("OCRA0001").last_step == 0
