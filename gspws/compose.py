@@ -17,10 +17,12 @@ from gspws.core.clock import Clock, system_clock
 from gspws.core.codecheck import TotpVerifier
 from gspws.core.enroll import Enrollment, EnrollPolicy
 from gspws.core.oob import CodeHasher, OobPolicy, OutOfBandCodes
+from gspws.core.portal import Portal
 from gspws.core.tokenauth import TokenAuth
 from gspws.core.verify import Observer, Policy, Services, unobserved
 from gspws.store.db import make_engine, verification_engine
 from gspws.store.oob import code_key
+from gspws.store.portal import portal_unit
 from gspws.store.repo import Store
 from gspws.store.secrets import SecretBox
 from gspws.throttle import Throttle, Unlimited
@@ -59,7 +61,12 @@ def enrollment_of(
     observe: Observer = unobserved,
 ) -> Enrollment:
     """The binding use cases; the CLI's (no agency callers) needs no services nor throttle."""
-    policy = EnrollPolicy(
+    policy = enroll_policy(settings)
+    return Enrollment(store.unit, services, policy, clock, throttle or Unlimited(), observe=observe)
+
+
+def enroll_policy(settings: Settings) -> EnrollPolicy:
+    return EnrollPolicy(
         **vars(policy_of(settings)),
         pending_ttl=settings.pending_ttl,
         link_ttl=settings.link_ttl,
@@ -67,7 +74,21 @@ def enrollment_of(
         issuer=settings.issuer,
         link_prefix=settings.public_url + LINK_PATH,
     )
-    return Enrollment(store.unit, services, policy, clock, throttle or Unlimited(), observe=observe)
+
+
+def portal_of(
+    settings: Settings,
+    store: Store,
+    clock: Clock = system_clock,
+    services: Services = dict,
+    throttle=None,
+    observe: Observer = unobserved,
+) -> Portal:
+    """The portal's self-service on the binding page (gspws.core.portal), sharing the binding
+    page's throttle: its tries count against the same per-account limit."""
+    unit = partial(portal_unit, store)
+    policy = enroll_policy(settings)
+    return Portal(unit, services, policy, clock, throttle or Unlimited(), observe=observe)
 
 
 def oob_of(
@@ -131,6 +152,7 @@ class UseCases:
     oob: OutOfBandCodes
     tokens: TokenAuth  # OTP.asmx Auth, AuthToken, Sync, SyncToken
     challenges: OcraChallenges  # OTP.asmx GetChallenge, GetSignChallenge, VerifyResponse
+    portal: Portal | None = None  # the binding page's self-service (gspws.web.portal)
 
 
 def server_use_cases(settings: Settings, store: Store, clock: Clock) -> UseCases:
@@ -164,7 +186,10 @@ def server_use_cases(settings: Settings, store: Store, clock: Clock) -> UseCases
     )
     oob = oob_of(settings, store, clock, services, throttle, observe=observe)
     challenges = challenges_of(settings, store, clock, services, throttle, observe=observe)
-    return UseCases(verifier, enrollment, sessions, oob, code_checks(TokenAuth), challenges)
+    portal = portal_of(settings, store, clock, services, throttle, observe=observe)
+    return UseCases(
+        verifier, enrollment, sessions, oob, code_checks(TokenAuth), challenges, portal=portal
+    )
 
 
 def administrators_of(

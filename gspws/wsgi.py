@@ -41,7 +41,7 @@ class GspwsApp:
         self.totp = totp_endpoint(
             cases.verifier, cases.enrollment, settings.max_request_bytes, fast_path=fast_path
         )
-        self.manage = ManagePages(cases.enrollment, cases.sessions, clock, cases.oob)
+        self.manage = ManagePages(cases.enrollment, cases.sessions, clock, cases.oob, cases.portal)
         self.probes = Probes(settings, store)
         self.admin = admin_console(settings, store, clock, cases.enrollment)
 

@@ -76,6 +76,11 @@ class Problem(str, enum.Enum):
     BAD_PERIOD = "bad_period"
     TOO_MANY_DEVICES = "too_many_devices"
     LINK_INVALID = "link_invalid"
+    #: The portal (gspws.core.portal): a serial and codes that bind nothing (one answer for an
+    #: unknown, assigned or lost serial and for wrong codes); an empty pool; too many tries.
+    BIND_REFUSED = "bind_refused"
+    POOL_EMPTY = "pool_empty"
+    TRY_LATER = "try_later"
     #: Not a refusal: the first code showed the device's clock more than CLOCK_WARNING off.
     CLOCK_OFF = "clock_off"
 
@@ -90,6 +95,9 @@ _RETURN_CODES = {
     Problem.BAD_PHONE: codes.REJECTED,
     Problem.BAD_PERIOD: codes.REJECTED,
     Problem.TOO_MANY_DEVICES: codes.REJECTED,
+    Problem.BIND_REFUSED: codes.REJECTED,
+    Problem.POOL_EMPTY: codes.NO_ACTIVE_TOKEN,
+    Problem.TRY_LATER: codes.REJECTED,
 }
 
 T = TypeVar("T")
@@ -245,6 +253,11 @@ def first_code_step(
     return step, (step - params.step_at(now)) if step is not None else 0
 
 
+def has_room(repo: EnrollRepository, account_id: int) -> bool:
+    """Whether the account may have one more device (:data:`MAX_DEVICES`)."""
+    return len(repo.devices(account_id)) < MAX_DEVICES
+
+
 def link_hash(token: str) -> str:
     """What the store keeps of a link's token."""
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
@@ -267,7 +280,48 @@ def clean_phone(phone: str | None) -> str | None:
     return phone or None
 
 
-class Enrollment(AuditedCalls[EnrollRepository]):
+E = TypeVar("E", bound="EnrollRepository")
+
+
+class PeopleCalls(AuditedCalls[E]):
+    """Use cases people call on the binding page (and operators at the command line): an
+    account's holder, already identified by their door, acts on their own account. Shared by
+    :class:`Enrollment` and the portal's self-service (gspws.core.portal)."""
+
+    def _for_account(
+        self,
+        caller: AnyCaller,
+        account: str | None,
+        action: Callable[[E, Holder, float], Outcome[T]],
+    ) -> Outcome[T]:
+        """``action`` for an existing account; 3001 for an unknown or empty one, or one no
+        account can be called (gspws.core.names)."""
+        name = names.lookup(account)
+
+        def with_account(repo: E, now: float) -> Outcome[T]:
+            account_id = repo.account_id(name) if name else None
+            if account_id is None or name is None:
+                return Outcome.refused(Problem.UNKNOWN_ACCOUNT)
+            return action(repo, Holder(account_id, name), now)
+
+        return self._run(caller, account, with_account)
+
+    def _run(
+        self,
+        caller: AnyCaller,
+        account: str | None,
+        action: Callable[[E, float], Outcome[T]],
+    ) -> Outcome[T]:
+        return self._audited(
+            caller, account, action, code_of=lambda outcome: outcome.code, wrap=Outcome
+        )
+
+    def _admit(self, caller: Calling) -> ReturnCode | None:
+        """People were identified by their door; agency systems pass the access rules."""
+        return None if isinstance(caller, Person) else super()._admit(caller)
+
+
+class Enrollment(PeopleCalls[EnrollRepository]):
     """The binding use cases. Each returns an :class:`Outcome`; 3000 on any unexpected failure."""
 
     _policy: EnrollPolicy  # (set by AuditedCalls)
@@ -299,7 +353,7 @@ class Enrollment(AuditedCalls[EnrollRepository]):
                 return Outcome.refused(Problem.BAD_PHONE)
             if period not in otp.PERIODS:
                 return Outcome.refused(Problem.BAD_PERIOD)
-            if len(repo.devices(holder.id)) >= MAX_DEVICES:
+            if not has_room(repo, holder.id):
                 return Outcome.refused(Problem.TOO_MANY_DEVICES)
             repo.drop_pending(holder.id)
             params = TotpParams(otp.new_secret(), period=period)
@@ -431,35 +485,3 @@ class Enrollment(AuditedCalls[EnrollRepository]):
         return Binding(
             pending.serial, pending.name, pending.phone, pending.params, uri, pending.expires_at
         )
-
-    def _for_account(
-        self,
-        caller: AnyCaller,
-        account: str | None,
-        action: Callable[[EnrollRepository, Holder, float], Outcome[T]],
-    ) -> Outcome[T]:
-        """``action`` for an existing account; 3001 for an unknown or empty one, or one no
-        account can be called (gspws.core.names)."""
-        name = names.lookup(account)
-
-        def with_account(repo: EnrollRepository, now: float) -> Outcome[T]:
-            account_id = repo.account_id(name) if name else None
-            if account_id is None or name is None:
-                return Outcome.refused(Problem.UNKNOWN_ACCOUNT)
-            return action(repo, Holder(account_id, name), now)
-
-        return self._run(caller, account, with_account)
-
-    def _run(
-        self,
-        caller: AnyCaller,
-        account: str | None,
-        action: Callable[[EnrollRepository, float], Outcome[T]],
-    ) -> Outcome[T]:
-        return self._audited(
-            caller, account, action, code_of=lambda outcome: outcome.code, wrap=Outcome
-        )
-
-    def _admit(self, caller: Calling) -> ReturnCode | None:
-        """People were identified by their door; agency systems pass the access rules."""
-        return None if isinstance(caller, Person) else super()._admit(caller)

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from gspws.core import codes, names
-from gspws.core.codecheck import CodeChecks
+from gspws.core.codecheck import CodeChecks, Judge
 from gspws.core.codes import ReturnCode
 from gspws.core.hotp import HOTP, consecutive
 from gspws.core.otp import match_in
@@ -127,27 +127,36 @@ class TokenAuth(CodeChecks[TokenAuthRepository]):
         first: str | None,
         second: str | None,
     ) -> ReturnCode:
-        def judge(tokens: list[TokenState], now: float) -> tuple[Attempt | None, ReturnCode]:
-            if not all(t.in_use for t in tokens):
-                return None, codes.REJECTED
-            usable = [t for t in tokens if t.usable(now, self._policy.lockout_cooldown)]
-            if not usable:
-                return None, codes.REJECTED
-            found: tuple[TokenState, int] | None = None
-            for token in usable:  # every usable token's window is searched
-                window = token.window(now, self._policy, sync=True)
-                step = consecutive(token.params, first or "", second or "", window)
-                later = step is not None and (token.last_step is None or step > token.last_step)
-                if step is not None and later and found is None:
-                    found = token, step + 1
-            if found is None:
-                return attempt_of(tokens, usable, [], now, self._policy), codes.REJECTED
-            token, step = found
-            drift = None if token.kind == HOTP else step - token.params.step_at(now)
-            candidates = [(token.id, step)]
-            return attempt_of(tokens, usable, candidates, now, self._policy, drift), codes.REJECTED
-
+        judge = sync_judge(self._policy, first, second)
         return self._check_code(caller, named, read, judge, _limit_of(named))
+
+
+def sync_judge(policy: Policy, first: str | None, second: str | None) -> Judge:
+    """The Sync rule (OTP.asmx Sync, SyncToken; the portal's sync and hardware binding): two
+    consecutive codes inside a usable token's sync window, later than its last accepted one,
+    move that token to the second code's step (a TOTP token's drift with it)."""
+
+    def judge(tokens: list[TokenState], now: float) -> tuple[Attempt | None, ReturnCode]:
+        if not all(t.in_use for t in tokens):
+            return None, codes.REJECTED
+        usable = [t for t in tokens if t.usable(now, policy.lockout_cooldown)]
+        if not usable:
+            return None, codes.REJECTED
+        found: tuple[TokenState, int] | None = None
+        for token in usable:  # every usable token's window is searched
+            window = token.window(now, policy, sync=True)
+            step = consecutive(token.params, first or "", second or "", window)
+            later = step is not None and (token.last_step is None or step > token.last_step)
+            if step is not None and later and found is None:
+                found = token, step + 1
+        if found is None:
+            return attempt_of(tokens, usable, [], now, policy), codes.REJECTED
+        token, step = found
+        drift = None if token.kind == HOTP else step - token.params.step_at(now)
+        candidates = [(token.id, step)]
+        return attempt_of(tokens, usable, candidates, now, policy, drift), codes.REJECTED
+
+    return judge
 
 
 def _by_account(name: str | None) -> Reader:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import selectinload
 
 from gspws.store.models import Account, Token, TokenStatus, TokenType
 from gspws.store.repo import Repository, StoreError
+from gspws.store.verification import IN_USE
 from gspws.tokenfiles.records import BadTokenFile, TokenRecord
 
 #: Rows per INSERT executemany, and serials per ``IN (...)`` lookup (SQLite allows 32,766
@@ -127,13 +128,18 @@ def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
 # -- the lifecycle -------------------------------------------------------------------------------
 
 
-def assign(repo: Repository, serial: str, account: str) -> None:
-    """Hand a pool token to ``account``: only while it is in the pool."""
+def assign(
+    repo: Repository, serial: str, account: str, hardware: bool = True, in_use: bool = False
+) -> None:
+    """Hand a pool token to ``account``: only while it is in the pool. ``hardware=False``: a
+    soft pool token (the portal's 申請綁定, whose key the person is shown once); ``in_use``:
+    only an active or locked one (people take no lost token; an operator may)."""
     account_id = repo.get_account(account).id
+    usable = Token.status.in_(IN_USE) if in_use else true()
     _change(
         repo,
         serial,
-        Token.hardware.is_(True) & Token.account_id.is_(None),
+        Token.hardware.is_(hardware) & Token.account_id.is_(None) & usable,
         {"account_id": account_id},
         "is not in the pool",
         pool=True,
@@ -153,26 +159,32 @@ def unassign(repo: Repository, serial: str) -> None:
     )
 
 
-def report_lost(repo: Repository, serial: str) -> None:
-    """掛失: the token answers nothing (every door refuses it) until :func:`found`."""
+def report_lost(repo: Repository, serial: str, owner: int | None = None) -> None:
+    """掛失: the token answers nothing (every door refuses it) until :func:`found`. With
+    ``owner`` (an account id: the portal, where people report their own), only its token."""
     _change(
         repo,
         serial,
-        Token.status.in_((TokenStatus.ACTIVE, TokenStatus.LOCKED)),
+        Token.status.in_(IN_USE) & _owned_by(owner),
         {"status": TokenStatus.LOST},
         "is not in use (only an active or locked token can be reported lost)",
     )
 
 
-def found(repo: Repository, serial: str) -> None:
-    """A lost token back in use, with its failures and lock cleared."""
+def found(repo: Repository, serial: str, owner: int | None = None) -> None:
+    """A lost token back in use, with its failures and lock cleared (``owner`` as for
+    :func:`report_lost`)."""
     _change(
         repo,
         serial,
-        Token.status == TokenStatus.LOST,
+        (Token.status == TokenStatus.LOST) & _owned_by(owner),
         {"status": TokenStatus.ACTIVE, "failures": 0, "locked_at": None},
         "is not reported lost",
     )
+
+
+def _owned_by(owner: int | None) -> ColumnElement[bool]:
+    return true() if owner is None else Token.account_id == owner
 
 
 def set_pin(repo: Repository, serial: str, pin_hash: str | None) -> None:

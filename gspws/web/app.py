@@ -25,8 +25,10 @@ from gspws.core import codes
 from gspws.core.clock import Clock
 from gspws.core.enroll import Enrollment, Outcome, Person, Problem
 from gspws.core.oob import OutOfBandCodes, mask_email, mask_mobile
+from gspws.core.portal import Portal
 from gspws.page_headers import PAGE_HEADERS
 from gspws.proxies import origin_of
+from gspws.web import portal as portal_actions
 from gspws.web.i18n import LANGUAGES, TEXT
 from gspws.web.pages import SAFE_METHODS, environment, html, language, session_cookie
 from gspws.web.session import COOKIE, Session, Sessions
@@ -48,6 +50,7 @@ _ROUTES = Map(
         Rule(f"{STATUS_PATH}/DestinationConfirm", endpoint="destination_confirm", methods=["POST"]),
         Rule(f"{PREFIX}SignOut", endpoint="sign_out", methods=["POST"]),
         Rule(f"{LINK_PATH}<token>", endpoint="link", methods=["GET", "POST"]),
+        *portal_actions.RULES,
     ]
 )
 #: Endpoints for a signed-in account (the others are the link and signing out).
@@ -59,6 +62,7 @@ _NEED_ACCOUNT = {
     "disable",
     "destination",
     "destination_confirm",
+    *portal_actions.ENDPOINTS,
 }
 _NOTICES = (
     "enabled",
@@ -67,6 +71,7 @@ _NOTICES = (
     "cancelled",
     "code_sent",
     "destination_verified",
+    *portal_actions.NOTICES,
 )
 _SAFE_METHODS = SAFE_METHODS
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -102,7 +107,12 @@ class ManagePages:
     """WSGI app for everything under ``/owin/manage/``."""
 
     def __init__(
-        self, enrollment: Enrollment, sessions: Sessions, clock: Clock, oob: OutOfBandCodes
+        self,
+        enrollment: Enrollment,
+        sessions: Sessions,
+        clock: Clock,
+        oob: OutOfBandCodes,
+        portal: Portal | None = None,
     ) -> None:
         self._enrollment = enrollment
         self._oob = oob
@@ -112,6 +122,8 @@ class ManagePages:
         self._templates = {
             name: env.get_template(f"{name}.html") for name in ("status", "link", "message")
         }
+        self._templates.update({n: env.get_template(f"{n}.html") for n in portal_actions.TEMPLATES})
+        self._portal = portal_actions.PortalActions(portal, self) if portal else None
 
     @staticmethod
     def handles(path: str) -> bool:
@@ -143,6 +155,12 @@ class ManagePages:
             return self._message(visit, 403, "form_expired")
         if endpoint in _NEED_ACCOUNT and visit.account is None:
             return self._message(visit, 403, "sign_in_needed", "sign_in_help")
+        if endpoint in portal_actions.ENDPOINTS:
+            return (
+                self._portal.handle(endpoint, visit)
+                if self._portal
+                else self._message(visit, 404, "not_found")
+            )
         return getattr(self, f"_{endpoint}")(visit, **args)
 
     # -- pages ------------------------------------------------------------------------------
@@ -177,6 +195,7 @@ class ManagePages:
             qr_svg=qr.svg(binding.otpauth_uri, TEXT[visit.lang]["step_1_2"]) if binding else "",
             key_groups=_groups(binding.params.secret) if binding else "",
             minutes_left=math.ceil((binding.expires_at - self._clock()) / 60) if binding else 0,
+            **(self._portal.context(visit) if self._portal else {"portal": False}),
         )
 
     def _link(self, visit: Visit, token: str) -> Response:

@@ -2,6 +2,7 @@
 of seeds 000 and 001) and English. One table, so a missing translation fails a test, not a page."""
 
 from gspws.web.pages import DEFAULT, LANGUAGES, translations
+from gspws.web.portal_words import PORTAL_WORDS
 
 __all__ = ["BINDING_WORDS", "DEFAULT", "LANGUAGES", "TEXT"]
 
@@ -156,6 +157,6 @@ _TEXT = {
 }
 
 #: ``TEXT[language][key]``; templates write ``t.key``.
-TEXT = translations(_TEXT)
+TEXT = translations({**_TEXT, **PORTAL_WORDS})
 #: ``{key: (zh-TW, en)}``: for the operator console's table, which shares a few of these.
 BINDING_WORDS = _TEXT
