@@ -22,6 +22,7 @@ actions that write (bind, sync) also count failures as any code check does. Each
 ``web:<operation>``; binding writes two rows (the code check, then the assignment).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -60,6 +61,10 @@ class PortalRepository(TokenAuthRepository, EnrollRepository, Protocol):
     def report_device_found(self, account_id: int, serial: str) -> bool: ...
     def lost_devices(self, account_id: int) -> list[Device]: ...
     def take_soft_token(self, account: str) -> tuple[str, TotpParams] | None: ...
+
+
+def _refuse(problem: Problem) -> Callable[[PortalRepository, Holder, float], Outcome[None]]:
+    return lambda _repo, _holder, _now: Outcome.refused(problem)
 
 
 class Portal(PeopleCalls[PortalRepository], CodeChecks[PortalRepository]):
@@ -164,8 +169,8 @@ class Portal(PeopleCalls[PortalRepository], CodeChecks[PortalRepository]):
             tokens = repo.code_tokens(name)
             return [t for t in tokens if serial is None or t.serial == serial]
 
-        if over:
-            return Outcome.refused(Problem.TRY_LATER)
+        if over:  # refused, and audited as the page's other refusals are
+            return self._for_account(caller, account, _refuse(Problem.TRY_LATER))
         judge = sync_judge(self._policy, first, second)
         checked = self._check_code(caller, account, devices, judge, limit=lambda _: None)
         if checked is codes.OK or checked is codes.INTERNAL_ERROR:

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from gspws.core.otp import TotpParams, new_secret
-from gspws.store.models import Token, TokenStatus
+from gspws.store.models import Token, TokenStatus, TokenType
 from gspws.web.i18n import TEXT
 
 from binding import Visitor, add_account, code, new_link
@@ -71,6 +71,29 @@ def test_a_pool_token_is_bound_with_two_codes_and_its_drift_set(visitor, store, 
     clock.advance(30)  # the token's next code signs in, its window centred on the drift
     service = zeep_service(live_server.url)
     assert call(service, CAROL, code(key, clock(), steps=ahead + 1)) == outcome(0)
+
+
+def test_an_event_token_is_bound_with_its_counter_set(visitor, store, clock):
+    """An HOTP (event) pool token whose button was pressed a few times: its counter moves to the
+    second code's, so the next press signs in."""
+    key = new_secret()
+    with store.unit() as repo:
+        params = TotpParams(key)
+        repo.add_token(
+            None, params, TokenStatus.ACTIVE, serial="FT-EV", hardware=True, kind=TokenType.HOTP
+        )
+    presses = pyotp.HOTP(key)
+    page = visitor.post(
+        f"{STATUS}/BindHardware", serial="FT-EV", code1=presses.at(3), code2=presses.at(4)
+    )
+    assert page.status_code == 200 and ZH["notice_hardware_bound"] in page.text
+    token, owner = token_row(store, "FT-EV")
+    assert owner == CAROL and token.last_step == 4
+    # the same two codes again bind nothing: spent
+    page = visitor.post(
+        f"{STATUS}/BindHardware", serial="FT-EV", code1=presses.at(3), code2=presses.at(4)
+    )
+    assert page.status_code == 400 and ZH["problem_bind_refused"] in page.text
 
 
 @pytest.mark.parametrize("case", ["unknown", "assigned", "lost", "wrong_codes", "not_hardware"])
@@ -220,3 +243,19 @@ def test_actions_need_the_form_token(visitor):
     for action in ("RequestToken", "ReportLost", "TestCode", "Sync", "BindHardware"):
         page = visitor.post(f"{STATUS}/{action}", csrf="forged")
         assert page.status_code == 403 and ZH["form_expired"] in page.text
+
+
+def test_code_tests_are_bounded_by_the_accounts_rate_limit(settings, store, clock, serve):
+    """A test writes no failure, so the rate limit is what bounds guessing through it."""
+    server = serve(rate_limit_account="3/minute")
+    add_account(store, CAROL)
+    visitor = Visitor(server)
+    visitor.sign_in(new_link(settings, store, clock, CAROL))
+    key = pool_token(store, "FT-T", account=CAROL)
+    right = code(key, clock())
+    for guess in ("000000", "000001", "000002"):
+        visitor.post(f"{STATUS}/TestCode", code=guess if guess != right else "999999")
+    page = visitor.post(f"{STATUS}/TestCode", code=right)
+    assert page.status_code == 400 and ZH["problem_try_later"] in page.text
+    page = visitor.post(f"{STATUS}/Sync", code1=right, code2=code(key, clock(), steps=1))
+    assert page.status_code == 400 and ZH["problem_try_later"] in page.text
