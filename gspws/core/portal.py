@@ -89,9 +89,11 @@ class Portal(PeopleCalls[PortalRepository], CodeChecks[PortalRepository]):
         name = names.lookup(account)
         if name is None:
             return Outcome.refused(Problem.UNKNOWN_ACCOUNT)
-        with self._unit_of_work() as repo:
+        with self._unit_of_work() as repo:  # before any code is spent
             account_id = repo.account_id(name)
             room = account_id is not None and has_room(repo, account_id)
+        if account_id is None:
+            return Outcome.refused(Problem.UNKNOWN_ACCOUNT)
         if not room:
             return Outcome.refused(Problem.TOO_MANY_DEVICES)
         over = self._over_account_limit(caller, name)

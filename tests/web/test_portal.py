@@ -259,3 +259,14 @@ def test_code_tests_are_bounded_by_the_accounts_rate_limit(settings, store, cloc
     assert page.status_code == 400 and ZH["problem_try_later"] in page.text
     page = visitor.post(f"{STATUS}/Sync", code1=right, code2=code(key, clock(), steps=1))
     assert page.status_code == 400 and ZH["problem_try_later"] in page.text
+
+
+def test_the_section_in_english(visitor, clock):
+    enable(visitor, clock)
+    page = visitor.get(f"{STATUS}?lang=en")
+    english = TEXT["en"]
+    for key in ("self_service", "code_test", "sync", "report_lost", "bind_hardware"):
+        assert english[key] in page.text
+    assert english["request_token"] in page.text and ZH["self_service"] not in page.text
+    done = visitor.post(f"{STATUS}/ReportLost?lang=en", serial=visitor.serials()[0])
+    assert english["notice_reported_lost"] in done.text
