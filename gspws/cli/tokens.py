@@ -76,6 +76,30 @@ def token_add(
         segno.make(uri, error="m").terminal(compact=True)
 
 
+@token.command("stock")
+@click.argument("count", type=click.IntRange(1, 10_000))
+@click.option(
+    "--period",
+    type=click.Choice([str(p) for p in otp.PERIODS]),
+    default=str(otp.DEFAULT_PERIOD),
+    show_default=True,
+    help="Seconds per code.",
+)
+@pass_ctx
+def token_stock(c: Context, count: int, period: str) -> None:
+    """Add COUNT soft TOTP tokens to the pool, for people to take on the binding page
+    (申請綁定, docs/portal.md): random keys, never printed; each is shown once, to the person
+    who takes it. Prints the serials."""
+    with c.repo() as repo:
+        serials = [
+            repo.add_token(
+                None, TotpParams(otp.new_secret(), period=int(period)), TokenStatus.ACTIVE
+            ).serial
+            for _ in range(count)
+        ]
+    click.echo("\n".join(serials))
+
+
 @token.command("list")
 @click.argument("account_name", metavar="[ACCOUNT]", required=False)
 @click.option("--account", "account_option", metavar="ACCOUNT", help="Only ACCOUNT's tokens.")

@@ -372,3 +372,15 @@ def test_imported_ocra_token_with_a_pin_answers_a_challenge(cli, tmp_path, setti
         assert challenges.verify_response(caller, "OC-1", issued, answer).code == 0
     finally:
         store.engine.dispose()
+
+
+def test_token_stock_fills_the_pool_with_soft_tokens(cli):
+    """``gspws token stock``: soft tokens for the binding page's 申請綁定 (docs/portal.md)."""
+    serials = cli.ok("token", "stock", "3", "--period", "60").split()
+    assert len(serials) == 3
+    rows = {r["serial"]: r for r in cli.json("token", "list", "--unassigned")}
+    assert set(serials) <= set(rows)
+    for serial in serials:
+        row = rows[serial]
+        assert row["hardware"] is False and row["status"] == "active" and row["period"] == 60
+    assert cli("token", "stock", "0").exit_code != 0
