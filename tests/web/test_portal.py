@@ -2,10 +2,16 @@
 binding a hardware token from the pool, 掛失 and found, 令牌認證測試, sync, 申請綁定 (issue 14
 part 2). Codes a test leaves unspent are then spent through VerifyTOTPCode with zeep."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+
 import pyotp
 import pytest
 from sqlalchemy import select
 
+from gspws.compose import portal_of
+from gspws.core.enroll import Person
 from gspws.core.otp import TotpParams, new_secret
 from gspws.store.models import Token, TokenStatus, TokenType
 from gspws.web.i18n import TEXT
@@ -16,6 +22,7 @@ from helpers import audit_rows, call, outcome, zeep_service
 STATUS = "/owin/manage/TOTPStatus"
 CAROL = "carol"
 ZH = TEXT["zh-TW"]
+PERSON = Person(None, "test:portal")
 
 
 @pytest.fixture
@@ -270,3 +277,45 @@ def test_the_section_in_english(visitor, clock):
     assert english["request_token"] in page.text and ZH["self_service"] not in page.text
     done = visitor.post(f"{STATUS}/ReportLost?lang=en", serial=visitor.serials()[0])
     assert english["notice_reported_lost"] in done.text
+
+
+# -- races -------------------------------------------------------------------------------------
+
+
+def race(calls):
+    """Runs ``calls`` at once (a barrier before each); their results in order."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call_):
+        barrier.wait()
+        return call_()
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def test_racing_requests_take_one_pool_token_once(settings, store, clock):
+    portal = portal_of(settings, store, clock)
+    people = [f"racer{i}" for i in range(4)]
+    for name in people:
+        add_account(store, name)
+    pool_token(store, "SOFT-RACE", hardware=False)
+    outcomes = race([partial(portal.request_token, PERSON, name) for name in people])
+    assert sorted(o.code.code for o in outcomes) == [0, 3001, 3001, 3001]
+    (winner,) = [name for name, o in zip(people, outcomes, strict=True) if o.ok]
+    assert token_row(store, "SOFT-RACE")[1] == winner
+
+
+def test_racing_binds_of_one_hardware_token(settings, store, clock):
+    portal = portal_of(settings, store, clock)
+    people = ["ann", "bob", "cy"]
+    for name in people:
+        add_account(store, name)
+    key = pool_token(store, "FT-RACE")
+    first, second = code(key, clock()), code(key, clock(), steps=1)
+    outcomes = race(
+        [partial(portal.bind_hardware, PERSON, n, "FT-RACE", first, second) for n in people]
+    )
+    assert [o.ok for o in outcomes].count(True) == 1
+    (winner,) = [name for name, o in zip(people, outcomes, strict=True) if o.ok]
+    assert token_row(store, "FT-RACE")[1] == winner
