@@ -60,6 +60,7 @@ class PortalRepository(TokenAuthRepository, EnrollRepository, Protocol):
     def report_device_lost(self, account_id: int, serial: str) -> bool: ...
     def report_device_found(self, account_id: int, serial: str) -> bool: ...
     def lost_devices(self, account_id: int) -> list[Device]: ...
+    def event_devices(self, account_id: int) -> list[Device]: ...
     def take_soft_token(self, account: str) -> tuple[str, TotpParams] | None: ...
 
 
@@ -72,11 +73,14 @@ class Portal(PeopleCalls[PortalRepository], CodeChecks[PortalRepository]):
 
     _policy: EnrollPolicy  # (set by AuditedCalls)
 
-    def lost_devices(self, account: str) -> list[Device]:
-        """The account's devices reported lost (for the page; a read, not audited)."""
+    def devices(self, account: str) -> tuple[list[Device], list[Device]]:
+        """The account's event (HOTP) devices in use, and its devices reported lost: what the
+        page shows besides its list of time-based devices (a read, not audited)."""
         with self._unit_of_work() as repo:
             account_id = repo.account_id(account)
-            return repo.lost_devices(account_id) if account_id is not None else []
+            if account_id is None:
+                return [], []
+            return repo.event_devices(account_id), repo.lost_devices(account_id)
 
     def bind_hardware(
         self,

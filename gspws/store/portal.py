@@ -9,13 +9,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from gspws.core.enroll import Device
 from gspws.core.otp import TotpParams
 from gspws.store import pool
 from gspws.store.models import Token, TokenStatus, TokenType
 from gspws.store.repo import Repository, Store, StoreError
+from gspws.store.verification import IN_USE
 
 #: Soft pool tokens tried per request: another request may take each first.
 _TRIES = 5
@@ -36,13 +37,28 @@ class PortalQueries(Repository):
 
     def lost_devices(self, account_id: int) -> list[Device]:
         """The account's tokens reported lost (掛失), to be found again."""
+        return self._devices(account_id, Token.status == TokenStatus.LOST)
+
+    def event_devices(self, account_id: int) -> list[Device]:
+        """The account's event (HOTP) tokens in use, which the binding page's list (time-based
+        devices) does not show."""
+        return self._devices(account_id, Token.status.in_(IN_USE) & (Token.type == TokenType.HOTP))
+
+    def _devices(self, account_id: int, which: ColumnElement[bool]) -> list[Device]:
         rows = self.session.scalars(
-            select(Token)
-            .where(Token.account_id == account_id, Token.status == TokenStatus.LOST)
-            .order_by(Token.id)
+            select(Token).where(Token.account_id == account_id, which).order_by(Token.id)
         )
         return [
-            Device(t.serial, t.device_name, t.phone, t.period, False, 0, t.hardware) for t in rows
+            Device(
+                t.serial,
+                t.device_name,
+                t.phone,
+                t.period,
+                t.status is TokenStatus.LOCKED,
+                0,
+                t.hardware,
+            )
+            for t in rows
         ]
 
     def take_soft_token(self, account: str) -> tuple[str, TotpParams] | None:

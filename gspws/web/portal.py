@@ -47,7 +47,8 @@ class PortalActions:
 
     def context(self, visit) -> dict:
         """What the status page shows of the portal (its section, templates/portal.html)."""
-        return {"lost_devices": self._portal.lost_devices(visit.account), "portal": True}
+        events, lost = self._portal.devices(visit.account)
+        return {"event_devices": events, "lost_devices": lost, "portal": True}
 
     def _portal_bind(self, visit) -> Response:
         form = visit.request.form

@@ -8,6 +8,7 @@ PORTAL_WORDS = {
     "code_2": ("下一組動態密碼", "The next code"),
     "any_device": ("任一裝置", "Any device"),
     "device": ("裝置", "Device"),
+    "event_tokens": ("事件型硬體令牌", "Event-based hardware tokens"),
     "bind_hardware": ("綁定硬體令牌", "Bind a hardware token"),
     "bind_hardware_help": (
         "輸入令牌背面的序號，再依序輸入令牌上連續顯示的兩組動態密碼。",

@@ -96,6 +96,8 @@ def test_an_event_token_is_bound_with_its_counter_set(visitor, store, clock):
     assert page.status_code == 200 and ZH["notice_hardware_bound"] in page.text
     token, owner = token_row(store, "FT-EV")
     assert owner == CAROL and token.last_step == 4
+    assert 'data-event-serial="FT-EV"' in page.text  # listed, to report lost or test
+    assert '<option value="FT-EV">' in page.text
     # the same two codes again bind nothing: spent
     page = visitor.post(
         f"{STATUS}/BindHardware", serial="FT-EV", code1=presses.at(3), code2=presses.at(4)
