@@ -10,6 +10,7 @@ from functools import partial
 
 from gspws import metrics
 from gspws.config import Settings
+from gspws.core.assertion import AssertionPolicy, Assertions
 from gspws.core.clock import Clock, system_clock
 from gspws.core.enroll import Enrollment, EnrollPolicy
 from gspws.core.oob import CodeHasher, OobPolicy, OutOfBandCodes
@@ -87,6 +88,19 @@ def oob_of(
     )
 
 
+def assertions_of(
+    settings: Settings,
+    store: Store,
+    clock: Clock = system_clock,
+    services: Services = dict,
+    throttle=None,
+    observe: Observer = unobserved,
+) -> Assertions:
+    """QR-scan sign-in (OTP.asmx GetAssertionId/GetAssertion and the approval page)."""
+    policy = AssertionPolicy(**vars(policy_of(settings)), assertion_ttl=settings.assertion_ttl)
+    return Assertions(store.unit, services, policy, clock, throttle or Unlimited(), observe=observe)
+
+
 @dataclass(frozen=True)
 class UseCases:
     """What the doors of the server are given."""
@@ -95,6 +109,7 @@ class UseCases:
     enrollment: Enrollment
     sessions: Sessions
     oob: OutOfBandCodes
+    assertions: Assertions
 
 
 def server_use_cases(settings: Settings, store: Store, clock: Clock) -> UseCases:
@@ -122,4 +137,5 @@ def server_use_cases(settings: Settings, store: Store, clock: Clock) -> UseCases
         enrollment.session_epoch,
     )
     oob = oob_of(settings, store, clock, services, throttle, observe=observe)
-    return UseCases(verifier, enrollment, sessions, oob)
+    assertions = assertions_of(settings, store, clock, services, throttle, observe=observe)
+    return UseCases(verifier, enrollment, sessions, oob, assertions)

@@ -15,6 +15,7 @@ from gspws.proxies import ORIGIN_KEY, ProxyPolicy
 from gspws.soap.app import mobile_otp_endpoint, totp_endpoint
 from gspws.store.repo import Store
 from gspws.web.app import ManagePages
+from gspws.web.approve import ApprovePages
 
 
 class GspwsApp:
@@ -34,6 +35,7 @@ class GspwsApp:
             cases.verifier, cases.enrollment, settings.max_request_bytes, fast_path=fast_path
         )
         self.manage = ManagePages(cases.enrollment, cases.sessions, clock, cases.oob)
+        self.pages = (ApprovePages(cases.assertions, cases.sessions),)
         self.probes = Probes(settings, store)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
@@ -49,6 +51,9 @@ class GspwsApp:
             return self.mobile_otp(environ, start_with_id)
         if self.manage.handles(environ.get("PATH_INFO", "")):
             return self.manage(environ, start_with_id)
+        for pages in self.pages:
+            if pages.handles(environ.get("PATH_INFO", "")):
+                return pages(environ, start_with_id)
         if self.probes.handles(environ.get("PATH_INFO", "")):
             return self.probes(environ, start_with_id)
         body = b"Not found. The TOTP web service is at /gsp2ws/TOTP.asmx\n"

@@ -23,6 +23,7 @@ from gspws.core.enroll import Device, Link, PendingToken
 from gspws.core.otp import TotpParams
 from gspws.core.registry import ServiceRegistry
 from gspws.errors import GspwsError
+from gspws.store.assertion import AssertionQueries
 from gspws.store.db import READ_ONLY, opened_read_only, sqlite_begin, writer_turns
 from gspws.store.models import (
     Account,
@@ -51,7 +52,7 @@ def new_serial() -> str:
     return f"TOTP{randbelow(10**10):010d}"
 
 
-class Repository(VerifyQueries, OobQueries):
+class Repository(VerifyQueries, OobQueries, AssertionQueries):
     """All store operations, bound to one session (one transaction)."""
 
     def __init__(self, session: Session, secrets: SecretBox) -> None:

@@ -1,0 +1,109 @@
+"""What the sign-in approval page and the activation page share: one request as a
+:class:`~gspws.web.app.Visit` (language, the signed session cookie, the caller), a CSRF token in
+every form (checked before any POST is acted on), the page headers (no-store, CSP, no frames,
+no referrer) and rendering their templates with the binding page's base layout (mobile
+viewport) and words (gspws.web.words).
+
+Their sessions are anonymous (no account): they only carry the nonce that CSRF tokens are made
+from and, on the approval page, that binds a proven sign-in to the browser that proved it.
+The cookie's path is the page's own, so the binding page never sees it.
+"""
+
+import logging
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import jinja2
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map
+from werkzeug.wrappers import Request, Response
+
+from gspws.page_headers import PAGE_HEADERS
+from gspws.web.app import Visit
+from gspws.web.i18n import LANGUAGES
+from gspws.web.session import COOKIE, Sessions
+from gspws.web.words import WORDS
+
+log = logging.getLogger(__name__)
+
+_TEMPLATES = Path(__file__).resolve().parent / "templates"
+_SAFE_METHODS = ("GET", "HEAD")
+
+
+class Pages:
+    """A WSGI app for the pages under ``prefix``; subclasses give the routes (endpoint ``x`` is
+    method ``_x``), the templates and the title's key."""
+
+    prefix = ""
+    routes = Map()
+    templates: tuple[str, ...] = ()
+    title = ""
+
+    def __init__(self, sessions: Sessions) -> None:
+        self._sessions = sessions
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+        )
+        self._templates = {
+            name: env.get_template(f"{name}.html") for name in ("message", *self.templates)
+        }
+
+    def handles(self, path: str) -> bool:
+        return path.startswith(self.prefix)
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        visit = Visit(Request(environ), self._sessions)
+        if visit.session is None or visit.session.account is not None:
+            visit.session = visit.new_session = self._sessions.new()
+        try:
+            response = self._dispatch(visit)
+        except Exception:
+            log.exception("%s failed", self.prefix)
+            response = self.message(visit, 500, "internal_error")
+        if visit.new_session is not None:
+            response.set_cookie(
+                COOKIE,
+                self._sessions.encode(visit.new_session),
+                max_age=self._sessions.ttl,
+                path=self.prefix,
+                httponly=True,
+                secure=visit.secure,
+                samesite="Strict",
+            )
+        response.headers.update(PAGE_HEADERS)
+        return response(environ, start_response)
+
+    def _dispatch(self, visit: Visit) -> Response:
+        try:
+            endpoint, args = self.routes.bind_to_environ(visit.request.environ).match()
+        except NotFound:
+            return self.message(visit, 404, "not_found")
+        except MethodNotAllowed as exc:
+            return exc.get_response()
+        if visit.request.method not in _SAFE_METHODS and not self._sessions.csrf_valid(
+            visit.session, visit.request.form.get("csrf")
+        ):
+            return self.message(visit, 403, "form_expired")
+        response: Response = getattr(self, f"_{endpoint}")(visit, **args)
+        return response
+
+    def render(self, visit: Visit, template: str, http_status: int, **context) -> Response:
+        words = WORDS[visit.lang]
+        assert visit.session is not None  # (__call__ gives every visit one)
+        body = self._templates[template].render(
+            t={**words, "title": words[self.title]},
+            lang=visit.lang,
+            url=visit.url,
+            csrf=self._sessions.csrf_token(visit.session),
+            languages=LANGUAGES,
+            here=visit.request.path,
+            **context,
+        )
+        return Response(body, http_status, content_type="text/html; charset=utf-8")
+
+    def message(
+        self, visit: Visit, http_status: int, heading: str, detail: str | None = None
+    ) -> Response:
+        return self.render(visit, "message", http_status, heading=heading, detail=detail)
