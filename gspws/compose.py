@@ -10,11 +10,13 @@ from functools import partial
 
 from gspws import metrics
 from gspws.config import Settings
+from gspws.core.activation import ActivationPolicy, Activations
 from gspws.core.assertion import AssertionPolicy, Assertions
 from gspws.core.clock import Clock, system_clock
 from gspws.core.enroll import Enrollment, EnrollPolicy
 from gspws.core.oob import CodeHasher, OobPolicy, OutOfBandCodes
 from gspws.core.verify import Observer, Policy, Services, TotpVerifier, unobserved
+from gspws.store.activation import activation_key
 from gspws.store.db import make_engine, verification_engine
 from gspws.store.oob import code_key
 from gspws.store.repo import Store
@@ -101,6 +103,29 @@ def assertions_of(
     return Assertions(store.unit, services, policy, clock, throttle or Unlimited(), observe=observe)
 
 
+def activations_of(
+    settings: Settings, store: Store, clock: Clock = system_clock, observe: Observer = unobserved
+) -> Activations:
+    """Offline distribution (the CLI) and activation (the /owin/activate page): no agency
+    callers, so no services nor throttle."""
+    policy = ActivationPolicy(
+        days=settings.activation_days,
+        retries=settings.activation_retries,
+        default_password=settings.activation_password,
+        issuer=settings.issuer,
+    )
+    return Activations(
+        store.unit,
+        dict,
+        policy_of(settings),
+        clock,
+        Unlimited(),
+        observe=observe,
+        activation=policy,
+        hasher=CodeHasher(activation_key(store.secrets.encryption_key)),
+    )
+
+
 @dataclass(frozen=True)
 class UseCases:
     """What the doors of the server are given."""
@@ -110,6 +135,7 @@ class UseCases:
     sessions: Sessions
     oob: OutOfBandCodes
     assertions: Assertions
+    activations: Activations
 
 
 def server_use_cases(settings: Settings, store: Store, clock: Clock) -> UseCases:
@@ -138,4 +164,5 @@ def server_use_cases(settings: Settings, store: Store, clock: Clock) -> UseCases
     )
     oob = oob_of(settings, store, clock, services, throttle, observe=observe)
     assertions = assertions_of(settings, store, clock, services, throttle, observe=observe)
-    return UseCases(verifier, enrollment, sessions, oob, assertions)
+    activations = activations_of(settings, store, clock, observe=observe)
+    return UseCases(verifier, enrollment, sessions, oob, assertions, activations)

@@ -14,6 +14,7 @@ from gspws.probes import Probes
 from gspws.proxies import ORIGIN_KEY, ProxyPolicy
 from gspws.soap.app import mobile_otp_endpoint, totp_endpoint
 from gspws.store.repo import Store
+from gspws.web.activate import ActivatePages
 from gspws.web.app import ManagePages
 from gspws.web.approve import ApprovePages
 
@@ -35,7 +36,10 @@ class GspwsApp:
             cases.verifier, cases.enrollment, settings.max_request_bytes, fast_path=fast_path
         )
         self.manage = ManagePages(cases.enrollment, cases.sessions, clock, cases.oob)
-        self.pages = (ApprovePages(cases.assertions, cases.sessions),)
+        self.pages = (
+            ApprovePages(cases.assertions, cases.sessions),
+            ActivatePages(cases.activations, cases.sessions),
+        )
         self.probes = Probes(settings, store)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
