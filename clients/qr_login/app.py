@@ -93,7 +93,9 @@ class QrLoginApp:
             f'<p><img id="qr" alt="QR code" src="data:image/png;base64,{ticket.QRCode}"></p>'
             f'<p>請以手機掃描 QR Code，並在手機上選擇這個數字：<span id="number">'
             f"{html.escape(ticket.Number)}</span></p>"
-            f"<p><small>有效至 {ticket.ExpiresAt:%H:%M:%S} UTC</small></p>",
+            f"<p><small>有效至 {ticket.ExpiresAt:%H:%M:%S} UTC。無法掃描時，請在手機開啟 "
+            f'<a id="approval-url" href="{html.escape(ticket.ApprovalUrl)}">'
+            f"{html.escape(ticket.ApprovalUrl)}</a></small></p>",
             refresh=True,
         )
 
