@@ -7,11 +7,11 @@ clock; the phone's codes are computed from the demo token's secret, as its app w
 import importlib.util
 
 import pytest
+from test_binding_browser import browser  # noqa: F401  (the binding test's fixture)
 
 from gspws.core.access import OTP_FUNCTIONS
 
 from helpers import ACCOUNT, REPO, SERVICE_ID, LiveServer
-from test_binding_browser import ARGS, CHROMIUM, browser  # noqa: F401  (the shared fixture)
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
