@@ -8,12 +8,15 @@ clause is re-checked after the row lock under READ COMMITTED).
 
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Update, insert, select, update
+from sqlalchemy import ColumnElement, CursorResult, Update, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from gspws.core.assertion import APPROVED, DENIED, PENDING, PROVEN, AssertionState
 from gspws.store.models import Assertion
 from gspws.store.verification import utc
+
+#: Seconds an expired sign-in is kept (a late GetAssertion still learns it expired).
+_KEEP = 3600
 
 
 def changed(session: Session, statement: Update) -> bool:
@@ -36,6 +39,9 @@ class AssertionQueries:
         now: float,
         expires_at: float,
     ) -> None:
+        """Also deletes sign-ins that expired over an hour ago: nothing reads them any more (the
+        audit rows keep what happened), so the table stays as small as the live ones."""
+        self.session.execute(delete(Assertion).where(Assertion.expires_at < utc(now - _KEEP)))
         self.session.execute(
             insert(Assertion).values(
                 id_hash=id_hash,

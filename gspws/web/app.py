@@ -12,8 +12,9 @@ link previews fetch URLs, and must not spend a single-use link.
 
 import logging
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import jinja2
 from werkzeug.exceptions import MethodNotAllowed, NotFound
@@ -98,6 +99,41 @@ class Visit:
         return path + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
 
 
+def match(
+    routes: Map, visit: Visit, sessions: Sessions
+) -> tuple[str, Mapping[str, Any]] | str | Response:
+    """The endpoint and arguments ``visit`` asks for; or why it is refused, as the key of its
+    message (``not_found``; ``form_expired``: a POST without its form's CSRF token); or the
+    405 response. Shared by every page of gspws (gspws.web.pages)."""
+    try:
+        endpoint, args = routes.bind_to_environ(visit.request.environ).match()
+    except NotFound:
+        return "not_found"
+    except MethodNotAllowed as exc:
+        return exc.get_response()
+    if visit.request.method not in _SAFE_METHODS and not sessions.csrf_valid(
+        visit.session, visit.request.form.get("csrf")
+    ):
+        return "form_expired"
+    return endpoint, args
+
+
+def finish(response: Response, visit: Visit, sessions: Sessions, path: str) -> Response:
+    """The page headers, and the session cookie (for ``path``) when a session began."""
+    if visit.new_session is not None:
+        response.set_cookie(
+            COOKIE,
+            sessions.encode(visit.new_session),
+            max_age=sessions.ttl,
+            path=path,
+            httponly=True,
+            secure=visit.secure,
+            samesite="Strict",
+        )
+    response.headers.update(PAGE_HEADERS)
+    return response
+
+
 class ManagePages:
     """WSGI app for everything under ``/owin/manage/``."""
 
@@ -128,30 +164,15 @@ class ManagePages:
         except Exception:
             log.exception("the binding page failed")
             response = self._message(visit, 500, "internal_error")
-        if visit.new_session is not None:
-            response.set_cookie(
-                COOKIE,
-                self._sessions.encode(visit.new_session),
-                max_age=self._sessions.ttl,
-                path=PREFIX,
-                httponly=True,
-                secure=visit.secure,
-                samesite="Strict",
-            )
-        response.headers.update(PAGE_HEADERS)
-        return response(environ, start_response)
+        return finish(response, visit, self._sessions, PREFIX)(environ, start_response)
 
     def _dispatch(self, visit: Visit) -> Response:
-        try:
-            endpoint, args = _ROUTES.bind_to_environ(visit.request.environ).match()
-        except NotFound:
-            return self._message(visit, 404, "not_found")
-        except MethodNotAllowed as exc:
-            return exc.get_response()
-        if visit.request.method not in _SAFE_METHODS and not self._sessions.csrf_valid(
-            visit.session, visit.request.form.get("csrf")
-        ):
-            return self._message(visit, 403, "form_expired")
+        matched = match(_ROUTES, visit, self._sessions)
+        if isinstance(matched, Response):
+            return matched
+        if isinstance(matched, str):
+            return self._message(visit, 404 if matched == "not_found" else 403, matched)
+        endpoint, args = matched
         if endpoint in _NEED_ACCOUNT and visit.account is None:
             return self._message(visit, 403, "sign_in_needed", "sign_in_help")
         return getattr(self, f"_{endpoint}")(visit, **args)

@@ -14,20 +14,17 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import jinja2
-from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map
 from werkzeug.wrappers import Request, Response
 
-from gspws.page_headers import PAGE_HEADERS
-from gspws.web.app import Visit
+from gspws.web.app import Visit, finish, match
 from gspws.web.i18n import LANGUAGES
-from gspws.web.session import COOKIE, Sessions
+from gspws.web.session import Sessions
 from gspws.web.words import WORDS
 
 log = logging.getLogger(__name__)
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
-_SAFE_METHODS = ("GET", "HEAD")
 
 
 class Pages:
@@ -62,30 +59,15 @@ class Pages:
         except Exception:
             log.exception("%s failed", self.prefix)
             response = self.message(visit, 500, "internal_error")
-        if visit.new_session is not None:
-            response.set_cookie(
-                COOKIE,
-                self._sessions.encode(visit.new_session),
-                max_age=self._sessions.ttl,
-                path=self.prefix,
-                httponly=True,
-                secure=visit.secure,
-                samesite="Strict",
-            )
-        response.headers.update(PAGE_HEADERS)
-        return response(environ, start_response)
+        return finish(response, visit, self._sessions, self.prefix)(environ, start_response)
 
     def _dispatch(self, visit: Visit) -> Response:
-        try:
-            endpoint, args = self.routes.bind_to_environ(visit.request.environ).match()
-        except NotFound:
-            return self.message(visit, 404, "not_found")
-        except MethodNotAllowed as exc:
-            return exc.get_response()
-        if visit.request.method not in _SAFE_METHODS and not self._sessions.csrf_valid(
-            visit.session, visit.request.form.get("csrf")
-        ):
-            return self.message(visit, 403, "form_expired")
+        matched = match(self.routes, visit, self._sessions)
+        if isinstance(matched, Response):
+            return matched
+        if isinstance(matched, str):
+            return self.message(visit, 404 if matched == "not_found" else 403, matched)
+        endpoint, args = matched
         response: Response = getattr(self, f"_{endpoint}")(visit, **args)
         return response
 
