@@ -15,6 +15,7 @@ from gspws.core.assertion import AssertionPolicy, Assertions
 from gspws.core.clock import Clock, system_clock
 from gspws.core.enroll import Enrollment, EnrollPolicy
 from gspws.core.oob import CodeHasher, OobPolicy, OutOfBandCodes
+from gspws.core.tokenauth import TokenAuth
 from gspws.core.verify import Observer, Policy, Services, TotpVerifier, unobserved
 from gspws.store.activation import activation_key
 from gspws.store.db import make_engine, verification_engine
@@ -39,6 +40,9 @@ def policy_of(settings: Settings) -> Policy:
         window=settings.totp_window,
         lockout_threshold=settings.lockout_threshold,
         lockout_cooldown=settings.lockout_cooldown,
+        hotp_window=settings.hotp_window,
+        sync_window=settings.sync_window,
+        hotp_sync_window=settings.hotp_sync_window,
     )
 
 
@@ -134,8 +138,9 @@ class UseCases:
     enrollment: Enrollment
     sessions: Sessions
     oob: OutOfBandCodes
-    assertions: Assertions
-    activations: Activations
+    tokens: TokenAuth  # OTP.asmx Auth, AuthToken, Sync, SyncToken
+    assertions: Assertions  # OTP.asmx GetAssertionId, GetAssertion; the approval page
+    activations: Activations  # the activation page (offline distribution)
 
 
 def server_use_cases(settings: Settings, store: Store, clock: Clock) -> UseCases:
@@ -163,6 +168,15 @@ def server_use_cases(settings: Settings, store: Store, clock: Clock) -> UseCases
         enrollment.session_epoch,
     )
     oob = oob_of(settings, store, clock, services, throttle, observe=observe)
+    tokens = TokenAuth(
+        store.verification,
+        services,
+        policy_of(settings),
+        clock,
+        throttle,
+        reading=reading,
+        observe=observe,
+    )
     assertions = assertions_of(settings, store, clock, services, throttle, observe=observe)
     activations = activations_of(settings, store, clock, observe=observe)
-    return UseCases(verifier, enrollment, sessions, oob, assertions, activations)
+    return UseCases(verifier, enrollment, sessions, oob, tokens, assertions, activations)

@@ -36,6 +36,13 @@ def _positive(text: str) -> int:
     return value
 
 
+def _positive_count(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError("must be a positive number")
+    return value
+
+
 def _seconds(text: str) -> float:
     value = float(text)
     if value <= 0:
@@ -113,6 +120,32 @@ OPTIONS = (
         "1",
         int,
         "Time-steps accepted either side of now (1 = ±30 s for a 30-second token).",
+    ),
+    Option(
+        "hotp_window",
+        "GSPWS_HOTP_WINDOW",
+        "10",
+        _positive_count,
+        "HOTP (event) tokens: counters looked ahead of the last accepted one (button presses "
+        "that never reached gspws).",
+    ),
+    Option(
+        "sync_window",
+        "GSPWS_SYNC_WINDOW",
+        "240",
+        int,
+        "TOTP tokens: time-steps either side of the token's drift-centred window (240 = ±2 h "
+        "for a 30-second token) in which a code is recognised but needs sync: OTP.asmx answers "
+        "13 (VerifyTOTPCode 9999), and `Sync` with two consecutive codes moves the drift. "
+        "0 = no sync window.",
+    ),
+    Option(
+        "hotp_sync_window",
+        "GSPWS_HOTP_SYNC_WINDOW",
+        "1000",
+        int,
+        "HOTP tokens: counters looked ahead for the same (a code beyond GSPWS_HOTP_WINDOW but "
+        "within these answers 13; `Sync` moves the counter).",
     ),
     Option(
         "lockout_threshold",
@@ -442,6 +475,9 @@ class Settings:
     secret_key: str
     key_file: str
     totp_window: int
+    hotp_window: int
+    sync_window: int
+    hotp_sync_window: int
     lockout_threshold: int
     lockout_cooldown: int
     trusted_proxies: tuple

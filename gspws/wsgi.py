@@ -12,7 +12,7 @@ from gspws.core.clock import Clock, system_clock
 from gspws.logs import REQUEST_ID_HEADER, begin_request, configure_logging
 from gspws.probes import Probes
 from gspws.proxies import ORIGIN_KEY, ProxyPolicy
-from gspws.soap.app import mobile_otp_endpoint, totp_endpoint
+from gspws.soap.app import mobile_otp_endpoint, otp_endpoint, totp_endpoint
 from gspws.store.repo import Store
 from gspws.web.activate import ActivatePages
 from gspws.web.app import ManagePages
@@ -20,8 +20,8 @@ from gspws.web.approve import ApprovePages
 
 
 class GspwsApp:
-    """Routes the legacy TOTP and MobileOTP paths to their SOAP endpoints, ``/owin/manage/`` to the binding
-    page and ``/metrics``, ``/healthz``, ``/readyz`` to the probes; everything else is 404."""
+    """Routes the legacy TOTP, MobileOTP and OTP paths to their SOAP endpoints, ``/owin/manage/`` to
+    the binding page and ``/metrics``, ``/healthz``, ``/readyz`` to the probes; everything else is 404."""
 
     def __init__(
         self, settings: Settings, store: Store, clock: Clock, fast_path: bool = True
@@ -32,6 +32,9 @@ class GspwsApp:
         cases = server_use_cases(settings, store, clock)
         self.proxies = ProxyPolicy(settings.trusted_proxies, settings.public_url)
         self.mobile_otp = mobile_otp_endpoint(cases.oob, settings.max_request_bytes)
+        self.otp = otp_endpoint(
+            {"tokens": cases.tokens, "assertions": cases.assertions}, settings.max_request_bytes
+        )
         self.totp = totp_endpoint(
             cases.verifier, cases.enrollment, settings.max_request_bytes, fast_path=fast_path
         )
@@ -53,6 +56,8 @@ class GspwsApp:
             return self.totp(environ, start_with_id)
         if self.mobile_otp.handles(environ.get("PATH_INFO", "")):
             return self.mobile_otp(environ, start_with_id)
+        if self.otp.handles(environ.get("PATH_INFO", "")):
+            return self.otp(environ, start_with_id)
         if self.manage.handles(environ.get("PATH_INFO", "")):
             return self.manage(environ, start_with_id)
         for pages in self.pages:

@@ -273,17 +273,37 @@ def wrong_code(params: TotpParams, at: float, spread: int = 3) -> str:
 
 
 def add_token(
-    store, account: str, params: TotpParams, status: TokenStatus = TokenStatus.ACTIVE
+    store,
+    account: str | None,
+    params: TotpParams,
+    status: TokenStatus = TokenStatus.ACTIVE,
+    *,
+    kind: str = "totp",
+    hardware: bool = False,
+    serial: str | None = None,
+    pin: str | None = None,
+    drift: int = 0,
 ) -> str:
-    """A token for ``account`` (created when missing); returns the token's serial."""
+    """A token for ``account`` (created when missing; None: unassigned, in the pool), TOTP or
+    (``kind="hotp"``) HOTP, app or ``hardware``, with an optional PIN and drift (steps); returns
+    the token's serial."""
+    from gspws.core.pin import hash_pin
+    from gspws.store.models import TokenType
     from gspws.store.repo import StoreError
 
     with store.unit() as repo:
-        try:
-            row = repo.get_account(account)
-        except StoreError:
-            row = repo.add_account(account)
-        return repo.add_token(row, params, status).serial
+        row = None
+        if account is not None:
+            try:
+                row = repo.get_account(account)
+            except StoreError:
+                row = repo.add_account(account)
+        token = repo.add_token(
+            row, params, status, serial=serial, kind=TokenType(kind), hardware=hardware
+        )
+        token.pin_hash = hash_pin(pin) if pin else None
+        token.drift = drift
+        return token.serial
 
 
 def zeep_service_with_headers(url: str, headers: dict, soap12: bool = False):

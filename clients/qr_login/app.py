@@ -108,7 +108,7 @@ def _failed(code: int, message: str) -> Response:
 
 
 def _html(body: str, refresh: bool = False) -> Response:
-    meta = f'<meta http-equiv="refresh" content="{POLL_SECONDS}">' if refresh else ""
+    meta = f'<meta http-equiv="refresh" content="{POLL_SECONDS}; url=/">' if refresh else ""
     return Response(PAGE.format(refresh=meta, body=body), content_type="text/html; charset=utf-8")
 
 

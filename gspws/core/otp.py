@@ -59,20 +59,35 @@ def well_formed(code: str | None, digits: int) -> bool:
     return code is not None and len(code) == digits and _ASCII_DIGITS.fullmatch(code) is not None
 
 
-def matching_step(params: TotpParams, code: str, now: float, window: int) -> int | None:
-    """The latest time-step within ``±window`` of ``now`` whose code equals ``code``, else None.
+def matching_step(
+    params: TotpParams, code: str, now: float, window: int, drift: int = 0
+) -> int | None:
+    """The latest time-step within ``±window`` of ``now``'s step moved by ``drift`` (the token's
+    measured clock offset, in steps) whose code equals ``code``, else None."""
+    return match_in(params, code, time_window(params, now, window, drift), latest=True)
 
-    Every candidate step is computed and compared, whatever matched earlier, so the time taken
-    does not depend on where (or whether) the code matches.
+
+def time_window(params: TotpParams, now: float, width: int, drift: int = 0) -> range:
+    """The time-steps ``±width`` around ``now``'s step moved by ``drift``."""
+    centre = params.step_at(now) + drift
+    return range(centre - width, centre + width + 1)
+
+
+def match_in(params: TotpParams, code: str, factors: range, latest: bool) -> int | None:
+    """The latest (``latest``) or earliest moving factor of ``factors`` (time-steps, or HOTP
+    counters: RFC 6238's code of step T is RFC 4226's code of counter T) whose code equals
+    ``code``, else None.
+
+    Every candidate is computed and compared, whatever matched earlier, so the time taken does
+    not depend on where (or whether) the code matches.
     """
     if not well_formed(code, params.digits):
         return None
-    totp = params.totp()
-    current = params.step_at(now)
+    otp = params.totp()
     matched = None
-    for step in range(current - window, current + window + 1):
-        if strings_equal(totp.generate_otp(step), code):
-            matched = step
+    for factor in factors:
+        if strings_equal(otp.generate_otp(factor), code) and (latest or matched is None):
+            matched = factor
     return matched
 
 

@@ -16,7 +16,8 @@ from gspws.core import codes, names
 from gspws.core.access import FUNCTIONS, IPAddress, ServiceProfile, authorize
 from gspws.core.clock import Clock
 from gspws.core.codes import ReturnCode
-from gspws.core.otp import TotpParams, matching_step
+from gspws.core.hotp import HOTP, TOTP, window_of
+from gspws.core.otp import TotpParams, match_in
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +28,12 @@ VERIFY_FUNCTION = FUNCTIONS[0]
 class Policy:
     """The code rules, from settings (their defaults live in ``gspws.config.OPTIONS`` only)."""
 
-    window: int
+    window: int  # TOTP: steps either side of now (moved by the token's drift)
     lockout_threshold: int
     lockout_cooldown: int  # seconds; 0 = never by itself
+    hotp_window: int  # HOTP: counters looked ahead of the last accepted one
+    sync_window: int  # TOTP: steps either side in which a code needs sync (13) or Sync finds it
+    hotp_sync_window: int  # HOTP: counters looked ahead for the same
 
 
 @dataclass(frozen=True)
@@ -62,11 +66,33 @@ class TokenState:
     last_step: int | None
     failures: int = 0
     serial: str | None = None
+    kind: str = TOTP  # or HOTP (gspws.core.hotp)
+    drift: int = 0  # TOTP: the measured clock offset in steps; the window is centred on it
+    pin_hash: str | None = None  # OTP.asmx Auth: a static PIN typed before the code
+    account: str | None = None  # the account it is bound to (None: unassigned, in the pool)
+    in_use: bool = True  # False: lost, disabled or pending (read by serial only), refused
 
     def usable(self, now: float, cooldown: int) -> bool:
         if not self.locked:
             return True
         return cooldown > 0 and self.locked_at is not None and now - self.locked_at >= cooldown
+
+    def window(self, now: float, policy: Policy, sync: bool = False) -> range:
+        """The moving factors a code of this token may have now: the normal window, or
+        (``sync``) the wider one where a code needs sync."""
+        if self.kind == HOTP:
+            width = policy.hotp_sync_window if sync else policy.hotp_window
+        else:
+            width = policy.sync_window if sync else policy.window
+        return window_of(self.kind, self.params, self.last_step, self.drift, now, width)
+
+    def match(self, code: str, now: float, policy: Policy) -> int | None:
+        """The step (TOTP: the latest) or counter (HOTP: the earliest) of the normal window whose
+        code is ``code``, later than the last accepted one; else None."""
+        found = match_in(self.params, code, self.window(now, policy), latest=self.kind != HOTP)
+        if found is None or (self.last_step is not None and found <= self.last_step):
+            return None
+        return found
 
 
 @dataclass(frozen=True)
@@ -80,6 +106,8 @@ class Attempt:
     usable: tuple[int, ...]  # each charged a failure when none accepts
     threshold: int
     now: float
+    #: Sync: the accepting (TOTP) token's drift becomes this, with its step (None: unchanged).
+    drift: int | None = None
 
 
 @dataclass(frozen=True)
@@ -106,7 +134,7 @@ class VerifyRepository(Protocol):
 
     def verifiable_tokens(self, account: str) -> list[TokenState]: ...
     def unlock(self, token_ids: list[int]) -> int: ...
-    def accept_step(self, token_id: int, step: int) -> bool: ...
+    def accept_step(self, token_id: int, step: int, drift: int | None = None) -> bool: ...
     def reset_failures(self, token_ids: list[int]) -> None: ...
     def record_failure(self, token_ids: list[int], threshold: int, now: float) -> None: ...
     def settle(self, attempt: Attempt, audit: AuditEntry | None) -> Settlement:
@@ -248,54 +276,94 @@ class AuditedCalls(Generic[R]):
         return True
 
 
-class TotpVerifier(AuditedCalls[VerifyRepository]):
-    def verify(self, caller: Caller, account: str | None, code: str | None) -> ReturnCode:
-        """With a separate ``reading`` unit (SQLite), tokens are read before the writing
-        transaction, which holds the database's write lock; elsewhere (PostgreSQL locks rows, not
-        the database) one transaction does both. Either way the conditional updates in
-        accept_code keep a code single-use however stale the read is when they run."""
+Judge = Callable[[list[TokenState], float], tuple[Attempt | None, ReturnCode]]
+"""What a code does to the tokens read, now: the attempt to settle (None: nothing usable), and
+the code answered when no token accepts it (9999, or 13 where the code needs sync)."""
+
+
+class CodeChecks(AuditedCalls[R]):
+    """The operations that check a one-time code against stored tokens (VerifyTOTPCode, and
+    OTP.asmx's Auth, AuthToken, Sync, SyncToken in gspws.core.tokenauth): one shape, so lockout,
+    the account rate limit, single use and the audit row are the same for all of them."""
+
+    def _check_code(
+        self,
+        caller: Calling,
+        audited_as: str | None,
+        read: Callable[[R], list[TokenState]],
+        judge: Judge,
+        limit: Callable[[list[TokenState]], str | None],
+        before: Callable[[list[TokenState]], None] | None = None,
+    ) -> ReturnCode:
+        """``read(repo)`` the tokens, ``judge`` the code, settle the attempt and audit it (as
+        ``audited_as``) in one go (see VerifyRepository.settle). 3001 when nothing is read; 9999
+        unchecked when the account ``limit(tokens)`` names is over its rate limit.
+
+        With a separate ``reading`` unit (SQLite), or ``before`` (slow work such as PIN hashes,
+        kept out of the writing transaction), tokens are read before the writing transaction,
+        which on SQLite holds the database's write lock; elsewhere (PostgreSQL locks rows, not
+        the database) one transaction does both. Either way the conditional updates keep a code
+        single-use however stale the read is when they run."""
         started = time.perf_counter()
-        read: list[TokenState] | None = None
+        read_first: list[TokenState] | None = None
         written = False
-        name = names.lookup(account)  # None: no account can be called that (3001)
 
-        def read_tokens() -> None:
-            nonlocal read
-            assert self._reading is not None  # (only given as ``prepare`` when there is one)
-            with self._reading() as repo:
-                read = repo.verifiable_tokens(name) if name else []
+        def prepare() -> None:
+            nonlocal read_first
+            with (self._reading or self._unit_of_work)() as repo:
+                read_first = read(repo)
+            if before is not None:
+                before(read_first)
 
-        def decide(repo: VerifyRepository, now: float) -> ReturnCode:
+        def decide(repo: R, now: float) -> ReturnCode:
             nonlocal written
-            tokens = read if read is not None else (repo.verifiable_tokens(name) if name else [])
+            tokens = read_first if read_first is not None else read(repo)
             if not tokens:
                 return codes.NO_ACTIVE_TOKEN
-            assert name is not None  # no name, no tokens
-            if self._over_account_limit(caller, name):
+            key = limit(tokens)
+            if key is not None and self._over_account_limit(caller, key):
                 return codes.REJECTED
-            attempt = plan(tokens, code, now, self._policy)
+            attempt, rejected = judge(tokens, now)
             if attempt is None:
                 return codes.REJECTED
             entry = AuditEntry(
                 caller,
-                account,
+                audited_as,
                 now,
                 (time.perf_counter() - started) * 1000,
                 accepted=codes.OK,
-                rejected=codes.REJECTED,
+                rejected=rejected,
             )
             settled = repo.settle(attempt, entry)
             written = settled.audited
-            return codes.OK if settled.accepted is not None else codes.REJECTED
+            return codes.OK if settled.accepted is not None else rejected
 
         return self._audited(
             caller,
-            account,
+            audited_as,
             decide,
             code_of=_same,
             wrap=_same,
-            prepare=read_tokens if self._reading else None,
+            prepare=prepare if self._reading or before else None,
             audited=lambda: written,
+        )
+
+
+class TotpVerifier(CodeChecks[VerifyRepository]):
+    def verify(self, caller: Caller, account: str | None, code: str | None) -> ReturnCode:
+        """Any time-based token of the account (app or hardware), in its drift-centred window;
+        a code needing sync is only 9999 here (VerifyTOTPCode's contract has no 13)."""
+        name = names.lookup(account)  # None: no account can be called that (3001)
+
+        def judge(tokens: list[TokenState], now: float) -> tuple[Attempt | None, ReturnCode]:
+            return plan(tokens, code, now, self._policy), codes.REJECTED
+
+        return self._check_code(
+            caller,
+            account,
+            read=lambda repo: repo.verifiable_tokens(name) if name else [],
+            judge=judge,
+            limit=lambda tokens: name,
         )
 
 
@@ -319,17 +387,38 @@ def accept_code(
     return next((t for t in tokens if t.id == accepted), None)
 
 
-def plan(tokens: list[TokenState], code: str | None, now: float, policy: Policy) -> Attempt | None:
+def plan(
+    tokens: list[TokenState],
+    code: str | None | Mapping[int, str | None],
+    now: float,
+    policy: Policy,
+) -> Attempt | None:
     """What ``code`` does to ``tokens`` (one account's); None when no token is usable (nothing
-    to write). Every usable token's window is computed, matching or not."""
+    to write). ``code`` may differ per token (a mapping by token id: OTP.asmx Auth's password
+    less each token's PIN; a token missing from it matches nothing). Every usable token's window
+    is computed, matching or not."""
     usable = [t for t in tokens if t.usable(now, policy.lockout_cooldown)]
     if not usable:
         return None
     candidates = []
     for token in usable:
-        step = matching_step(token.params, code or "", now, policy.window)
-        if step is not None and (token.last_step is None or step > token.last_step):
+        typed = code.get(token.id) if isinstance(code, Mapping) else code
+        step = token.match(typed or "", now, policy)
+        if step is not None:
             candidates.append((token.id, step))
+    return attempt_of(tokens, usable, candidates, now, policy)
+
+
+def attempt_of(
+    tokens: list[TokenState],
+    usable: list[TokenState],
+    candidates: list[tuple[int, int]],
+    now: float,
+    policy: Policy,
+    drift: int | None = None,
+) -> Attempt:
+    """The attempt of ``candidates`` ((token id, step), tried in order) among ``tokens``, of
+    which ``usable`` may accept: what failing or succeeding does to the others."""
     return Attempt(
         cooled=tuple(t.id for t in usable if t.locked),
         candidates=tuple(candidates),
@@ -337,6 +426,7 @@ def plan(tokens: list[TokenState], code: str | None, now: float, policy: Policy)
         usable=tuple(t.id for t in usable),
         threshold=policy.lockout_threshold,
         now=now,
+        drift=drift,
     )
 
 
@@ -346,7 +436,7 @@ def settle_stepwise(repo: VerifyRepository, attempt: Attempt) -> int | None:
     if attempt.cooled:
         repo.unlock(list(attempt.cooled))
     for token_id, step in attempt.candidates:
-        if repo.accept_step(token_id, step):
+        if repo.accept_step(token_id, step, attempt.drift):
             others_failed = [t for t in attempt.failing if t != token_id]
             if others_failed:
                 repo.reset_failures(others_failed)

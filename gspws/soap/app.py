@@ -1,4 +1,4 @@
-"""The asmx endpoints (``/gsp2ws/TOTP.asmx``, ``/gsp2ws/MobileOTP.asmx``): route a request to spyne,
+"""The asmx endpoints (``/gsp2ws/TOTP.asmx``, ``MobileOTP.asmx``, ``OTP.asmx``): route a request to spyne,
 the WSDL or the help pages.
 
 What spyne does not do for us happens here, before any XML is parsed: case-insensitive paths as on
@@ -28,6 +28,7 @@ from gspws.soap.envelope import ENVELOPE_KEY, Envelope
 from gspws.soap.fastpath import VerifyFastPath
 from gspws.soap.help import HelpPages
 from gspws.soap.mobileotp import MOBILE_OTP, MobileOTPService
+from gspws.soap.otp import OTP, OTP_OPERATIONS
 from gspws.soap.protocol import SERVER_FAULT_REASON, AspNetSoap11, AspNetSoap12
 from gspws.soap.service import DEFINITIONS, SERVICE_NAME, TOTPService
 from gspws.soap.wsdl import WsdlDocument, load_wsdl
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 
 PATHS = ("/gsp2ws/totp.asmx", "/gsp2ws/totp.aspx")
 MOBILE_OTP_PATHS = ("/gsp2ws/mobileotp.asmx", "/gsp2ws/mobileotp.aspx")
+OTP_PATHS = ("/gsp2ws/otp.asmx", "/gsp2ws/otp.aspx")
 CONTENT_TYPES = {"text/xml": shape.SOAP11, "application/soap+xml": shape.SOAP12}
 _PAGE_HEADERS = list(PAGE_HEADERS.items())
 
@@ -44,14 +46,18 @@ StartResponse = Callable[..., object]
 
 def is_asmx(path: str) -> bool:
     """Whether ``path`` is one of the asmx services' (any case, as on IIS)."""
-    return path.lower() in PATHS + MOBILE_OTP_PATHS
+    return path.lower() in PATHS + MOBILE_OTP_PATHS + OTP_PATHS
 
 
-def _spyne_app(protocol_cls, service: type, name: str, context: dict) -> WsgiApplication:
-    """One SOAP version's spyne app; ``context`` (the use cases) is set on it for the
-    operations to reach as ``ctx.app.<name>``."""
+def _spyne_app(protocol_cls, services: tuple, name: str, context: dict) -> WsgiApplication:
+    """One SOAP version's spyne app of ``services`` (ServiceBase classes); ``context`` (the use
+    cases) is set on it for the operations to reach as ``ctx.app.<name>``."""
     app = Application(
-        [service], tns=shape.TNS, name=name, in_protocol=protocol_cls(), out_protocol=protocol_cls()
+        list(services),
+        tns=shape.TNS,
+        name=name,
+        in_protocol=protocol_cls(),
+        out_protocol=protocol_cls(),
     )
     for key, value in context.items():
         setattr(app, key, value)
@@ -64,7 +70,7 @@ class AsmxEndpoint:
 
     def __init__(
         self,
-        service: type,
+        service: type | tuple,
         name: str,
         paths: tuple[str, ...],
         context: dict,
@@ -75,9 +81,10 @@ class AsmxEndpoint:
     ) -> None:
         self._paths = paths
         self._fast = fast_path
+        services = service if isinstance(service, tuple) else (service,)
         self._soap = {
-            shape.SOAP11: _spyne_app(AspNetSoap11, service, name, context),
-            shape.SOAP12: _spyne_app(AspNetSoap12, service, name, context),
+            shape.SOAP11: _spyne_app(AspNetSoap11, services, name, context),
+            shape.SOAP12: _spyne_app(AspNetSoap12, services, name, context),
         }
         self._max_bytes = max_request_bytes
         self._wsdl = wsdl
@@ -235,6 +242,21 @@ def mobile_otp_endpoint(oob: OutOfBandCodes, max_request_bytes: int) -> AsmxEndp
         max_request_bytes,
         wsdl,
         HelpPages(wsdl=wsdl, definitions=MOBILE_OTP.definitions),
+    )
+
+
+def otp_endpoint(context: dict, max_request_bytes: int) -> AsmxEndpoint:
+    """``/gsp2ws/OTP.asmx`` (gspws.soap.otp): the classes of OTP_OPERATIONS, their use cases in
+    ``context`` (``tokens``: gspws.core.tokenauth.TokenAuth, and those the other classes use)."""
+    wsdl = load_wsdl(OTP.wsdl_path())
+    return AsmxEndpoint(
+        OTP_OPERATIONS,
+        OTP.name,
+        OTP_PATHS,
+        context,
+        max_request_bytes,
+        wsdl,
+        HelpPages(wsdl=wsdl, definitions=OTP.definitions),
     )
 
 

@@ -186,12 +186,16 @@ class Repository(VerifyQueries, OobQueries, AssertionQueries, ActivationQueries)
         *,
         phone: str | None = None,
         expires_at: datetime | None = None,
+        kind: TokenType = TokenType.TOTP,
+        hardware: bool = False,
     ) -> Token:
+        """A token; ``kind`` HOTP keeps its counter in ``last_step`` (``period`` unused)."""
         serial = serial or new_serial()
         token = Token(
             serial=serial,
             account=account,
-            type=TokenType.TOTP,
+            type=kind,
+            hardware=hardware,
             algorithm=params.algorithm,
             digits=params.digits,
             period=params.period,

@@ -56,11 +56,24 @@ _ACCOUNTS = Account.__table__.c
 IN_USE = (TokenStatus.ACTIVE, TokenStatus.LOCKED)
 
 
-def _token_states(which_account: ColumnElement[bool]) -> Select[Any]:
-    return (
+#: The token types checked by code: VerifyTOTPCode's (and the binding's), and OTP.asmx's.
+TIME_BASED = (TokenType.TOTP,)
+CODE_BASED = (TokenType.TOTP, TokenType.HOTP)
+
+
+def _token_states(
+    which: ColumnElement[bool], types: tuple[TokenType, ...], in_use: bool = True
+) -> Select[Any]:
+    """Token rows with their account's name; ``in_use=False``: whatever their status (a token
+    named by its serial, which may be unassigned: an outer join)."""
+    joined = Token.__table__.join(
+        Account.__table__, _ACCOUNTS.id == _TOKENS.account_id, isouter=not in_use
+    )
+    query = (
         select(
             _TOKENS.id,
             _TOKENS.serial,
+            _TOKENS.type,
             _TOKENS.secret,
             _TOKENS.algorithm,
             _TOKENS.digits,
@@ -69,21 +82,25 @@ def _token_states(which_account: ColumnElement[bool]) -> Select[Any]:
             _TOKENS.locked_at,
             _TOKENS.last_step,
             _TOKENS.failures,
+            _TOKENS.drift,
+            _TOKENS.pin_hash,
+            _ACCOUNTS.account,
         )
-        .select_from(Token.__table__.join(Account.__table__, _ACCOUNTS.id == _TOKENS.account_id))
-        .where(
-            which_account,
-            _TOKENS.type == TokenType.TOTP,
-            or_(*(_TOKENS.status == status for status in IN_USE)),
-        )
+        .select_from(joined)
+        .where(which, or_(*(_TOKENS.type == kind for kind in types)))
         .order_by(_TOKENS.id)
     )
+    if in_use:
+        query = query.where(or_(*(_TOKENS.status == status for status in IN_USE)))
+    return query
 
 
 # Statements about several tokens run once per token (``executemany``): an ``IN`` list would be
 # rendered anew for each call (see gspws.store.prepared).
-_BY_ACCOUNT = _token_states(_ACCOUNTS.account == bindparam("account"))
-_BY_ACCOUNT_ID = _token_states(_ACCOUNTS.id == bindparam("account_id"))
+_BY_ACCOUNT = _token_states(_ACCOUNTS.account == bindparam("account"), TIME_BASED)
+_BY_ACCOUNT_ID = _token_states(_ACCOUNTS.id == bindparam("account_id"), TIME_BASED)
+_CODE_TOKENS = _token_states(_ACCOUNTS.account == bindparam("account"), CODE_BASED)
+_BY_SERIAL = _token_states(_TOKENS.serial == bindparam("serial"), CODE_BASED, in_use=False)
 _TOKEN = _TOKENS.id == bindparam("token_id")
 
 _UNLOCK = (
@@ -132,6 +149,8 @@ def _record_failure(which: ColumnElement[bool]) -> Update:
 
 
 _ACCEPT_STEP = _accept_step(_TOKEN)
+# Sync: the same single-use rule, moving a TOTP token's drift with its step.
+_ACCEPT_SYNC = _accept_step(_TOKEN).values(drift=bindparam("drift"))
 _RESET_FAILURES = _reset_failures(_TOKEN)
 _RECORD_FAILURE = _record_failure(_TOKEN)
 _AUDIT_COLUMNS = ("at", "service_id", "client_addr", "operation", "account", "code", "duration_ms")
@@ -207,6 +226,15 @@ class VerifyQueries:
     def device_tokens(self, account_id: int) -> list[TokenState]:
         return self._token_states(_BY_ACCOUNT_ID, {"account_id": account_id})
 
+    def code_tokens(self, account: str) -> list[TokenState]:
+        """The account's usable TOTP and HOTP tokens (OTP.asmx Auth, Sync)."""
+        return self._token_states(_CODE_TOKENS, {"account": account})
+
+    def serial_tokens(self, serial: str) -> list[TokenState]:
+        """The TOTP or HOTP token of ``serial``, assigned or not, whatever its status (OTP.asmx
+        AuthToken, SyncToken: a lost or disabled one is refused by the core)."""
+        return self._token_states(_BY_SERIAL, {"serial": serial})
+
     def _token_states(self, statement: Statement, params: dict[str, Any]) -> list[TokenState]:
         return [
             TokenState(
@@ -217,6 +245,11 @@ class VerifyQueries:
                 last_step=row.last_step,
                 failures=row.failures,
                 serial=row.serial,
+                kind=row.type.value,
+                drift=row.drift,
+                pin_hash=row.pin_hash,
+                account=row.account,
+                in_use=row.status in IN_USE,
             )
             for row in self._run.rows(statement, params)
         ]
@@ -232,7 +265,10 @@ class VerifyQueries:
         for the cool-down and for ``gspws token unlock``); returns how many were locked."""
         return self._run.count(_UNLOCK, [{"token_id": token_id} for token_id in token_ids])
 
-    def accept_step(self, token_id: int, step: int) -> bool:
+    def accept_step(self, token_id: int, step: int, drift: int | None = None) -> bool:
+        if drift is not None:
+            values = {"token_id": token_id, "step": step, "drift": drift}
+            return self._run.count(_ACCEPT_SYNC, values) == 1
         return self._run.count(_ACCEPT_STEP, {"token_id": token_id, "step": step}) == 1
 
     def reset_failures(self, token_ids: list[int]) -> None:
@@ -297,7 +333,12 @@ class AutocommitQueries(VerifyQueries):
         self._autocommit = run
 
     def settle(self, attempt: Attempt, audit: AuditEntry | None) -> Settlement:
-        if audit is None or attempt.cooled or len(attempt.candidates) > 1:
+        if (
+            audit is None
+            or attempt.cooled
+            or len(attempt.candidates) > 1
+            or attempt.drift is not None
+        ):
             with self._autocommit.transaction():
                 accepted = settle_stepwise(self, attempt)
                 if audit is not None:
