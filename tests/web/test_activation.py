@@ -5,6 +5,7 @@ distributed tokens alone. SQLite and PostgreSQL."""
 
 import dataclasses
 import re
+import threading
 import time
 
 import pytest
@@ -20,7 +21,7 @@ from gspws.core.otp import TotpParams
 from gspws.store.models import ActivationCode, Token, TokenStatus
 
 from binding import LINK_INVALID, Visitor, add_account, code
-from helpers import SECRET, call, outcome, zeep_service
+from helpers import SECRET, audit_rows, call, outcome, zeep_service
 
 ACTIVATE = "/owin/activate"
 OPERATOR = Person(None, "test:operator")
@@ -173,3 +174,40 @@ def test_the_form_needs_every_field(settings, store, clock, live_server, field):
     else:
         page = visitor.post(ACTIVATE, **{**fields, field: ""})
         assert page.status_code == 400
+
+
+def test_racing_activations_show_the_key_once(settings, store, clock):
+    add_account(store, ERIN)
+    given = sheet(settings, store, clock, ERIN)
+    activations = activations_of(settings, store, clock)
+    person = Person(None, "test:phone")
+    answers, barrier = [], threading.Barrier(6)
+
+    def activate_now():
+        barrier.wait()
+        answers.append(
+            activations.activate(
+                person, given.serial, given.activation_code, given.activation_password
+            ).code.code
+        )
+
+    threads = [threading.Thread(target=activate_now) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(answers) == [0] + [3001] * 5
+
+
+def test_nothing_secret_is_audited(settings, store, clock, live_server):
+    add_account(store, ERIN)
+    given = sheet(settings, store, clock, ERIN)
+    activate(live_server, given.serial, given.activation_code, given.activation_password)
+    rows = [vars(row) for row in audit_rows(store)]
+    assert {"cli:DistributeToken", "test:operator", "web:ActivateToken"} & {
+        row["operation"] for row in rows
+    }
+    for row in rows:
+        for value in row.values():
+            text = str(value)
+            assert given.activation_code not in text and given.activation_password not in text
