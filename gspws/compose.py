@@ -23,6 +23,7 @@ from gspws.store.oob import code_key
 from gspws.store.repo import Store
 from gspws.store.secrets import SecretBox
 from gspws.throttle import Throttle, Unlimited
+from gspws.web.activate import ACTIVATE_PATH
 from gspws.web.app import LINK_PATH
 from gspws.web.session import Sessions, session_key
 
@@ -117,6 +118,7 @@ def activations_of(
         retries=settings.activation_retries,
         default_password=settings.activation_password,
         issuer=settings.issuer,
+        activate_url=settings.public_url + ACTIVATE_PATH,
     )
     return Activations(
         store.unit,

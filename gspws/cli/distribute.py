@@ -27,19 +27,28 @@ OPERATOR = Person(None, "cli:DistributeToken")
     help="Print serial, activation code and activation password (the only way so far).",
 )
 @click.option("--account", help="With a SERIAL: the account the pool token is assigned to.")
+@click.option(
+    "--send",
+    is_flag=True,
+    help="Also send the sheet to the account's verified mobile number (else e-mail address) "
+    "through the outbox.",
+)
 @pass_ctx
-def token_distribute(c: Context, target: str, offline: bool, account: str | None) -> None:
+def token_distribute(
+    c: Context, target: str, offline: bool, account: str | None, send: bool
+) -> None:
     """Distribute a token offline: SERIAL, an unassigned TOTP token of the pool, or ACCOUNT, for
     which a new soft token is made. Both stay pending until the person activates them on
     /owin/activate with the printed sheet (GSPWS_ACTIVATION_DAYS, GSPWS_ACTIVATION_RETRIES).
     Distributing again replaces an unused earlier sheet."""
     if not offline:
         raise click.UsageError("only --offline distribution exists")
-    outcome = activations_of(c.settings, c.store).distribute(OPERATOR, target, account)
+    outcome = activations_of(c.settings, c.store).distribute(OPERATOR, target, account, send)
     if not outcome.ok or outcome.value is None:
         raise GspwsError(
             f"cannot distribute {target!r}: {outcome.code} (a SERIAL must be an unassigned TOTP "
-            "token of the pool; an ACCOUNT or --account must exist)"
+            "token of the pool; an ACCOUNT or --account must exist; --send needs the account's "
+            "verified mobile number or e-mail address)"
         )
     sheet = outcome.value
     until = datetime.fromtimestamp(sheet.expires_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -53,6 +62,7 @@ def token_distribute(c: Context, target: str, offline: bool, account: str | None
                 f"  啟用密碼 activation password {sheet.activation_password}",
                 f"  有效期限 valid until       {until}",
                 f"  啟用網址 activate at       {c.settings.public_url}{ACTIVATE_PATH}",
+                *([f"  已寄送至 sent to           {sheet.sent_to}"] if sheet.sent_to else []),
             ]
         )
     )

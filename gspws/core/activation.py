@@ -18,12 +18,12 @@ Distributing again replaces the token's (or the account's) earlier unused activa
 
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from gspws.core import codes, names, otp
 from gspws.core.enroll import Outcome, Person
-from gspws.core.oob import CodeHasher
+from gspws.core.oob import EMAIL, CodeHasher, Destinations, Message, mask
 from gspws.core.otp import TotpParams
 from gspws.core.pin import hash_pin, pin_matches
 from gspws.core.verify import AuditedCalls, Calling, VerifyRepository
@@ -40,6 +40,7 @@ class ActivationPolicy:
     retries: int
     default_password: str  # empty: a random one per distribution
     issuer: str
+    activate_url: str  # the activation page's public URL, for sent sheets
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class Distribution:
     activation_code: str
     activation_password: str
     expires_at: float
+    sent_to: str | None = None  # the masked destination it was sent to (``send``)
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,10 @@ class ActivationRepository(VerifyRepository, Protocol):
         """The token's only activation (replacing any), the token pending (and assigned)."""
 
     def activation(self, serial: str) -> ActivationState | None: ...
+    def destinations(self, account: str, lock: bool = False) -> Destinations | None: ...
+    def queue(self, message: Message, now: float) -> None:
+        """Put ``message`` in the outbox, in this transaction (gspws.delivery sends it)."""
+
     def fail_activation(self, activation_id: int) -> None: ...
     def use_activation(self, activation_id: int, now: float, retries: int) -> bool:
         """Unused, in time, under ``retries`` failures → used; the token pending → active."""
@@ -134,11 +140,13 @@ class Activations(AuditedCalls[ActivationRepository]):
         self._hash = hasher
 
     def distribute(
-        self, person: Person, target: str, account: str | None = None
+        self, person: Person, target: str, account: str | None = None, send: bool = False
     ) -> Outcome[Distribution]:
         """``target`` is a pool token's serial (assigned to ``account`` when given) or an
         account (a new soft token). 3001: no such serial or account; 9999: the serial is not
-        an unassigned TOTP token of the pool."""
+        an unassigned TOTP token of the pool, or (``send``) the account has no verified mobile
+        number or e-mail address to send the sheet to (through the outbox, as MobileOTP's
+        codes: the verified mobile number first)."""
         name = names.lookup(account) if account else None
 
         def decide(repo: ActivationRepository, now: float) -> Outcome[Distribution]:
@@ -158,6 +166,10 @@ class Activations(AuditedCalls[ActivationRepository]):
                 if not _distributable(token):
                     return Outcome(codes.REJECTED)
                 name_ = name
+            found = repo.destinations(name_) if send and name_ else None
+            target_ = found.verified() if found else None
+            if send and target_ is None:
+                return Outcome(codes.REJECTED)
             code = random_text(CODE_LENGTH)
             password = self.activation.default_password or random_text(PASSWORD_LENGTH)
             expires_at = now + self.activation.days * DAY
@@ -165,6 +177,9 @@ class Activations(AuditedCalls[ActivationRepository]):
                 token.id, owner, self._hash(code), hash_pin(password), now, expires_at
             )
             sheet = Distribution(token.serial, name_, grouped(code), password, expires_at)
+            if target_ is not None:
+                repo.queue(self._message(sheet, *target_), now)
+                sheet = replace(sheet, sent_to=mask(*target_))
             return Outcome(codes.OK, sheet)
 
         return self._audited(
@@ -196,6 +211,15 @@ class Activations(AuditedCalls[ActivationRepository]):
             return Outcome(codes.OK, Activated(found.serial, found.params, uri))
 
         return self._audited(person, None, decide, code_of=lambda o: o.code, wrap=Outcome)
+
+    def _message(self, sheet: Distribution, channel: str, destination: str) -> Message:
+        text = (
+            f"您的動態密碼令牌序號 {sheet.serial}，啟用碼 {sheet.activation_code}，"
+            f"啟用密碼 {sheet.activation_password}。請至 {self.activation.activate_url} "
+            f"於 {self.activation.days} 天內啟用；請勿告知他人。"
+        )
+        subject = "動態密碼令牌啟用 (token activation)" if channel == EMAIL else None
+        return Message(channel, destination, subject, text, sheet.expires_at)
 
     def _admit(self, caller: Calling) -> codes.ReturnCode | None:
         """Operators and people on the activation page; no agency system calls these."""

@@ -122,6 +122,11 @@ class OobQueries:
                 attempts=0,
             )
         )
+        self.queue(message, now)
+
+    def queue(self, message: Message, now: float) -> None:
+        """Put ``message`` in the outbox, in this transaction (also offline distribution's sheet,
+        gspws.core.activation)."""
         queue_message(
             self.session,
             self.secrets,

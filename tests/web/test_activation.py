@@ -18,7 +18,7 @@ from gspws.core import codes
 from gspws.core.activation import DAY
 from gspws.core.enroll import Person
 from gspws.core.otp import TotpParams
-from gspws.store.models import ActivationCode, Token, TokenStatus
+from gspws.store.models import ActivationCode, OutboxMessage, Token, TokenStatus
 
 from binding import LINK_INVALID, Visitor, add_account, code
 from helpers import SECRET, audit_rows, call, outcome, zeep_service
@@ -28,8 +28,8 @@ OPERATOR = Person(None, "test:operator")
 ERIN = "erin"
 
 
-def distribute(settings, store, clock, target, account=None):
-    return activations_of(settings, store, clock).distribute(OPERATOR, target, account)
+def distribute(settings, store, clock, target, account=None, send=False):
+    return activations_of(settings, store, clock).distribute(OPERATOR, target, account, send)
 
 
 def sheet(settings, store, clock, target, account=None):
@@ -211,3 +211,20 @@ def test_nothing_secret_is_audited(settings, store, clock, live_server):
         for value in row.values():
             text = str(value)
             assert given.activation_code not in text and given.activation_password not in text
+
+
+def test_the_sheet_sent_through_the_outbox(settings, store, clock, live_server):
+    add_account(store, ERIN)
+    assert distribute(settings, store, clock, ERIN, send=True).code is codes.REJECTED  # nowhere
+    with store.unit() as repo:
+        repo.set_destinations(repo.get_account(ERIN), "0912345678", None, True)
+    given = distribute(settings, store, clock, ERIN, send=True).value
+    assert given.sent_to == "0912***678"
+    with store.reading() as repo:
+        (message,) = repo.session.scalars(select(OutboxMessage))
+        body = store.secrets.decrypt(message.body_encrypted)
+    assert (message.channel, message.destination) == ("sms", "0912345678")
+    assert given.activation_code in body and given.activation_password in body
+    assert given.activation_code.encode() not in message.body_encrypted
+    done = activate(live_server, given.serial, given.activation_code, given.activation_password)
+    assert done.page.status_code == 200
