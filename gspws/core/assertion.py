@@ -119,10 +119,11 @@ class AssertionRepository(VerifyRepository, Protocol):
 def new_number() -> tuple[str, tuple[str, ...]]:
     """The desktop's 2-digit number (10–99: no leading zero to misread) and the phone's three
     choices, shuffled, of which it is one."""
-    numbers = secrets.SystemRandom().sample(range(10, 100), CHOICES)
-    return str(numbers[0]), tuple(
-        str(n) for n in sorted(numbers, key=lambda _: secrets.randbits(32))
-    )
+    draw = secrets.SystemRandom()
+    numbers = draw.sample(range(10, 100), CHOICES)
+    shown = [str(n) for n in numbers]
+    draw.shuffle(shown)
+    return str(numbers[0]), tuple(shown)
 
 
 class Assertions(AuditedCalls[AssertionRepository]):
