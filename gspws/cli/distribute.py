@@ -56,13 +56,13 @@ def token_distribute(
         "\n".join(
             [
                 "動態密碼令牌啟用單 (token activation sheet)",
-                f"  帳號 account               {sheet.account or '(none)'}",
-                f"  令牌序號 serial            {sheet.serial}",
-                f"  啟用碼 activation code     {sheet.activation_code}",
-                f"  啟用密碼 activation password {sheet.activation_password}",
-                f"  有效期限 valid until       {until}",
-                f"  啟用網址 activate at       {c.settings.public_url}{ACTIVATE_PATH}",
-                *([f"  已寄送至 sent to           {sheet.sent_to}"] if sheet.sent_to else []),
+                f"  帳號 account: {sheet.account or '(none)'}",
+                f"  令牌序號 serial: {sheet.serial}",
+                f"  啟用碼 activation code: {sheet.activation_code}",
+                f"  啟用密碼 activation password: {sheet.activation_password}",
+                f"  有效期限 valid until: {until}",
+                f"  啟用網址 activate at: {c.settings.public_url}{ACTIVATE_PATH}",
+                *([f"  已寄送至 sent to: {sheet.sent_to}"] if sheet.sent_to else []),
             ]
         )
     )

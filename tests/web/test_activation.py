@@ -60,7 +60,7 @@ def test_distribute_to_an_account_on_the_command_line(settings, store, clock, li
     assert result.exit_code == 0, result.output
     printed = dict(
         re.findall(
-            r"^\s+\S+ (serial|activation code|activation password)\s+(\S+)$", result.output, re.M
+            r"^\s+\S+ (serial|activation code|activation password): (\S+)$", result.output, re.M
         )
     )
     assert set(printed) == {"serial", "activation code", "activation password"}, result.output
