@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 from gspws import qr
 from gspws.core import codes
 from gspws.core.activation import Activations
-from gspws.web.app import Visit, _groups
+from gspws.web.app import Visit, key_groups
 from gspws.web.pages import Pages
 from gspws.web.session import Sessions
 
@@ -52,7 +52,7 @@ class ActivatePages(Pages):
             problem=None,
             activated=done,
             qr_svg=qr.svg(done.otpauth_uri, done.serial),
-            key_groups=_groups(done.params.secret),
+            key_groups=key_groups(done.params.secret),
         )
 
     def _form(self, visit: Visit, http_status: int, problem: str | None = None) -> Response:

@@ -207,7 +207,7 @@ class ManagePages:
             notice=f"notice_{notice}" if not refused and notice in _NOTICES else None,
             problem=_problem_key(outcome) if outcome else problem,
             qr_svg=qr.svg(binding.otpauth_uri, TEXT[visit.lang]["step_1_2"]) if binding else "",
-            key_groups=_groups(binding.params.secret) if binding else "",
+            key_groups=key_groups(binding.params.secret) if binding else "",
             minutes_left=math.ceil((binding.expires_at - self._clock()) / 60) if binding else 0,
         )
 
@@ -358,6 +358,6 @@ def _code(visit: Visit) -> str:
     return visit.request.form.get("code", "").strip()
 
 
-def _groups(secret: str) -> str:
+def key_groups(secret: str) -> str:
     """A base32 key in groups of four, as authenticator apps accept it typed."""
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
