@@ -1,8 +1,11 @@
-"""QR-scan sign-in without a browser: GetAssertionId's ticket, the approval page over real HTTP
-(requests: CSRF, the session that proved the code), GetAssertion's answers (once only, pending,
-denied, expired, another ServiceID), on SQLite and PostgreSQL."""
+"""QR-scan sign-in without a browser: the approval page over real HTTP (requests: CSRF, the
+session that proved the code, the spent code, wrong codes and numbers), and GetAssertion's answers
+(once only, also when polls race; pending, denied, expired, another ServiceID), on SQLite and
+PostgreSQL. The agency's two calls go to the use case here; tests/soap/test_otp_assertion.py
+makes them on the wire."""
 
 import ipaddress
+import re
 import threading
 from urllib.parse import urlsplit
 
@@ -66,8 +69,6 @@ def prove(visitor, ticket, code, account=ACCOUNT):
 
 
 def choices(visitor) -> list[str]:
-    import re
-
     return re.findall(r'name="number" value="(\d\d)"', visitor.page.text)
 
 
