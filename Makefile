@@ -83,3 +83,9 @@ bench: install
 	  echo "bench: wrk not installed (apt-get install wrk); using the Python load generator"
 	@test -x $(BIN)/py-spy || $(BIN)/python -m pip install --quiet py-spy  # for --profile
 	$(BIN)/python bench/run.py $(or $(BENCH_ARGS),--shapes)
+	$(MAKE) --no-print-directory bench-import
+
+# 100,000 tokens through `gspws token import` on SQLite (issue 13's goal: 60 s), bench/import_tokens.py.
+.PHONY: bench-import
+bench-import: install
+	$(BIN)/python bench/import_tokens.py

@@ -1,17 +1,27 @@
-"""TOTP tokens (authenticator devices)."""
+"""Tokens: authenticator apps (``token add``) and imported hardware tokens (``token import``,
+the pool and the lifecycle commands; formats and semantics in docs/tokens.md). Every state
+change is one function of :mod:`gspws.store.pool`; nothing here edits a row."""
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import click
 
 from gspws.cli.base import JSON, Context, base32_secret, emit, main, pass_ctx
 from gspws.core import otp
 from gspws.core.otp import TotpParams
-from gspws.store.models import Token, TokenStatus
+from gspws.core.pin import MAX_LENGTH, MIN_LENGTH, hash_pin, valid_pin
+from gspws.store import pool
+from gspws.store.models import Token, TokenStatus, TokenType
 from gspws.store.repo import StoreError
+from gspws.tokenfiles import read_token_file
 
 
 @main.group()
 def token() -> None:
-    """TOTP tokens (authenticator devices)."""
+    """Tokens: authenticator apps and imported hardware tokens (see docs/tokens.md)."""
 
 
 @token.command("add")
@@ -69,12 +79,23 @@ def token_add(
 
 @token.command("list")
 @click.argument("account_name", metavar="[ACCOUNT]", required=False)
+@click.option("--account", "account_option", metavar="ACCOUNT", help="Only ACCOUNT's tokens.")
+@click.option("--unassigned", is_flag=True, help="Only the pool: tokens of no account.")
 @JSON
 @pass_ctx
-def token_list(c: Context, account_name: str | None, as_json: bool) -> None:
-    """List tokens (of one ACCOUNT, or all). Never shows secrets."""
+def token_list(
+    c: Context,
+    account_name: str | None,
+    account_option: str | None,
+    unassigned: bool,
+    as_json: bool,
+) -> None:
+    """List tokens (of one ACCOUNT, or the pool's, or all). Never shows secrets or PINs."""
+    if account_name and account_option and account_name != account_option:
+        raise click.UsageError("give the account once (ACCOUNT or --account)")
     with c.repo() as repo:
-        rows = [_token_row(t) for t in repo.list_tokens(account_name)]
+        tokens = pool.pool_tokens(repo, account_name or account_option, unassigned)
+        rows = [_token_row(t) for t in tokens]
     emit(
         rows,
         as_json,
@@ -87,6 +108,8 @@ def token_list(c: Context, account_name: str | None, as_json: bool) -> None:
             "digits",
             "period",
             "failures",
+            "hardware",
+            "pin",
             "device_name",
         ],
     )
@@ -98,10 +121,12 @@ def _token_row(t: Token) -> dict:
         "account": t.account.account if t.account else "",
         "type": t.type.value,
         "status": t.status.value,
-        "algorithm": t.algorithm,
+        "algorithm": t.ocra_suite or t.algorithm,
         "digits": t.digits,
-        "period": t.period,
+        "period": t.period if t.type is TokenType.TOTP else "",
         "failures": t.failures,
+        "hardware": t.hardware,
+        "pin": t.pin_hash is not None,
         "device_name": t.device_name or "",
     }
 
@@ -126,3 +151,147 @@ def token_disable(c: Context, serial: str) -> None:
     with c.repo() as repo:
         repo.get_token(serial).status = TokenStatus.DISABLED
     click.echo(f"token {serial} disabled")
+
+
+# -- imported tokens: the pool and its lifecycle (docs/tokens.md) -------------------------------
+
+
+def _hex_key(_ctx, _param, value: str | None) -> bytes | None:
+    if value is None:
+        return None
+    if value == "-":
+        value = click.prompt("PSKC key (hex)", hide_input=True)
+    try:
+        key = bytes.fromhex(value.replace(" ", ""))
+    except ValueError:
+        raise click.BadParameter("not hex") from None
+    if len(key) not in (16, 24, 32):
+        raise click.BadParameter(f"{len(key) * 8} bits: an AES key has 128, 192 or 256")
+    return key
+
+
+@token.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--key",
+    callback=_hex_key,
+    metavar="HEX",
+    help="Pre-shared key of an encrypted PSKC file; '-' asks for it (hidden, not in `ps`).",
+)
+@click.option(
+    "--password",
+    help="Password of a PBKDF2-encrypted PSKC file; '-' asks for it (hidden, not in `ps`).",
+)
+@click.option(
+    "--assign", metavar="ACCOUNT", help="Assign every token to ACCOUNT (which must exist)."
+)
+@click.option(
+    "--pool", "to_pool", is_flag=True, help="Ignore the file's users: every token to the pool."
+)
+@click.option("--dry-run", is_flag=True, help="Check the file and report; store nothing.")
+@pass_ctx
+def token_import(
+    c: Context,
+    file: Path,
+    key: bytes | None,
+    password: str | None,
+    assign: str | None,
+    to_pool: bool,
+    dry_run: bool,
+) -> None:
+    """Import the hardware tokens of FILE (PSKC or CSV): active, unassigned (in the pool) unless
+    the file or --assign names an account. Serials already stored are reported and left alone;
+    a file with any bad entry imports nothing and names it."""
+    if key is not None and password is not None:
+        raise click.UsageError("give --key or --password, not both")
+    if assign and to_pool:
+        raise click.UsageError("give --assign or --pool, not both")
+    if password == "-":
+        password = click.prompt("PSKC password", hide_input=True)
+    records = read_token_file(file, key, password, users=not (assign or to_pool))
+    with c.repo() as repo, _progress(len(records)) as advance:
+        report = pool.import_tokens(repo, records, assign, dry_run, advance)
+    verb = "would import" if dry_run else "imported"
+    click.echo(f"{verb}: {len(report.imported)}")
+    click.echo(f"already present: {len(report.present)}{_some(report.present)}")
+    click.echo("refused: 0")
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[int], None]]:
+    """A progress bar on a terminal; nothing when the output goes elsewhere."""
+    if not sys.stdout.isatty():
+        yield lambda n: None
+        return
+    with click.progressbar(length=total, label="importing") as bar:
+        yield bar.update
+
+
+def _some(serials: list[str], shown: int = 10) -> str:
+    if not serials:
+        return ""
+    more = f" and {len(serials) - shown} more" if len(serials) > shown else ""
+    return f" ({', '.join(serials[:shown])}{more})"
+
+
+@token.command("assign")
+@click.argument("serial")
+@click.argument("account_name", metavar="ACCOUNT")
+@pass_ctx
+def token_assign(c: Context, serial: str, account_name: str) -> None:
+    """Hand the pool token SERIAL to ACCOUNT."""
+    with c.repo() as repo:
+        pool.assign(repo, serial, account_name)
+    click.echo(f"token {serial} assigned to {account_name}")
+
+
+@token.command("unassign")
+@click.argument("serial")
+@pass_ctx
+def token_unassign(c: Context, serial: str) -> None:
+    """Take the imported token SERIAL back into the pool (its PIN is cleared)."""
+    with c.repo() as repo:
+        pool.unassign(repo, serial)
+    click.echo(f"token {serial} back in the pool")
+
+
+@token.command("lost")
+@click.argument("serial")
+@pass_ctx
+def token_lost(c: Context, serial: str) -> None:
+    """Report SERIAL lost (掛失): every code of it is refused until `gspws token found`."""
+    with c.repo() as repo:
+        pool.report_lost(repo, serial)
+    click.echo(f"token {serial} reported lost: refused until found")
+
+
+@token.command("found")
+@click.argument("serial")
+@pass_ctx
+def token_found(c: Context, serial: str) -> None:
+    """A token reported lost is back: active again, failures cleared."""
+    with c.repo() as repo:
+        pool.found(repo, serial)
+    click.echo(f"token {serial} found: active again")
+
+
+@token.command("pin")
+@click.argument("serial")
+@click.option("--clear", is_flag=True, help="Remove the PIN.")
+@pass_ctx
+def token_pin(c: Context, serial: str, clear: bool) -> None:
+    """Set SERIAL's static PIN (typed before the code in OTP.asmx Auth), asked twice, hidden;
+    or --clear it. Only its argon2id hash is stored."""
+    pin_hash = None
+    if not clear:
+        with c.store.reading() as repo:
+            repo.get_token(serial)  # an unknown serial is said before the PIN is asked
+        value = click.prompt("PIN", hide_input=True, confirmation_prompt=True)
+        if not valid_pin(value):
+            raise click.BadParameter(
+                f"a PIN is {MIN_LENGTH} to {MAX_LENGTH} ASCII letters or digits", param_hint="PIN"
+            )
+        pin_hash = hash_pin(value)
+    with c.repo() as repo:
+        pool.set_pin(repo, serial, pin_hash)
+    click.echo(f"token {serial}: PIN {'cleared' if clear else 'set'}")
