@@ -125,8 +125,9 @@ def test_it_expires(settings, store, clock, live_server):
 
 def test_a_pool_serial(settings, store, clock, live_server, demo):
     add_account(store, ERIN)
-    with store.unit() as repo:
-        pooled = repo.add_token(None, TotpParams(SECRET), TokenStatus.ACTIVE).serial
+    with store.unit() as repo:  # as `gspws token import` leaves a token: active, unassigned
+        row = repo.add_token(None, TotpParams(SECRET), TokenStatus.ACTIVE)
+        row.hardware, pooled = True, row.serial
     assert distribute(settings, store, clock, demo.serial).code is codes.REJECTED  # assigned
     assert distribute(settings, store, clock, "TOTP0000000000").code is codes.NO_ACTIVE_TOKEN
     assert distribute(settings, store, clock, pooled, "nobody").code is codes.NO_ACTIVE_TOKEN
