@@ -99,6 +99,17 @@ class Visit:
         return path + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
 
 
+def load_templates(*names: str) -> dict[str, jinja2.Template]:
+    """The pages' templates by name (``templates/<name>.html``): escaped, and failing on a
+    missing variable rather than rendering it empty."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    return {name: env.get_template(f"{name}.html") for name in names}
+
+
 def match(
     routes: Map, visit: Visit, sessions: Sessions
 ) -> tuple[str, Mapping[str, Any]] | str | Response:
@@ -144,14 +155,7 @@ class ManagePages:
         self._oob = oob
         self._sessions = sessions
         self._clock = clock
-        env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
-            autoescape=True,
-            undefined=jinja2.StrictUndefined,
-        )
-        self._templates = {
-            name: env.get_template(f"{name}.html") for name in ("status", "link", "message")
-        }
+        self._templates = load_templates("status", "link", "message")
 
     @staticmethod
     def handles(path: str) -> bool:

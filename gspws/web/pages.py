@@ -11,20 +11,16 @@ The cookie's path is the page's own, so the binding page never sees it.
 
 import logging
 from collections.abc import Callable, Iterable
-from pathlib import Path
 
-import jinja2
 from werkzeug.routing import Map
 from werkzeug.wrappers import Request, Response
 
-from gspws.web.app import Visit, finish, match
+from gspws.web.app import Visit, finish, load_templates, match
 from gspws.web.i18n import LANGUAGES
 from gspws.web.session import Sessions
 from gspws.web.words import WORDS
 
 log = logging.getLogger(__name__)
-
-_TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 class Pages:
@@ -38,14 +34,7 @@ class Pages:
 
     def __init__(self, sessions: Sessions) -> None:
         self._sessions = sessions
-        env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
-            autoescape=True,
-            undefined=jinja2.StrictUndefined,
-        )
-        self._templates = {
-            name: env.get_template(f"{name}.html") for name in ("message", *self.templates)
-        }
+        self._templates = load_templates("message", *self.templates)
 
     def handles(self, path: str) -> bool:
         return path.startswith(self.prefix)
