@@ -12,6 +12,7 @@ from dataclasses import dataclass
 SERVICE_ID = "APP0000001"
 PATH = "/gsp2ws/TOTP.asmx"
 OTP_PATH = "/gsp2ws/MobileOTP.asmx"
+OCRA_PATH = "/gsp2ws/OTP.asmx"
 PERIOD = 30
 WRONG_CODE = "000000"  # bench/floor.py answers it with the 9999 bytes
 FAILURE_BODIES = 20_000
@@ -122,3 +123,19 @@ def otp_bodies(accounts: Accounts, codes: list[str] | None = None) -> Bodies:
         [otp_envelope("VerifyOTPCode", accounts.name(i), codes[i]) for i in order],
         note="one seeded code per account, each used once",
     )
+
+
+def ocra_bodies(calls: list[tuple[str, str, str]]) -> Bodies:
+    """One OTP.asmx VerifyResponse per seeded challenge, with the token's right response (token
+    0 left out), shuffled."""
+    head = _BODY_HEAD.replace("<VerifyTOTPCode ", "<VerifyResponse ").replace(
+        "<account>", "<tokenSN>"
+    )
+    items = [
+        (
+            f"{head}{serial}</tokenSN><challenge>{challenge}</challenge>"
+            f"<response>{response}</response></VerifyResponse></soap:Body></soap:Envelope>"
+        ).encode()
+        for serial, challenge, response in random.sample(calls[1:], len(calls) - 1)
+    ]
+    return Bodies(items, note="one seeded challenge per OCRA token, each answered once")

@@ -1,6 +1,6 @@
 """The benchmark's printed report (and goals) from a run's summary."""
 
-OTP_PATHS = ("VerifyOTPCode", "SendOTPCode")
+OTP_PATHS = ("VerifyOTPCode", "SendOTPCode", "VerifyResponse")
 GOALS = {
     "otp_ratio": 0.4,
     "ratio": 0.5,
@@ -49,6 +49,9 @@ def report(summary: dict) -> str:
         "Code 0; ratio to the floor's success path)",
         "SendOTPCode": "MobileOTP.asmx SendOTPCode (one per account, into the outbox; "
         "expected Code 0; ratio to the floor's success path)",
+        "VerifyResponse": "OTP.asmx VerifyResponse (OCRA-1:HOTP-SHA1-6:QN08, one seeded "
+        "challenge per token, each answered once; expected Code 0; ratio to the floor's "
+        "success path)",
     }
     for path in titles:
         if ("gspws", path) not in by:
@@ -162,19 +165,25 @@ def report(summary: dict) -> str:
         "  PostgreSQL >= 0.8 x SQLite and 1,000,000 vs 1,000 tokens within 10 %: compare "
         "the success req/s of two runs (--db, --tokens; --json)"
     )
+    kind = "wall clock, waiting included" if summary["config"].get("profile_idle") else "on CPU"
     if summary.get("profile"):
-        p = summary["profile"]
-        lines.append("")
-        kind = "wall clock, waiting included" if summary["config"].get("profile_idle") else "on CPU"
-        lines.append(
-            f"py-spy ({kind}), gspws workers' main threads during the success run "
-            f"({p['samples']:,} samples at 100 Hz; % of samples):"
-        )
-        for kind in ("packages", "self", "inclusive", "other_threads"):
-            lines.append(f"  top {kind}:")
-            for frame, share in p[kind]:
-                lines.append(f"    {share:5.1f}%  {frame}")
+        lines += _profile_lines(summary["profile"], kind, "the success run")
+    for operation, profile in (summary.get("otp_profiles") or {}).items():
+        lines += _profile_lines(profile, kind, f"MobileOTP.asmx {operation}")
     return "\n".join(lines)
+
+
+def _profile_lines(p: dict, kind: str, run: str) -> list[str]:
+    lines = [
+        "",
+        f"py-spy ({kind}), gspws workers' main threads during {run} "
+        f"({p['samples']:,} samples at 100 Hz; % of samples):",
+    ]
+    for part in ("packages", "self", "inclusive", "other_threads"):
+        lines.append(f"  top {part}:")
+        for frame, share in p[part]:
+            lines.append(f"    {share:5.1f}%  {frame}")
+    return lines
 
 
 def _goal(what: str, value: str, met: bool) -> str:

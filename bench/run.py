@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from bench import slow  # noqa: E402
 from bench.bodies import (  # noqa: E402
     FAILURE_BODIES,
+    OCRA_PATH,
     OTP_PATH,
     PATH,
     PERIOD,
@@ -32,6 +33,7 @@ from bench.bodies import (  # noqa: E402
     envelope,
     failure_bodies,
     log,
+    ocra_bodies,
     otp_bodies,
     success_bodies,
     totp,
@@ -55,6 +57,7 @@ from bench.seed import (  # noqa: E402
     create_pg_database,
     drop_pg_database,
     seed,
+    seed_ocra,
     seed_otp,
 )
 from gspws.config import Settings  # noqa: E402
@@ -109,6 +112,7 @@ class Bench:
         self.results: list[Measure] = []
         self.servers: dict[str, ServerProcess] = {}
         self.profile: dict | None = None
+        self.otp_profiles: dict[str, dict] = {}
 
     def load(
         self,
@@ -278,6 +282,7 @@ class Bench:
                 shutil.rmtree(self.workdir, ignore_errors=True)
         summary["results"] = [asdict(m) for m in self.results]
         summary["profile"] = self.profile
+        summary["otp_profiles"] = self.otp_profiles
         summary["server_env"] = SERVER_ENV
         return summary
 
@@ -381,7 +386,7 @@ class Bench:
             self.profile = top_frames(files)
             self.profile["files"] = [str(f) for f in files]
         result = {"same_response_bytes": self.same_bytes}
-        self._measure_otp(store, min(args.duration, OTP_MAX_DURATION))
+        self._measure_otp(store, min(args.duration, OTP_MAX_DURATION), profile_dir)
         if args.slow_clients:
             log(
                 f"  slow clients on gspws: {args.slow_clients} trickling connections, "
@@ -402,28 +407,32 @@ class Bench:
             result["slow_clients"] = asdict(measured)
         return result
 
-    def _measure_otp(self, store: Store, duration: float) -> None:
+    def _measure_otp(self, store: Store, duration: float, profile_dir: Path | None) -> None:
         """MobileOTP.asmx: VerifyOTPCode with seeded codes, one use each, then SendOTPCode, one
         per account (messages stay in the outbox: what the SOAP call costs; the sender's work
-        is its own process)."""
+        is its own process). With ``profile_dir``, each is recorded as the success run is."""
         codes = seed_otp(store, store.secrets, self.accounts, valid=duration + 60)
+        for operation, bodies in (
+            ("VerifyOTPCode", otp_bodies(self.accounts, codes)),
+            ("SendOTPCode", otp_bodies(self.accounts)),
+        ):
+            call = (OTP_PATH, operation)
+            self.measure("gspws", operation, bodies, duration, store, 0, profile_dir, call)
+            if profile_dir:
+                files = sorted(profile_dir.glob(f"pyspy-gspws-{operation}-*.txt"))
+                self.otp_profiles[operation] = top_frames(files)
+        # OTP.asmx VerifyResponse (OCRA): a seeded challenge per token, each answered once
+        calls = seed_ocra(store, store.secrets, self.accounts, valid=duration + 60)
+        ocra_call = (OCRA_PATH, "VerifyResponse")
         self.measure(
             "gspws",
-            "VerifyOTPCode",
-            otp_bodies(self.accounts, codes),
+            "VerifyResponse",
+            ocra_bodies(calls),
             duration,
             store,
             0,
-            call=(OTP_PATH, "VerifyOTPCode"),
-        )
-        self.measure(
-            "gspws",
-            "SendOTPCode",
-            otp_bodies(self.accounts),
-            duration,
-            store,
-            0,
-            call=(OTP_PATH, "SendOTPCode"),
+            profile_dir,
+            ocra_call,
         )
 
 

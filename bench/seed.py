@@ -12,9 +12,18 @@ from sqlalchemy import create_engine, func, insert, select, text, update
 from sqlalchemy.engine import make_url
 
 from bench.bodies import PERIOD, SERVICE_ID, Accounts
-from gspws.core.access import MOBILE_OTP_FUNCTIONS
+from gspws.core import ocra
+from gspws.core.access import MOBILE_OTP_FUNCTIONS, OTP_FUNCTIONS
 from gspws.core.oob import CodeHasher
-from gspws.store.models import Account, AuditEvent, OtpCode, Token, TokenStatus, TokenType
+from gspws.store.models import (
+    Account,
+    AuditEvent,
+    OcraChallenge,
+    OtpCode,
+    Token,
+    TokenStatus,
+    TokenType,
+)
 from gspws.store.oob import code_key
 from gspws.store.repo import Store
 from gspws.store.secrets import SecretBox
@@ -48,7 +57,7 @@ def seed(store: Store, box: SecretBox, accounts: Accounts) -> float:
             SERVICE_ID,
             "Benchmark agency",
             ["127.0.0.1/32"],
-            ["VerifyTOTPCode", *MOBILE_OTP_FUNCTIONS],
+            ["VerifyTOTPCode", *MOBILE_OTP_FUNCTIONS, *OTP_FUNCTIONS],
         )
     accounts_table, tokens_table = Account.__table__, Token.__table__
     now = datetime.now(UTC)
@@ -126,6 +135,67 @@ def seed_otp(store: Store, box: SecretBox, accounts: Accounts, valid: float) -> 
                 ],
             )
     return codes
+
+
+#: The OCRA suite of the benchmark's tokens: RFC 6287's first one-way suite.
+OCRA_SUITE = "OCRA-1:HOTP-SHA1-6:QN08"
+
+
+def seed_ocra(
+    store: Store, box: SecretBox, accounts: Accounts, valid: float
+) -> list[tuple[str, str, str]]:
+    """OTP.asmx VerifyResponse for the benchmark: one OCRA token per account (serials
+    ``OCRA0000000001``..., unassigned, as hardware tokens are), each with one challenge issued for
+    the benchmark's service, valid ``valid`` seconds; ``(serial, challenge, response)`` for
+    each, the response computed with gspws.core.ocra (the RFC vectors test it)."""
+    suite = ocra.parse_suite(OCRA_SUITE)
+    now = datetime.now(UTC)
+    expires = datetime.fromtimestamp(now.timestamp() + valid, UTC)
+    calls = []
+    with store.engine.begin() as conn:
+        first_id = (conn.scalar(select(func.max(Token.id))) or 0) + 1
+        for first in range(0, accounts.count, SEED_BATCH):
+            tokens, challenges = [], []
+            for i in range(first, min(accounts.count, first + SEED_BATCH)):
+                key, challenge = os.urandom(20), ocra.new_challenge(suite)
+                serial = f"OCRA{i + 1:010d}"
+                tokens.append(
+                    {
+                        "id": first_id + i,
+                        "serial": serial,
+                        "type": TokenType.OCRA,
+                        "algorithm": "SHA1",
+                        "digits": 6,
+                        "period": 30,
+                        "secret": box.encrypt(base64.b32encode(key).decode()),
+                        "status": TokenStatus.ACTIVE,
+                        "failures": 0,
+                        "ocra_suite": OCRA_SUITE,
+                        "hardware": True,
+                        "created_at": now,
+                    }
+                )
+                challenges.append(
+                    {
+                        "token_id": first_id + i,
+                        "challenge": challenge,
+                        "purpose": "login",
+                        "service_id": SERVICE_ID,
+                        "created_at": now,
+                        "expires_at": expires,
+                    }
+                )
+                calls.append((serial, challenge, ocra.response(suite, key, challenge)))
+            conn.execute(insert(Token), tokens)
+            conn.execute(insert(OcraChallenge), challenges)
+    if store.engine.dialect.name == "postgresql":
+        with store.engine.begin() as conn:
+            conn.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('tokens', 'id'), {first_id + accounts.count})"
+                )
+            )
+    return calls
 
 
 def audit_watermark(store: Store) -> int:

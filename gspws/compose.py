@@ -7,16 +7,20 @@ inject one, production passes the system clock.
 
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from gspws import metrics
 from gspws.config import Settings
 from gspws.core.activation import ActivationPolicy, Activations
+from gspws.core.admins import Administrators, AdminPolicy
 from gspws.core.assertion import AssertionPolicy, Assertions
+from gspws.core.challenge import ChallengePolicy, OcraChallenges
 from gspws.core.clock import Clock, system_clock
+from gspws.core.codecheck import TotpVerifier
 from gspws.core.enroll import Enrollment, EnrollPolicy
 from gspws.core.oob import CodeHasher, OobPolicy, OutOfBandCodes
 from gspws.core.tokenauth import TokenAuth
-from gspws.core.verify import Observer, Policy, Services, TotpVerifier, unobserved
+from gspws.core.verify import Observer, Policy, Services, unobserved
 from gspws.store.activation import activation_key
 from gspws.store.db import make_engine, verification_engine
 from gspws.store.oob import code_key
@@ -26,6 +30,9 @@ from gspws.throttle import Throttle, Unlimited
 from gspws.web.activate import ACTIVATE_PATH
 from gspws.web.app import LINK_PATH
 from gspws.web.session import Sessions, session_key
+
+if TYPE_CHECKING:
+    from gspws.admin.app import AdminConsole
 
 
 def build_store(settings: Settings) -> Store:
@@ -82,16 +89,39 @@ def oob_of(
         resend=settings.otp_resend,
         daily=settings.otp_daily,
         message=settings.otp_message,
+        text=settings.otp_text,
+        subject=settings.otp_mail_subject,
     )
     return OutOfBandCodes(
+        store.oob,
+        services,
+        policy_of(settings),
+        clock,
+        throttle or Unlimited(),
+        reading=partial(store.oob, read_only=True) if store.locks_database else None,
+        observe=observe,
+        oob=oob,
+        hasher=CodeHasher(code_key(store.secrets.encryption_key)),
+    )
+
+
+def challenges_of(
+    settings: Settings,
+    store: Store,
+    clock: Clock = system_clock,
+    services: Services = dict,
+    throttle=None,
+    observe: Observer = unobserved,
+) -> OcraChallenges:
+    """OTP.asmx's OCRA operations: GetChallenge, GetSignChallenge, VerifyResponse."""
+    return OcraChallenges(
         store.unit,
         services,
         policy_of(settings),
         clock,
         throttle or Unlimited(),
         observe=observe,
-        oob=oob,
-        hasher=CodeHasher(code_key(store.secrets.encryption_key)),
+        challenge=ChallengePolicy(ttl=settings.challenge_ttl),
     )
 
 
@@ -141,6 +171,7 @@ class UseCases:
     sessions: Sessions
     oob: OutOfBandCodes
     tokens: TokenAuth  # OTP.asmx Auth, AuthToken, Sync, SyncToken
+    challenges: OcraChallenges  # OTP.asmx GetChallenge, GetSignChallenge, VerifyResponse
     assertions: Assertions  # OTP.asmx GetAssertionId, GetAssertion; the approval page
     activations: Activations  # the activation page (offline distribution)
 
@@ -153,15 +184,20 @@ def server_use_cases(settings: Settings, store: Store, clock: Clock) -> UseCases
     throttle = Throttle.from_settings(settings)
     reading = partial(store.verification, read_only=True) if store.locks_database else None
     observe = metrics.call_observer(registry.last_loaded)
-    verifier = TotpVerifier(
-        store.verification,
-        services,
-        policy_of(settings),
-        clock,
-        throttle,
-        reading=reading,
-        observe=observe,
-    )
+
+    def code_checks(kind):
+        """VerifyTOTPCode's or OTP.asmx's use cases: on the same prepared statements."""
+        return kind(
+            store.verification,
+            services,
+            policy_of(settings),
+            clock,
+            throttle,
+            reading=reading,
+            observe=observe,
+        )
+
+    verifier = code_checks(TotpVerifier)
     enrollment = enrollment_of(settings, store, clock, services, throttle, observe=observe)
     sessions = Sessions(
         session_key(settings.session_secret, store.secrets.encryption_key),
@@ -170,15 +206,49 @@ def server_use_cases(settings: Settings, store: Store, clock: Clock) -> UseCases
         enrollment.session_epoch,
     )
     oob = oob_of(settings, store, clock, services, throttle, observe=observe)
-    tokens = TokenAuth(
-        store.verification,
-        services,
-        policy_of(settings),
-        clock,
-        throttle,
-        reading=reading,
-        observe=observe,
-    )
+    challenges = challenges_of(settings, store, clock, services, throttle, observe=observe)
     assertions = assertions_of(settings, store, clock, services, throttle, observe=observe)
     activations = activations_of(settings, store, clock, observe=observe)
-    return UseCases(verifier, enrollment, sessions, oob, tokens, assertions, activations)
+    return UseCases(
+        verifier,
+        enrollment,
+        sessions,
+        oob,
+        code_checks(TokenAuth),
+        challenges,
+        assertions,
+        activations,
+    )
+
+
+def administrators_of(
+    settings: Settings, store: Store, clock: Clock = system_clock
+) -> Administrators:
+    """The operator console's administrators (also `gspws admin ...`): the token lockout's
+    threshold and cool-down apply to them too."""
+    from gspws.store.admins import admin_reading, admin_unit
+
+    policy = AdminPolicy(
+        lockout_threshold=settings.lockout_threshold,
+        lockout_cooldown=settings.lockout_cooldown,
+        enrol_ttl=settings.admin_enrol_ttl,
+        issuer=f"{settings.issuer} admin",
+        window=settings.totp_window,
+    )
+    return Administrators(partial(admin_unit, store), policy, clock, partial(admin_reading, store))
+
+
+def admin_console(
+    settings: Settings, store: Store, clock: Clock, enrollment: Enrollment
+) -> "AdminConsole":
+    """``/admin/``: its sessions keyed apart from the binding page's (gspws.admin.app)."""
+    from gspws.admin.app import SESSION_INFO, AdminConsole, Console
+
+    admins = administrators_of(settings, store, clock)
+    sessions = Sessions(
+        session_key(settings.session_secret, store.secrets.encryption_key, SESSION_INFO),
+        settings.admin_session_ttl,
+        clock,
+        admins.session_epoch,
+    )
+    return AdminConsole(Console(admins, enrollment, store, settings, clock), sessions)

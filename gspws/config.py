@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gspws.core import oob_text
 from gspws.errors import ConfigError
 
 
@@ -40,6 +41,13 @@ def _positive_count(text: str) -> int:
     value = int(text)
     if value <= 0:
         raise ValueError("must be a positive number")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError("must be 0 or more")
     return value
 
 
@@ -133,8 +141,8 @@ OPTIONS = (
         "sync_window",
         "GSPWS_SYNC_WINDOW",
         "240",
-        int,
-        "TOTP tokens: time-steps either side of the token's drift-centred window (240 = ±2 h "
+        _non_negative,
+        "TOTP tokens: time-steps either side of the drift-centred now (240 = ±2 h "
         "for a 30-second token) in which a code is recognised but needs sync: OTP.asmx answers "
         "13 (VerifyTOTPCode 9999), and `Sync` with two consecutive codes moves the drift. "
         "0 = no sync window.",
@@ -143,7 +151,7 @@ OPTIONS = (
         "hotp_sync_window",
         "GSPWS_HOTP_SYNC_WINDOW",
         "1000",
-        int,
+        _non_negative,
         "HOTP tokens: counters looked ahead for the same (a code beyond GSPWS_HOTP_WINDOW but "
         "within these answers 13; `Sync` moves the counter).",
     ),
@@ -176,6 +184,36 @@ OPTIONS = (
         _networks,
         "Networks (comma-separated CIDRs) allowed to read `/metrics`; the caller as "
         "GSPWS_TRUSTED_PROXIES establishes it.",
+    ),
+    Option(
+        "admin_allow",
+        "GSPWS_ADMIN_ALLOW",
+        "127.0.0.0/8,::1/128",
+        _networks,
+        "Networks (comma-separated CIDRs) from which the operator console `/admin/` answers; "
+        "the caller as GSPWS_TRUSTED_PROXIES establishes it. Anyone else gets 403.",
+    ),
+    Option(
+        "admin_session_ttl",
+        "GSPWS_ADMIN_SESSION_TTL",
+        "1800",
+        _positive,
+        "Seconds an operator console session lasts after signing in.",
+    ),
+    Option(
+        "admin_enrol_ttl",
+        "GSPWS_ADMIN_ENROL_TTL",
+        "86400",
+        _positive,
+        "Seconds an administrator's enrolment link (`gspws admin add`/`reset`) stays valid.",
+    ),
+    Option(
+        "admin_upload_bytes",
+        "GSPWS_ADMIN_UPLOAD_BYTES",
+        "16777216",
+        _positive,
+        "Largest token file the operator console's import accepts (bytes); every other request "
+        "body stays within GSPWS_MAX_REQUEST_BYTES.",
     ),
     Option(
         "registry_refresh",
@@ -368,6 +406,30 @@ OPTIONS = (
         "`masked` (the masked destination, for agencies that verify through VerifyOTPCode).",
     ),
     Option(
+        "otp_text",
+        "GSPWS_OTP_TEXT",
+        oob_text.TEXT,
+        oob_text.message_template,
+        "Text of the SMS or e-mail carrying a code: `{code}` (required) and `{minutes}` (its "
+        "validity) are filled in; any other `{...}` is refused at start-up.",
+    ),
+    Option(
+        "otp_mail_subject",
+        "GSPWS_OTP_MAIL_SUBJECT",
+        oob_text.SUBJECT,
+        oob_text.subject_template,
+        "Subject of the e-mail carrying a code; `{minutes}` is filled in (no `{code}`: the "
+        "subject is stored and listed in clear).",
+    ),
+    Option(
+        "challenge_ttl",
+        "GSPWS_CHALLENGE_TTL",
+        "120",
+        _positive,
+        "Seconds an OCRA challenge (OTP.asmx GetChallenge, GetSignChallenge) can be answered; "
+        "it is good once.",
+    ),
+    Option(
         "smtp_host", "GSPWS_SMTP_HOST", "localhost", str, "SMTP server for `gspws account invite`."
     ),
     Option(
@@ -482,6 +544,10 @@ class Settings:
     lockout_cooldown: int
     trusted_proxies: tuple
     metrics_allow: tuple
+    admin_allow: tuple
+    admin_session_ttl: int
+    admin_enrol_ttl: int
+    admin_upload_bytes: int
     registry_refresh: float
     max_request_bytes: int
     header_timeout: float
@@ -507,6 +573,9 @@ class Settings:
     otp_resend: int
     otp_daily: int
     otp_message: str
+    otp_text: str
+    otp_mail_subject: str
+    challenge_ttl: int
     smtp_host: str
     smtp_port: int | None
     smtp_security: str

@@ -9,8 +9,13 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from typing import TYPE_CHECKING
 
 from gspws.config import Settings
+from gspws.errors import GspwsError
+
+if TYPE_CHECKING:
+    from gspws.core.enroll import Enrollment, Person
 
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "tls": 465}
 TIMEOUT = 10  # seconds, for connecting and for each SMTP reply
@@ -65,3 +70,36 @@ def send(settings: Settings, message: EmailMessage, timeout: float = TIMEOUT) ->
         if settings.smtp_user:
             smtp.login(settings.smtp_user, settings.smtp_password)
         smtp.send_message(message)
+
+
+class InvitationError(GspwsError):
+    """The invitation was not sent; the message says why, for a person (never the link)."""
+
+
+def send_invitation(
+    settings: Settings,
+    enrollment: "Enrollment",
+    caller: "Person",
+    account: str,
+    email: str | None,
+) -> None:
+    """E-mail ``account``'s owner (at ``email``, the account's address) a new binding link (valid
+    GSPWS_INVITE_TTL; earlier unused links stop working): ``gspws account invite`` and the
+    operator console. InvitationError when there is no address or account, or the SMTP server
+    cannot take it."""
+    if not email:
+        raise InvitationError(f"account {account!r} has no e-mail address")
+    outcome = enrollment.create_link(caller, account, invite=True)
+    if not outcome.ok or outcome.value is None:
+        raise InvitationError(
+            f"no account {account!r}"
+            if outcome.problem
+            else "the link could not be created (see the log)"
+        )
+    message = invitation(settings.smtp_sender, email, account, outcome.value, settings.invite_ttl)
+    try:
+        send(settings, message)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise InvitationError(
+            f"cannot send the invitation through {settings.smtp_host}: {exc}"
+        ) from None

@@ -14,3 +14,11 @@ PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
 }
+
+#: The operator console's: the same, but its stylesheet and images are files gspws serves
+#: (``/admin/static/``, charts as ``<img>`` of gspws's own SVG) and nothing inline at all.
+ADMIN_HEADERS = {
+    **PAGE_HEADERS,
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+}

@@ -58,10 +58,15 @@ class BufferedWsgi:
     is closed; the app never sees them. A ``Content-Length`` above ``max_body`` is not read at
     all: the app answers it (413) from the header alone."""
 
-    def __init__(self, app: WsgiApp, body_timeout: float, max_body: int) -> None:
+    def __init__(
+        self, app: WsgiApp, body_timeout: float, max_body: int, uploads: tuple[str, int] = ("", 0)
+    ) -> None:
+        """``uploads``: (path, limit): requests to that path (the console's token import) may
+        send bodies up to ``limit`` bytes instead of ``max_body``."""
         self._app = app
         self._body_timeout = body_timeout
         self._max_body = max_body
+        self._uploads = uploads
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
@@ -87,11 +92,13 @@ class BufferedWsgi:
         await send({"type": "http.response.body", "body": answer})
 
     async def _body(self, scope: dict, receive: Callable) -> bytes:
+        path, limit = self._uploads
+        max_body = limit if path and scope.get("path") == path else self._max_body
         declared = _content_length(scope)
-        if declared is not None and declared > self._max_body:
+        if declared is not None and declared > max_body:
             return b""
         chunks, size = [], 0
-        while size <= self._max_body:
+        while size <= max_body:
             message = await receive()
             if message["type"] != "http.request":
                 raise _BodyEnded
@@ -137,7 +144,14 @@ def _worker_app(load: Callable[[], WsgiApp], settings: Settings) -> BufferedWsgi
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     configure_logging(settings.log_level, settings.log_format)
-    return BufferedWsgi(load(), settings.body_timeout, settings.max_request_bytes)
+    from gspws.admin.imports import IMPORT_PATH
+
+    return BufferedWsgi(
+        load(),
+        settings.body_timeout,
+        settings.max_request_bytes,
+        (IMPORT_PATH, settings.admin_upload_bytes),
+    )
 
 
 def serve(

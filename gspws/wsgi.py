@@ -6,7 +6,7 @@ production entry point :func:`application` always uses the system clock.
 
 from collections.abc import Callable, Iterable
 
-from gspws.compose import build_store, server_use_cases
+from gspws.compose import admin_console, build_store, server_use_cases
 from gspws.config import Settings
 from gspws.core.clock import Clock, system_clock
 from gspws.logs import REQUEST_ID_HEADER, begin_request, configure_logging
@@ -21,7 +21,8 @@ from gspws.web.approve import ApprovePages
 
 class GspwsApp:
     """Routes the legacy TOTP, MobileOTP and OTP paths to their SOAP endpoints, ``/owin/manage/`` to
-    the binding page and ``/metrics``, ``/healthz``, ``/readyz`` to the probes; everything else is 404."""
+    the binding page, ``/admin/`` to the operator console and ``/metrics``, ``/healthz``,
+    ``/readyz`` to the probes; everything else is 404."""
 
     def __init__(
         self, settings: Settings, store: Store, clock: Clock, fast_path: bool = True
@@ -31,19 +32,30 @@ class GspwsApp:
         self.clock = clock  # exposed so a test can prove `gspws serve` runs on system_clock
         cases = server_use_cases(settings, store, clock)
         self.proxies = ProxyPolicy(settings.trusted_proxies, settings.public_url)
-        self.mobile_otp = mobile_otp_endpoint(cases.oob, settings.max_request_bytes)
+        self.mobile_otp = mobile_otp_endpoint(
+            cases.oob, settings.max_request_bytes, fast_path=fast_path
+        )
         self.otp = otp_endpoint(
-            {"tokens": cases.tokens, "assertions": cases.assertions}, settings.max_request_bytes
+            {
+                "tokens": cases.tokens,
+                "challenges": cases.challenges,
+                "assertions": cases.assertions,
+            },
+            settings.max_request_bytes,
+            fast_path=fast_path,
         )
         self.totp = totp_endpoint(
             cases.verifier, cases.enrollment, settings.max_request_bytes, fast_path=fast_path
         )
         self.manage = ManagePages(cases.enrollment, cases.sessions, clock, cases.oob)
+        self.probes = Probes(settings, store)
+        self.admin = admin_console(settings, store, clock, cases.enrollment)
+        #: The HTML doors after the binding page, each under its own path.
         self.pages = (
             ApprovePages(cases.assertions, cases.sessions),
             ActivatePages(cases.activations, cases.sessions),
+            self.admin,
         )
-        self.probes = Probes(settings, store)
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         request_id = begin_request(environ)
@@ -79,7 +91,8 @@ def create_app(
     store: Store | None = None,
     fast_path: bool = True,
 ) -> GspwsApp:
-    """``fast_path=False``: VerifyTOTPCode through spyne as well (gspws.soap.fastpath)."""
+    """``fast_path=False``: VerifyTOTPCode and MobileOTP.asmx's calls through spyne as well
+    (gspws.soap.fastpath)."""
     settings = settings or Settings.from_env()
     return GspwsApp(settings, store or build_store(settings), clock, fast_path)
 

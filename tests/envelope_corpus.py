@@ -1,4 +1,5 @@
-"""The replay corpus in ``tests/envelopes/``: every return code, as each caller family sends it.
+"""The replay corpus in ``tests/envelopes/``: every return code, as each caller family sends it
+(VerifyTOTPCode), and MobileOTP.asmx's operations (``envelope_corpus_mobile.py``).
 
     .venv/bin/python tests/envelope_corpus.py      # rewrites tests/envelopes/ from this file
 
@@ -20,6 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+
+import envelope_corpus_mobile as mobile
 
 from gspws.core.otp import TotpParams
 from gspws.replay import recording
@@ -84,6 +87,7 @@ FIXTURES = {
             "account": BROKEN,
             "tokens": [{"secret": "K4MZQ7XWH2NBJV3TRDLC6YPE5GSAUOIF", "unreadable": True}],
         },
+        *mobile.ACCOUNTS,  # MobileOTP.asmx (envelope_corpus_mobile.py)
     ],
 }
 
@@ -404,6 +408,10 @@ def write_corpus(directory: Path) -> None:
         version_mismatch_fault(),
         None,
     )
+    for name, request, response, fields in mobile.exchanges(MAIN, NOT_GRANTED, HOST):
+        record = {"time": recording.iso_time(at), "client": "127.0.0.1", **fields}
+        record |= {"status": response.status, "body_truncated": False}
+        recording.write(directory, name, request, response, record)
     (directory / "fixtures.json").write_text(
         json.dumps(FIXTURES, indent=2) + "\n", encoding="utf-8"
     )

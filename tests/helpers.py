@@ -387,3 +387,44 @@ def audit_rows(store) -> list:
         rows = list(repo.session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
         repo.session.expunge_all()
     return rows
+
+
+# -- the same call from many processes at once (single-use races) --------------------------------
+
+import multiprocessing  # noqa: E402
+
+RACE_CLIENTS = 16
+_MP = multiprocessing.get_context("fork")
+_RACE_CODE = re.compile(r"<Code>(\d+)</Code>")
+
+
+def soap12_call(url: str, body: str, service_id: str = SERVICE_ID) -> str:
+    """The response text of ``body`` (an operation element) posted in a SOAP 1.2 envelope with
+    the ServiceHeader, as an agency's hand-written client does."""
+    envelope = (
+        '<?xml version="1.0" encoding="utf-8"?><soap12:Envelope '
+        'xmlns:soap12="http://www.w3.org/2003/05/soap-envelope"><soap12:Header>'
+        '<ServiceHeader xmlns="http://cp.gov.tw/gsp2"><ServiceID>'
+        f"{service_id}</ServiceID></ServiceHeader></soap12:Header><soap12:Body>{body}"
+        "</soap12:Body></soap12:Envelope>"
+    )
+    headers = {"Content-Type": "application/soap+xml; charset=utf-8"}
+    return requests.post(url, data=envelope.encode(), headers=headers, timeout=30).text
+
+
+def _fire(url: str, body: str, barrier, results, index: int) -> None:
+    try:
+        barrier.wait(timeout=60)
+        found = _RACE_CODE.search(soap12_call(url, body))
+        results.put((index, int(found.group(1)) if found else None))
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which fails the test
+        results.put((index, repr(exc)))
+
+
+def fire_at_once(url: str, body: str, clients: int = RACE_CLIENTS) -> list:
+    """``body`` posted by ``clients`` processes released together; their Codes, sorted."""
+    barrier, results = _MP.Barrier(clients), _MP.Queue()
+    processes = [
+        _MP.Process(target=_fire, args=(url, body, barrier, results, i)) for i in range(clients)
+    ]
+    return sorted(answer for _index, answer in run_together(processes, results))

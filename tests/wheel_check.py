@@ -100,6 +100,12 @@ def check(tmp: Path) -> None:
         ready = urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=10).read()
         scrape = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read()
         assert ready == b"ready\n" and b'code="0"' in scrape, (ready, scrape)
+        # the operator console's templates and stylesheet are package data too
+        console = urllib.request.urlopen(f"http://127.0.0.1:{port}/admin/signin", timeout=10)
+        style = urllib.request.urlopen(
+            f"http://127.0.0.1:{port}/admin/static/admin.css", timeout=10
+        )
+        assert b'id="sign-in-form"' in console.read() and style.status == 200
         print(
             "wheel check: VerifyTOTPCode answered 0 from the installed wheel, counted in /metrics"
         )

@@ -7,6 +7,7 @@ Every listing takes ``--json``. Bad input is a one-line message on stderr and ex
 # Importing the command modules registers their commands on ``main``.
 from gspws.cli import (  # noqa: F401
     accounts,
+    admin,
     audit,
     db,
     distribute,

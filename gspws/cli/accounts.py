@@ -91,14 +91,13 @@ def _account_row(a: Account) -> dict:
     }
 
 
-def _binding_link(settings: Settings, store: Store, account_name: str, invite: bool) -> str:
+def _binding_link(settings: Settings, store: Store, account_name: str) -> str:
     """A new binding link for the account (see gspws.core.enroll); exits 1 when refused."""
     from gspws.compose import enrollment_of
     from gspws.core.enroll import Person
 
-    operation = "cli:InviteToBinding" if invite else "cli:CreateBindingLink"
     outcome = enrollment_of(settings, store).create_link(
-        Person(None, operation), account_name, invite=invite
+        Person(None, "cli:CreateBindingLink"), account_name
     )
     if not outcome.ok:
         raise click.ClickException(
@@ -124,7 +123,7 @@ def account_link(c: Context, account_name: str, ttl: int | None) -> None:
     from dataclasses import replace
 
     settings = replace(c.settings, link_ttl=ttl) if ttl else c.settings
-    click.echo(_binding_link(settings, c.store, account_name, invite=False))
+    click.echo(_binding_link(settings, c.store, account_name))
     click.echo(f"valid {settings.link_ttl // 60 or 1} min, once", err=True)
 
 
@@ -134,22 +133,14 @@ def account_link(c: Context, account_name: str, ttl: int | None) -> None:
 def account_invite(c: Context, account_name: str) -> None:
     """E-mail ACCOUNT's owner a binding link valid GSPWS_INVITE_TTL (an hour); earlier unused
     links of the account stop working. Run it again to send a new one."""
-    import smtplib
-
-    from gspws import mail
+    from gspws.compose import enrollment_of
+    from gspws.core.enroll import Person
+    from gspws.mail import send_invitation
 
     with c.repo() as repo:
         email = repo.get_account(account_name).email
-    if not email:
-        raise click.ClickException(f"account {account_name!r} has no e-mail address")
-    url = _binding_link(c.settings, c.store, account_name, invite=True)
-    message = mail.invitation(
-        c.settings.smtp_sender, email, account_name, url, c.settings.invite_ttl
+    enrollment = enrollment_of(c.settings, c.store)
+    send_invitation(
+        c.settings, enrollment, Person(None, "cli:InviteToBinding"), account_name, email
     )
-    try:
-        mail.send(c.settings, message)
-    except (OSError, smtplib.SMTPException) as exc:
-        raise click.ClickException(
-            f"cannot send the invitation through {c.settings.smtp_host}: {exc}"
-        ) from None
     click.echo(f"invitation for {account_name} sent to {email}")

@@ -49,12 +49,30 @@ def _cell(value) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def write_csv(rows: Iterator[dict], out: IO[str]) -> int:
-    writer = csv.writer(out)
+class _Line:
+    """What csv.writer writes to: keeps the last line, for :func:`csv_lines` to hand on."""
+
+    text = ""
+
+    def write(self, text: str) -> None:
+        self.text = text
+
+
+def csv_lines(rows: Iterator[dict]) -> Iterator[str]:
+    """The CSV, a line at a time (the header first): the console streams it as a download."""
+    line = _Line()
+    writer = csv.writer(line)
     writer.writerow(COLUMNS)
-    count = 0
+    yield line.text
     for row in rows:
         writer.writerow([_cell(row[name]) for name in COLUMNS])
+        yield line.text
+
+
+def write_csv(rows: Iterator[dict], out: IO[str]) -> int:
+    count = -1  # (the header)
+    for text in csv_lines(rows):
+        out.write(text)
         count += 1
     return count
 

@@ -2,7 +2,6 @@
 the ``gspws`` group the commands attach to, which turns gspws's own errors and a database it
 cannot use into one line on stderr and exit status 1."""
 
-import ipaddress
 import json
 import unicodedata
 from contextlib import AbstractContextManager
@@ -14,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from gspws import __version__
 from gspws.config import Settings
 from gspws.core import otp
-from gspws.core.access import FUNCTIONS, valid_service_id
+from gspws.core.access import FUNCTIONS, network_list, valid_service_id
 from gspws.errors import GspwsError
 from gspws.store.db import DatabaseUnavailable
 from gspws.store.repo import Repository, Store
@@ -87,7 +86,7 @@ def _service_id(_ctx, _param, value: str) -> str:
 
 def cidrs(_ctx, _param, values: tuple[str, ...]) -> list[str]:
     try:
-        return [str(ipaddress.ip_network(v, strict=False)) for v in values]
+        return network_list(values)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
 

@@ -26,15 +26,18 @@ def db_upgrade(c: Context) -> None:
 @click.argument("fixtures", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @pass_ctx
 def db_seed(c: Context, fixtures: Path) -> None:
-    """Add the services, accounts and tokens of a replay fixtures file (JSON) to the store.
+    """Add the services, accounts, tokens and pending codes of a replay fixtures file (JSON).
 
     For a server to replay recordings against with `gspws replay --url`: the same data the
     recordings were made with. Its `settings` are not applied; set them in the environment.
+    Pending codes (`otp_codes`) count their `age` back from now: the server's clock is real.
     """
+    import time
+
     from gspws.replay import fixtures as fixtures_file
 
     try:
-        fixtures_file.populate(c.store, fixtures_file.load(fixtures))
+        fixtures_file.populate(c.store, fixtures_file.load(fixtures), now=time.time())
     except fixtures_file.FixturesError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"seeded from {fixtures}")

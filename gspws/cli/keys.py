@@ -69,6 +69,8 @@ def keys_status(c: Context, as_json: bool) -> None:
     engine = _engine(c)
     try:
         counts = rotation.census(engine, source.keys)
+        bodies = rotation.census(engine, source.keys, kind=rotation.OUTBOX_BODIES)
+        admins = rotation.census(engine, source.keys, kind=rotation.ADMIN_KEYS)
     finally:
         engine.dispose()
     row = {
@@ -82,6 +84,18 @@ def keys_status(c: Context, as_json: bool) -> None:
             "unreadable": len(counts.unreadable),
         },
         "unreadable_serials": counts.unreadable,
+        "outbox_messages": {
+            "total": bodies.total,
+            "first_key": bodies.first_key,
+            "older_keys": bodies.older_keys,
+            "unreadable": len(bodies.unreadable),
+        },
+        "administrators": {
+            "total": admins.total,
+            "first_key": admins.first_key,
+            "older_keys": admins.older_keys,
+            "unreadable": len(admins.unreadable),
+        },
     }
     if as_json:
         click.echo(json.dumps(row, indent=2))
@@ -96,6 +110,15 @@ def keys_status(c: Context, as_json: bool) -> None:
     click.echo(
         f"tokens:     {counts.total}: {counts.first_key} under the first key, "
         f"{counts.older_keys} under older keys, {len(counts.unreadable)} unreadable"
+    )
+    click.echo(
+        f"outbox:     {bodies.total} messages to deliver: {bodies.first_key} under the first "
+        f"key, {bodies.older_keys} under older keys, {len(bodies.unreadable)} unreadable"
+    )
+    click.echo(
+        f"admins:     {admins.total} console administrators' TOTP keys: {admins.first_key} "
+        f"under the first key, {admins.older_keys} under older keys, "
+        f"{len(admins.unreadable)} unreadable"
     )
     if counts.unreadable:
         click.echo(
@@ -144,8 +167,8 @@ class _RotationProgress:
 def _unreadable_message(serials: list[str]) -> str:
     shown = " ".join(serials[:20]) + (" ..." if len(serials) > 20 else "")
     return (
-        f"{len(serials)} token secrets cannot be decrypted with any configured key "
-        f"(serials: {shown})"
+        f"{len(serials)} secrets cannot be decrypted with any configured key "
+        f"(token serials, outbox:ID for queued messages: {shown})"
     )
 
 
@@ -164,7 +187,7 @@ def _unreadable_message(serials: list[str]) -> str:
 )
 @pass_ctx
 def keys_rotate(c: Context, batch_size: int, allow_unreadable: bool) -> None:
-    """Re-encrypt every token secret under a new key and retire the old one(s).
+    """Re-encrypt every token secret and queued message under a new key; retire the old one(s).
 
     Key file: adds a new key (or, when the file already holds several, finishes the rotation an
     earlier run started), re-encrypts in batches while the server keeps verifying, then leaves
@@ -217,6 +240,8 @@ def keys_rotate(c: Context, batch_size: int, allow_unreadable: bool) -> None:
         engine.dispose()
 
     click.echo(f"tokens:        {done.total}")
+    click.echo(f"messages:      {done.messages} (queued in the outbox)")
+    click.echo(f"admins:        {done.admins} (the console's administrators' TOTP keys)")
     click.echo(f"re-encrypted:  {done.reencrypted}")
     click.echo(f"skipped:       {done.already_current} (already under the new key)")
     if source.mode == "file":
@@ -245,7 +270,7 @@ def keys_rotate(c: Context, batch_size: int, allow_unreadable: bool) -> None:
     if done.unreadable:
         click.echo("warning: " + _unreadable_message(done.unreadable), err=True)
     click.echo(
-        f"Every token secret is now under key {first}. Remove the other keys "
+        f"Every token secret and queued message is now under key {first}. Remove the other keys "
         f"({', '.join(others)}) from GSPWS_SECRET_KEY on every node and restart gspws "
         f"there. Database backups made before this rotation need them."
     )

@@ -24,7 +24,8 @@ def service() -> None:
     """Agency systems (ServiceIDs), their allowed networks and granted functions."""
 
 
-def _service_row(s: Service) -> dict:
+def service_row(s: Service) -> dict:
+    """A service as the CLI prints it and the console shows it."""
     return {
         "service_id": s.service_id,
         "name": s.name,
@@ -61,6 +62,30 @@ def service_add(
     with c.repo() as repo:
         repo.add_service(service_id, name, networks, list(functions or FUNCTIONS[:1]))
     click.echo(f"service {service_id} added")
+
+
+@service.command("set")
+@SERVICE_ID
+@click.option("--name", help="A new name.")
+@click.option(
+    "--allow",
+    "networks",
+    multiple=True,
+    callback=cidrs,
+    metavar="CIDR",
+    help="The allowed client networks, replacing the present ones; repeatable.",
+)
+@pass_ctx
+def service_set(c: Context, service_id: str, name: str | None, networks: list[str]) -> None:
+    """Rename a service and/or replace its allowed networks."""
+    if name is None and not networks:
+        raise click.UsageError("give --name, --allow or both")
+    with c.repo() as repo:
+        if name is not None:
+            repo.rename_service(service_id, name)
+        if networks:
+            repo.set_networks(service_id, networks)
+    click.echo(f"service {service_id} changed")
 
 
 def _grant_command(name: str, doc: str, action) -> None:
@@ -106,7 +131,7 @@ _enable_command("enable", "Enable a disabled service.", True)
 def service_list(c: Context, as_json: bool) -> None:
     """List services."""
     with c.repo() as repo:
-        rows = [_service_row(s) for s in repo.list_services()]
+        rows = [service_row(s) for s in repo.list_services()]
     if not as_json:
         for row in rows:
             row["allow"] = ",".join(row["allow"])
@@ -121,7 +146,7 @@ def service_list(c: Context, as_json: bool) -> None:
 def service_show(c: Context, service_id: str, as_json: bool) -> None:
     """Show one service."""
     with c.repo() as repo:
-        row = _service_row(repo.get_service(service_id))
+        row = service_row(repo.get_service(service_id))
     if as_json:
         click.echo(json.dumps(row, ensure_ascii=False, indent=2))
         return

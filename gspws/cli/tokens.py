@@ -15,8 +15,7 @@ from gspws.core.otp import TotpParams
 from gspws.core.pin import MAX_LENGTH, MIN_LENGTH, hash_pin, valid_pin
 from gspws.store import pool
 from gspws.store.models import Token, TokenStatus, TokenType
-from gspws.store.repo import StoreError
-from gspws.tokenfiles import read_token_file
+from gspws.tokenfiles import pskc_key, read_token_file
 
 
 @main.group()
@@ -137,9 +136,7 @@ def _token_row(t: Token) -> dict:
 def token_unlock(c: Context, serial: str) -> None:
     """Unlock a token locked by failed codes (also clears its failure count)."""
     with c.repo() as repo:
-        row = repo.get_token(serial)
-        if not repo.unlock([row.id]):
-            raise StoreError(f"token {serial} is {row.status.value}, not locked: nothing to unlock")
+        repo.unlock_serial(serial)
     click.echo(f"token {serial} unlocked")
 
 
@@ -149,7 +146,7 @@ def token_unlock(c: Context, serial: str) -> None:
 def token_disable(c: Context, serial: str) -> None:
     """Disable a token: its codes are no longer accepted."""
     with c.repo() as repo:
-        repo.get_token(serial).status = TokenStatus.DISABLED
+        repo.disable_serial(serial)
     click.echo(f"token {serial} disabled")
 
 
@@ -162,12 +159,9 @@ def _hex_key(_ctx, _param, value: str | None) -> bytes | None:
     if value == "-":
         value = click.prompt("PSKC key (hex)", hide_input=True)
     try:
-        key = bytes.fromhex(value.replace(" ", ""))
-    except ValueError:
-        raise click.BadParameter("not hex") from None
-    if len(key) not in (16, 24, 32):
-        raise click.BadParameter(f"{len(key) * 8} bits: an AES key has 128, 192 or 256")
-    return key
+        return pskc_key(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 @token.command("import")
@@ -282,7 +276,7 @@ def token_found(c: Context, serial: str) -> None:
 def token_pin(c: Context, serial: str, clear: bool) -> None:
     """Set SERIAL's static PIN (typed before the code in OTP.asmx Auth), asked twice, hidden;
     or --clear it. Only its argon2id hash is stored."""
-    pin_hash = None
+    pin_hash = value = None
     if not clear:
         with c.store.reading() as repo:
             repo.get_token(serial)  # an unknown serial is said before the PIN is asked
@@ -294,4 +288,6 @@ def token_pin(c: Context, serial: str, clear: bool) -> None:
         pin_hash = hash_pin(value)
     with c.repo() as repo:
         pool.set_pin(repo, serial, pin_hash)
+        # an OCRA suite's PIN input (P) needs the PIN's digest itself (gspws.store.challenges)
+        repo.set_ocra_pin(serial, None if clear else value)
     click.echo(f"token {serial}: PIN {'cleared' if clear else 'set'}")

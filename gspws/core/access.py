@@ -8,7 +8,7 @@ trusted proxy forwarded a malformed ``X-Forwarded-For``.
 
 import ipaddress
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from gspws.core import codes
@@ -49,6 +49,13 @@ FUNCTIONS = TOTP_FUNCTIONS + MOBILE_OTP_FUNCTIONS + OTP_FUNCTIONS
 
 def valid_service_id(service_id: str) -> bool:
     return SERVICE_ID_FORMAT.fullmatch(service_id) is not None
+
+
+def network_list(values: Iterable[str]) -> list[str]:
+    """Allowed client networks as stored: each an IPv4 or IPv6 CIDR (host bits dropped, e.g.
+    ``10.1.2.3/24`` → ``10.1.2.0/24``; a bare address is a /32 or /128), duplicates dropped.
+    ValueError (its message names the bad one) otherwise. The CLI and the console both use it."""
+    return list(dict.fromkeys(str(ipaddress.ip_network(v.strip(), strict=False)) for v in values))
 
 
 @dataclass(frozen=True)

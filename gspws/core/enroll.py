@@ -76,6 +76,8 @@ class Problem(str, enum.Enum):
     BAD_PERIOD = "bad_period"
     TOO_MANY_DEVICES = "too_many_devices"
     LINK_INVALID = "link_invalid"
+    #: Not a refusal: the first code showed the device's clock more than CLOCK_WARNING off.
+    CLOCK_OFF = "clock_off"
 
 
 _RETURN_CODES = {
@@ -109,6 +111,7 @@ class Outcome(Generic[T]):
     code: ReturnCode
     value: T | None = None
     problem: Problem | None = None
+    warning: Problem | None = None  # done, but the person should know (Problem.CLOCK_OFF)
 
     @property
     def ok(self) -> bool:
@@ -128,6 +131,9 @@ class Device:
     phone: str | None
     period: int
     locked: bool
+    #: How far the device's clock is off, as measured by its codes (``tokens.drift`` steps).
+    drift_seconds: int = 0
+    hardware: bool = False  # imported (gspws token import), not bound on this page
 
 
 @dataclass(frozen=True)
@@ -200,7 +206,7 @@ class EnrollRepository(VerifyRepository, Protocol):
         expires_at: float,
     ) -> PendingToken: ...
     def drop_pending(self, account_id: int) -> None: ...
-    def activate(self, token_id: int, step: int, now: float) -> bool: ...
+    def activate(self, token_id: int, step: int, now: float, drift: int = 0) -> bool: ...
     def fail_pending(self, token_id: int, threshold: int) -> None: ...
     def disable_token(self, token_id: int) -> None: ...
     def add_link(self, account_id: int, token_hash: str, expires_at: float) -> None: ...
@@ -220,6 +226,23 @@ class EnrollPolicy(Policy):
     invite_ttl: int
     issuer: str
     link_prefix: str  # the public URL of the link page; the link's token is appended
+
+
+#: Seconds a device's clock may be off before the binding page warns (seed 002: 3 minutes).
+CLOCK_WARNING = 180
+
+
+def first_code_step(
+    params: TotpParams, code: str, now: float, policy: Policy
+) -> tuple[int | None, int]:
+    """The step of a new device's first code and the drift it shows: in the normal window,
+    drift 0; else anywhere in the sync window (the person has just scanned the secret, so the
+    code is theirs, from a phone whose clock is off), the offset becomes the token's drift."""
+    step = matching_step(params, code, now, policy.window)
+    if step is not None or policy.sync_window <= 0:
+        return step, 0
+    step = matching_step(params, code, now, policy.sync_window)
+    return step, (step - params.step_at(now)) if step is not None else 0
 
 
 def link_hash(token: str) -> str:
@@ -295,9 +318,10 @@ class Enrollment(AuditedCalls[EnrollRepository]):
                 return Outcome.refused(Problem.NO_PENDING)
             if self._over_account_limit(caller, holder.name):
                 return Outcome.refused(Problem.WRONG_CODE)
-            step = matching_step(pending.params, code or "", now, self._policy.window)
-            if step is not None and repo.activate(pending.id, step, now):
-                return Outcome(codes.OK, pending.serial)
+            step, drift = first_code_step(pending.params, code or "", now, self._policy)
+            if step is not None and repo.activate(pending.id, step, now, drift):
+                off = abs(drift) * pending.params.period > CLOCK_WARNING
+                return Outcome(codes.OK, pending.serial, warning=Problem.CLOCK_OFF if off else None)
             repo.fail_pending(pending.id, self._policy.lockout_threshold)
             return Outcome.refused(Problem.WRONG_CODE)
 

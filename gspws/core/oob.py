@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from gspws.core import codes, names
 from gspws.core.codes import ReturnCode
 from gspws.core.enroll import Person
+from gspws.core.oob_text import fill
 from gspws.core.verify import AuditedCalls, Caller, Calling, VerifyRepository
 
 LOGIN = "login"
@@ -68,6 +69,8 @@ class OobPolicy:
     resend: int
     daily: int
     message: str  # what SendOTPCode answers in Message: "code" or "masked"
+    text: str  # the SMS or e-mail text, a checked template (gspws.core.oob_text)
+    subject: str  # the e-mail subject, a checked template
 
 
 @dataclass(frozen=True)
@@ -133,14 +136,6 @@ class OobRepository(VerifyRepository, Protocol):
     def verify_destination(self, account_id: int, channel: str, destination: str) -> None: ...
 
 
-def message_text(code: str, ttl: int) -> str:
-    """The SMS or e-mail text: zh-TW, naming the validity as Hua Nan's page does."""
-    return f"您的驗證碼為 {code}，{max(1, ttl // 60)} 分鐘內有效。請勿將驗證碼告知他人。"
-
-
-SUBJECT = "驗證碼 (verification code)"
-
-
 class CodeHasher:
     """Keyed HMAC-SHA256 of codes: the key (from the store's key, gspws.store.oob.code_key)
     never reaches the database, so a copy of it cannot test the 10⁶ candidates offline."""
@@ -194,17 +189,39 @@ class OutOfBandCodes(AuditedCalls[OobRepository]):
         )
 
     def verify_code(self, caller: Caller, account: str | None, code: str | None) -> ReturnCode:
+        """With a separate ``reading`` unit (SQLite), the pending code is read before the writing
+        transaction, which holds the database's write lock, as TotpVerifier reads tokens; either
+        way the conditional UPDATE in ``use_code`` keeps a code single-use however stale the
+        read is when it runs."""
         name = names.lookup(account)
+        read: tuple[Destinations | None, PendingCode | None] | None = None
+
+        def read_pending(repo: OobRepository) -> tuple[Destinations | None, PendingCode | None]:
+            found = repo.destinations(name) if name else None
+            return found, (repo.pending_code(found.account_id, LOGIN) if found else None)
+
+        def prepare() -> None:
+            nonlocal read
+            assert self._reading is not None  # (only given as ``prepare`` when there is one)
+            with self._reading() as repo:
+                read = read_pending(repo)
 
         def decide(repo: OobRepository, now: float) -> ReturnCode:
-            found = repo.destinations(name) if name else None
+            found, pending = read if read is not None else read_pending(repo)
             if name is None or found is None:
                 return codes.NO_ACTIVE_TOKEN
             if self._over_account_limit(caller, name):
                 return codes.REJECTED
-            return self.check(repo, found.account_id, LOGIN, code, now)
+            return self.judge(repo, pending, code, now)
 
-        return self._audited(caller, account, decide, code_of=_same, wrap=_same)
+        return self._audited(
+            caller,
+            account,
+            decide,
+            code_of=_same,
+            wrap=_same,
+            prepare=prepare if self._reading else None,
+        )
 
     def destinations_of(
         self, caller: Caller, account: str | None
@@ -292,8 +309,8 @@ class OutOfBandCodes(AuditedCalls[OobRepository]):
         message = Message(
             channel,
             destination,
-            SUBJECT if channel == EMAIL else None,
-            message_text(code, self.oob.ttl),
+            fill(self.oob.subject, code, self.oob.ttl) if channel == EMAIL else None,
+            fill(self.oob.text, code, self.oob.ttl),
             expires_at,
         )
         repo.issue_code(
@@ -307,7 +324,13 @@ class OutOfBandCodes(AuditedCalls[OobRepository]):
     ) -> ReturnCode:
         """0 once for the newest code of ``purpose``; 9999 wrong, expired, used or spent;
         3001 when none was sent."""
-        pending = repo.pending_code(account_id, purpose)
+        return self.judge(repo, repo.pending_code(account_id, purpose), code, now)
+
+    def judge(
+        self, repo: OobRepository, pending: PendingCode | None, code: str | None, now: float
+    ) -> ReturnCode:
+        """What :meth:`check` answers for ``pending`` as read (perhaps before this transaction:
+        ``use_code`` decides again, in one conditional UPDATE)."""
         if pending is None:
             return codes.NO_ACTIVE_TOKEN
         if pending.used or pending.expires_at <= now or pending.attempts >= self.oob.attempts:

@@ -1,7 +1,7 @@
 """OTP.asmx's code operations (seed 003, FTsafe's ``auth``/``authToken``/``sync``/``syncToken``):
 a code of any usable TOTP or HOTP token, app or hardware, by account or by serial.
 
-They are :class:`~gspws.core.verify.CodeChecks`, as VerifyTOTPCode is: the same access decision,
+They are :class:`~gspws.core.codecheck.CodeChecks`, as VerifyTOTPCode is: the same access decision,
 account rate limit, lockout (a failure counts against every usable token of the account, or the
 one token named by serial), single use by one conditional UPDATE, and audit row. What they add:
 
@@ -22,6 +22,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from gspws.core import codes, names
+from gspws.core.codecheck import CodeChecks
 from gspws.core.codes import ReturnCode
 from gspws.core.hotp import HOTP, consecutive
 from gspws.core.otp import match_in
@@ -29,7 +30,6 @@ from gspws.core.pin import pin_matches
 from gspws.core.verify import (
     Attempt,
     Caller,
-    CodeChecks,
     Policy,
     TokenState,
     VerifyRepository,
@@ -111,7 +111,7 @@ class TokenAuth(CodeChecks[TokenAuthRepository]):
             if not all(t.in_use for t in tokens):
                 return None, codes.REJECTED
             attempt = plan(tokens, typed, now, self._policy)
-            if attempt is None or attempt.candidates or self._policy.sync_window <= 0:
+            if attempt is None or attempt.candidates:
                 return attempt, codes.REJECTED
             return attempt, (
                 codes.NEEDS_SYNC if needs_sync(tokens, typed, now, self._policy) else codes.REJECTED

@@ -1,4 +1,6 @@
-"""VerifyTOTPCode as a use case: access → account → tokens → outcome, audited in one transaction.
+"""What every use case shares (:class:`AuditedCalls`: access → work → outcome, audited in one
+transaction) and the code rules of VerifyTOTPCode and OTP.asmx (windows, single use, lockout;
+the operations themselves are in gspws.core.codecheck and gspws.core.tokenauth).
 
 Lockout is per account: a failed code counts against every usable token of the account, a
 success clears them all. A token that reaches the threshold is ``locked`` and answers 9999 until
@@ -12,7 +14,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
-from gspws.core import codes, names
+from gspws.core import codes
 from gspws.core.access import FUNCTIONS, IPAddress, ServiceProfile, authorize
 from gspws.core.clock import Clock
 from gspws.core.codes import ReturnCode
@@ -211,12 +213,14 @@ class AuditedCalls(Generic[R]):
         wrap: Callable[[ReturnCode], T],
         prepare: Callable[[], None] | None = None,
         audited: Callable[[], bool] = lambda: False,
+        prepare_at: Callable[[float], None] | None = None,
     ) -> T:
         """``decide(repo, now)`` for an admitted caller, else ``wrap(refusal)``; audited, unless
         ``audited()`` says the decision wrote its audit row itself (VerifyRepository.settle).
 
         ``prepare()``, when given, runs for an admitted caller before the transaction: reads
-        that need no lock (on SQLite the transaction holds the database's write lock)."""
+        that need no lock (on SQLite the transaction holds the database's write lock);
+        ``prepare_at(now)`` likewise, for work that needs the call's instant (judging a code)."""
         started = time.perf_counter()
         now = self._clock()
         try:
@@ -227,6 +231,8 @@ class AuditedCalls(Generic[R]):
                 return wrap(refused)
             if prepare is not None and not refused:
                 prepare()
+            if prepare_at is not None and not refused:
+                prepare_at(now)
             with self._unit_of_work() as repo:
                 result = wrap(refused) if refused else decide(repo, now)
                 elapsed_ms = (time.perf_counter() - started) * 1000
@@ -274,101 +280,6 @@ class AuditedCalls(Generic[R]):
             "account over its rate limit (%s, service %s)", caller.operation, caller.service_id
         )
         return True
-
-
-Judge = Callable[[list[TokenState], float], tuple[Attempt | None, ReturnCode]]
-"""What a code does to the tokens read, now: the attempt to settle (None: nothing usable), and
-the code answered when no token accepts it (9999, or 13 where the code needs sync)."""
-
-
-class CodeChecks(AuditedCalls[R]):
-    """The operations that check a one-time code against stored tokens (VerifyTOTPCode, and
-    OTP.asmx's Auth, AuthToken, Sync, SyncToken in gspws.core.tokenauth): one shape, so lockout,
-    the account rate limit, single use and the audit row are the same for all of them."""
-
-    def _check_code(
-        self,
-        caller: Calling,
-        audited_as: str | None,
-        read: Callable[[R], list[TokenState]],
-        judge: Judge,
-        limit: Callable[[list[TokenState]], str | None],
-        before: Callable[[list[TokenState]], None] | None = None,
-    ) -> ReturnCode:
-        """``read(repo)`` the tokens, ``judge`` the code, settle the attempt and audit it (as
-        ``audited_as``) in one go (see VerifyRepository.settle). 3001 when nothing is read; 9999
-        unchecked when the account ``limit(tokens)`` names is over its rate limit.
-
-        With a separate ``reading`` unit (SQLite), or ``before`` (slow work such as PIN hashes,
-        kept out of the writing transaction), tokens are read before the writing transaction,
-        which on SQLite holds the database's write lock; elsewhere (PostgreSQL locks rows, not
-        the database) one transaction does both. Either way the conditional updates keep a code
-        single-use however stale the read is when they run."""
-        started = time.perf_counter()
-        read_first: list[TokenState] | None = None
-        written = False
-
-        def prepare() -> None:
-            nonlocal read_first
-            with (self._reading or self._unit_of_work)() as repo:
-                read_first = read(repo)
-            if before is not None:
-                before(read_first)
-
-        def decide(repo: R, now: float) -> ReturnCode:
-            nonlocal written
-            tokens = read_first if read_first is not None else read(repo)
-            if not tokens:
-                return codes.NO_ACTIVE_TOKEN
-            key = limit(tokens)
-            if key is not None and self._over_account_limit(caller, key):
-                return codes.REJECTED
-            attempt, rejected = judge(tokens, now)
-            if attempt is None:
-                return codes.REJECTED
-            entry = AuditEntry(
-                caller,
-                audited_as,
-                now,
-                (time.perf_counter() - started) * 1000,
-                accepted=codes.OK,
-                rejected=rejected,
-            )
-            settled = repo.settle(attempt, entry)
-            written = settled.audited
-            return codes.OK if settled.accepted is not None else rejected
-
-        return self._audited(
-            caller,
-            audited_as,
-            decide,
-            code_of=_same,
-            wrap=_same,
-            prepare=prepare if self._reading or before else None,
-            audited=lambda: written,
-        )
-
-
-class TotpVerifier(CodeChecks[VerifyRepository]):
-    def verify(self, caller: Caller, account: str | None, code: str | None) -> ReturnCode:
-        """Any time-based token of the account (app or hardware), in its drift-centred window;
-        a code needing sync is only 9999 here (VerifyTOTPCode's contract has no 13)."""
-        name = names.lookup(account)  # None: no account can be called that (3001)
-
-        def judge(tokens: list[TokenState], now: float) -> tuple[Attempt | None, ReturnCode]:
-            return plan(tokens, code, now, self._policy), codes.REJECTED
-
-        return self._check_code(
-            caller,
-            account,
-            read=lambda repo: repo.verifiable_tokens(name) if name else [],
-            judge=judge,
-            limit=lambda tokens: name,
-        )
-
-
-def _same(outcome: ReturnCode) -> ReturnCode:
-    return outcome
 
 
 def accept_code(

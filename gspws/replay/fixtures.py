@@ -13,7 +13,11 @@ and a recorded TOTP code only verifies at the time it was recorded. The fixtures
                     "tokens": [{"secret": "JBSWY3DPEHPK3PXP…", "algorithm": "SHA1", "digits": 6,
                                 "period": 30, "status": "active", "last_step": null,
                                 "failures": 0, "serial": "TOTP0000000001",
-                                "unreadable": false}]}]
+                                "unreadable": false}],
+                    "mobile": "0912345678", "mobile_verified": true,
+                    "email": "zoe@example.org", "email_verified": false,
+                    "otp_codes": [{"code": "246810", "purpose": "login", "channel": "sms",
+                                   "age": 120, "ttl": 300, "attempts": 0}]}]
     }
 
 ``at`` (ISO-8601) is the instant the first exchange is replayed at; later exchanges keep their
@@ -21,11 +25,19 @@ recorded distance from it. Without ``at``, recordings replay at the very instant
 ``unreadable: true`` stores the token's secret encrypted under a key the server does not have (as
 after a lost key), so verifying it fails inside the server: that is how a 3000 is replayed.
 
+MobileOTP.asmx: an account's ``mobile`` and ``email`` (verified unless ``*_verified`` is false),
+and ``otp_codes`` pending when the replay starts, so that a recorded VerifyOTPCode can be
+answered as it was: each was sent ``age`` seconds before the first exchange (``at``, or the
+moment the store is seeded when there is none) and lives ``ttl`` seconds; its ``channel`` and
+destination are the account's verified mobile number, else its e-mail address, unless given.
+The code is stored as the server stores codes (a keyed hash), never in clear.
+
 JSON, because it needs no dependency and every agency's tooling writes it.
 """
 
 import ipaddress
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,10 +47,12 @@ from typing import Any
 from cryptography.fernet import Fernet
 
 from gspws.config import OPTIONS, ConfigError, Settings
-from gspws.core import otp
+from gspws.core import names, oob, otp
 from gspws.core.access import FUNCTIONS, valid_service_id
+from gspws.core.oob import CodeHasher, Destinations
 from gspws.store import migrate
-from gspws.store.models import TokenStatus
+from gspws.store.models import OtpCode, TokenStatus
+from gspws.store.oob import code_key
 from gspws.store.repo import Repository, Store, StoreError
 from gspws.store.secrets import SecretBox
 
@@ -60,7 +74,25 @@ _SERVICE = {
     "suspended": list,
     "enabled": bool,
 }
-_ACCOUNT = {"account": str, "tokens": list}
+_ACCOUNT = {
+    "account": str,
+    "tokens": list,
+    "mobile": str,
+    "mobile_verified": bool,
+    "email": str,
+    "email_verified": bool,
+    "otp_codes": list,
+}
+_CODE = {
+    "code": str,
+    "purpose": str,
+    "channel": str,
+    "destination": str,
+    "age": int,
+    "ttl": int,
+    "attempts": int,
+}
+_PURPOSES = (oob.LOGIN, oob.VERIFY_MOBILE, oob.VERIFY_EMAIL)
 _TOKEN = {
     "secret": str,
     "algorithm": str,
@@ -164,9 +196,48 @@ def _service(value: Any, where: str) -> dict:
 
 
 def _account(value: Any, where: str) -> dict:
-    account = {"tokens": [], **_fields(value, where, _ACCOUNT, required=("account",))}
+    account = {
+        "tokens": [],
+        "otp_codes": [],
+        "mobile_verified": True,
+        "email_verified": True,
+        **_fields(value, where, _ACCOUNT, required=("account",)),
+    }
     account["tokens"] = [_token(t, f"{where}.tokens[{i}]") for i, t in enumerate(account["tokens"])]
+    try:
+        if "mobile" in account:
+            account["mobile"] = oob.mobile_number(account["mobile"])
+        if "email" in account:
+            account["email"] = names.email_address(account["email"])
+    except ValueError as exc:
+        raise FixturesError(f"{where}: {exc}") from None
+    account["otp_codes"] = [
+        _code(c, f"{where}.otp_codes[{i}]", account) for i, c in enumerate(account["otp_codes"])
+    ]
     return account
+
+
+def _code(value: Any, where: str, account: dict) -> dict:
+    code: dict[str, Any] = {"purpose": oob.LOGIN, "age": 0, "ttl": 300, "attempts": 0}
+    code |= _fields(value, where, _CODE, required=("code",))
+    if not (code["code"].isascii() and code["code"].isdigit() and len(code["code"]) == 6):
+        raise FixturesError(f"{where}.code: a code is 6 digits")
+    if code["purpose"] not in _PURPOSES:
+        raise FixturesError(f"{where}.purpose: one of {', '.join(_PURPOSES)}")
+    found = Destinations(
+        0,
+        account.get("mobile"),
+        account["mobile_verified"],
+        account.get("email"),
+        account["email_verified"],
+    ).verified(code.get("channel"))
+    if "destination" not in code and found is None:
+        raise FixturesError(f"{where}: the account has no verified destination for it")
+    code.setdefault("channel", found[0] if found else oob.SMS)
+    code.setdefault("destination", found[1] if found else "")
+    if code["channel"] not in oob.CHANNELS:
+        raise FixturesError(f"{where}.channel: one of {', '.join(oob.CHANNELS)}")
+    return code
 
 
 def _token(value: Any, where: str) -> dict:
@@ -208,9 +279,13 @@ def build(fixtures: Fixtures, home: Path) -> tuple[Settings, Store]:
     return settings, store
 
 
-def populate(store: Store, fixtures: Fixtures) -> None:
-    """Add the fixtures' services, accounts and tokens to ``store``, in one transaction."""
+def populate(store: Store, fixtures: Fixtures, now: float | None = None) -> None:
+    """Add the fixtures' services, accounts, tokens and pending codes to ``store``, in one
+    transaction. Codes are sent relative to ``now`` (a live server's clock: ``gspws db seed``),
+    else to the fixtures' ``at``, else to the system clock."""
     locked_at = datetime.fromtimestamp(fixtures.at, UTC) if fixtures.at else None
+    start = now if now is not None else fixtures.at if fixtures.at else time.time()
+    hasher = CodeHasher(code_key(store.secrets.encryption_key))
     try:
         with store.unit() as repo:
             for service in fixtures.services:
@@ -219,8 +294,35 @@ def populate(store: Store, fixtures: Fixtures) -> None:
                 row = repo.add_account(account["account"])
                 for token in account["tokens"]:
                     _add_token(repo, row, token, locked_at)
+                _add_destinations(repo, row, account)
+                for code in account["otp_codes"]:
+                    _add_code(repo, row, code, hasher, start)
     except StoreError as exc:
         raise FixturesError(str(exc)) from None
+
+
+def _add_destinations(repo: Repository, row, account: dict) -> None:
+    mobile, email = account.get("mobile"), account.get("email")
+    row.mobile, row.mobile_verified = mobile, bool(mobile) and account["mobile_verified"]
+    row.email, row.email_verified = email, bool(email) and account["email_verified"]
+
+
+def _add_code(repo: Repository, row, code: dict, hasher: CodeHasher, start: float) -> None:
+    """A pending code as SendOTPCode stores it (its message is not queued: it was sent)."""
+    repo.session.flush()  # the account's id
+    sent = start - code["age"]
+    repo.session.add(
+        OtpCode(
+            account_id=row.id,
+            purpose=code["purpose"],
+            channel=code["channel"],
+            destination=code["destination"],
+            code_hash=hasher(code["code"]),
+            created_at=datetime.fromtimestamp(sent, UTC),
+            expires_at=datetime.fromtimestamp(sent + code["ttl"], UTC),
+            attempts=code["attempts"],
+        )
+    )
 
 
 def _add_service(repo: Repository, service: dict) -> None:

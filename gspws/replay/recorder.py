@@ -1,9 +1,9 @@
 """``gspws serve --record DIR``: a WSGI middleware writing each SOAP call to DIR for replay.
 
-It records POSTs to the TOTP endpoint's paths (SOAP calls), nothing else: the WSDL and help pages
-are not exchanges a caller's logic depends on (and embed the server's own address), and the
-citizens' web pages are not SOAP. The caller receives exactly
-what the app answers; a recording that cannot be written is logged, never turned into an error.
+It records POSTs to the asmx endpoints' paths (TOTP.asmx, MobileOTP.asmx: SOAP calls), nothing
+else: the WSDL and help pages are not exchanges a caller's logic depends on (and embed the server's
+own address), and the citizens' web pages are not SOAP. The caller receives exactly what the app
+answers; a recording that cannot be written is logged, never turned into an error.
 
 The body is read here once and handed to the app from memory, bounded like the app bounds it
 (``GSPWS_MAX_REQUEST_BYTES``). A body whose Content-Length is over the limit is not read at all,
@@ -12,9 +12,11 @@ need never send); without a Content-Length, at most the limit plus one byte is r
 marked ``"body_truncated": true`` and keeps its Content-Length; replayed, it is still over the
 limit and still refused.
 
-Answers that hand out credentials (a new token's otpauth URI and QR image, a binding link) are
-recorded with those values replaced by :data:`gspws.replay.redact.MARKER`, unless the operator
-asked to keep them (``--record-secrets``); the caller always receives them unchanged.
+Answers that hand out credentials (a new token's otpauth URI and QR image, a binding link, the
+code SendOTPCode answers) are recorded with those values replaced by
+:data:`gspws.replay.redact.MARKER`, and so is the code of a VerifyOTPCode that was not accepted
+(it may still be live), unless the operator asked to keep them (``--record-secrets``); the
+caller always receives them unchanged.
 """
 
 import io
@@ -112,17 +114,19 @@ class Recorder:
         truncated: bool,
     ) -> None:
         version = CONTENT_TYPES.get(request.mimetype)  # as the server chose it
+        code = soapxml.return_code(soapxml.parse(response.body, response.charset))
         record = {
             "time": recording.iso_time(received),
             "client": client,
             "soap_version": version.name if version else None,
             "operation": soapxml.operation(soapxml.parse(request.body, request.charset)),
             "status": response.status,
-            "code": soapxml.return_code(soapxml.parse(response.body, response.charset)),
+            "code": code,
             "body_truncated": truncated,
         }
         if not self._keep_secrets:
             response = redact.response(response)
+            request = redact.request(request, code)
         name = recording.exchange_name(received, os.getpid(), next(self._numbers))
         recording.write(self._directory, name, request, response, record)
 

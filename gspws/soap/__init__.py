@@ -6,7 +6,7 @@ Shared by every asmx service (TOTP.asmx now; MobileOTP.asmx and OTP.asmx to come
 (ASP.NET's bytes), ``wsdl`` (the committed contract served with its address), ``contract`` and
 ``help`` (help pages read from that WSDL and the service's docstrings). Per service: its spyne
 definitions (``service``: operations, models, ``DEFINITIONS``), its committed WSDL, and the
-endpoint that routes its paths (``app``); ``fastpath`` is TOTP's VerifyTOTPCode alone. The
+endpoint that routes its paths (``app``); ``fastpath`` answers the plain calls every login makes. The
 caller's address and URL come resolved from the edge (gspws.proxies).
 """
 

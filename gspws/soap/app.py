@@ -17,18 +17,20 @@ from spyne import Application
 from spyne.server.wsgi import WsgiApplication
 from werkzeug.http import parse_options_header
 
+from gspws.core import codes
+from gspws.core.codecheck import TotpVerifier
+from gspws.core.codes import RETURN_CODES
 from gspws.core.enroll import Enrollment
 from gspws.core.oob import OutOfBandCodes
-from gspws.core.verify import TotpVerifier
 from gspws.page_headers import PAGE_HEADERS
 from gspws.proxies import origin_of
 from gspws.soap import shape
 from gspws.soap.charset import UndecodableBody, to_utf8
 from gspws.soap.envelope import ENVELOPE_KEY, Envelope
-from gspws.soap.fastpath import VerifyFastPath
+from gspws.soap.fastpath import FastPath, totp_operations
 from gspws.soap.help import HelpPages
-from gspws.soap.mobileotp import MOBILE_OTP, MobileOTPService
-from gspws.soap.otp import OTP, OTP_OPERATIONS
+from gspws.soap.mobileotp import MOBILE_OTP, MobileOTPService, mobile_otp_operations
+from gspws.soap.otp import OTP, OTP_OPERATIONS, token_operations
 from gspws.soap.protocol import SERVER_FAULT_REASON, AspNetSoap11, AspNetSoap12
 from gspws.soap.service import DEFINITIONS, SERVICE_NAME, TOTPService
 from gspws.soap.wsdl import WsdlDocument, load_wsdl
@@ -77,7 +79,7 @@ class AsmxEndpoint:
         max_request_bytes: int,
         wsdl: WsdlDocument,
         help_pages: HelpPages,
-        fast_path: VerifyFastPath | None = None,
+        fast_path: FastPath | None = None,
     ) -> None:
         self._paths = paths
         self._fast = fast_path
@@ -227,12 +229,15 @@ def totp_endpoint(
         max_request_bytes,
         wsdl,
         help_pages or HelpPages(wsdl=wsdl, definitions=DEFINITIONS),
-        VerifyFastPath(verifier) if fast_path else None,
+        FastPath(totp_operations(verifier)) if fast_path else None,
     )
 
 
-def mobile_otp_endpoint(oob: OutOfBandCodes, max_request_bytes: int) -> AsmxEndpoint:
-    """``/gsp2ws/MobileOTP.asmx`` (gspws.soap.mobileotp)."""
+def mobile_otp_endpoint(
+    oob: OutOfBandCodes, max_request_bytes: int, fast_path: bool = True
+) -> AsmxEndpoint:
+    """``/gsp2ws/MobileOTP.asmx`` (gspws.soap.mobileotp); ``fast_path=False`` sends every call
+    through spyne (see gspws.soap.fastpath)."""
     wsdl = load_wsdl(MOBILE_OTP.wsdl_path())
     return AsmxEndpoint(
         MobileOTPService,
@@ -242,12 +247,14 @@ def mobile_otp_endpoint(oob: OutOfBandCodes, max_request_bytes: int) -> AsmxEndp
         max_request_bytes,
         wsdl,
         HelpPages(wsdl=wsdl, definitions=MOBILE_OTP.definitions),
+        FastPath(mobile_otp_operations(oob)) if fast_path else None,
     )
 
 
-def otp_endpoint(context: dict, max_request_bytes: int) -> AsmxEndpoint:
+def otp_endpoint(context: dict, max_request_bytes: int, fast_path: bool = True) -> AsmxEndpoint:
     """``/gsp2ws/OTP.asmx`` (gspws.soap.otp): the classes of OTP_OPERATIONS, their use cases in
-    ``context`` (``tokens``: gspws.core.tokenauth.TokenAuth, and those the other classes use)."""
+    ``context`` (``tokens``: gspws.core.tokenauth.TokenAuth, and those the other classes use);
+    ``fast_path=False`` sends every call through spyne (see gspws.soap.fastpath)."""
     wsdl = load_wsdl(OTP.wsdl_path())
     return AsmxEndpoint(
         OTP_OPERATIONS,
@@ -256,7 +263,13 @@ def otp_endpoint(context: dict, max_request_bytes: int) -> AsmxEndpoint:
         context,
         max_request_bytes,
         wsdl,
-        HelpPages(wsdl=wsdl, definitions=OTP.definitions),
+        # its pages list the contract's codes and OTP.asmx's own: 13 (需要同步), 12 (pending)
+        HelpPages(
+            RETURN_CODES + (codes.NEEDS_SYNC, codes.ASSERTION_PENDING),
+            wsdl=wsdl,
+            definitions=OTP.definitions,
+        ),
+        FastPath(token_operations(context["tokens"])) if fast_path else None,
     )
 
 

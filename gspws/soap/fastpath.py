@@ -1,12 +1,15 @@
-"""VerifyTOTPCode without spyne's pipeline: the call every login makes.
+"""The calls every login makes, without spyne's pipeline: TOTP.asmx's VerifyTOTPCode,
+MobileOTP.asmx's SendOTPCode, SendOTPCodeTo and VerifyOTPCode (gspws.soap.mobileotp), and
+OTP.asmx's Auth, AuthToken, Sync and SyncToken (gspws.soap.otp).
 
 For each request spyne builds a method context, fires events, deserialises into model objects
 and serialises the answer into a tree that is then written out again; for VerifyTOTPCode that
 was about a third of a call's CPU time. This path takes the envelope the endpoint has read and
 checked (gspws.soap.envelope), reads the plain shape every known caller sends (an optional
-Header holding only ``ServiceHeader/ServiceID``, a Body holding only ``VerifyTOTPCode`` with
-``account`` and ``TOTPCode`` as plain text), asks the same core, and answers with the bytes of
-the one writer (gspws.soap.protocol.verify_result), made once per return code.
+Header holding only ``ServiceHeader/ServiceID``, a Body holding only one of the endpoint's
+:class:`PlainOperation` elements with its parameters as plain text), asks the same core, and
+answers with the bytes of the one writer (gspws.soap.protocol.result_bytes; made once per return
+code where the answer depends on nothing else).
 
 Anything else (another operation; attributes such as ``xsi:nil``, except SOAP's own on the
 header block; empty, nested or extra elements; a refused envelope) is left to spyne:
@@ -17,8 +20,11 @@ the whole request corpus with the same bytes.
 
 import logging
 import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
-from gspws.core.verify import VERIFY_FUNCTION, TotpVerifier
+from gspws.core.codecheck import TotpVerifier
+from gspws.core.verify import VERIFY_FUNCTION, Caller
 from gspws.soap.envelope import Envelope, elements
 from gspws.soap.protocol import verify_result
 from gspws.soap.service import caller
@@ -27,26 +33,55 @@ from gspws.soap.shape import TNS, SoapVersion
 log = logging.getLogger(__name__)
 
 _SERVICE_HEADER, _SERVICE_ID = f"{{{TNS}}}ServiceHeader", f"{{{TNS}}}ServiceID"
-_OPERATION = f"{{{TNS}}}{VERIFY_FUNCTION}"
-_PARAMETERS = {f"{{{TNS}}}account": "account", f"{{{TNS}}}TOTPCode": "code"}
+
+Answer = Callable[[SoapVersion, Caller, dict[str, str]], bytes]
+
+
+@dataclass(frozen=True)
+class PlainOperation:
+    """An operation this path reads: its parameters (element name → keyword), and what answers
+    them (the answer's bytes, from the version, the caller and the values given)."""
+
+    parameters: Mapping[str, str]
+    answer: Answer
+
+
+def totp_operations(verifier: TotpVerifier) -> dict[str, PlainOperation]:
+    """TOTP.asmx's: VerifyTOTPCode."""
+
+    def verify(version: SoapVersion, who: Caller, values: dict[str, str]) -> bytes:
+        return verify_result(
+            version, verifier.verify(who, values.get("account"), values.get("code"))
+        )
+
+    return {VERIFY_FUNCTION: PlainOperation({"account": "account", "TOTPCode": "code"}, verify)}
 
 
 class _NotPlain(Exception):
     """The request is not the plain shape this path reads; spyne takes it."""
 
 
-class VerifyFastPath:
-    def __init__(self, verifier: TotpVerifier) -> None:
-        self._verifier = verifier
+class FastPath:
+    def __init__(self, operations: Mapping[str, PlainOperation]) -> None:
+        """``operations`` by name (an element of the contract's namespace)."""
+        self._operations = {
+            f"{{{TNS}}}{name}": (
+                name,
+                {f"{{{TNS}}}{field}": key for field, key in operation.parameters.items()},
+                operation.answer,
+            )
+            for name, operation in operations.items()
+        }
 
     def answer(self, version: SoapVersion, envelope: Envelope, environ: dict) -> bytes | None:
-        """The response body for a plain VerifyTOTPCode call, else None (not handled here)."""
+        """The response body for a plain call of one of the operations, else None (not handled
+        here)."""
         if envelope.fault is not None:
             return None
         try:
-            service_id, values = _read(version, envelope.root)
+            service_id, operation, values = self._read(version, envelope.root)
         except _NotPlain as exc:
-            log.debug("not a plain VerifyTOTPCode call (%s): spyne answers", exc)
+            log.debug("not a plain call (%s): spyne answers", exc)
             return None
         except Exception as exc:  # a fault of this path: spyne still answers the caller
             where = traceback.extract_tb(exc.__traceback__)[-1]
@@ -58,32 +93,30 @@ class VerifyFastPath:
                 where.lineno,
             )
             return None
-        outcome = self._verifier.verify(
-            caller(service_id, environ, VERIFY_FUNCTION), values.get("account"), values.get("code")
-        )
-        return verify_result(version, outcome)
+        name, _, answer = self._operations[operation]
+        return answer(version, caller(service_id, environ, name), values)
 
-
-def _read(version: SoapVersion, root) -> tuple[str | None, dict[str, str]]:
-    """ServiceID (None without a header) and the call's parameters, by name."""
-    parts = _children(root)
-    if (
-        parts[-1].tag != version.qname("Body")
-        or len(parts) > 2
-        or (len(parts) == 2 and parts[0].tag != version.qname("Header"))
-    ):
-        raise _NotPlain("envelope")
-    service_id = _service_id(version, parts[0]) if len(parts) == 2 else None
-    (call,) = _children(parts[-1])
-    if call.tag != _OPERATION:
-        raise _NotPlain("operation")
-    values = {}
-    for field in _children(call):
-        name = _PARAMETERS.get(field.tag)
-        if name is None:
-            raise _NotPlain("parameter")
-        values[name] = _text(field)
-    return service_id, values
+    def _read(self, version: SoapVersion, root) -> tuple[str | None, str, dict[str, str]]:
+        """ServiceID (None without a header), the operation and its parameters, by keyword."""
+        parts = _children(root)
+        if (
+            parts[-1].tag != version.qname("Body")
+            or len(parts) > 2
+            or (len(parts) == 2 and parts[0].tag != version.qname("Header"))
+        ):
+            raise _NotPlain("envelope")
+        service_id = _service_id(version, parts[0]) if len(parts) == 2 else None
+        (call,) = _children(parts[-1])
+        if call.tag not in self._operations:
+            raise _NotPlain("operation")
+        parameters = self._operations[call.tag][1]
+        values = {}
+        for field in _children(call):
+            name = parameters.get(field.tag)
+            if name is None:
+                raise _NotPlain("parameter")
+            values[name] = _text(field)
+        return service_id, call.tag, values
 
 
 def _service_id(version: SoapVersion, header) -> str:

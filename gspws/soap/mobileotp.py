@@ -5,14 +5,19 @@ callers see is the committed ``wsdl/MobileOTP.wsdl``.
 """
 
 from dataclasses import dataclass
+from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
 from spyne import Application, Boolean, ComplexModel, ServiceBase, Unicode
 
-from gspws.core.oob import Destinations, mask_email, mask_mobile
+from gspws.core.codes import ReturnCode
+from gspws.core.oob import Destinations, OutOfBandCodes, Sent, mask_email, mask_mobile
+from gspws.core.verify import Caller
+from gspws.soap.fastpath import PlainOperation
+from gspws.soap.protocol import result_bytes
 from gspws.soap.service import CP2Response, ServiceHeader, caller_of, operation, response_of
-from gspws.soap.shape import TNS
+from gspws.soap.shape import TNS, SoapVersion
 
 
 class OTPDestinations(ComplexModel):
@@ -50,18 +55,14 @@ class MobileOTPService(ServiceBase):
         e-mail address; Message is the code (or the masked destination). 3001: unknown account
         or no verified destination; 9999: a code was sent less than GSPWS_OTP_RESEND seconds
         ago, or today's cap is reached."""
-        sent = ctx.app.oob.send_code(caller_of(ctx, "SendOTPCode"), account)
-        return CP2Response(Code=sent.code.code, Message=sent.message)
+        return _sent(ctx.app.oob.send_code(caller_of(ctx, "SendOTPCode"), account))
 
     @operation(Unicode, Unicode, returns=CP2Response)
     def SendOTPCodeTo(ctx, account, channel):  # noqa: N802
         """發送一次性驗證碼至指定管道 (sms 或 email)。
         As SendOTPCode, to the channel the person chose: sms or email (3001 when that one is
         not verified; 9999 for another channel)."""
-        sent = ctx.app.oob.send_code(
-            caller_of(ctx, "SendOTPCodeTo"), account, (channel or "").strip().lower()
-        )
-        return CP2Response(Code=sent.code.code, Message=sent.message)
+        return _sent(send_to(ctx.app.oob, caller_of(ctx, "SendOTPCodeTo"), account, channel))
 
     @operation(Unicode, Unicode, returns=CP2Response)
     def VerifyOTPCode(ctx, account, OTPCode):  # noqa: N802,N803
@@ -83,6 +84,15 @@ class MobileOTPService(ServiceBase):
         )
 
 
+def _sent(sent: Sent) -> CP2Response:
+    return CP2Response(Code=sent.code.code, Message=sent.message)
+
+
+def send_to(oob: OutOfBandCodes, who: Caller, account: str | None, channel: str | None) -> Sent:
+    """SendOTPCodeTo: the channel as the person chose it, any case, spaces ignored."""
+    return oob.send_code(who, account, (channel or "").strip().lower())
+
+
 @dataclass(frozen=True)
 class AsmxService:
     name: str
@@ -97,3 +107,35 @@ class AsmxService:
 MOBILE_OTP = AsmxService(
     "MobileOTP", Application([MobileOTPService], tns=TNS, name="MobileOTP"), "MobileOTP.wsdl"
 )
+
+
+def mobile_otp_operations(oob: OutOfBandCodes) -> dict[str, PlainOperation]:
+    """The operations gspws.soap.fastpath answers without spyne: the sends and VerifyOTPCode
+    (GetOTPDestinations, rarer, stays with spyne). Each calls the core as the method above does
+    and writes its answer with the same serialisation."""
+    definitions = MOBILE_OTP.definitions
+
+    def send(version: SoapVersion, who: Caller, values: dict[str, str]) -> bytes:
+        sent = oob.send_code(who, values.get("account"))
+        return result_bytes(definitions, "SendOTPCode", version, _sent(sent))
+
+    def send_chosen(version: SoapVersion, who: Caller, values: dict[str, str]) -> bytes:
+        sent = send_to(oob, who, values.get("account"), values.get("channel"))
+        return result_bytes(definitions, "SendOTPCodeTo", version, _sent(sent))
+
+    def verify(version: SoapVersion, who: Caller, values: dict[str, str]) -> bytes:
+        outcome = oob.verify_code(who, values.get("account"), values.get("code"))
+        return _verified(version, outcome)
+
+    account = {"account": "account"}
+    return {
+        "SendOTPCode": PlainOperation(account, send),
+        "SendOTPCodeTo": PlainOperation({**account, "channel": "channel"}, send_chosen),
+        "VerifyOTPCode": PlainOperation({**account, "OTPCode": "code"}, verify),
+    }
+
+
+@cache
+def _verified(version: SoapVersion, outcome: ReturnCode) -> bytes:
+    """VerifyOTPCode's answer, one per return code and version, made once."""
+    return result_bytes(MOBILE_OTP.definitions, "VerifyOTPCode", version, CP2Response.of(outcome))

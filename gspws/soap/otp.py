@@ -9,12 +9,20 @@ gspws.core.tokenauth); OCRA challenges (gspws.soap.otp_challenge) and QR-scan si
 TOTP.asmx's (gspws.soap.service).
 """
 
+from functools import cache
+
 from spyne import Application, ServiceBase, Unicode
 
+from gspws.core.codes import ReturnCode
+from gspws.core.tokenauth import TokenAuth
+from gspws.core.verify import Caller
+from gspws.soap.fastpath import PlainOperation
 from gspws.soap.mobileotp import AsmxService
 from gspws.soap.otp_assertion import OTPAssertionService
+from gspws.soap.otp_challenge import OTPChallengeService
+from gspws.soap.protocol import result_bytes
 from gspws.soap.service import CP2Response, ServiceHeader, caller_of, operation
-from gspws.soap.shape import TNS
+from gspws.soap.shape import TNS, SoapVersion
 
 
 class OTPTokenService(ServiceBase):
@@ -60,6 +68,44 @@ class OTPTokenService(ServiceBase):
 
 
 #: The operation classes of OTP.asmx's spyne application (each helper adds its class here).
-OTP_OPERATIONS: tuple[type[ServiceBase], ...] = (OTPTokenService, OTPAssertionService)
+OTP_OPERATIONS: tuple[type[ServiceBase], ...] = (
+    OTPTokenService,
+    OTPChallengeService,
+    OTPAssertionService,
+)
 
 OTP = AsmxService("OTP", Application(list(OTP_OPERATIONS), tns=TNS, name="OTP"), "OTP.wsdl")
+
+
+def token_operations(tokens: TokenAuth) -> dict[str, PlainOperation]:
+    """Auth, AuthToken, Sync and SyncToken for gspws.soap.fastpath (without spyne's pipeline):
+    the same core calls as the methods above, the same serialisation, each answer made once per
+    operation, return code and version."""
+
+    def auth(version: SoapVersion, who: Caller, values: dict[str, str]) -> bytes:
+        return _answer("Auth", version, tokens.auth(who, values.get("a"), values.get("p")))
+
+    def auth_token(version: SoapVersion, who: Caller, values: dict[str, str]) -> bytes:
+        outcome = tokens.auth_token(who, values.get("a"), values.get("p"))
+        return _answer("AuthToken", version, outcome)
+
+    def sync(version: SoapVersion, who: Caller, values: dict[str, str]) -> bytes:
+        outcome = tokens.sync(who, values.get("a"), values.get("1"), values.get("2"))
+        return _answer("Sync", version, outcome)
+
+    def sync_token(version: SoapVersion, who: Caller, values: dict[str, str]) -> bytes:
+        outcome = tokens.sync_token(who, values.get("a"), values.get("1"), values.get("2"))
+        return _answer("SyncToken", version, outcome)
+
+    pair = {"otp1": "1", "otp2": "2"}
+    return {
+        "Auth": PlainOperation({"account": "a", "password": "p"}, auth),
+        "AuthToken": PlainOperation({"tokenSN": "a", "otp": "p"}, auth_token),
+        "Sync": PlainOperation({"account": "a", **pair}, sync),
+        "SyncToken": PlainOperation({"tokenSN": "a", **pair}, sync_token),
+    }
+
+
+@cache
+def _answer(operation: str, version: SoapVersion, outcome: ReturnCode) -> bytes:
+    return result_bytes(OTP.definitions, operation, version, CP2Response.of(outcome))

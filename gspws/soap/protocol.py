@@ -9,6 +9,8 @@ import logging
 from functools import cache
 
 from lxml import etree
+from spyne import Application
+from spyne.model.complex import ComplexModelBase
 from spyne.protocol.soap import Soap11, Soap12
 from spyne.util.xml import get_object_as_xml
 
@@ -77,16 +79,23 @@ def answer_bytes(version: SoapVersion, response: etree._Element) -> bytes:
     return shape.envelope(version, shape.unprefixed(response))
 
 
+def result_bytes(
+    definitions: Application, operation: str, version: SoapVersion, result: ComplexModelBase
+) -> bytes:
+    """The answer to a call of ``operation`` carrying ``result``: spyne's serialisation of the
+    service's own out message written by :func:`answer_bytes`, as on the spyne path (for the
+    fast path, gspws.soap.fastpath)."""
+    message = definitions.interface.service_method_map[f"{{{shape.TNS}}}{operation}"][0].out_message
+    return answer_bytes(
+        version, get_object_as_xml(message(**{f"{operation}Result": result}), message)
+    )
+
+
 @cache
 def verify_result(version: SoapVersion, outcome: ReturnCode) -> bytes:
-    """The answer to a VerifyTOTPCode call with ``outcome``: spyne's serialisation of the
-    service's own ``CP2Response`` written by :func:`answer_bytes`, as on the spyne path; one per
-    return code and version, made once (for the fast path and the benchmark's floor)."""
-    message = DEFINITIONS.interface.service_method_map[f"{{{shape.TNS}}}{VERIFY_FUNCTION}"][
-        0
-    ].out_message
-    result = message(**{f"{VERIFY_FUNCTION}Result": CP2Response.of(outcome)})
-    return answer_bytes(version, get_object_as_xml(result, message))
+    """The answer to a VerifyTOTPCode call with ``outcome``; one per return code and version,
+    made once (for the fast path and the benchmark's floor)."""
+    return result_bytes(DEFINITIONS, VERIFY_FUNCTION, version, CP2Response.of(outcome))
 
 
 class AspNetSoap11(_AspNetShaped, Soap11):

@@ -53,6 +53,8 @@ class TOTPDevice(ComplexModel):
         ("Phone", Unicode),
         ("Period", Integer),
         ("Locked", Boolean),
+        # added after the contract's first devices: optional, so older stubs ignore it
+        ("DriftSeconds", Integer),
     ]
 
 
@@ -74,6 +76,7 @@ class TOTPStatus(ComplexModel):
                     Phone=d.phone,
                     Period=d.period,
                     Locked=d.locked,
+                    DriftSeconds=d.drift_seconds,
                 )
                 for d in status.devices
             ],

@@ -8,12 +8,12 @@ newest event that existed when it started, so it ends even while the server keep
 """
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, create_engine, func, or_, select
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 
 from gspws.config import Settings
 from gspws.store.models import AuditEvent
@@ -28,6 +28,51 @@ class Query:
     until: datetime | None = None  # exclusive
     service_id: str | None = None
     account: str | None = None
+    operation: str | None = None
+    code: int | None = None
+
+
+def _conditions(query: Query) -> list[ColumnElement[bool]]:
+    """The filters of ``query`` (the export's and the console's audit page's)."""
+    table = AuditEvent.__table__
+    conditions = [table.c.at >= query.since]
+    if query.until is not None:
+        conditions.append(table.c.at < query.until)
+    if query.service_id is not None:
+        conditions.append(table.c.service_id == query.service_id)
+    if query.account is not None:
+        conditions.append(table.c.account == query.account)
+    if query.operation is not None:
+        conditions.append(table.c.operation == query.operation)
+    if query.code is not None:
+        conditions.append(table.c.code == query.code)
+    return conditions
+
+
+def newest_first(
+    conn: Connection, query: Query, before: tuple[datetime, int] | None, limit: int
+) -> list[dict[str, Any]]:
+    """One page of matching events, newest first, older than ``before`` (``at``, ``id``) when
+    given: keyset pagination (the operator console's audit page), each row with its ``id``."""
+    table = AuditEvent.__table__
+    if before is not None and (query.until is None or before[0] < query.until):
+        # The cursor is then the only upper bound on ``at``: SQLite's planner cannot tell which
+        # of two bound parameters is lower and bounds its index scan by the first (``until``),
+        # reading every row between the two (5 days deep in 10,000,000 rows: 3 s, and 0.1 ms
+        # so; bench/console.py).
+        query = replace(query, until=None)
+    conditions = _conditions(query)
+    if before is not None:
+        at, last_id = before
+        conditions.append(table.c.at <= at)
+        conditions.append(or_(table.c.at < at, and_(table.c.at == at, table.c.id < last_id)))
+    rows = conn.execute(
+        select(table.c.id, *(table.c[name] for name in COLUMNS))
+        .where(*conditions)
+        .order_by(table.c.at.desc(), table.c.id.desc())
+        .limit(limit)
+    ).all()
+    return [{"id": row.id, **{name: getattr(row, name) for name in COLUMNS}} for row in rows]
 
 
 def reading_engine(settings: Settings) -> Engine:
@@ -48,13 +93,7 @@ def events(engine: Engine, query: Query, page_size: int | None = None) -> Iterat
     """Matching events, oldest first, as dicts of :data:`COLUMNS` (``at`` an aware UTC datetime)."""
     page_size = page_size or PAGE_SIZE
     table = AuditEvent.__table__
-    conditions = [table.c.at >= query.since]
-    if query.until is not None:
-        conditions.append(table.c.at < query.until)
-    if query.service_id is not None:
-        conditions.append(table.c.service_id == query.service_id)
-    if query.account is not None:
-        conditions.append(table.c.account == query.account)
+    conditions = _conditions(query)
     with engine.connect() as conn:  # now, so that an unusable database fails before any output
         newest = conn.scalar(select(func.max(table.c.id)))
     if newest is None:

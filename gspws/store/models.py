@@ -16,6 +16,7 @@ from sqlalchemy import (
     Enum,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Table,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -144,7 +146,7 @@ class Account(Base):
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     #: Where one-time codes go (MobileOTP.asmx): a Taiwanese mobile number as ``09xxxxxxxx``.
     #: Set by an operator (verified) or by the person on the binding page (verified by a code).
-    mobile: Mapped[str | None] = mapped_column(String(10))
+    mobile: Mapped[str | None] = mapped_column(String(10), index=True)  # (the console's search)
     mobile_verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     email_verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
@@ -155,6 +157,16 @@ class Token(Base):
     """An OTP generator (a device). ``secret`` is Fernet ciphertext, never the base32 secret."""
 
     __tablename__ = "tokens"
+    #: The dashboard's locked tokens, newest first: a partial index, only of the locked ones
+    #: (the query must spell the same literal condition: gspws.store.dashboard.LOCKED).
+    __table_args__ = (
+        Index(
+            "ix_tokens_locked",
+            "locked_at",
+            sqlite_where=text("status = 'locked'"),
+            postgresql_where=text("status = 'locked'"),
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     serial: Mapped[str] = mapped_column(String(32), unique=True)
     account_id: Mapped[int | None] = mapped_column(
@@ -235,9 +247,18 @@ class BindingLink(Base):
 
 
 class AuditEvent(Base):
-    """One SOAP call. Holds no code and no secret, by design."""
+    """One SOAP call (or an administrator's action: operation ``admin:NAME:Action``). Holds no
+    code and no secret, by design. The console filters by ServiceID or account within a time
+    range, newest first: hence the (column, at) indexes (operation and code: migration 0009, a
+    filter that matches nothing would otherwise read the whole range)."""
 
     __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_service_id_at", "service_id", "at"),
+        Index("ix_audit_events_account_at", "account", "at"),
+        Index("ix_audit_events_operation_at", "operation", "at"),
+        Index("ix_audit_events_code_at", "code", "at"),
+    )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     service_id: Mapped[str | None] = mapped_column(String(32))
@@ -340,3 +361,62 @@ class ActivationCode(Base):
     expires_at: Mapped[datetime]
     failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     used_at: Mapped[datetime | None]
+
+
+class Admin(Base):
+    """An administrator of the operator console (gspws.core.admins). ``password_hash`` is
+    argon2id; ``totp_secret`` Fernet ciphertext like a token's; ``last_step`` the last accepted
+    step of their authenticator (single use). Only the SHA-256 of an enrolment link is kept."""
+
+    __tablename__ = "admins"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+    role: Mapped[str] = mapped_column(String(10))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    totp_secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    last_step: Mapped[int | None] = mapped_column(BigInteger)
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_at: Mapped[datetime | None]
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    enrolled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    enrol_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    enrol_expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditRolledPeriod(Base):
+    """A 10-minute period of ``audit_events`` the dashboard has summarised (gspws.store.dashboard):
+    its rows in the three tables below were written in the same transaction as this one, so a
+    period is counted once, whoever rolled it up. ``period`` is its start in Unix seconds."""
+
+    __tablename__ = "audit_rolled_periods"
+    period: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+
+
+class AuditCallsByCode(Base):
+    """Calls per rolled-up period and return code (the dashboard's charts)."""
+
+    __tablename__ = "audit_calls_by_code"
+    period: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    code: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    calls: Mapped[int] = mapped_column(BigInteger)
+
+
+class AuditCallsByService(Base):
+    """Calls and failures per rolled-up period and ServiceID ("" when none was sent)."""
+
+    __tablename__ = "audit_calls_by_service"
+    period: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    service_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    calls: Mapped[int] = mapped_column(BigInteger)
+    failures: Mapped[int] = mapped_column(BigInteger)
+
+
+class AuditLatency(Base):
+    """Calls per rolled-up period and latency bucket (gspws.core.dashboard.LATENCY_BOUNDS)."""
+
+    __tablename__ = "audit_latency"
+    period: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    calls: Mapped[int] = mapped_column(BigInteger)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from secrets import randbelow
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import CursorResult, Engine
@@ -25,6 +25,7 @@ from gspws.core.registry import ServiceRegistry
 from gspws.errors import GspwsError
 from gspws.store.activation import DISTRIBUTED, ActivationQueries
 from gspws.store.assertion import AssertionQueries
+from gspws.store.challenges import ChallengeQueries
 from gspws.store.db import READ_ONLY, opened_read_only, sqlite_begin, writer_turns
 from gspws.store.models import (
     Account,
@@ -37,11 +38,13 @@ from gspws.store.models import (
     TokenStatus,
     TokenType,
 )
-from gspws.store.oob import OobQueries
+from gspws.store.oob import OobQueries, OobStatements
 from gspws.store.prepared import AutocommitRunner, CursorRunner, PreparedStatements, SessionRunner
 from gspws.store.secrets import SecretBox
 from gspws.store.verification import IN_USE, AutocommitQueries, VerifyQueries
 from gspws.store.verification import utc as _utc
+
+Q = TypeVar("Q", bound=VerifyQueries)
 
 
 class StoreError(GspwsError):
@@ -53,7 +56,7 @@ def new_serial() -> str:
     return f"TOTP{randbelow(10**10):010d}"
 
 
-class Repository(VerifyQueries, OobQueries, AssertionQueries, ActivationQueries):
+class Repository(VerifyQueries, OobQueries, ChallengeQueries, AssertionQueries, ActivationQueries):
     """All store operations, bound to one session (one transaction)."""
 
     def __init__(self, session: Session, secrets: SecretBox) -> None:
@@ -118,6 +121,17 @@ class Repository(VerifyQueries, OobQueries, AssertionQueries, ActivationQueries)
 
     def set_enabled(self, service_id: str, enabled: bool) -> None:
         self.get_service(service_id).enabled = enabled
+        self._services_changed()
+
+    def rename_service(self, service_id: str, name: str) -> None:
+        self.get_service(service_id).name = name
+        self._services_changed()
+
+    def set_networks(self, service_id: str, networks: list[str]) -> None:
+        """Replace the allowed networks (CIDRs as gspws.core.access.network_list gives them)."""
+        service = self.get_service(service_id)
+        service.networks = [ServiceNetwork(cidr=c) for c in dict.fromkeys(networks)]
+        self._flush(f"{service_id}: a network is listed twice")
         self._services_changed()
 
     def _services_changed(self) -> None:
@@ -222,6 +236,17 @@ class Repository(VerifyQueries, OobQueries, AssertionQueries, ActivationQueries)
             query = query.where(Token.account_id == self.get_account(account).id)
         return list(self.session.scalars(query))
 
+    def unlock_serial(self, serial: str) -> None:
+        """``gspws token unlock``: a locked token unlocked, its failures cleared; StoreError for
+        any other (nothing to unlock)."""
+        row = self.get_token(serial)
+        if not self.unlock([row.id]):
+            raise StoreError(f"token {serial} is {row.status.value}, not locked: nothing to unlock")
+
+    def disable_serial(self, serial: str) -> None:
+        """``gspws token disable``: the token's codes are no longer accepted."""
+        self.get_token(serial).status = TokenStatus.DISABLED
+
     def locked_tokens(self) -> int:
         """How many tokens are locked (the metrics' gauge, read at each scrape)."""
         return self.session.execute(
@@ -241,12 +266,28 @@ class Repository(VerifyQueries, OobQueries, AssertionQueries, ActivationQueries)
 
     def devices(self, account_id: int) -> list[Device]:
         rows = self.session.execute(
-            select(Token.serial, Token.device_name, Token.phone, Token.period, Token.status)
+            select(
+                Token.serial,
+                Token.device_name,
+                Token.phone,
+                Token.period,
+                Token.status,
+                Token.drift,
+                Token.hardware,
+            )
             .where(Token.account_id == account_id, Token.type == TokenType.TOTP, _IN_USE)
             .order_by(Token.id)
         )
         return [
-            Device(r.serial, r.device_name, r.phone, r.period, r.status is TokenStatus.LOCKED)
+            Device(
+                r.serial,
+                r.device_name,
+                r.phone,
+                r.period,
+                r.status is TokenStatus.LOCKED,
+                r.drift * r.period,
+                r.hardware,
+            )
             for r in rows
         ]
 
@@ -292,8 +333,9 @@ class Repository(VerifyQueries, OobQueries, AssertionQueries, ActivationQueries)
             )
         )
 
-    def activate(self, token_id: int, step: int, now: float) -> bool:
-        """Pending → active with ``step`` accepted, only while the token is pending and in time."""
+    def activate(self, token_id: int, step: int, now: float, drift: int = 0) -> bool:
+        """Pending → active with ``step`` accepted and the clock ``drift`` its first code showed,
+        only while the token is pending and in time."""
         # an UPDATE's result is a CursorResult, which has its rowcount
         return (
             cast(
@@ -305,7 +347,13 @@ class Repository(VerifyQueries, OobQueries, AssertionQueries, ActivationQueries)
                         Token.status == TokenStatus.PENDING,
                         Token.expires_at > _utc(now),
                     )
-                    .values(status=TokenStatus.ACTIVE, last_step=step, failures=0, expires_at=None)
+                    .values(
+                        status=TokenStatus.ACTIVE,
+                        last_step=step,
+                        failures=0,
+                        expires_at=None,
+                        drift=drift,
+                    )
                 ),
             ).rowcount
             == 1
@@ -427,6 +475,21 @@ class Store:
                 raise
             runner.close()
             return
+        with self._on_cursor(VerifyQueries, read_only) as queries:
+            yield queries
+
+    @contextmanager
+    def oob(self, read_only: bool = False) -> Iterator[OobStatements]:
+        """One transaction for a MobileOTP.asmx call (or the binding page's check of a new
+        destination), its statements prepared and sent on the DBAPI cursor. ``read_only`` as in
+        :meth:`reading`: VerifyOTPCode reads the pending code before its writing transaction."""
+        with self._on_cursor(OobStatements, read_only) as queries:
+            yield queries
+
+    @contextmanager
+    def _on_cursor(self, kind: type[Q], read_only: bool) -> Iterator[Q]:
+        """``kind``'s statements in one transaction on a raw connection of the engine (SQLite:
+        ``BEGIN IMMEDIATE`` after the writer's turn, unless ``read_only``)."""
         with nullcontext() if read_only else self._writer_turn():
             connection = self.engine.raw_connection()
             cursor = None
@@ -434,7 +497,7 @@ class Store:
                 cursor = connection.cursor()
                 if self.locks_database and not read_only:  # a lone read commits by itself
                     cursor.execute(sqlite_begin(read_only=False))
-                yield VerifyQueries(CursorRunner(cursor, self._prepared), self.secrets)
+                yield kind(CursorRunner(cursor, self._prepared), self.secrets)
                 connection.commit()
             except BaseException as error:
                 self._end_failed(connection, cursor, error)

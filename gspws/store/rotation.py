@@ -1,4 +1,12 @@
 """Key rotation: re-encrypt every token secret under the first key, then retire the others.
+(The operator console's administrators' TOTP keys are under the same keys: re-encrypted in the
+same passes, listed as ``admin:NAME`` when unreadable, :data:`ADMIN_KEYS`.)
+
+The same steps cover the outbox (:data:`ENCRYPTED`): the body of every message that may still be
+delivered (not sent, its code not expired) is re-encrypted with the same conditional UPDATE, in
+batches of the same passes, so a message queued before the rotation is still delivered after the
+old key is gone. Bodies of sent or expired messages are left as they are: nothing decrypts them
+again (``gspws outbox retry`` refuses a message whose code has expired).
 
 Key-file mode (``GSPWS_SECRET_KEY`` empty), :func:`rotate_key_file`:
 
@@ -28,22 +36,64 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, Select, Table, func, select, true, update
 from sqlalchemy.engine import Connection, Engine, Row
 
 from gspws.errors import ConfigError, GspwsError
-from gspws.store.models import Token
+from gspws.store.models import Admin, OutboxMessage, Token
 from gspws.store.secrets import fingerprint, read_key_file, write_key_file
 
-Rows = Sequence[Row[Any, Any, Any]]  # (id, serial, secret) of tokens
+Rows = Sequence[Row[Any, Any, Any]]  # (id, label, blob)
 
 TOKENS = Token.__table__
+OUTBOX = OutboxMessage.__table__
 DEFAULT_BATCH_SIZE = 500
 MAX_PASSES = 5
+
+
+@dataclass(frozen=True)
+class Encrypted:
+    """A column of Fernet ciphertext that rotation keeps under the first key; ``key`` names a row
+    to a person (after ``prefix``: a token's serial, ``outbox:ID``), ``live`` picks the rows
+    whose ciphertext may still be read."""
+
+    table: Table
+    column: str
+    key: str
+    prefix: str
+    live: Callable[[datetime], ColumnElement[bool]]
+
+    def rows(self, now: datetime, after: int, limit: int) -> Select[Any]:
+        t = self.table.c
+        return (
+            select(t.id, t[self.key].label("key"), t[self.column].label("blob"))
+            .where(t.id > after, self.live(now))
+            .order_by(t.id)
+            .limit(limit)
+        )
+
+    def label(self, row: Row[Any, Any, Any]) -> str:
+        return f"{self.prefix}{row.key}"
+
+
+TOKEN_SECRETS = Encrypted(TOKENS, "secret", "serial", "", lambda now: true())
+OUTBOX_BODIES = Encrypted(
+    OUTBOX,
+    "body_encrypted",
+    "id",
+    "outbox:",
+    lambda now: (OUTBOX.c.status != "sent") & (OUTBOX.c.not_after > now),
+)
+ADMINS = Admin.__table__
+ADMIN_KEYS = Encrypted(
+    ADMINS, "totp_secret", "name", "admin:", lambda now: ADMINS.c.totp_secret.is_not(None)
+)
+ENCRYPTED = (TOKEN_SECRETS, OUTBOX_BODIES, ADMIN_KEYS)
 
 
 class RotationError(GspwsError):
@@ -65,29 +115,36 @@ def _check_keys(keys: list[bytes]) -> None:
 
 @dataclass
 class Census:
-    """How many token secrets are under the first key, under another configured key, or none."""
+    """How many secrets of one kind are under the first key, under another configured key, or
+    none (``unreadable`` names those)."""
 
     total: int = 0
     first_key: int = 0
     older_keys: int = 0
-    unreadable: list[str] = field(default_factory=list)  # serials
+    unreadable: list[str] = field(default_factory=list)  # labels: serials, outbox:ID
 
 
-def census(engine: Engine, keys: list[bytes], batch_size: int = DEFAULT_BATCH_SIZE) -> Census:
+def census(
+    engine: Engine,
+    keys: list[bytes],
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    kind: Encrypted = TOKEN_SECRETS,
+    now: datetime | None = None,
+) -> Census:
     _check_keys(keys)
     first = Fernet(keys[0]) if keys else None
     others = [Fernet(k) for k in keys[1:]]
     result = Census()
-    for rows in _batches(engine, batch_size):
+    for rows in _batches(engine, kind, now or datetime.now(UTC), batch_size):
         for row in rows:
             result.total += 1
-            blob = bytes(row.secret)
+            blob = bytes(row.blob)
             if first is not None and _readable(first, blob):
                 result.first_key += 1
             elif any(_readable(f, blob) for f in others):
                 result.older_keys += 1
             else:
-                result.unreadable.append(row.serial)
+                result.unreadable.append(kind.label(row))
     return result
 
 
@@ -100,19 +157,18 @@ def _readable(fernet: Fernet, blob: bytes) -> bool:
 
 
 def _batches(
-    engine: Engine, batch_size: int, handle: Callable[[Connection, Rows], None] | None = None
+    engine: Engine,
+    kind: Encrypted,
+    now: datetime,
+    batch_size: int,
+    handle: Callable[[Connection, Rows], None] | None = None,
 ) -> Iterator[Rows]:
-    """Token rows (id, serial, secret) by ascending id, ``batch_size`` per transaction; ``handle``
-    runs inside each batch's transaction."""
+    """``kind``'s live rows (id, key, blob) by ascending id, ``batch_size`` per transaction;
+    ``handle`` runs inside each batch's transaction."""
     last = 0
     while True:
         with engine.begin() as conn:
-            rows = conn.execute(
-                select(TOKENS.c.id, TOKENS.c.serial, TOKENS.c.secret)
-                .where(TOKENS.c.id > last)
-                .order_by(TOKENS.c.id)
-                .limit(batch_size)
-            ).all()
+            rows = conn.execute(kind.rows(now, last, batch_size)).all()
             if rows and handle is not None:
                 handle(conn, rows)
         if not rows:
@@ -126,7 +182,8 @@ def _batches(
 
 @dataclass
 class PassProgress:
-    """Reported after each batch: ``number`` 1 re-encrypts, later passes verify."""
+    """Reported after each batch: ``number`` 1 re-encrypts, later passes verify; ``total`` counts
+    token secrets and live outbox bodies."""
 
     number: int
     total: int
@@ -139,10 +196,12 @@ class PassProgress:
 
 @dataclass
 class Reencryption:
-    total: int = 0
-    reencrypted: int = 0  # over all passes
+    total: int = 0  # token secrets
+    messages: int = 0  # bodies of outbox messages that may still be delivered
+    admins: int = 0  # the operator console's administrators' TOTP keys
+    reencrypted: int = 0  # over all passes, every kind
     already_current: int = 0  # found under the first key by the first pass
-    unreadable: list[str] = field(default_factory=list)  # serials no configured key opens
+    unreadable: list[str] = field(default_factory=list)  # labels no configured key opens
     passes: int = 0
 
 
@@ -150,26 +209,31 @@ Progress = Callable[[PassProgress], None]
 
 
 def _pass_handler(
-    first: Fernet, every: MultiFernet, state: PassProgress, unreadable: list[str]
+    kind: Encrypted,
+    first: Fernet,
+    every: MultiFernet,
+    state: PassProgress,
+    unreadable: list[str],
 ) -> Callable[[Connection, Rows], None]:
     """One pass's work on a batch: re-encrypt what ``first`` cannot open, counting in ``state``
-    and listing in ``unreadable`` the serials no key opens."""
+    and listing in ``unreadable`` the rows no key opens."""
+    column = kind.table.c[kind.column]
 
     def handle(conn: Connection, rows: Rows) -> None:
         for row in rows:
-            old = bytes(row.secret)
+            old = bytes(row.blob)
             if _readable(first, old):
                 state.skipped += 1
                 continue
             try:
                 new = every.rotate(old)
             except InvalidToken:
-                unreadable.append(row.serial)
+                unreadable.append(kind.label(row))
                 continue
             changed = conn.execute(
-                update(TOKENS)
-                .where(TOKENS.c.id == row.id, TOKENS.c.secret == old)
-                .values(secret=new)
+                update(kind.table)
+                .where(kind.table.c.id == row.id, column == old)
+                .values({kind.column: new})
             ).rowcount
             if changed == 1:
                 state.reencrypted += 1
@@ -184,35 +248,44 @@ def reencrypt(
     keys: list[bytes],
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Progress | None = None,
+    now: datetime | None = None,
 ) -> Reencryption:
-    """Put every token secret under ``keys[0]``; returns once a full pass changed nothing."""
+    """Put every token secret and live outbox body under ``keys[0]``; returns once a full pass
+    changed nothing. ``now`` (default: the system clock) decides which messages are live."""
     if batch_size < 1:
         raise ValueError("batch_size must be positive")
     _check_keys(keys)
     first, every = Fernet(keys[0]), MultiFernet([Fernet(k) for k in keys])
+    now = now or datetime.now(UTC)
     result = Reencryption()
     for number in range(1, MAX_PASSES + 1):
-        state = PassProgress(number, _count(engine))
+        state = PassProgress(number, sum(_count(engine, kind, now) for kind in ENCRYPTED))
         unreadable: list[str] = []
-        handle = _pass_handler(first, every, state, unreadable)
-        for rows in _batches(engine, batch_size, handle):
-            state.done += len(rows)
-            state.unreadable = len(unreadable)
-            if progress is not None:
-                progress(state)
+        seen = []
+        for kind in ENCRYPTED:
+            handle = _pass_handler(kind, first, every, state, unreadable)
+            before = state.done
+            for rows in _batches(engine, kind, now, batch_size, handle):
+                state.done += len(rows)
+                state.unreadable = len(unreadable)
+                if progress is not None:
+                    progress(state)
+            seen.append(state.done - before)
         result.passes = number
         result.reencrypted += state.reencrypted
         if number == 1:
             result.already_current = state.skipped
-        result.total, result.unreadable = state.done, unreadable
+        result.total, result.messages, result.admins = seen
+        result.unreadable = unreadable
         if state.reencrypted == 0 and state.conflicts == 0:
             return result
-    raise RotationError(f"token secrets kept changing during {MAX_PASSES} passes; run it again")
+    raise RotationError(f"secrets kept changing during {MAX_PASSES} passes; run it again")
 
 
-def _count(engine: Engine) -> int:
+def _count(engine: Engine, kind: Encrypted, now: datetime) -> int:
     with engine.connect() as conn:
-        return conn.scalar(select(func.count()).select_from(TOKENS)) or 0
+        query = select(func.count()).select_from(kind.table).where(kind.live(now))
+        return conn.scalar(query) or 0
 
 
 # -- the key file -------------------------------------------------------------------------------

@@ -321,8 +321,9 @@ class AutocommitQueries(VerifyQueries):
     """VerifyTOTPCode on PostgreSQL with psycopg 3, each statement committed on its own: the
     tokens are read (one round trip), then the attempt and the audit row are one statement
     (:data:`SETTLE`, one round trip) when the attempt has at most one candidate and nothing to
-    unlock, which is every call but a code matching two devices at once or a cooled-down lock.
-    Those run step by step in one transaction with their audit row. Reading before writing is
+    unlock, which is every call but a code matching two devices at once, a cooled-down lock or a
+    Sync (which moves the drift too). Those run step by step in one transaction with their audit
+    row. Reading before writing is
     safe as on SQLite: the conditional updates keep a code single-use however stale the read.
 
     The audit row written by SETTLE holds the call's duration up to that statement, not its

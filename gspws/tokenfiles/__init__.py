@@ -12,7 +12,19 @@ from gspws.tokenfiles.csv_file import read_csv
 from gspws.tokenfiles.pskc_file import read_pskc
 from gspws.tokenfiles.records import BadTokenFile, TokenRecord
 
-__all__ = ["BadTokenFile", "TokenRecord", "read_token_file"]
+__all__ = ["BadTokenFile", "TokenRecord", "pskc_key", "read_token_file"]
+
+
+def pskc_key(text: str) -> bytes:
+    """A PSKC pre-shared key typed in hex (spaces allowed): an AES key of 128, 192 or 256 bits.
+    ValueError with a message for a person otherwise (the CLI's --key, the console's form)."""
+    try:
+        key = bytes.fromhex(text.replace(" ", ""))
+    except ValueError:
+        raise ValueError("not hex") from None
+    if len(key) not in (16, 24, 32):
+        raise ValueError(f"{len(key) * 8} bits: an AES key has 128, 192 or 256")
+    return key
 
 
 def read_token_file(

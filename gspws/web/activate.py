@@ -13,8 +13,8 @@ from werkzeug.wrappers import Response
 from gspws import qr
 from gspws.core import codes
 from gspws.core.activation import Activations
-from gspws.web.app import Visit, key_groups
-from gspws.web.pages import Pages
+from gspws.web.app import key_groups
+from gspws.web.pages import Pages, Visit
 from gspws.web.session import Sessions
 
 ACTIVATE_PATH = "/owin/activate"

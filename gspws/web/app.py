@@ -12,12 +12,8 @@ link previews fetch URLs, and must not spend a single-use link.
 
 import logging
 import math
-from collections.abc import Callable, Iterable, Mapping
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable, Iterable
 
-import jinja2
-from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
@@ -25,12 +21,20 @@ from werkzeug.wrappers import Request, Response
 from gspws import qr
 from gspws.core import codes
 from gspws.core.clock import Clock
-from gspws.core.enroll import Enrollment, Outcome, Person
+from gspws.core.enroll import Enrollment, Outcome, Problem
 from gspws.core.oob import OutOfBandCodes, mask_email, mask_mobile
-from gspws.page_headers import PAGE_HEADERS
-from gspws.proxies import origin_of
-from gspws.web.i18n import DEFAULT, LANGUAGES, TEXT
-from gspws.web.session import COOKIE, Session, Sessions
+from gspws.web.i18n import LANGUAGES, TEXT
+from gspws.web.pages import (
+    REFUSED,
+    SAFE_METHODS,
+    Visit,
+    finish,
+    html,
+    load_templates,
+    match,
+    session_cookie,
+)
+from gspws.web.session import COOKIE, Sessions
 
 log = logging.getLogger(__name__)
 
@@ -61,88 +65,14 @@ _NEED_ACCOUNT = {
     "destination",
     "destination_confirm",
 }
-_NOTICES = ("enabled", "disabled", "cancelled", "code_sent", "destination_verified")
-#: Methods that change nothing; every other one must carry the form's CSRF token.
-_SAFE_METHODS = ("GET", "HEAD")
-_TEMPLATES = Path(__file__).resolve().parent / "templates"
-
-
-class Visit:
-    """One request as the pages see it: language, session, caller."""
-
-    def __init__(self, request: Request, sessions: Sessions) -> None:
-        self.request = request
-        asked = request.args.get("lang", "")
-        self.explicit_lang = next(
-            (lang for lang in LANGUAGES if lang.lower() == asked.lower()), None
-        )
-        self.lang = self.explicit_lang or request.accept_languages.best_match(
-            LANGUAGES, default=DEFAULT
-        )
-        self.session = sessions.decode(request.cookies.get(COOKIE))
-        self.new_session: Session | None = None  # to be set as the cookie
-        origin = origin_of(request.environ)
-        self.address = origin.address
-        self.secure = origin.secure
-
-    @property
-    def account(self) -> str | None:
-        return self.session.account if self.session else None
-
-    def caller(self, operation: str) -> Person:
-        return Person(self.address, f"web:{operation}")
-
-    def url(self, path: str, **query: str) -> str:
-        """``path`` keeping the language the visitor chose with ``?lang=``."""
-        if self.explicit_lang:
-            query = {"lang": self.explicit_lang, **query}
-        return path + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
-
-
-def load_templates(*names: str) -> dict[str, jinja2.Template]:
-    """The pages' templates by name (``templates/<name>.html``): escaped, and failing on a
-    missing variable rather than rendering it empty."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(_TEMPLATES)),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    return {name: env.get_template(f"{name}.html") for name in names}
-
-
-def match(
-    routes: Map, visit: Visit, sessions: Sessions
-) -> tuple[str, Mapping[str, Any]] | str | Response:
-    """The endpoint and arguments ``visit`` asks for; or why it is refused, as the key of its
-    message (``not_found``; ``form_expired``: a POST without its form's CSRF token); or the
-    405 response. Shared by every page of gspws (gspws.web.pages)."""
-    try:
-        endpoint, args = routes.bind_to_environ(visit.request.environ).match()
-    except NotFound:
-        return "not_found"
-    except MethodNotAllowed as exc:
-        return exc.get_response()
-    if visit.request.method not in _SAFE_METHODS and not sessions.csrf_valid(
-        visit.session, visit.request.form.get("csrf")
-    ):
-        return "form_expired"
-    return endpoint, args
-
-
-def finish(response: Response, visit: Visit, sessions: Sessions, path: str) -> Response:
-    """The page headers, and the session cookie (for ``path``) when a session began."""
-    if visit.new_session is not None:
-        response.set_cookie(
-            COOKIE,
-            sessions.encode(visit.new_session),
-            max_age=sessions.ttl,
-            path=path,
-            httponly=True,
-            secure=visit.secure,
-            samesite="Strict",
-        )
-    response.headers.update(PAGE_HEADERS)
-    return response
+_NOTICES = (
+    "enabled",
+    "enabled_clock_off",
+    "disabled",
+    "cancelled",
+    "code_sent",
+    "destination_verified",
+)
 
 
 class ManagePages:
@@ -171,11 +101,11 @@ class ManagePages:
         return finish(response, visit, self._sessions, PREFIX)(environ, start_response)
 
     def _dispatch(self, visit: Visit) -> Response:
-        matched = match(_ROUTES, visit, self._sessions)
+        matched = match(_ROUTES, visit.request, visit.session, self._sessions)
         if isinstance(matched, Response):
             return matched
         if isinstance(matched, str):
-            return self._message(visit, 404 if matched == "not_found" else 403, matched)
+            return self._message(visit, REFUSED[matched], matched)
         endpoint, args = matched
         if endpoint in _NEED_ACCOUNT and visit.account is None:
             return self._message(visit, 403, "sign_in_needed", "sign_in_help")
@@ -216,7 +146,7 @@ class ManagePages:
         )
 
     def _link(self, visit: Visit, token: str) -> Response:
-        if visit.request.method in _SAFE_METHODS:  # a HEAD (link checkers send them) is a GET
+        if visit.request.method in SAFE_METHODS:  # a HEAD (link checkers send them) is a GET
             if not self._enrollment.link_usable(token):
                 return self._message(visit, 410, "problem_link_invalid", "get_new_link")
             if visit.session is None:  # the button's form needs a CSRF token of a session
@@ -237,9 +167,7 @@ class ManagePages:
             self._enrollment.sign_out(visit.caller("SignOut"), visit.account, visit.session.epoch)
             visit.session = None
         response = self._message(visit, 200, "notice_signed_out")
-        response.delete_cookie(
-            COOKIE, path=PREFIX, httponly=True, secure=visit.secure, samesite="Strict"
-        )
+        session_cookie(response, COOKIE, None, self._sessions.ttl, PREFIX, visit.secure)
         return response
 
     # -- actions: redirect when done, the status page with the problem when refused ----------
@@ -258,12 +186,13 @@ class ManagePages:
         )
 
     def _confirm(self, visit: Visit) -> Response:
+        outcome = self._enrollment.confirm(
+            visit.caller("ConfirmTOTPBinding"), visit.account, _code(visit)
+        )
         return self._act(
             visit,
-            self._enrollment.confirm(
-                visit.caller("ConfirmTOTPBinding"), visit.account, _code(visit)
-            ),
-            "enabled",
+            outcome,
+            "enabled_clock_off" if outcome.warning is Problem.CLOCK_OFF else "enabled",
         )
 
     def _cancel(self, visit: Visit) -> Response:
@@ -345,7 +274,7 @@ class ManagePages:
             here=visit.request.path if visit.request.method == "GET" else STATUS_PATH,
             **context,
         )
-        return Response(body, http_status, content_type="text/html; charset=utf-8")
+        return html(body, http_status)
 
 
 def _problem_key(outcome: Outcome) -> str:

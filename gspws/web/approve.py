@@ -12,8 +12,7 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
 from gspws.core.assertion import Approval, Assertions
-from gspws.web.app import Visit
-from gspws.web.pages import Pages
+from gspws.web.pages import Pages, Visit
 from gspws.web.session import Sessions
 
 APPROVE_PATH = "/owin/approve/"

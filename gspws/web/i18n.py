@@ -1,8 +1,9 @@
 """The binding page's words, in Traditional Chinese (the default, worded as the GSP and NSTC pages
 of seeds 000 and 001) and English. One table, so a missing translation fails a test, not a page."""
 
-LANGUAGES = ("zh-TW", "en")
-DEFAULT = "zh-TW"
+from gspws.web.pages import DEFAULT, LANGUAGES, translations
+
+__all__ = ["BINDING_WORDS", "DEFAULT", "LANGUAGES", "TEXT"]
 
 _TEXT = {
     "title": ("管理您的軟體式動態密碼設定", "Manage your software one-time password"),
@@ -22,6 +23,7 @@ _TEXT = {
     "seconds": ("秒", "seconds"),
     "locked": ("已鎖定", "Locked"),
     "unnamed": ("未命名的裝置", "Unnamed device"),
+    "hardware_token": ("硬體令牌", "Hardware token"),
     "disable_code": ("此裝置目前的六碼驗證碼", "The current 6-digit code of this device"),
     "step_1": ("1. 設定驗證器(Authenticator)", "1. Set up an authenticator"),
     "step_1_1": (
@@ -81,6 +83,17 @@ _TEXT = {
     "notice_enabled": (
         "軟體式動態密碼設定完成，狀態為已啟用。",
         "Done: your one-time password is enabled.",
+    ),
+    "notice_enabled_clock_off": (
+        "軟體式動態密碼設定完成，狀態為已啟用。但您手機的時間與標準時間相差超過 3 分鐘："
+        "請至手機的「設定」開啟「自動設定日期與時間」，以免日後驗證碼無法通過。",
+        "Done: your one-time password is enabled. But your phone's clock is more than 3 "
+        "minutes off: turn on automatic date and time in the phone's settings, or its codes "
+        "may stop being accepted.",
+    ),
+    "problem_clock_off": (
+        "您手機的時間與標準時間相差超過 3 分鐘，請開啟「自動設定日期與時間」。",
+        "Your phone's clock is more than 3 minutes off: turn on automatic date and time.",
     ),
     "notice_disabled": ("已移除此裝置的綁定。", "The device was unbound."),
     "notice_cancelled": ("已取消設定。", "Set-up cancelled."),
@@ -143,4 +156,6 @@ _TEXT = {
 }
 
 #: ``TEXT[language][key]``; templates write ``t.key``.
-TEXT = {lang: {key: words[i] for key, words in _TEXT.items()} for i, lang in enumerate(LANGUAGES)}
+TEXT = translations(_TEXT)
+#: ``{key: (zh-TW, en)}``: for the operator console's table, which shares a few of these.
+BINDING_WORDS = _TEXT

@@ -36,13 +36,16 @@ COOKIE = "gspws_session"
 _HKDF_INFO = b"gspws binding page sessions v1"
 
 
-def session_key(session_secret: str, encryption_key: bytes) -> bytes:
-    """The MAC key: from ``GSPWS_SESSION_SECRET`` when set, else from the encryption key."""
+def session_key(session_secret: str, encryption_key: bytes, info: bytes = _HKDF_INFO) -> bytes:
+    """The MAC key: from ``GSPWS_SESSION_SECRET`` when set, else from the encryption key.
+    ``info`` separates the doors: the operator console's sessions are keyed with its own
+    (:data:`gspws.admin.app.SESSION_INFO`), so no binding-page cookie or CSRF token is worth
+    anything there."""
     if session_secret:
         material = session_secret.encode()
     else:
         material = base64.urlsafe_b64decode(encryption_key)
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(material)
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(material)
 
 
 @dataclass(frozen=True)

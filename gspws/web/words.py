@@ -2,7 +2,8 @@
 default) and English: a table beside the binding page's (gspws.web.i18n), whose shared words
 (account, code, colon, …) these pages use too. A missing translation fails at import."""
 
-from gspws.web.i18n import LANGUAGES, TEXT
+from gspws.web.i18n import TEXT
+from gspws.web.pages import translations
 
 _TEXT = {
     "approve_title": ("確認登入", "Approve a sign-in"),
@@ -67,7 +68,4 @@ _TEXT = {
 }
 
 #: ``WORDS[language]``: the binding page's words with these added.
-WORDS = {
-    lang: {**TEXT[lang], **{key: words[i] for key, words in _TEXT.items()}}
-    for i, lang in enumerate(LANGUAGES)
-}
+WORDS = {lang: {**TEXT[lang], **words} for lang, words in translations(_TEXT).items()}

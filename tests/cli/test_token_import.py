@@ -341,3 +341,34 @@ def test_progress_bar_only_on_a_terminal(sqlite_url, tmp_path):
         0, 2500, "".join(f" ({', '.join(f'HW{i:04d}' for i in range(10))} and 2490 more)")
     )
     assert piped.stderr == ""
+
+
+def test_imported_ocra_token_with_a_pin_answers_a_challenge(cli, tmp_path, settings):
+    """An OCRA token imported from CSV (a P suite, next counter 3), its PIN set with ``token
+    pin``: its response to GetChallenge's challenge, with that PIN and counter, verifies."""
+    import ipaddress
+
+    from gspws.compose import challenges_of
+    from gspws.core import ocra
+    from gspws.core.access import OTP_FUNCTIONS, ServiceProfile
+    from gspws.core.verify import Caller
+
+    suite, key = "OCRA-1:HOTP-SHA256-8:C-QN08-PSHA1", bytes(range(32))
+    path = csv_file(tmp_path, f"OC-1,{key.hex()},ocra,{suite},8,3,")
+    cli.env["GSPWS_SECRET_KEY"] = cli.secret_key = settings.secret_key
+    cli.ok("token", "import", path)
+    assert typed(cli, "2468\n2468\n", "token", "pin", "OC-1").exit_code == 0
+    store = cli.store()
+    try:
+        nets = (ipaddress.ip_network("127.0.0.0/8"),)
+        grants = {f: False for f in OTP_FUNCTIONS}
+        services = {SID: ServiceProfile(SID, True, nets, grants)}
+        challenges = challenges_of(settings, store, FixedClock(T0), services=lambda: services)
+        local = ipaddress.ip_address("127.0.0.1")
+        issued = challenges.get_challenge(Caller(SID, local, "GetChallenge"), "OC-1").message
+        parsed = ocra.parse_suite(suite)
+        answer = ocra.response(parsed, key, issued, 3, ocra.pin_digest(parsed, "2468"))
+        caller = Caller(SID, local, "VerifyResponse")
+        assert challenges.verify_response(caller, "OC-1", issued, answer).code == 0
+    finally:
+        store.engine.dispose()

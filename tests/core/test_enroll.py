@@ -11,8 +11,9 @@ from sqlalchemy import select
 
 from gspws.compose import enrollment_of, policy_of
 from gspws.core import codes
+from gspws.core.codecheck import TotpVerifier
 from gspws.core.enroll import MAX_DEVICES, Problem, clean_phone, link_hash
-from gspws.core.verify import Caller, TotpVerifier
+from gspws.core.verify import Caller
 from gspws.store.models import BindingLink, Token, TokenStatus
 from gspws.throttle import Throttle, Unlimited
 

@@ -16,7 +16,8 @@ from sqlalchemy import event
 from gspws.compose import policy_of
 from gspws.core import codes
 from gspws.core.clock import FixedClock
-from gspws.core.verify import Caller, TotpVerifier
+from gspws.core.codecheck import TotpVerifier
+from gspws.core.verify import Caller
 from gspws.store import migrate
 from gspws.store.db import make_engine, verification_engine
 from gspws.store.repo import Store

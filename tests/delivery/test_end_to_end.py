@@ -30,11 +30,12 @@ def otp_url(live_server, store, demo) -> str:
     return f"{live_server.base}/gsp2ws/MobileOTP.asmx"
 
 
-def deliver(store, settings) -> None:
+def deliver(store, settings, at: float = T0 + 1) -> None:
+    """One pass of the real sender, at ``at``, through the gateways ``settings`` name."""
     sender = Sender(
         Outbox(store.engine, store.secrets),
         by_channel(settings),
-        FixedClock(T0 + 1),
+        FixedClock(at),
         5.0,
         random.Random(1),
     )

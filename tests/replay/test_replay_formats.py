@@ -272,6 +272,26 @@ def test_a_curl_trace_carries_its_request_and_its_answer(tmp_path, live_server, 
         ({"accounts": [{"account": "a", "tokens": [{"secret": "short"}]}]}, "secret"),
         ({"accounts": [{"account": "a", "tokens": [{"secret": SECRET, "digits": 7}]}]}, "digits"),
         ({"accounts": [{"account": "a"}, {"account": "a"}]}, "already exists"),
+        ({"accounts": [{"account": "a", "mobile": "12345"}]}, "a mobile number is 09"),
+        ({"accounts": [{"account": "a", "email": "nope"}]}, "accounts[0]"),
+        (
+            {"accounts": [{"account": "a", "mobile": "0912345678", "otp_codes": [{"code": "1"}]}]},
+            "a code is 6 digits",
+        ),
+        ({"accounts": [{"account": "a", "otp_codes": [{"code": "123456"}]}]}, "no verified"),
+        (
+            {
+                "accounts": [
+                    {
+                        "account": "a",
+                        "mobile": "0912345678",
+                        "mobile_verified": False,
+                        "otp_codes": [{"code": "123456"}],
+                    }
+                ]
+            },
+            "no verified",
+        ),
     ],
 )
 def test_fixtures_mistakes_are_named(tmp_path, change, message):

@@ -16,12 +16,23 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 
 from gspws.core import otp
+from gspws.core.access import OTP_FUNCTIONS
 from gspws.core.otp import TotpParams
 from gspws.store.models import AuditEvent, TokenStatus
 from gspws.store.repo import Store
 from gspws.store.secrets import SecretBox
 
-from helpers import GSPWS, REPO, SECRET, SERVICE_ID, ServerProcess, envelope, gspws_env, post
+from helpers import (
+    GSPWS,
+    REPO,
+    SECRET,
+    SERVICE_ID,
+    ServerProcess,
+    add_token,
+    envelope,
+    gspws_env,
+    post,
+)
 
 TNS = "http://cp.gov.tw/gsp2"
 SOAP11 = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -219,3 +230,114 @@ def test_cli_keeps_secrets_off_stderr(settings, store, demo, tmp_path, args, sta
         assert f"secret={secret}" in done.stdout
     else:
         assert done.stderr.strip() and "otpauth://" not in done.stdout
+
+
+@pytest.fixture
+def otp_granted(store, demo):
+    """OTP.asmx's operations granted before the server starts (its workers load the services
+    then); an HOTP token with a PIN on account pinned."""
+    params = TotpParams("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ")
+    with store.unit() as repo:
+        for function in OTP_FUNCTIONS:
+            repo.grant(SERVICE_ID, function)
+    add_token(store, "pinned", params, kind="hotp", hardware=True, serial="FT-LOG1", pin=PIN)
+    return params
+
+
+PIN = "Zq8xW"
+
+
+def test_otp_asmx_logs_and_audit_hold_no_codes_or_pins(otp_granted, debug_server, store):
+    """Auth (PIN + code), a replay, a wrong PIN, AuthToken needing sync, SyncToken: the PIN, the
+    codes and the password they make are in no log line and no audit row."""
+    hotp = otp_granted.totp()
+    c0, c1, c40, c41 = (hotp.generate_otp(n) for n in (0, 1, 40, 41))
+    url = debug_server.url.replace("TOTP.asmx", "OTP.asmx")
+
+    def call(operation: str, **fields: str) -> int:
+        inner = "".join(f"<{k}>{v}</{k}>" for k, v in fields.items())
+        body = _soap(f'<{operation} xmlns="{TNS}">{inner}</{operation}>')
+        answer = post(url, body, SOAPAction=f'"{TNS}/{operation}"').text
+        return int(re.search(r"<Code>(\d+)</Code>", answer).group(1))
+
+    answers = [
+        call("Auth", account="pinned", password=PIN + c0),
+        call("Auth", account="pinned", password=PIN + c0),
+        call("Auth", account="pinned", password="Wx8qZ" + c1),
+        call("AuthToken", tokenSN="FT-LOG1", otp=PIN + c40),
+        call("SyncToken", tokenSN="FT-LOG1", otp1=c40, otp2=c41),
+    ]
+    log = _stopped_log(debug_server)
+    assert answers == [0, 9999, 9999, 13, 0]
+    assert "Auth service=" in log and "SyncToken service=" in log  # DEBUG was on
+    assert _lines_with([c0, c1, c40, c41], log) == []
+    assert PIN not in log
+    with store.unit() as repo:
+        rows = repo.session.execute(
+            select(AuditEvent.__table__).where(AuditEvent.operation.in_(OTP_FUNCTIONS))
+        ).all()
+    assert len(rows) == 5
+    for row in rows:
+        stored = " ".join(str(value) for value in row if not hasattr(value, "isoformat"))
+        assert not [c for c in (c0, c1, c40, c41) if _occurs(c, stored)] and PIN not in stored
+
+
+OCRA_PIN = "4826"
+
+
+@pytest.fixture
+def ocra_granted(store, demo):
+    """OTP.asmx's OCRA operations granted before the server starts; an OCRA token with a PIN
+    suite (OCRA-LOG1): its suite and key."""
+    from gspws.core import ocra
+
+    suite, key = ocra.parse_suite("OCRA-1:HOTP-SHA256-8:QN08-PSHA1"), bytes(range(32))
+    with store.unit() as repo:
+        for function in ("GetChallenge", "GetSignChallenge", "VerifyResponse"):
+            repo.grant(SERVICE_ID, function)
+        repo.add_ocra_token("OCRA-LOG1", suite.text, key, pin=OCRA_PIN)
+    return suite, key
+
+
+def test_ocra_logs_and_audit_hold_no_challenges_responses_or_pins(
+    ocra_granted, debug_server, store
+):
+    """GetChallenge, a wrong response, the right one, its replay, GetSignChallenge: no challenge,
+    response or PIN (nor its digest) in any log line or audit row."""
+    from gspws.core import ocra
+
+    suite, key = ocra_granted
+    url = debug_server.url.replace("TOTP.asmx", "OTP.asmx")
+
+    def call(operation: str, **fields: str) -> tuple[int, str]:
+        inner = "".join(f"<{k}>{v}</{k}>" for k, v in fields.items())
+        body = _soap(f'<{operation} xmlns="{TNS}">{inner}</{operation}>')
+        answer = post(url, body, SOAPAction=f'"{TNS}/{operation}"').text
+        found = re.search(r"<Code>(\d+)</Code><Message>([^<]*)</Message>", answer)
+        return int(found.group(1)), found.group(2)
+
+    digest = ocra.pin_digest(suite, OCRA_PIN)
+    code, challenge = call("GetChallenge", tokenSN="OCRA-LOG1")
+    right = ocra.response(suite, key, challenge, pin=digest)
+    answers = [
+        code,
+        call("VerifyResponse", tokenSN="OCRA-LOG1", challenge=challenge, response=_other(right))[0],
+        call("VerifyResponse", tokenSN="OCRA-LOG1", challenge=challenge, response=right)[0],
+        call("VerifyResponse", tokenSN="OCRA-LOG1", challenge=challenge, response=right)[0],
+    ]
+    code, signing = call("GetSignChallenge", tokenSN="OCRA-LOG1", amount="1200", payee="ACME")
+    answers.append(code)
+    log = _stopped_log(debug_server)
+    assert answers == [0, 9999, 0, 9999, 0]
+    assert "VerifyResponse service=" in log  # DEBUG was on
+    secrets = [challenge, right, _other(right), signing]
+    assert _lines_with(secrets, log) == []
+    assert OCRA_PIN not in log and digest.hex() not in log
+    with store.unit() as repo:
+        rows = repo.session.execute(
+            select(AuditEvent.__table__).where(AuditEvent.service_id == SERVICE_ID)
+        ).all()
+    assert len(rows) == 5
+    for row in rows:
+        stored = " ".join(str(value) for value in row if not hasattr(value, "isoformat"))
+        assert not [s for s in secrets if _occurs(s, stored)] and OCRA_PIN not in stored

@@ -22,7 +22,7 @@ from gspws.core.otp import TotpParams
 from gspws.proxies import ORIGIN_KEY, Origin
 from gspws.soap import shape
 from gspws.soap.envelope import Envelope
-from gspws.soap.fastpath import VerifyFastPath
+from gspws.soap.fastpath import FastPath
 from gspws.store import migrate
 from gspws.store.models import AuditEvent, Token
 from gspws.wsgi import build_store, create_app
@@ -129,7 +129,7 @@ def test_both_paths_answer_every_request_alike(tmp_path, two_stores):
 
 
 @pytest.fixture
-def fast_path(tmp_path, sqlite_url) -> VerifyFastPath:
+def fast_path(tmp_path, sqlite_url) -> FastPath:
     return _app(tmp_path, sqlite_url, True).totp._fast
 
 
@@ -231,10 +231,10 @@ def test_a_failure_of_the_fast_path_is_logged_without_its_text(fast_path, monkey
     exception's text, which could quote the request."""
     from gspws.soap import fastpath
 
-    def fail(version, root):
+    def fail(self, version, root):
         raise ValueError("account wederlin code 123456")
 
-    monkeypatch.setattr(fastpath, "_read", fail)
+    monkeypatch.setattr(fastpath.FastPath, "_read", fail)
     body = envelope(ACCOUNT, "123456")
     with caplog.at_level("DEBUG", logger="gspws.soap.fastpath"):
         assert fast_path.answer(shape.SOAP11, Envelope.read(shape.SOAP11, body), {}) is None

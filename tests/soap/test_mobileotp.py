@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from gspws.core.access import MOBILE_OTP_FUNCTIONS
 from gspws.store.models import OtpCode, OutboxMessage
+from gspws.store.oob import OobQueries
 
 from helpers import ACCOUNT, SERVICE_ID, public_caller_send
 
@@ -165,10 +166,39 @@ def _together(count: int, call) -> list:
     return results
 
 
-def test_two_sends_at_once_leave_one_valid_code(serve, mobile_demo, store):
+def _reads_meet(monkeypatch, read: str, parties: int, wait: float) -> threading.Barrier:
+    """The first ``parties`` calls of the store's ``read`` (an OobQueries method) wait after
+    reading, up to ``wait`` seconds, until all of them have read: so racing calls all read before
+    any of them writes, the interleaving the single-use guards exist for (left to chance, the
+    calls of a test mostly run one after the other, and the test passed without the guard). A
+    call held before its read by a lock (the guard of sends) breaks the barrier; the others go
+    on. Later calls do not wait: each waiting call holds a pooled connection."""
+    original, barrier = getattr(OobQueries, read), threading.Barrier(parties)
+    turns, lock = iter(range(parties)), threading.Lock()
+
+    def read_then_meet(self, *args, **kwargs):
+        found = original(self, *args, **kwargs)
+        with lock:
+            meets = next(turns, None) is not None
+        if meets:
+            try:
+                barrier.wait(wait)
+            except threading.BrokenBarrierError:
+                pass
+        return found
+
+    monkeypatch.setattr(OobQueries, read, read_then_meet)
+    return barrier
+
+
+def test_two_sends_at_once_leave_one_valid_code(serve, mobile_demo, store, monkeypatch):
+    """The account's row lock (SQLite: the write lock) decides sends one after the other: the
+    second waits for the first's commit and supersedes its code. Without it both would read
+    no earlier send and insert a live code each."""
     server = serve(otp_resend=0)
     url = f"{server.base}/gsp2ws/MobileOTP.asmx"
     services = [_stub(url, False) for _ in range(2)]
+    _reads_meet(monkeypatch, "sends_since", 2, wait=1.0)
     answers = _together(
         2, lambda: services.pop().SendOTPCode(account=ACCOUNT, _soapheaders=HEADER).Code
     )
@@ -176,15 +206,20 @@ def test_two_sends_at_once_leave_one_valid_code(serve, mobile_demo, store):
     assert len(_live_codes(store)) == 1
 
 
-def test_same_code_sixteen_times_at_once_is_accepted_once(otp_url):
+def test_same_code_sixteen_times_at_once_is_accepted_once(otp_url, monkeypatch):
+    """Eight of the sixteen (the connection pools hold ten) read the code unused before any uses
+    it (the barrier is not broken): only the conditional UPDATE (``used_at IS NULL``) keeps it
+    single-use."""
     code = _stub(otp_url, False).SendOTPCode(account=ACCOUNT, _soapheaders=HEADER).Message
     services = [_stub(otp_url, False) for _ in range(16)]
+    met = _reads_meet(monkeypatch, "pending_code", 8, wait=20)
     answers = _together(
         16,
         lambda: (
             services.pop().VerifyOTPCode(account=ACCOUNT, OTPCode=code, _soapheaders=HEADER).Code
         ),
     )
+    assert not met.broken, "the eight calls did not all read before writing"
     assert sorted(answers) == [0] + [9999] * 15
 
 

@@ -4,6 +4,7 @@ resync end to end, PINs, lost and unassigned tokens, and the answers beside them
 on the same tokens, the audit rows)."""
 
 import base64
+import subprocess
 
 import pytest
 import requests
@@ -13,7 +14,17 @@ from gspws.core.access import OTP_FUNCTIONS
 from gspws.core.otp import TotpParams
 from gspws.store.models import TokenStatus
 
-from helpers import ACCOUNT, SERVICE_ID, add_token, audit_rows, call, code_at, zeep_service
+from helpers import (
+    ACCOUNT,
+    GSPWS,
+    SERVICE_ID,
+    add_token,
+    audit_rows,
+    call,
+    code_at,
+    gspws_env,
+    zeep_service,
+)
 
 HEADER = {"ServiceHeader": {"ServiceID": SERVICE_ID}}
 
@@ -248,7 +259,8 @@ def test_wsdl_help_pages_and_aspx(otp_url, live_server):
         assert f'name="{operation}"' in wsdl.text
     page = requests.get(f"{otp_url}?op=Auth", timeout=10)
     assert page.status_code == 200
-    assert "PIN" in page.text and "13" in page.text
+    assert "PIN" in page.text and "需要同步" in page.text  # described, and in the codes' table
+    assert "等待使用者確認登入" in page.text
     aspx = live_server.base + "/gsp2ws/otp.ASPX"
     assert stub(aspx).Auth(account="nobody", password="1", _soapheaders=HEADER).Code == 3001
 
@@ -263,3 +275,32 @@ def test_audit_rows_name_the_operation_and_no_code(otp_url, store):
         ("AuthToken", "AUDITED1", 0, SERVICE_ID),
         ("SyncToken", "AUDITED1", 0, SERVICE_ID),
     ]
+
+
+def test_a_token_imported_into_the_pool_through_auth_token_lost_found_assigned(
+    otp_url, settings, tmp_path
+):
+    """The import and lifecycle commands (`gspws token …`, run as processes) and OTP.asmx on one
+    store: a pooled HOTP token answers AuthToken; lost, 9999; found, 0; assigned, Auth."""
+    tokens = tmp_path / "tokens.csv"
+    tokens.write_text(
+        "serial,secret,type,algorithm,digits,period_or_counter,account\n"
+        f"FT-0001,{RFC4226_SECRET.hex()},hotp,SHA1,6,0,\n"
+    )
+    env = gspws_env(
+        tmp_path, settings.secret_key, GSPWS_DATABASE_URL=settings.effective_database_url
+    )
+
+    def gspws(*args: str) -> None:
+        done = subprocess.run([GSPWS, *args], env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+
+    gspws("token", "import", str(tokens))
+    otp = stub(otp_url)
+    assert otp.AuthToken(tokenSN="FT-0001", otp=RFC4226_CODES[0], _soapheaders=HEADER).Code == 0
+    gspws("token", "lost", "FT-0001")
+    assert otp.AuthToken(tokenSN="FT-0001", otp=RFC4226_CODES[1], _soapheaders=HEADER).Code == 9999
+    gspws("token", "found", "FT-0001")
+    assert otp.AuthToken(tokenSN="FT-0001", otp=RFC4226_CODES[1], _soapheaders=HEADER).Code == 0
+    gspws("token", "assign", "FT-0001", ACCOUNT)
+    assert otp.Auth(account=ACCOUNT, password=RFC4226_CODES[2], _soapheaders=HEADER).Code == 0

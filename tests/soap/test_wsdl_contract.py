@@ -262,6 +262,7 @@ def test_result_types_follow_asp_net_serialization(client):
         "Phone": (XSD_STRING, 0, 1),
         "Period": (XSD_INT, 1, 1),
         "Locked": (f"{xsd}boolean", 1, 1),
+        "DriftSeconds": (XSD_INT, 0, 1),  # added later, optional (issue 13)
     }
     assert fields("TOTPBinding") == {
         "OtpauthUri": (XSD_STRING, 0, 1),

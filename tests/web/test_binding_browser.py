@@ -5,52 +5,12 @@ its code → 已啟用 → VerifyTOTPCode 0 → 停用 with a current code → V
 The server runs on a fixed clock; the test computes codes from the key it reads, as an
 authenticator app would."""
 
-import shutil
-from pathlib import Path
 from urllib.parse import urlsplit
-
-import pytest
 
 from binding import add_account, code, new_link
 from helpers import call, outcome, zeep_service
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 FRANK = "frank"
-
-sync_api = pytest.importorskip(
-    "playwright.sync_api",
-    reason="the playwright package is not installed (pip install -e '.[test]')",
-)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
-        pytest.skip(
-            f"no browser: {CHROMIUM} is not installed (apt-get install chromium; "
-            f".ci/run installs it)"
-        )
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(locale="zh-TW")
-    yield context.new_page()
-    context.close()
 
 
 def test_bind_verify_and_disable_in_a_browser(page, live_server, settings, store, clock):

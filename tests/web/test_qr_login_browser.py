@@ -7,13 +7,10 @@ clock; the phone's codes are computed from the demo token's secret, as its app w
 import importlib.util
 
 import pytest
-from test_binding_browser import browser  # noqa: F401  (the binding test's fixture)
 
 from gspws.core.access import OTP_FUNCTIONS
 
 from helpers import ACCOUNT, REPO, SERVICE_ID, LiveServer
-
-sync_api = pytest.importorskip("playwright.sync_api")
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 WAIT_MS = 20_000  # the desktop page reloads every 2 s
@@ -39,14 +36,14 @@ def desktop_site(live_server, store, demo):
 
 
 @pytest.fixture
-def desktop(browser):  # noqa: F811
+def desktop(browser):
     context = browser.new_context(locale="zh-TW")
     yield context.new_page()
     context.close()
 
 
 @pytest.fixture
-def phone(browser):  # noqa: F811
+def phone(browser):
     context = browser.new_context(locale="zh-TW", **PHONE)
     yield context.new_page()
     context.close()
