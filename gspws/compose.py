@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING
 
 from gspws import metrics
 from gspws.config import Settings
+from gspws.core.activation import ActivationPolicy, Activations
 from gspws.core.admins import Administrators, AdminPolicy
+from gspws.core.assertion import AssertionPolicy, Assertions
 from gspws.core.challenge import ChallengePolicy, OcraChallenges
 from gspws.core.clock import Clock, system_clock
 from gspws.core.codecheck import TotpVerifier
@@ -20,12 +22,14 @@ from gspws.core.oob import CodeHasher, OobPolicy, OutOfBandCodes
 from gspws.core.portal import Portal
 from gspws.core.tokenauth import TokenAuth
 from gspws.core.verify import Observer, Policy, Services, unobserved
+from gspws.store.activation import activation_key
 from gspws.store.db import make_engine, verification_engine
 from gspws.store.oob import code_key
 from gspws.store.portal import portal_unit
 from gspws.store.repo import Store
 from gspws.store.secrets import SecretBox
 from gspws.throttle import Throttle, Unlimited
+from gspws.web.activate import ACTIVATE_PATH
 from gspws.web.app import LINK_PATH
 from gspws.web.session import Sessions, session_key
 
@@ -142,6 +146,43 @@ def challenges_of(
     )
 
 
+def assertions_of(
+    settings: Settings,
+    store: Store,
+    clock: Clock = system_clock,
+    services: Services = dict,
+    throttle=None,
+    observe: Observer = unobserved,
+) -> Assertions:
+    """QR-scan sign-in (OTP.asmx GetAssertionId/GetAssertion and the approval page)."""
+    policy = AssertionPolicy(**vars(policy_of(settings)), assertion_ttl=settings.assertion_ttl)
+    return Assertions(store.unit, services, policy, clock, throttle or Unlimited(), observe=observe)
+
+
+def activations_of(
+    settings: Settings, store: Store, clock: Clock = system_clock, observe: Observer = unobserved
+) -> Activations:
+    """Offline distribution (the CLI) and activation (the /owin/activate page): no agency
+    callers, so no services nor throttle."""
+    policy = ActivationPolicy(
+        days=settings.activation_days,
+        retries=settings.activation_retries,
+        default_password=settings.activation_password,
+        issuer=settings.issuer,
+        activate_url=settings.public_url + ACTIVATE_PATH,
+    )
+    return Activations(
+        store.unit,
+        dict,
+        policy_of(settings),
+        clock,
+        Unlimited(),
+        observe=observe,
+        activation=policy,
+        hasher=CodeHasher(activation_key(store.secrets.encryption_key)),
+    )
+
+
 @dataclass(frozen=True)
 class UseCases:
     """What the doors of the server are given."""
@@ -152,6 +193,8 @@ class UseCases:
     oob: OutOfBandCodes
     tokens: TokenAuth  # OTP.asmx Auth, AuthToken, Sync, SyncToken
     challenges: OcraChallenges  # OTP.asmx GetChallenge, GetSignChallenge, VerifyResponse
+    assertions: Assertions  # OTP.asmx GetAssertionId, GetAssertion; the approval page
+    activations: Activations  # the activation page (offline distribution)
     portal: Portal | None = None  # the binding page's self-service (gspws.web.portal)
 
 
@@ -186,9 +229,19 @@ def server_use_cases(settings: Settings, store: Store, clock: Clock) -> UseCases
     )
     oob = oob_of(settings, store, clock, services, throttle, observe=observe)
     challenges = challenges_of(settings, store, clock, services, throttle, observe=observe)
+    assertions = assertions_of(settings, store, clock, services, throttle, observe=observe)
+    activations = activations_of(settings, store, clock, observe=observe)
     portal = portal_of(settings, store, clock, services, throttle, observe=observe)
     return UseCases(
-        verifier, enrollment, sessions, oob, code_checks(TokenAuth), challenges, portal=portal
+        verifier,
+        enrollment,
+        sessions,
+        oob,
+        code_checks(TokenAuth),
+        challenges,
+        assertions,
+        activations,
+        portal=portal,
     )
 
 

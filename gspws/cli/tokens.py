@@ -88,7 +88,7 @@ def token_add(
 @pass_ctx
 def token_stock(c: Context, count: int, period: str) -> None:
     """Add COUNT soft TOTP tokens to the pool, for people to take on the binding page
-    (申請綁定, docs/portal.md): random keys, never printed; each is shown once, to the person
+    (申請綁定, docs/qr-login.md): random keys, never printed; each is shown once, to the person
     who takes it. Prints the serials."""
     with c.repo() as repo:
         serials = [

@@ -112,6 +112,6 @@ class PortalActions:
 
 def _groups(secret: str) -> str:
     """The binding page's grouping of a key (imported here: gspws.web.app imports this)."""
-    from gspws.web.app import _groups as groups
+    from gspws.web.app import key_groups
 
-    return groups(secret)
+    return key_groups(secret)

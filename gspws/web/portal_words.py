@@ -3,7 +3,7 @@ page's table (gspws.web.i18n ``TEXT``); seed 003's names where it has them."""
 
 PORTAL_WORDS = {
     "self_service": ("令牌自助服務", "Self-service"),
-    "serial": ("令牌序號", "Token serial number"),
+    "serial": ("令牌序號", "Token serial"),
     "code_1": ("第一組動態密碼", "First code"),
     "code_2": ("下一組動態密碼", "The next code"),
     "any_device": ("任一裝置", "Any device"),

@@ -375,7 +375,7 @@ def test_imported_ocra_token_with_a_pin_answers_a_challenge(cli, tmp_path, setti
 
 
 def test_token_stock_fills_the_pool_with_soft_tokens(cli):
-    """``gspws token stock``: soft tokens for the binding page's 申請綁定 (docs/portal.md)."""
+    """``gspws token stock``: soft tokens for the binding page's 申請綁定 (docs/qr-login.md)."""
     serials = cli.ok("token", "stock", "3", "--period", "60").split()
     assert len(serials) == 3
     rows = {r["serial"]: r for r in cli.json("token", "list", "--unassigned")}
