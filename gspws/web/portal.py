@@ -15,6 +15,7 @@ from gspws import qr
 from gspws.core.enroll import Problem
 from gspws.core.portal import Portal
 from gspws.web.i18n import TEXT
+from gspws.web.pages import Visit
 
 STATUS_PATH = "/owin/manage/TOTPStatus"  # (gspws.web.app's; not imported: it imports this)
 
@@ -42,15 +43,15 @@ class PortalActions:
         self._portal = portal
         self._pages = pages
 
-    def handle(self, endpoint: str, visit) -> Response:
+    def handle(self, endpoint: str, visit: Visit) -> Response:
         return getattr(self, f"_{endpoint}")(visit)
 
-    def context(self, visit) -> dict:
+    def context(self, visit: Visit) -> dict:
         """What the status page shows of the portal (its section, templates/portal.html)."""
         events, lost = self._portal.devices(visit.account)
         return {"event_devices": events, "lost_devices": lost, "portal": True}
 
-    def _portal_bind(self, visit) -> Response:
+    def _portal_bind(self, visit: Visit) -> Response:
         form = visit.request.form
         outcome = self._portal.bind_hardware(
             visit.caller("BindHardwareToken"),
@@ -61,17 +62,17 @@ class PortalActions:
         )
         return self._pages._act(visit, outcome, "hardware_bound")
 
-    def _portal_lost(self, visit) -> Response:
+    def _portal_lost(self, visit: Visit) -> Response:
         serial = visit.request.form.get("serial", "")
         outcome = self._portal.report_lost(visit.caller("ReportTokenLost"), visit.account, serial)
         return self._pages._act(visit, outcome, "reported_lost")
 
-    def _portal_found(self, visit) -> Response:
+    def _portal_found(self, visit: Visit) -> Response:
         serial = visit.request.form.get("serial", "")
         outcome = self._portal.report_found(visit.caller("ReportTokenFound"), visit.account, serial)
         return self._pages._act(visit, outcome, "found")
 
-    def _portal_test(self, visit) -> Response:
+    def _portal_test(self, visit: Visit) -> Response:
         form = visit.request.form
         outcome = self._portal.test_code(
             visit.caller("TestTOTPCode"),
@@ -83,7 +84,7 @@ class PortalActions:
             return self._pages._status(visit, http_status=400, problem="problem_code_test_failed")
         return self._pages._act(visit, outcome, "code_test_passed")
 
-    def _portal_sync(self, visit) -> Response:
+    def _portal_sync(self, visit: Visit) -> Response:
         form = visit.request.form
         outcome = self._portal.sync(
             visit.caller("SyncToken"),
@@ -94,7 +95,7 @@ class PortalActions:
         )
         return self._pages._act(visit, outcome, "synced")
 
-    def _portal_request(self, visit) -> Response:
+    def _portal_request(self, visit: Visit) -> Response:
         outcome = self._portal.request_token(visit.caller("RequestPoolToken"), visit.account)
         if not outcome.ok or outcome.value is None:
             return self._pages._act(visit, outcome)
