@@ -48,7 +48,7 @@ class PortalActions:
 
     def context(self, visit: Visit) -> dict:
         """What the status page shows of the portal (its section, templates/portal.html)."""
-        events, lost = self._portal.devices(visit.account)
+        events, lost = self._portal.devices(visit.account) if visit.account else ([], [])
         return {"event_devices": events, "lost_devices": lost, "portal": True}
 
     def _portal_bind(self, visit: Visit) -> Response:
