@@ -189,6 +189,7 @@ def admin_console(
 ) -> "AdminConsole":
     """``/admin/``: its sessions keyed apart from the binding page's (gspws.admin.app)."""
     from gspws.admin.app import SESSION_INFO, AdminConsole, Console
+    from gspws.admin.import_jobs import ImportJobs
 
     admins = administrators_of(settings, store, clock)
     sessions = Sessions(
@@ -197,4 +198,5 @@ def admin_console(
         clock,
         admins.session_epoch,
     )
-    return AdminConsole(Console(admins, enrollment, store, settings, clock), sessions)
+    imports = ImportJobs(settings.home / "imports")
+    return AdminConsole(Console(admins, enrollment, store, settings, clock, imports), sessions)

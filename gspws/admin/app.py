@@ -30,6 +30,7 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from gspws.admin.i18n import TEXT
+from gspws.admin.import_jobs import ImportJobs
 from gspws.config import Settings
 from gspws.core import codes
 from gspws.core.admins import OPERATOR, Actor, Administrators
@@ -80,6 +81,7 @@ class Console:
     store: Store
     settings: Settings
     clock: Clock
+    imports: ImportJobs  # imports running or done, seen from every worker
 
 
 class Page:

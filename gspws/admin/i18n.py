@@ -199,10 +199,25 @@ _TEXT = {
         "A file with any bad entry imports nothing: fix the entry named above and retry.",
     ),
     "import_hint": (
-        "格式與規則見 docs/tokens.md；匯入完成後本頁顯示結果（十萬筆約需 20 秒）。",
-        "Formats and rules: docs/tokens.md. The page answers when the import is done "
-        "(about 20 s for 100,000 tokens).",
+        "格式與規則見 docs/tokens.md；送出後會轉到進度頁，自動更新至匯入完成（十萬筆約需 20 秒）。",
+        "Formats and rules: docs/tokens.md. Sending the file opens its progress page, which "
+        "reloads itself until the import is done (about 20 s for 100,000 tokens).",
     ),
+    "import_reading": ("讀取並檢查檔案中…", "Reading and checking the file…"),
+    "import_storing": ("儲存中：", "Storing: "),
+    "import_of": (" / ", " of "),
+    "import_reloads": (
+        "本頁每秒自動更新，離開本頁不會中斷匯入。",
+        "This page reloads itself every second; leaving it does not stop the import.",
+    ),
+    "import_interrupted": (
+        "處理匯入的程序已停止。匯入在單一交易中完成，不是全部寫入就是完全沒有：請查看稽核紀錄中的"
+        " ImportTokens 或載具清單。",
+        "The process running this import stopped. An import is one transaction, stored whole "
+        "or not at all: see ImportTokens in the audit trail, or the token list.",
+    ),
+    "import_started_by": ("匯入者", "Started by"),
+    "import_another": ("匯入另一個檔案", "Import another file"),
     "problem_too_large": ("檔案過大。", "The file is too large."),
 }
 

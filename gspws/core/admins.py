@@ -274,8 +274,9 @@ class Administrators:
 
     def session_epoch(self, name: str) -> int | None:
         """The current epoch of ``name``'s sessions; None when it has none (unknown, disabled,
-        not enrolled): every session of theirs is over."""
-        with self._unit() as repo:
+        not enrolled): every session of theirs is over. (Read only: on SQLite a page must not wait
+        for the write lock a running import holds.)"""
+        with self._reading() as repo:
             state = repo.admin(name)
         if state is None or state.disabled or not state.enrolled:
             return None
