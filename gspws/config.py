@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gspws.core import oob_text
 from gspws.errors import ConfigError
@@ -68,6 +69,13 @@ def _gateway(*kinds: str) -> Callable[[str], str]:
         return text.strip()
 
     return parse
+
+
+def _zone(text: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(text.strip())
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ValueError("not an IANA time zone (e.g. Asia/Taipei, UTC)") from None
 
 
 def _optional_port(text: str) -> int | None:
@@ -214,6 +222,14 @@ OPTIONS = (
         _positive,
         "Largest token file the operator console's import accepts (bytes); every other request "
         "body stays within GSPWS_MAX_REQUEST_BYTES.",
+    ),
+    Option(
+        "admin_timezone",
+        "GSPWS_ADMIN_TIMEZONE",
+        "Asia/Taipei",
+        _zone,
+        "Time zone (IANA name) in which the operator console shows times and reads the audit "
+        "filter's times; the page names it. Audit exports stay in UTC.",
     ),
     Option(
         "registry_refresh",
@@ -518,6 +534,7 @@ class Settings:
     admin_session_ttl: int
     admin_enrol_ttl: int
     admin_upload_bytes: int
+    admin_timezone: ZoneInfo
     registry_refresh: float
     max_request_bytes: int
     header_timeout: float

@@ -20,6 +20,7 @@ returns a werkzeug Response.
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -102,6 +103,7 @@ class Page:
         self.role = console.admins.role(self.admin) if self.admin else None
         self._sessions = sessions
         self._env = env
+        self.zone = console.settings.admin_timezone
 
     def begin(self, name: str | None = None, epoch: int | None = None) -> None:
         """A new session (a fresh nonce: nothing fixed in advance), anonymous or signed in."""
@@ -114,6 +116,17 @@ class Page:
     def actor(self, action: str, service_id: str | None = None) -> Actor:
         """The audit row's who: ``admin:NAME:action`` from this caller's address."""
         return Actor(self.admin, self.address, action, service_id)
+
+    def when(self, value: datetime | float | None) -> str:
+        """A time as the console shows it: in GSPWS_ADMIN_TIMEZONE (the page names the zone);
+        a naive datetime is the store's UTC."""
+        if value is None:
+            return ""
+        if not isinstance(value, datetime):
+            value = datetime.fromtimestamp(value, UTC)
+        elif value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(self.zone).strftime("%Y-%m-%d %H:%M:%S")
 
     def url(self, path: str, **query: Any) -> str:
         """``/admin/path``, keeping the language chosen with ``?lang=``; empty values dropped."""
@@ -140,6 +153,8 @@ class Page:
             nav=NAV,
             here=self.request.path,
             query=self.request.args,
+            when=self.when,
+            zone=self.zone.key,
             **context,
         )
         return html(body, status)

@@ -144,12 +144,14 @@ _TEXT = {
     "code": ("回傳碼", "Code"),
     "filter": ("篩選", "Filter"),
     "export_csv": ("匯出 CSV", "Export CSV"),
-    "time": ("時間 (UTC)", "Time (UTC)"),
+    "time": ("時間", "Time"),
     "client": ("來源位址", "Client"),
     "older": ("較舊的紀錄 »", "Older »"),
     "time_hint": (
-        "時間可填 ISO-8601（如 2026-05-01 或 2026-05-01T08:00+08:00）或距今時間（30m、24h、7d）。",
-        "Times: ISO-8601 (2026-05-01, 2026-05-01T08:00+08:00) or an age (30m, 24h, 7d).",
+        "時間可填 ISO-8601（如 2026-05-01 或 2026-05-01T08:00，未註明時差者以 {zone} 時間計；"
+        "或 2026-05-01T08:00Z）或距今時間（30m、24h、7d）。",
+        "Times: ISO-8601 (2026-05-01 or 2026-05-01T08:00, read in {zone} unless an offset is "
+        "given, e.g. 2026-05-01T08:00Z) or an age (30m, 24h, 7d).",
     ),
     "keys_from": ("金鑰來源", "Keys from"),
     "fingerprint": ("指紋", "Fingerprint"),
