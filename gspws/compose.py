@@ -168,10 +168,11 @@ def server_use_cases(settings: Settings, store: Store, clock: Clock) -> UseCases
 
 
 def administrators_of(
-    settings: Settings, store: Store, clock: Clock = system_clock
+    settings: Settings, store: Store, clock: Clock = system_clock, throttle=None
 ) -> Administrators:
     """The operator console's administrators (also `gspws admin ...`): the token lockout's
-    threshold and cool-down apply to them too."""
+    threshold and cool-down apply to them too; the console's also ``throttle``'s per-address
+    sign-in limit."""
     from gspws.store.admins import admin_reading, admin_unit
 
     policy = AdminPolicy(
@@ -181,7 +182,9 @@ def administrators_of(
         issuer=f"{settings.issuer} admin",
         window=settings.totp_window,
     )
-    return Administrators(partial(admin_unit, store), policy, clock, partial(admin_reading, store))
+    return Administrators(
+        partial(admin_unit, store), policy, clock, partial(admin_reading, store), throttle
+    )
 
 
 def admin_console(
@@ -191,7 +194,7 @@ def admin_console(
     from gspws.admin.app import SESSION_INFO, AdminConsole, Console
     from gspws.admin.import_jobs import ImportJobs
 
-    admins = administrators_of(settings, store, clock)
+    admins = administrators_of(settings, store, clock, Throttle.from_settings(settings))
     sessions = Sessions(
         session_key(settings.session_secret, store.secrets.encryption_key, SESSION_INFO),
         settings.admin_session_ttl,

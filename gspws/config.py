@@ -296,6 +296,15 @@ OPTIONS = (
         "the code. Empty = no limit.",
     ),
     Option(
+        "rate_limit_admin_signin",
+        "GSPWS_RATE_LIMIT_ADMIN_SIGNIN",
+        "10/minute",
+        str,
+        "Operator console sign-in tries allowed per client address (besides each "
+        "administrator's lockout); beyond it the sign-in page answers 429 without checking "
+        "anything. Empty = no limit.",
+    ),
+    Option(
         "rate_limit_refused",
         "GSPWS_RATE_LIMIT_REFUSED",
         "60/minute",
@@ -544,6 +553,7 @@ class Settings:
     rate_limit_service: str
     rate_limit_account: str
     rate_limit_refused: str
+    rate_limit_admin_signin: str
     issuer: str
     public_url: str
     link_ttl: int

@@ -220,6 +220,10 @@ _TEXT = {
     ),
     "import_started_by": ("匯入者", "Started by"),
     "import_another": ("匯入另一個檔案", "Import another file"),
+    "problem_too_many_sign_ins": (
+        "此位址登入嘗試次數過多，請稍候再試。",
+        "Too many sign-in tries from this address: wait a minute and try again.",
+    ),
     "problem_too_large": ("檔案過大。", "The file is too large."),
 }
 
