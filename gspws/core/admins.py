@@ -279,8 +279,8 @@ class Administrators:
         where = str(address) if address is not None else "?"
         if not self._limit.allow_admin_sign_in(where):
             if self._limit.audit_refusal(where, codes.REJECTED.code):
-                actor = Actor(name if valid_name(name) else None, address, "SignInThrottled")
-                self._audit(actor, codes.REJECTED, now, begun)
+                # (not the typed name: nothing was looked up, and it may be a password)
+                self._audit(Actor(None, address, "SignInThrottled"), codes.REJECTED, now, begun)
             raise TooManySignIns()
         with self._reading() as reading:
             state = reading.admin(name) if valid_name(name) else None
