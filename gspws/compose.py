@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING
 
 from gspws import metrics
 from gspws.config import Settings
+from gspws.core.activation import ActivationPolicy, Activations
 from gspws.core.admins import Administrators, AdminPolicy
+from gspws.core.assertion import AssertionPolicy, Assertions
 from gspws.core.challenge import ChallengePolicy, OcraChallenges
 from gspws.core.clock import Clock, system_clock
 from gspws.core.codecheck import TotpVerifier
@@ -19,11 +21,13 @@ from gspws.core.enroll import Enrollment, EnrollPolicy
 from gspws.core.oob import CodeHasher, OobPolicy, OutOfBandCodes
 from gspws.core.tokenauth import TokenAuth
 from gspws.core.verify import Observer, Policy, Services, unobserved
+from gspws.store.activation import activation_key
 from gspws.store.db import make_engine, verification_engine
 from gspws.store.oob import code_key
 from gspws.store.repo import Store
 from gspws.store.secrets import SecretBox
 from gspws.throttle import Throttle, Unlimited
+from gspws.web.activate import ACTIVATE_PATH
 from gspws.web.app import LINK_PATH
 from gspws.web.session import Sessions, session_key
 
@@ -121,6 +125,43 @@ def challenges_of(
     )
 
 
+def assertions_of(
+    settings: Settings,
+    store: Store,
+    clock: Clock = system_clock,
+    services: Services = dict,
+    throttle=None,
+    observe: Observer = unobserved,
+) -> Assertions:
+    """QR-scan sign-in (OTP.asmx GetAssertionId/GetAssertion and the approval page)."""
+    policy = AssertionPolicy(**vars(policy_of(settings)), assertion_ttl=settings.assertion_ttl)
+    return Assertions(store.unit, services, policy, clock, throttle or Unlimited(), observe=observe)
+
+
+def activations_of(
+    settings: Settings, store: Store, clock: Clock = system_clock, observe: Observer = unobserved
+) -> Activations:
+    """Offline distribution (the CLI) and activation (the /owin/activate page): no agency
+    callers, so no services nor throttle."""
+    policy = ActivationPolicy(
+        days=settings.activation_days,
+        retries=settings.activation_retries,
+        default_password=settings.activation_password,
+        issuer=settings.issuer,
+        activate_url=settings.public_url + ACTIVATE_PATH,
+    )
+    return Activations(
+        store.unit,
+        dict,
+        policy_of(settings),
+        clock,
+        Unlimited(),
+        observe=observe,
+        activation=policy,
+        hasher=CodeHasher(activation_key(store.secrets.encryption_key)),
+    )
+
+
 @dataclass(frozen=True)
 class UseCases:
     """What the doors of the server are given."""
@@ -131,6 +172,8 @@ class UseCases:
     oob: OutOfBandCodes
     tokens: TokenAuth  # OTP.asmx Auth, AuthToken, Sync, SyncToken
     challenges: OcraChallenges  # OTP.asmx GetChallenge, GetSignChallenge, VerifyResponse
+    assertions: Assertions  # OTP.asmx GetAssertionId, GetAssertion; the approval page
+    activations: Activations  # the activation page (offline distribution)
 
 
 def server_use_cases(settings: Settings, store: Store, clock: Clock) -> UseCases:
@@ -164,7 +207,18 @@ def server_use_cases(settings: Settings, store: Store, clock: Clock) -> UseCases
     )
     oob = oob_of(settings, store, clock, services, throttle, observe=observe)
     challenges = challenges_of(settings, store, clock, services, throttle, observe=observe)
-    return UseCases(verifier, enrollment, sessions, oob, code_checks(TokenAuth), challenges)
+    assertions = assertions_of(settings, store, clock, services, throttle, observe=observe)
+    activations = activations_of(settings, store, clock, observe=observe)
+    return UseCases(
+        verifier,
+        enrollment,
+        sessions,
+        oob,
+        code_checks(TokenAuth),
+        challenges,
+        assertions,
+        activations,
+    )
 
 
 def administrators_of(

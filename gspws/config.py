@@ -364,6 +364,36 @@ OPTIONS = (
         "means derived from the first encryption key.",
     ),
     Option(
+        "assertion_ttl",
+        "GSPWS_ASSERTION_TTL",
+        "120",
+        _positive,
+        "Seconds a QR-scan sign-in (OTP.asmx GetAssertionId) may be approved on the phone; an "
+        "approved one can be collected by GetAssertion for as long again.",
+    ),
+    Option(
+        "activation_password",
+        "GSPWS_ACTIVATION_PASSWORD",
+        "",
+        str,
+        "Activation password of every offline distribution (`gspws token distribute "
+        "--offline`); empty: a random one per token.",
+    ),
+    Option(
+        "activation_days",
+        "GSPWS_ACTIVATION_DAYS",
+        "7",
+        _positive,
+        "Days an offline distribution's activation code stays valid.",
+    ),
+    Option(
+        "activation_retries",
+        "GSPWS_ACTIVATION_RETRIES",
+        "5",
+        _positive,
+        "Wrong tries on /owin/activate that void an activation code (distribute again).",
+    ),
+    Option(
         "otp_ttl",
         "GSPWS_OTP_TTL",
         "300",
@@ -561,6 +591,10 @@ class Settings:
     pending_ttl: int
     session_ttl: int
     session_secret: str
+    assertion_ttl: int
+    activation_password: str
+    activation_days: int
+    activation_retries: int
     otp_ttl: int
     otp_attempts: int
     otp_resend: int

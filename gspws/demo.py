@@ -62,6 +62,10 @@ def instructions(info: DemoInfo, url: str, issuer: str, spools: tuple[str, ...] 
             "",
             f"Bind an authenticator app in a browser: open the link that "
             f"`.venv/bin/gspws account link {info.account}` prints.",
+            "Sign in by scanning a QR code (docs/qr-login.md): in another terminal run",
+            f"  .venv/bin/python clients/qr_login/app.py --url "
+            f"{url.replace('/TOTP.asmx', '/OTP.asmx')} --service-id {info.service_id}",
+            "  and open http://127.0.0.1:8001/",
             *(
                 f"Codes sent by SMS or e-mail land in {spool}/ (one file per message)."
                 for spool in spools

@@ -14,7 +14,9 @@ from gspws.probes import Probes
 from gspws.proxies import ORIGIN_KEY, ProxyPolicy
 from gspws.soap.app import mobile_otp_endpoint, otp_endpoint, totp_endpoint
 from gspws.store.repo import Store
+from gspws.web.activate import ActivatePages
 from gspws.web.app import ManagePages
+from gspws.web.approve import ApprovePages
 
 
 class GspwsApp:
@@ -34,7 +36,11 @@ class GspwsApp:
             cases.oob, settings.max_request_bytes, fast_path=fast_path
         )
         self.otp = otp_endpoint(
-            {"tokens": cases.tokens, "challenges": cases.challenges},
+            {
+                "tokens": cases.tokens,
+                "challenges": cases.challenges,
+                "assertions": cases.assertions,
+            },
             settings.max_request_bytes,
             fast_path=fast_path,
         )
@@ -44,6 +50,12 @@ class GspwsApp:
         self.manage = ManagePages(cases.enrollment, cases.sessions, clock, cases.oob)
         self.probes = Probes(settings, store)
         self.admin = admin_console(settings, store, clock, cases.enrollment)
+        #: The HTML doors after the binding page, each under its own path.
+        self.pages = (
+            ApprovePages(cases.assertions, cases.sessions),
+            ActivatePages(cases.activations, cases.sessions),
+            self.admin,
+        )
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         request_id = begin_request(environ)
@@ -60,8 +72,9 @@ class GspwsApp:
             return self.otp(environ, start_with_id)
         if self.manage.handles(environ.get("PATH_INFO", "")):
             return self.manage(environ, start_with_id)
-        if self.admin.handles(environ.get("PATH_INFO", "")):
-            return self.admin(environ, start_with_id)
+        for pages in self.pages:
+            if pages.handles(environ.get("PATH_INFO", "")):
+                return pages(environ, start_with_id)
         if self.probes.handles(environ.get("PATH_INFO", "")):
             return self.probes(environ, start_with_id)
         body = b"Not found. The TOTP web service is at /gsp2ws/TOTP.asmx\n"

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from werkzeug.exceptions import MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
@@ -42,10 +41,12 @@ from gspws.proxies import origin_of
 from gspws.store.repo import Store
 from gspws.web.pages import (
     LANGUAGES,
+    REFUSED,
     SAFE_METHODS,
     environment,
     html,
     language,
+    match,
     session_cookie,
 )
 from gspws.web.session import Session, Sessions
@@ -211,21 +212,15 @@ class AdminConsole:
     def _dispatch(self, page: Page) -> Response:
         if page.request.path == PREFIX[:-1]:
             return redirect(PREFIX, 308)
-        try:
-            endpoint, args = self._map.bind_to_environ(page.request.environ).match()
-        except NotFound:
-            return page.message(404, "not_found")
-        except MethodNotAllowed as exc:
-            return exc.get_response()
+        matched = match(self._map, page.request, page.session, self._sessions)
+        if isinstance(matched, Response):
+            return matched
+        if isinstance(matched, str):
+            return page.message(REFUSED[matched], matched)
+        endpoint, args = matched
         if endpoint == "static":
             return _static(page, self._console, **args)
         if page.request.method not in SAFE_METHODS:
-            try:
-                csrf = page.request.form.get("csrf")
-            except RequestEntityTooLarge:
-                return page.message(413, "problem_too_large")
-            if not self._sessions.csrf_valid(page.session, csrf):
-                return page.message(403, "form_expired")
             if endpoint not in _ANY_ROLE_POSTS and not page.operator:
                 if page.admin is not None:  # an auditor's try is worth an audit row
                     self._console.admins.audit(page.actor(f"Refused:{endpoint}"), codes.REJECTED)

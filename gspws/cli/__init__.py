@@ -5,7 +5,18 @@ Every listing takes ``--json``. Bad input is a one-line message on stderr and ex
 """
 
 # Importing the command modules registers their commands on ``main``.
-from gspws.cli import accounts, admin, audit, db, keys, outbox, services, serving, tokens  # noqa: F401
+from gspws.cli import (  # noqa: F401
+    accounts,
+    admin,
+    audit,
+    db,
+    distribute,
+    keys,
+    outbox,
+    services,
+    serving,
+    tokens,
+)
 from gspws.cli.base import main
 
 __all__ = ["main"]

@@ -49,5 +49,10 @@ RETURN_CODES = (
 NEEDS_SYNC = ReturnCode(13, "需要同步")
 #: OTP.asmx GetAssertion only: the QR-scan sign-in is neither approved nor denied yet; ask again.
 ASSERTION_PENDING = ReturnCode(12, "等待使用者確認登入")
+#: GetAssertion's 9999s, each saying why the sign-in will never be approved (gspws.core.assertion).
+ASSERTION_UNKNOWN = ReturnCode(9999, "查無此登入請求")
+ASSERTION_USED = ReturnCode(9999, "此登入請求已使用")
+ASSERTION_DENIED = ReturnCode(9999, "使用者已拒絕登入")
+ASSERTION_EXPIRED = ReturnCode(9999, "登入請求已超過有效時間")
 
 BY_CODE = {rc.code: rc for rc in RETURN_CODES + (NEEDS_SYNC, ASSERTION_PENDING)}

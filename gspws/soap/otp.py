@@ -18,6 +18,7 @@ from gspws.core.tokenauth import TokenAuth
 from gspws.core.verify import Caller
 from gspws.soap.fastpath import PlainOperation
 from gspws.soap.mobileotp import AsmxService
+from gspws.soap.otp_assertion import OTPAssertionService
 from gspws.soap.otp_challenge import OTPChallengeService
 from gspws.soap.protocol import result_bytes
 from gspws.soap.service import CP2Response, ServiceHeader, caller_of, operation
@@ -67,7 +68,11 @@ class OTPTokenService(ServiceBase):
 
 
 #: The operation classes of OTP.asmx's spyne application (each helper adds its class here).
-OTP_OPERATIONS: tuple[type[ServiceBase], ...] = (OTPTokenService, OTPChallengeService)
+OTP_OPERATIONS: tuple[type[ServiceBase], ...] = (
+    OTPTokenService,
+    OTPChallengeService,
+    OTPAssertionService,
+)
 
 OTP = AsmxService("OTP", Application(list(OTP_OPERATIONS), tns=TNS, name="OTP"), "OTP.wsdl")
 

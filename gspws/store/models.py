@@ -318,6 +318,51 @@ class OutboxMessage(Base):
     gateway_ref: Mapped[str | None] = mapped_column(String(100))
 
 
+class Assertion(Base):
+    """A QR-scan sign-in (OTP.asmx GetAssertionId/GetAssertion, gspws.core.assertion). Only
+    SHA-256 hashes of its two random handles are kept: ``id_hash`` of the AssertionId the agency
+    polls with, ``approval_hash`` of the token in the QR's approval URL. ``status`` moves
+    pending → proven (the account and a current code were shown on the phone) → approved or
+    denied, each step one conditional UPDATE; ``used_at`` is set once, by the GetAssertion that
+    hands the approved account over. ``number`` is the 2-digit number shown beside the QR;
+    ``choices`` the three numbers the phone offers (one of them ``number``)."""
+
+    __tablename__ = "assertions"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    approval_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    service_id: Mapped[str] = mapped_column(String(32))
+    number: Mapped[str] = mapped_column(String(2))
+    choices: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    account: Mapped[str | None] = mapped_column(String(128))
+    approver_hash: Mapped[str | None] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    decided_at: Mapped[datetime | None]
+    used_at: Mapped[datetime | None]
+
+
+class ActivationCode(Base):
+    """An offline distribution of a token (``gspws token distribute --offline``): the person
+    types the token's serial, the activation code and the activation password on
+    ``/owin/activate`` and sees the token's key once. ``code_hash`` is a keyed HMAC-SHA256 (the
+    code is random and long); ``password_hash`` argon2id (a policy's default password may be
+    short). ``failures`` wrong tries up to ``GSPWS_ACTIVATION_RETRIES`` void it; ``used_at`` is
+    set once, by one conditional UPDATE."""
+
+    __tablename__ = "activation_codes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_id: Mapped[int] = mapped_column(ForeignKey("tokens.id", ondelete="CASCADE"), unique=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    used_at: Mapped[datetime | None]
+
+
 class Admin(Base):
     """An administrator of the operator console (gspws.core.admins). ``password_hash`` is
     argon2id; ``totp_secret`` Fernet ciphertext like a token's; ``last_step`` the last accepted

@@ -219,6 +219,11 @@ class OobQueries:
                 "attempts": 0,
             },
         )
+        self.queue(message, now)
+
+    def queue(self, message: Message, now: float) -> None:
+        """Put ``message`` in the outbox, in this transaction: a code's message, and offline
+        distribution's activation sheet (gspws.core.activation), through the same statement."""
         self._run.count(
             _QUEUE,
             _outbox_row(

@@ -23,6 +23,8 @@ from gspws.core.enroll import Device, Link, PendingToken
 from gspws.core.otp import TotpParams
 from gspws.core.registry import ServiceRegistry
 from gspws.errors import GspwsError
+from gspws.store.activation import DISTRIBUTED, ActivationQueries
+from gspws.store.assertion import AssertionQueries
 from gspws.store.challenges import ChallengeQueries
 from gspws.store.db import READ_ONLY, opened_read_only, sqlite_begin, writer_turns
 from gspws.store.models import (
@@ -54,7 +56,7 @@ def new_serial() -> str:
     return f"TOTP{randbelow(10**10):010d}"
 
 
-class Repository(VerifyQueries, OobQueries, ChallengeQueries):
+class Repository(VerifyQueries, OobQueries, ChallengeQueries, AssertionQueries, ActivationQueries):
     """All store operations, bound to one session (one transaction)."""
 
     def __init__(self, session: Session, secrets: SecretBox) -> None:
@@ -292,7 +294,9 @@ class Repository(VerifyQueries, OobQueries, ChallengeQueries):
     def pending_token(self, account_id: int) -> PendingToken | None:
         token = self.session.scalars(
             select(Token)
-            .where(Token.account_id == account_id, Token.status == TokenStatus.PENDING)
+            .where(
+                Token.account_id == account_id, Token.status == TokenStatus.PENDING, ~DISTRIBUTED
+            )
             .order_by(Token.id.desc())
             .limit(1)
         ).first()
@@ -324,7 +328,9 @@ class Repository(VerifyQueries, OobQueries, ChallengeQueries):
 
     def drop_pending(self, account_id: int) -> None:
         self.session.execute(
-            delete(Token).where(Token.account_id == account_id, Token.status == TokenStatus.PENDING)
+            delete(Token).where(
+                Token.account_id == account_id, Token.status == TokenStatus.PENDING, ~DISTRIBUTED
+            )
         )
 
     def activate(self, token_id: int, step: int, now: float, drift: int = 0) -> bool:

@@ -13,9 +13,7 @@ link previews fetch URLs, and must not spend a single-use link.
 import logging
 import math
 from collections.abc import Callable, Iterable
-from pathlib import Path
 
-from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
@@ -23,13 +21,20 @@ from werkzeug.wrappers import Request, Response
 from gspws import qr
 from gspws.core import codes
 from gspws.core.clock import Clock
-from gspws.core.enroll import Enrollment, Outcome, Person, Problem
+from gspws.core.enroll import Enrollment, Outcome, Problem
 from gspws.core.oob import OutOfBandCodes, mask_email, mask_mobile
-from gspws.page_headers import PAGE_HEADERS
-from gspws.proxies import origin_of
 from gspws.web.i18n import LANGUAGES, TEXT
-from gspws.web.pages import SAFE_METHODS, environment, html, language, session_cookie
-from gspws.web.session import COOKIE, Session, Sessions
+from gspws.web.pages import (
+    REFUSED,
+    SAFE_METHODS,
+    Visit,
+    finish,
+    html,
+    load_templates,
+    match,
+    session_cookie,
+)
+from gspws.web.session import COOKIE, Sessions
 
 log = logging.getLogger(__name__)
 
@@ -68,34 +73,6 @@ _NOTICES = (
     "code_sent",
     "destination_verified",
 )
-_SAFE_METHODS = SAFE_METHODS
-_TEMPLATES = Path(__file__).resolve().parent / "templates"
-
-
-class Visit:
-    """One request as the pages see it: language, session, caller."""
-
-    def __init__(self, request: Request, sessions: Sessions) -> None:
-        self.request = request
-        self.lang, self.explicit_lang = language(request)
-        self.session = sessions.decode(request.cookies.get(COOKIE))
-        self.new_session: Session | None = None  # to be set as the cookie
-        origin = origin_of(request.environ)
-        self.address = origin.address
-        self.secure = origin.secure
-
-    @property
-    def account(self) -> str | None:
-        return self.session.account if self.session else None
-
-    def caller(self, operation: str) -> Person:
-        return Person(self.address, f"web:{operation}")
-
-    def url(self, path: str, **query: str) -> str:
-        """``path`` keeping the language the visitor chose with ``?lang=``."""
-        if self.explicit_lang:
-            query = {"lang": self.explicit_lang, **query}
-        return path + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
 
 
 class ManagePages:
@@ -108,10 +85,7 @@ class ManagePages:
         self._oob = oob
         self._sessions = sessions
         self._clock = clock
-        env = environment(_TEMPLATES)
-        self._templates = {
-            name: env.get_template(f"{name}.html") for name in ("status", "link", "message")
-        }
+        self._templates = load_templates("status", "link", "message")
 
     @staticmethod
     def handles(path: str) -> bool:
@@ -124,23 +98,15 @@ class ManagePages:
         except Exception:
             log.exception("the binding page failed")
             response = self._message(visit, 500, "internal_error")
-        if visit.new_session is not None:
-            value = self._sessions.encode(visit.new_session)
-            session_cookie(response, COOKIE, value, self._sessions.ttl, PREFIX, visit.secure)
-        response.headers.update(PAGE_HEADERS)
-        return response(environ, start_response)
+        return finish(response, visit, self._sessions, PREFIX)(environ, start_response)
 
     def _dispatch(self, visit: Visit) -> Response:
-        try:
-            endpoint, args = _ROUTES.bind_to_environ(visit.request.environ).match()
-        except NotFound:
-            return self._message(visit, 404, "not_found")
-        except MethodNotAllowed as exc:
-            return exc.get_response()
-        if visit.request.method not in _SAFE_METHODS and not self._sessions.csrf_valid(
-            visit.session, visit.request.form.get("csrf")
-        ):
-            return self._message(visit, 403, "form_expired")
+        matched = match(_ROUTES, visit.request, visit.session, self._sessions)
+        if isinstance(matched, Response):
+            return matched
+        if isinstance(matched, str):
+            return self._message(visit, REFUSED[matched], matched)
+        endpoint, args = matched
         if endpoint in _NEED_ACCOUNT and visit.account is None:
             return self._message(visit, 403, "sign_in_needed", "sign_in_help")
         return getattr(self, f"_{endpoint}")(visit, **args)
@@ -175,12 +141,12 @@ class ManagePages:
             notice=f"notice_{notice}" if not refused and notice in _NOTICES else None,
             problem=_problem_key(outcome) if outcome else problem,
             qr_svg=qr.svg(binding.otpauth_uri, TEXT[visit.lang]["step_1_2"]) if binding else "",
-            key_groups=_groups(binding.params.secret) if binding else "",
+            key_groups=key_groups(binding.params.secret) if binding else "",
             minutes_left=math.ceil((binding.expires_at - self._clock()) / 60) if binding else 0,
         )
 
     def _link(self, visit: Visit, token: str) -> Response:
-        if visit.request.method in _SAFE_METHODS:  # a HEAD (link checkers send them) is a GET
+        if visit.request.method in SAFE_METHODS:  # a HEAD (link checkers send them) is a GET
             if not self._enrollment.link_usable(token):
                 return self._message(visit, 410, "problem_link_invalid", "get_new_link")
             if visit.session is None:  # the button's form needs a CSRF token of a session
@@ -325,6 +291,6 @@ def _code(visit: Visit) -> str:
     return visit.request.form.get("code", "").strip()
 
 
-def _groups(secret: str) -> str:
+def key_groups(secret: str) -> str:
     """A base32 key in groups of four, as authenticator apps accept it typed."""
     return " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
