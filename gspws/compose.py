@@ -242,7 +242,11 @@ def administrators_of(
 
 
 def admin_console(
-    settings: Settings, store: Store, clock: Clock, enrollment: Enrollment
+    settings: Settings,
+    store: Store,
+    clock: Clock,
+    enrollment: Enrollment,
+    activations: Activations | None = None,
 ) -> "AdminConsole":
     """``/admin/``: its sessions keyed apart from the binding page's (gspws.admin.app)."""
     from gspws.admin.app import SESSION_INFO, AdminConsole, Console
@@ -256,4 +260,13 @@ def admin_console(
         admins.session_epoch,
     )
     imports = ImportJobs(settings.home / "imports")
-    return AdminConsole(Console(admins, enrollment, store, settings, clock, imports), sessions)
+    console = Console(
+        admins,
+        enrollment,
+        store,
+        settings,
+        clock,
+        imports,
+        activations or activations_of(settings, store, clock),
+    )
+    return AdminConsole(console, sessions)

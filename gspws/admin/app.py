@@ -33,6 +33,7 @@ from gspws.admin.i18n import TEXT
 from gspws.admin.import_jobs import ImportJobs
 from gspws.config import Settings
 from gspws.core import codes
+from gspws.core.activation import Activations
 from gspws.core.admins import OPERATOR, Actor, Administrators
 from gspws.core.clock import Clock
 from gspws.core.enroll import Enrollment
@@ -84,6 +85,7 @@ class Console:
     settings: Settings
     clock: Clock
     imports: ImportJobs  # imports running or done, seen from every worker
+    activations: Activations  # offline distribution (`gspws token distribute`'s use case)
 
 
 class Page:
@@ -168,10 +170,19 @@ Handler = Callable[..., Response]
 
 
 def _routes() -> tuple[Map, dict[str, Handler]]:
-    from gspws.admin import audit, dashboard, imports, keys, services, signin, tokens
+    from gspws.admin import (
+        audit,
+        dashboard,
+        distribute,
+        imports,
+        keys,
+        services,
+        signin,
+        tokens,
+    )
 
     rules, handlers = [], {}
-    for module in (signin, dashboard, services, imports, tokens, audit, keys):
+    for module in (signin, dashboard, services, imports, tokens, distribute, audit, keys):
         for path, endpoint, methods, handler in module.ROUTES:
             rules.append(Rule(PREFIX + path, endpoint=endpoint, methods=methods))
             handlers[endpoint] = handler

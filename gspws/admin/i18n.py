@@ -220,6 +220,26 @@ _TEXT = {
     ),
     "import_started_by": ("匯入者", "Started by"),
     "import_another": ("匯入另一個檔案", "Import another file"),
+    "distribute": ("派發（列印啟用單）", "Distribute (print an activation sheet)"),
+    "distribute_to": ("派發給帳號（可留空）", "to the account (optional)"),
+    "distribute_new": ("派發新令牌", "Distribute a new token"),
+    "distribute_refused": ("無法派發。", "Cannot distribute."),
+    "sheet_title": ("動態密碼令牌啟用單", "Token activation sheet"),
+    "activation_code": ("啟用碼", "Activation code"),
+    "activation_password": ("啟用密碼", "Activation password"),
+    "valid_until": ("有效期限", "Valid until"),
+    "activate_at": ("啟用網址", "Activate at"),
+    "sheet_instructions": (
+        "請至啟用網址輸入令牌序號、啟用碼與啟用密碼，以驗證器 App 掃描顯示的 QR 碼。請勿將本單交給他人。",
+        "Open the activation address, type the serial, the activation code and the activation "
+        "password, and scan the QR code shown with an authenticator app. Keep this sheet to "
+        "yourself.",
+    ),
+    "sheet_once": (
+        "啟用碼與密碼只顯示這一次（系統僅保存其雜湊）：請立即列印。重新整理本頁會重新派發並使本單失效。",
+        "The code and password are shown this once (only their hashes are kept): print now. "
+        "Reloading this page distributes again and voids this sheet.",
+    ),
     "problem_too_many_sign_ins": (
         "此位址登入嘗試次數過多，請稍候再試。",
         "Too many sign-in tries from this address: wait a minute and try again.",
