@@ -246,10 +246,11 @@ def server_use_cases(settings: Settings, store: Store, clock: Clock) -> UseCases
 
 
 def administrators_of(
-    settings: Settings, store: Store, clock: Clock = system_clock
+    settings: Settings, store: Store, clock: Clock = system_clock, throttle=None
 ) -> Administrators:
     """The operator console's administrators (also `gspws admin ...`): the token lockout's
-    threshold and cool-down apply to them too."""
+    threshold and cool-down apply to them too; the console's also ``throttle``'s per-address
+    sign-in limit."""
     from gspws.store.admins import admin_reading, admin_unit
 
     policy = AdminPolicy(
@@ -259,20 +260,37 @@ def administrators_of(
         issuer=f"{settings.issuer} admin",
         window=settings.totp_window,
     )
-    return Administrators(partial(admin_unit, store), policy, clock, partial(admin_reading, store))
+    return Administrators(
+        partial(admin_unit, store), policy, clock, partial(admin_reading, store), throttle
+    )
 
 
 def admin_console(
-    settings: Settings, store: Store, clock: Clock, enrollment: Enrollment
+    settings: Settings,
+    store: Store,
+    clock: Clock,
+    enrollment: Enrollment,
+    activations: Activations | None = None,
 ) -> "AdminConsole":
     """``/admin/``: its sessions keyed apart from the binding page's (gspws.admin.app)."""
     from gspws.admin.app import SESSION_INFO, AdminConsole, Console
+    from gspws.admin.import_jobs import ImportJobs
 
-    admins = administrators_of(settings, store, clock)
+    admins = administrators_of(settings, store, clock, Throttle.from_settings(settings))
     sessions = Sessions(
         session_key(settings.session_secret, store.secrets.encryption_key, SESSION_INFO),
         settings.admin_session_ttl,
         clock,
         admins.session_epoch,
     )
-    return AdminConsole(Console(admins, enrollment, store, settings, clock), sessions)
+    imports = ImportJobs(settings.home / "imports")
+    console = Console(
+        admins,
+        enrollment,
+        store,
+        settings,
+        clock,
+        imports,
+        activations or activations_of(settings, store, clock),
+    )
+    return AdminConsole(console, sessions)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gspws.core import oob_text
 from gspws.errors import ConfigError
@@ -68,6 +69,13 @@ def _gateway(*kinds: str) -> Callable[[str], str]:
         return text.strip()
 
     return parse
+
+
+def _zone(text: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(text.strip())
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ValueError("not an IANA time zone (e.g. Asia/Taipei, UTC)") from None
 
 
 def _optional_port(text: str) -> int | None:
@@ -216,6 +224,14 @@ OPTIONS = (
         "body stays within GSPWS_MAX_REQUEST_BYTES.",
     ),
     Option(
+        "admin_timezone",
+        "GSPWS_ADMIN_TIMEZONE",
+        "Asia/Taipei",
+        _zone,
+        "Time zone (IANA name) in which the operator console shows times and reads the audit "
+        "filter's times; the page names it. Audit exports stay in UTC.",
+    ),
+    Option(
         "registry_refresh",
         "GSPWS_REGISTRY_REFRESH",
         "1",
@@ -278,6 +294,15 @@ OPTIONS = (
         str,
         "Verifications allowed per account; beyond it calls answer 9999 without checking "
         "the code. Empty = no limit.",
+    ),
+    Option(
+        "rate_limit_admin_signin",
+        "GSPWS_RATE_LIMIT_ADMIN_SIGNIN",
+        "10/minute",
+        str,
+        "Operator console sign-in tries allowed per client address (besides each "
+        "administrator's lockout); beyond it the sign-in page answers 429 without checking "
+        "anything. Empty = no limit.",
     ),
     Option(
         "rate_limit_refused",
@@ -548,6 +573,7 @@ class Settings:
     admin_session_ttl: int
     admin_enrol_ttl: int
     admin_upload_bytes: int
+    admin_timezone: ZoneInfo
     registry_refresh: float
     max_request_bytes: int
     header_timeout: float
@@ -557,6 +583,7 @@ class Settings:
     rate_limit_service: str
     rate_limit_account: str
     rate_limit_refused: str
+    rate_limit_admin_signin: str
     issuer: str
     public_url: str
     link_ttl: int

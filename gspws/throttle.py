@@ -9,6 +9,9 @@ Two limits, checked by the core once a caller is authorised:
 * per account: guesses at one account beyond the limit are answered 9999, the same as a wrong
   code, without evaluating the code or touching the failure counter.
 
+One on the operator console's sign-in tries per client address (gspws.core.admins), besides
+each administrator's lockout.
+
 And one on what a refused caller may write: refusals by the access rules (8102, 1, 8101, 8104 …)
 or the per-service limit are audited per client address up to ``GSPWS_RATE_LIMIT_REFUSED``;
 beyond it they get the same answer but are only counted (:func:`unaudited_refusals`), so that anyone who can reach the port
@@ -144,12 +147,16 @@ class Throttle:
         per_account: str,
         per_refused_address: str = "",
         unaudited: RefusalCounter = _UNAUDITED,
+        per_admin_sign_in_address: str = "",
     ) -> None:
         try:
             self._limiter = _limiter(storage_uri)
             self._per_service = parse(per_service) if per_service else None
             self._per_account = parse(per_account) if per_account else None
             self._per_refused = parse(per_refused_address) if per_refused_address else None
+            self._per_sign_in = (
+                parse(per_admin_sign_in_address) if per_admin_sign_in_address else None
+            )
         except (ValueError, ConfigurationError) as exc:
             hint = "; install gspws[redis]" if storage_uri.startswith("redis") else ""
             raise ConfigError(f"rate limit settings: {exc}{hint}") from None
@@ -162,6 +169,7 @@ class Throttle:
             settings.rate_limit_service,
             settings.rate_limit_account,
             settings.rate_limit_refused,
+            per_admin_sign_in_address=settings.rate_limit_admin_signin,
         )
 
     def allow_service(self, service_id: str, address: str) -> bool:
@@ -169,6 +177,9 @@ class Throttle:
 
     def allow_account(self, account: str) -> bool:
         return self._hit(self._per_account, "account", account)
+
+    def allow_admin_sign_in(self, address: str) -> bool:
+        return self._hit(self._per_sign_in, "admin-signin", address)
 
     def audit_refusal(self, address: str, code: int) -> bool:
         """Whether a call refused with ``code`` from ``address`` may be audited; when not, it is
@@ -198,6 +209,9 @@ class Unlimited:
         return True
 
     def allow_account(self, account: str) -> bool:
+        return True
+
+    def allow_admin_sign_in(self, address: str) -> bool:
         return True
 
     def audit_refusal(self, address: str, code: int) -> bool:

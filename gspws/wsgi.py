@@ -49,7 +49,7 @@ class GspwsApp:
         )
         self.manage = ManagePages(cases.enrollment, cases.sessions, clock, cases.oob, cases.portal)
         self.probes = Probes(settings, store)
-        self.admin = admin_console(settings, store, clock, cases.enrollment)
+        self.admin = admin_console(settings, store, clock, cases.enrollment, cases.activations)
         #: The HTML doors after the binding page, each under its own path.
         self.pages = (
             ApprovePages(cases.assertions, cases.sessions),

@@ -113,6 +113,27 @@ class Browser:
         )
 
 
+def enrol_in_browser(page, base: str, link: str, clock) -> str:
+    """Enrol in a real browser (Playwright ``page``); the authenticator's key read off the page."""
+    page.goto(base + link)
+    key = page.inner_text("#secret-key").replace(" ", "")
+    page.fill("#password", PASSWORD)
+    page.fill("#password2", PASSWORD)
+    page.fill("#code", totp(key, clock()))
+    page.click("#enrol")
+    page.wait_for_selector("#notice")
+    return key
+
+
+def sign_in_in_browser(page, name: str, key: str, clock, code: str | None = None) -> None:
+    """Fill and send the sign-in form (the page is on it), a step after the last code used."""
+    clock.advance(30)
+    page.fill("#name", name)
+    page.fill("#password", PASSWORD)
+    page.fill("#code", code or totp(key, clock()))
+    page.click("#sign-in")
+
+
 def signed_in(app, settings, store, clock, name: str = "alice", role: str = "operator") -> Browser:
     browser = Browser(app, clock)
     browser.enrol(add_admin(settings, store, clock, name, role))

@@ -163,6 +163,7 @@ def make_settings(home, database_url, **overrides) -> Settings:
         "GSPWS_RATE_LIMIT_SERVICE": "",
         "GSPWS_RATE_LIMIT_ACCOUNT": "",
         "GSPWS_RATE_LIMIT_REFUSED": "",
+        "GSPWS_RATE_LIMIT_ADMIN_SIGNIN": "",
     }
     return Settings.from_env(environ, home=home, database_url=database_url, **overrides)
 

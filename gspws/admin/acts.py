@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from gspws.admin.app import Console, Page
 from gspws.core import codes
+from gspws.core.admins import Actor
 from gspws.errors import GspwsError
 from gspws.store.admins import AdminQueries, admin_unit
 
@@ -23,7 +24,17 @@ def change(
     account: str | None = None,
 ) -> str | None:
     """Carry the change out; None when done, else why not (a message for a person)."""
-    actor = page.actor(action, service_id)
+    return change_as(console, page.actor(action, service_id), carry_out, account)
+
+
+def change_as(
+    console: Console,
+    actor: Actor,
+    carry_out: Callable[[AdminQueries], object],
+    account: str | None = None,
+) -> str | None:
+    """:func:`change` for work done after the request (an import in its thread): the actor is
+    the one the request named."""
     try:
         with admin_unit(console.store) as repo:
             carry_out(repo)

@@ -20,6 +20,7 @@ returns a werkzeug Response.
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -29,8 +30,10 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from gspws.admin.i18n import TEXT
+from gspws.admin.import_jobs import ImportJobs
 from gspws.config import Settings
 from gspws.core import codes
+from gspws.core.activation import Activations
 from gspws.core.admins import OPERATOR, Actor, Administrators
 from gspws.core.clock import Clock
 from gspws.core.enroll import Enrollment
@@ -81,6 +84,8 @@ class Console:
     store: Store
     settings: Settings
     clock: Clock
+    imports: ImportJobs  # imports running or done, seen from every worker
+    activations: Activations  # offline distribution (`gspws token distribute`'s use case)
 
 
 class Page:
@@ -101,6 +106,7 @@ class Page:
         self.role = console.admins.role(self.admin) if self.admin else None
         self._sessions = sessions
         self._env = env
+        self.zone = console.settings.admin_timezone
 
     def begin(self, name: str | None = None, epoch: int | None = None) -> None:
         """A new session (a fresh nonce: nothing fixed in advance), anonymous or signed in."""
@@ -113,6 +119,17 @@ class Page:
     def actor(self, action: str, service_id: str | None = None) -> Actor:
         """The audit row's who: ``admin:NAME:action`` from this caller's address."""
         return Actor(self.admin, self.address, action, service_id)
+
+    def when(self, value: datetime | float | None) -> str:
+        """A time as the console shows it: in GSPWS_ADMIN_TIMEZONE (the page names the zone);
+        a naive datetime is the store's UTC."""
+        if value is None:
+            return ""
+        if not isinstance(value, datetime):
+            value = datetime.fromtimestamp(value, UTC)
+        elif value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(self.zone).strftime("%Y-%m-%d %H:%M:%S")
 
     def url(self, path: str, **query: Any) -> str:
         """``/admin/path``, keeping the language chosen with ``?lang=``; empty values dropped."""
@@ -139,6 +156,8 @@ class Page:
             nav=NAV,
             here=self.request.path,
             query=self.request.args,
+            when=self.when,
+            zone=self.zone.key,
             **context,
         )
         return html(body, status)
@@ -151,10 +170,19 @@ Handler = Callable[..., Response]
 
 
 def _routes() -> tuple[Map, dict[str, Handler]]:
-    from gspws.admin import audit, dashboard, imports, keys, services, signin, tokens
+    from gspws.admin import (
+        audit,
+        dashboard,
+        distribute,
+        imports,
+        keys,
+        services,
+        signin,
+        tokens,
+    )
 
     rules, handlers = [], {}
-    for module in (signin, dashboard, services, imports, tokens, audit, keys):
+    for module in (signin, dashboard, services, imports, tokens, distribute, audit, keys):
         for path, endpoint, methods, handler in module.ROUTES:
             rules.append(Rule(PREFIX + path, endpoint=endpoint, methods=methods))
             handlers[endpoint] = handler

@@ -4,7 +4,7 @@ first in keyset pages; export the filtered rows as CSV by the rules and code of
 the command takes them, gspws.cli.audit.parse_time)."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
@@ -26,12 +26,13 @@ class Filters:
     values: dict[str, str]
 
 
-def filters(args: MultiDict, now: datetime) -> Filters:
+def filters(args: MultiDict, now: datetime, zone: tzinfo = UTC) -> Filters:
+    """The filter the query asks for; times without an offset are read in ``zone``."""
     values = {name: args.get(name, "").strip() for name in FILTERS}
     values["since"] = values["since"] or "24h"
     try:
-        since = parse_time(values["since"], now)
-        until = parse_time(values["until"], now) if values["until"] else None
+        since = parse_time(values["since"], now, zone)
+        until = parse_time(values["until"], now, zone) if values["until"] else None
     except ValueError as exc:
         return Filters(None, str(exc), values)
     code = values["code"]
@@ -58,7 +59,7 @@ def _before(text: str) -> tuple[datetime, int] | None:
 
 
 def audit(page: Page, console: Console) -> Response:
-    chosen = filters(page.request.args, _now(console))
+    chosen = filters(page.request.args, _now(console), page.zone)
     rows: list = []
     following = None
     if chosen.query is not None:
@@ -81,7 +82,7 @@ def audit(page: Page, console: Console) -> Response:
 
 
 def export_csv(page: Page, console: Console) -> Response:
-    chosen = filters(page.request.args, _now(console))
+    chosen = filters(page.request.args, _now(console), page.zone)
     if chosen.query is None:
         return audit(page, console)
     console.admins.audit(

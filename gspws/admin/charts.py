@@ -18,7 +18,8 @@ in words.
 """
 
 import base64
-from datetime import UTC, datetime
+from datetime import datetime, tzinfo
+from zoneinfo import ZoneInfo
 
 import pygal
 from lxml import etree
@@ -44,6 +45,7 @@ COLOURS = {
     8109: "#b0bec5",
 }
 OTHER = "#9e9e9e"
+_UTC = ZoneInfo("UTC")
 
 
 def svg(chart: pygal.graph.graph.Graph) -> bytes:
@@ -59,13 +61,14 @@ def data_uri(image: bytes) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(image).decode("ascii")
 
 
-def _label(start: int, window: core.Window) -> str:
-    moment = datetime.fromtimestamp(start, UTC)
+def _label(start: int, window: core.Window, zone: tzinfo) -> str:
+    moment = datetime.fromtimestamp(start, zone)
     return moment.strftime("%H:%M" if window.bar < 3600 else "%m-%d %H:%M")
 
 
-def calls_chart(series: core.CallSeries, title: str, y_title: str) -> bytes:
-    """Calls per minute, stacked by return code, one bar per ``series.window.bar``."""
+def calls_chart(series: core.CallSeries, title: str, y_title: str, zone: ZoneInfo = _UTC) -> bytes:
+    """Calls per minute, stacked by return code, one bar per ``series.window.bar``; the times
+    below in ``zone``, which the axis names."""
     codes = sorted(series.calls, key=lambda code: (code != 0, code))
     style = Style(
         background="#ffffff",
@@ -82,7 +85,7 @@ def calls_chart(series: core.CallSeries, title: str, y_title: str) -> bytes:
         explicit_size=True,  # width and height on <svg>: the image's intrinsic size
         title=title,
         y_title=y_title,
-        x_title="UTC",
+        x_title=zone.key,
         show_minor_x_labels=False,
         x_labels_major_every=max(1, len(series.starts) // 8),
         x_label_rotation=0,
@@ -95,7 +98,7 @@ def calls_chart(series: core.CallSeries, title: str, y_title: str) -> bytes:
         print_values=False,
         no_data_text="—",
     )
-    chart.x_labels = [_label(start, window) for start in series.starts]
+    chart.x_labels = [_label(start, window, zone) for start in series.starts]
     for code in codes:
         chart.add(str(code), [round(rate, 2) for rate in series.per_minute(code)])
     return svg(chart)

@@ -9,7 +9,6 @@ nothing fetched from elsewhere. Every chart has its figures in words beside it t
 """
 
 import math
-from datetime import UTC, datetime
 
 from werkzeug.wrappers import Response
 
@@ -49,10 +48,10 @@ WORDS = translations(
         "locked": ("已鎖定的載具", "Locked tokens"),
         "serial": ("序號", "Serial"),
         "account": ("帳號", "Account"),
-        "locked_at": ("鎖定時間 (UTC)", "Locked at (UTC)"),
+        "locked_at": ("鎖定時間", "Locked at"),
         "locked_more": ("另有 {} 個未列出。", "{} more not listed."),
         "waiting": ("等待寄送的訊息", "Deliveries waiting"),
-        "as_of": ("資料時間 (UTC)", "As of (UTC)"),
+        "as_of": ("資料時間", "As of"),
         "uncounted": (
             "稽核紀錄彙整中：近 7 日尚有 {} 個 10 分鐘時段未計入，請稍後重新整理。",
             "Still summarising the audit trail: {} ten-minute periods of the last 7 days are not "
@@ -72,7 +71,9 @@ def dashboard_page(page: Page, console: Console) -> Response:
     words = WORDS[page.lang]
     images = {
         name: charts.data_uri(
-            charts.calls_chart(summary.series, words[f"calls_{name}"], words["per_minute"])
+            charts.calls_chart(
+                summary.series, words[f"calls_{name}"], words["per_minute"], page.zone
+            )
         )
         for name, summary in overview.windows.items()
     }
@@ -83,7 +84,6 @@ def dashboard_page(page: Page, console: Console) -> Response:
         images=images,
         ms=lambda value: _ms(value, words),
         message=lambda code: BY_CODE[code].message if code in BY_CODE else "",
-        utc=_utc,
     )
 
 
@@ -93,10 +93,6 @@ def _ms(value: float | None, words: dict[str, str]) -> str:
     if math.isinf(value):
         return words["slower"].format(f"{core.LATENCY_BOUNDS[-1]:g}")
     return words["at_most"].format(f"{value:g}")
-
-
-def _utc(ts: float | None) -> str:
-    return "" if ts is None else datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 ROUTES = [

@@ -144,12 +144,14 @@ _TEXT = {
     "code": ("回傳碼", "Code"),
     "filter": ("篩選", "Filter"),
     "export_csv": ("匯出 CSV", "Export CSV"),
-    "time": ("時間 (UTC)", "Time (UTC)"),
+    "time": ("時間", "Time"),
     "client": ("來源位址", "Client"),
     "older": ("較舊的紀錄 »", "Older »"),
     "time_hint": (
-        "時間可填 ISO-8601（如 2026-05-01 或 2026-05-01T08:00+08:00）或距今時間（30m、24h、7d）。",
-        "Times: ISO-8601 (2026-05-01, 2026-05-01T08:00+08:00) or an age (30m, 24h, 7d).",
+        "時間可填 ISO-8601（如 2026-05-01 或 2026-05-01T08:00，未註明時差者以 {zone} 時間計；"
+        "或 2026-05-01T08:00Z）或距今時間（30m、24h、7d）。",
+        "Times: ISO-8601 (2026-05-01 or 2026-05-01T08:00, read in {zone} unless an offset is "
+        "given, e.g. 2026-05-01T08:00Z) or an age (30m, 24h, 7d).",
     ),
     "keys_from": ("金鑰來源", "Keys from"),
     "fingerprint": ("指紋", "Fingerprint"),
@@ -199,9 +201,48 @@ _TEXT = {
         "A file with any bad entry imports nothing: fix the entry named above and retry.",
     ),
     "import_hint": (
-        "格式與規則見 docs/tokens.md；匯入完成後本頁顯示結果（十萬筆約需 20 秒）。",
-        "Formats and rules: docs/tokens.md. The page answers when the import is done "
-        "(about 20 s for 100,000 tokens).",
+        "格式與規則見 docs/tokens.md；送出後會轉到進度頁，自動更新至匯入完成（十萬筆約需 20 秒）。",
+        "Formats and rules: docs/tokens.md. Sending the file opens its progress page, which "
+        "reloads itself until the import is done (about 20 s for 100,000 tokens).",
+    ),
+    "import_reading": ("讀取並檢查檔案中…", "Reading and checking the file…"),
+    "import_storing": ("儲存中：", "Storing: "),
+    "import_of": (" / ", " of "),
+    "import_reloads": (
+        "本頁每秒自動更新，離開本頁不會中斷匯入。",
+        "This page reloads itself every second; leaving it does not stop the import.",
+    ),
+    "import_interrupted": (
+        "處理匯入的程序已停止。匯入在單一交易中完成，不是全部寫入就是完全沒有：請查看稽核紀錄中的"
+        " ImportTokens 或載具清單。",
+        "The process running this import stopped. An import is one transaction, stored whole "
+        "or not at all: see ImportTokens in the audit trail, or the token list.",
+    ),
+    "import_started_by": ("匯入者", "Started by"),
+    "import_another": ("匯入另一個檔案", "Import another file"),
+    "distribute": ("派發（列印啟用單）", "Distribute (print an activation sheet)"),
+    "distribute_to": ("派發給帳號（可留空）", "to the account (optional)"),
+    "distribute_new": ("派發新令牌", "Distribute a new token"),
+    "distribute_refused": ("無法派發。", "Cannot distribute."),
+    "sheet_title": ("動態密碼令牌啟用單", "Token activation sheet"),
+    "activation_code": ("啟用碼", "Activation code"),
+    "activation_password": ("啟用密碼", "Activation password"),
+    "valid_until": ("有效期限", "Valid until"),
+    "activate_at": ("啟用網址", "Activate at"),
+    "sheet_instructions": (
+        "請至啟用網址輸入令牌序號、啟用碼與啟用密碼，以驗證器 App 掃描顯示的 QR 碼。請勿將本單交給他人。",
+        "Open the activation address, type the serial, the activation code and the activation "
+        "password, and scan the QR code shown with an authenticator app. Keep this sheet to "
+        "yourself.",
+    ),
+    "sheet_once": (
+        "啟用碼與密碼只顯示這一次（系統僅保存其雜湊）：請立即列印。重新整理本頁會重新派發並使本單失效。",
+        "The code and password are shown this once (only their hashes are kept): print now. "
+        "Reloading this page distributes again and voids this sheet.",
+    ),
+    "problem_too_many_sign_ins": (
+        "此位址登入嘗試次數過多，請稍候再試。",
+        "Too many sign-in tries from this address: wait a minute and try again.",
     ),
     "problem_too_large": ("檔案過大。", "The file is too large."),
 }

@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 from gspws import qr
 from gspws.admin.app import PREFIX, Console, Page
 from gspws.core import codes
+from gspws.core.admins import TooManySignIns
 
 
 def _anonymous(page: Page) -> None:
@@ -23,12 +24,15 @@ def sign_in(page: Page, console: Console) -> Response:
         _anonymous(page)
         return page.render("signin")
     form = page.request.form
-    signed_in = console.admins.sign_in(
-        page.address,
-        form.get("name", "").strip(),
-        form.get("password", ""),
-        form.get("code", "").strip(),
-    )
+    try:
+        signed_in = console.admins.sign_in(
+            page.address,
+            form.get("name", "").strip(),
+            form.get("password", ""),
+            form.get("code", "").strip(),
+        )
+    except TooManySignIns:
+        return page.render("signin", 429, problem="problem_too_many_sign_ins")
     if signed_in is None:
         return page.render("signin", 403, problem="problem_sign_in")
     # A fresh nonce: no session fixation.

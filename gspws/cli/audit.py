@@ -2,7 +2,7 @@
 (:mod:`gspws.store.audit_export`), :mod:`gspws.cli.audit_formats` writes."""
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 import click
 
@@ -12,10 +12,11 @@ _RELATIVE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$", re.I)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
-def parse_time(text: str, now: datetime) -> datetime:
+def parse_time(text: str, now: datetime, zone: tzinfo = UTC) -> datetime:
     """An instant from ``text``: a relative age (``90m``, ``24h``, ``7d``, ``2w``: that long before
-    ``now``), an ISO-8601 date (midnight UTC) or an ISO-8601 date and time (UTC unless it carries
-    an offset, e.g. ``2026-05-01T08:00+08:00``). Raises ValueError with a message for a person."""
+    ``now``), an ISO-8601 date (midnight in ``zone``) or an ISO-8601 date and time (in ``zone``
+    unless it carries an offset, e.g. ``2026-05-01T08:00+08:00``); ``zone`` is UTC for the CLI,
+    GSPWS_ADMIN_TIMEZONE for the console. Raises ValueError with a message for a person."""
     relative = _RELATIVE.match(text)
     if relative:
         amount, unit = int(relative.group(1)), relative.group(2).lower()
@@ -24,7 +25,7 @@ def parse_time(text: str, now: datetime) -> datetime:
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
             day = date.fromisoformat(value)
-            return datetime(day.year, day.month, day.day, tzinfo=UTC)
+            return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise ValueError(
@@ -33,7 +34,7 @@ def parse_time(text: str, now: datetime) -> datetime:
             f"30m, 24h or 7d"
         ) from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
+        parsed = parsed.replace(tzinfo=zone)
     return parsed.astimezone(UTC)
 
 

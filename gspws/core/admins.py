@@ -13,6 +13,10 @@ lockout setting) the account locks, and unlocks by itself ``lockout_cooldown`` s
 only ``gspws admin reset``), as tokens do. A locked, disabled or unknown administrator is refused
 with the same words as a wrong password, after the same argon2 work.
 
+Guessing is bounded twice: per administrator by the lockout, and per caller address by a rate
+limit on sign-in tries (GSPWS_RATE_LIMIT_ADMIN_SIGNIN, gspws.throttle's limiter, checked before
+any argon2 work), so one address cannot try many names or lock everyone out quickly.
+
 Roles: ``auditor`` reads; ``operator`` reads and changes. Every use case here and every change the
 console makes is audited in ``audit_events`` with the operation ``admin:NAME:Action``.
 """
@@ -140,14 +144,44 @@ class Enrolment:
     otpauth_uri: str
 
 
+class SignInLimit(Protocol):
+    """gspws.throttle.Throttle's part the sign-in uses (a port: the core imports no limiter)."""
+
+    def allow_admin_sign_in(self, address: str) -> bool: ...
+    def audit_refusal(self, address: str, code: int) -> bool: ...
+
+
+class NoSignInLimit:
+    """No per-address limit (the CLI, which signs nobody in)."""
+
+    def allow_admin_sign_in(self, address: str) -> bool:
+        return True
+
+    def audit_refusal(self, address: str, code: int) -> bool:
+        return True
+
+
+class TooManySignIns(Exception):
+    """This caller address tried to sign in more often than GSPWS_RATE_LIMIT_ADMIN_SIGNIN
+    allows: nothing was checked; try again later."""
+
+
 class Administrators:
-    def __init__(self, unit: Unit, policy: AdminPolicy, clock: Clock, reading: Unit) -> None:
+    def __init__(
+        self,
+        unit: Unit,
+        policy: AdminPolicy,
+        clock: Clock,
+        reading: Unit,
+        limit: SignInLimit | None = None,
+    ) -> None:
         """``reading``: a transaction that only reads. argon2 runs outside any writing
         transaction (on SQLite that holds the one write lock every SOAP call needs)."""
         self._unit = unit
         self._reading = reading
         self._policy = policy
         self._clock = clock
+        self._limit = limit or NoSignInLimit()
 
     # -- the CLI -----------------------------------------------------------------------------
 
@@ -237,9 +271,17 @@ class Administrators:
         self, address: IPAddress | None, name: str, password: str, code: str
     ) -> SignedIn | None:
         """Password and a current, unused code, while not locked nor disabled; None otherwise
-        (why is not told: the audit row and the failure count know)."""
+        (why is not told: the audit row and the failure count know). TooManySignIns when the
+        address is over its limit: refused before the password is even hashed, audited within
+        GSPWS_RATE_LIMIT_REFUSED (a flood of tries cannot fill the audit trail)."""
         begun = time.monotonic()
         now = self._clock()
+        where = str(address) if address is not None else "?"
+        if not self._limit.allow_admin_sign_in(where):
+            if self._limit.audit_refusal(where, codes.REJECTED.code):
+                # (not the typed name: nothing was looked up, and it may be a password)
+                self._audit(Actor(None, address, "SignInThrottled"), codes.REJECTED, now, begun)
+            raise TooManySignIns()
         with self._reading() as reading:
             state = reading.admin(name) if valid_name(name) else None
         password_ok = pin.password_matches(state.password_hash if state else None, password)
@@ -274,8 +316,9 @@ class Administrators:
 
     def session_epoch(self, name: str) -> int | None:
         """The current epoch of ``name``'s sessions; None when it has none (unknown, disabled,
-        not enrolled): every session of theirs is over."""
-        with self._unit() as repo:
+        not enrolled): every session of theirs is over. (Read only: on SQLite a page must not wait
+        for the write lock a running import holds.)"""
+        with self._reading() as repo:
             state = repo.admin(name)
         if state is None or state.disabled or not state.enrolled:
             return None

@@ -11,30 +11,13 @@ import csv
 import io
 import ipaddress
 
-from admin_console import PASSWORD, add_admin, lock_token, totp, wrong_code
+from admin_console import add_admin, lock_token, wrong_code
+from admin_console import enrol_in_browser as _enrol
+from admin_console import sign_in_in_browser as _sign_in
 
 from helpers import call, outcome, zeep_service
 
 NEW_SID = "APP0000077"
-
-
-def _enrol(page, base: str, link: str, clock) -> str:
-    page.goto(base + link)
-    key = page.inner_text("#secret-key").replace(" ", "")
-    page.fill("#password", PASSWORD)
-    page.fill("#password2", PASSWORD)
-    page.fill("#code", totp(key, clock()))
-    page.click("#enrol")
-    page.wait_for_selector("#notice")
-    return key
-
-
-def _sign_in(page, name: str, key: str, clock, code: str | None = None) -> None:
-    clock.advance(30)
-    page.fill("#name", name)
-    page.fill("#password", PASSWORD)
-    page.fill("#code", code or totp(key, clock()))
-    page.click("#sign-in")
 
 
 def test_operator_walk(page, live_server, settings, store, clock, demo):

@@ -5,11 +5,17 @@ verifies through SOAP. SQLite and PostgreSQL."""
 
 import dataclasses
 import io
+import re
+import subprocess
+import threading
+import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
-from admin_console import signed_in
+from admin_console import Browser, signed_in
 
+from gspws.admin import import_jobs
 from gspws.core.otp import TotpParams
 from gspws.wsgi import create_app
 
@@ -37,8 +43,33 @@ def _csv(*lines: str) -> tuple[io.BytesIO, str]:
 
 
 def _upload(alice, file, **fields):
+    """Send the form; when the import started, follow to its status page until it is over."""
     alice.get("/admin/tokens/import")
-    return alice.post("/admin/tokens/import", {"file": file, **fields})
+    alice.post("/admin/tokens/import", {"file": file, **fields})
+    if alice.page.status_code == 303:
+        assert "/admin/tokens/import/" in alice.page.headers["Location"]
+        alice.follow()
+        return finished(alice)
+    return alice.page
+
+
+def state(browser) -> str:
+    match = re.search(r'id="import-state" data-state="(\w+)"', browser.text)
+    assert match, browser.text
+    return match.group(1)
+
+
+def finished(browser, timeout: float = 60.0):
+    """Reload the status page (as its meta refresh does) until the import is over."""
+    path = browser.page.request.path
+    deadline = time.monotonic() + timeout
+    while state(browser) in ("reading", "storing"):
+        assert 'http-equiv="refresh"' in browser.text
+        assert time.monotonic() < deadline, "the import did not finish"
+        time.sleep(0.05)
+        browser.get(path)
+    assert 'http-equiv="refresh"' not in browser.text
+    return browser.page
 
 
 def test_csv_to_the_pool_then_again(alice, store):
@@ -129,3 +160,60 @@ def test_an_auditor_cannot_import(app, settings, store, clock):
     assert 'id="import-form"' not in carol.text
     page = carol.post("/admin/tokens/import", {"file": _csv("HW-T7,00,totp,SHA1,6,30,")})
     assert page.status_code == 403
+
+
+def test_progress_seen_from_another_worker(app, alice, settings, store, clock, monkeypatch):
+    """The status page shows N of M while the import stores, from a second app on the same
+    GSPWS_HOME (as a second worker of `gspws serve` is), then the report."""
+    stored, release = threading.Event(), threading.Event()
+    advance = import_jobs.Job.advance
+
+    def held(job, n):  # the store's progress hook, held once 1,000 of the 2,500 are stored
+        advance(job, n)
+        if job.status.done >= 1000 and not release.is_set():
+            stored.set()
+            release.wait(60)
+
+    monkeypatch.setattr(import_jobs.Job, "advance", held)
+    lines = [f"HW-P{i:04d},{SECRET.hex()},totp,SHA1,6,30," for i in range(2500)]
+    alice.get("/admin/tokens/import")
+    alice.post("/admin/tokens/import", {"file": _csv(*lines), "target": "pool"})
+    status_path = urlsplit(alice.page.headers["Location"]).path
+    try:
+        assert stored.wait(60)
+        other = Browser(create_app(settings, clock=clock, store=store), clock)
+        other.client.set_cookie(
+            "gspws_admin", alice.client.get_cookie("gspws_admin", path="/admin/").value
+        )
+        other.get(status_path)
+        assert other.page.status_code == 200, other.text
+        assert state(other) == "storing"
+        assert (other.by_id("done"), other.by_id("total")) == ("1000", "2500")
+        assert '<meta http-equiv="refresh" content="1">' in other.text
+    finally:
+        release.set()
+    alice.get(status_path)
+    finished(alice)
+    assert (alice.by_id("imported"), alice.by_id("present")) == ("2500", "0")
+
+
+def test_an_import_whose_worker_stopped(alice, settings):
+    """A status left running by a process that is gone says the import was interrupted."""
+    gone = _dead_pid()
+    jobs = import_jobs.ImportJobs(settings.home / "imports")
+    jobs.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    job = import_jobs.Job(
+        jobs.directory / "abandoned-job.json",
+        import_jobs.Status("alice", False, 0.0, pid=gone, state="storing", total=10),
+    )
+    assert job.path.stat().st_mode & 0o777 == 0o600
+    alice.get("/admin/tokens/import/abandoned-job")
+    assert state(alice) == "interrupted" and "http-equiv" not in alice.text
+    assert alice.get("/admin/tokens/import/no-such-job").status_code == 404
+    assert alice.get("/admin/tokens/import/..%2Fsecret").status_code == 404
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen(["true"])
+    child.wait()
+    return child.pid
