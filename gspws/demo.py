@@ -66,6 +66,8 @@ def instructions(info: DemoInfo, url: str, issuer: str, spools: tuple[str, ...] 
             f"  .venv/bin/python clients/qr_login/app.py --url "
             f"{url.replace('/TOTP.asmx', '/OTP.asmx')} --service-id {info.service_id}",
             "  and open http://127.0.0.1:8001/",
+            "Operator console (docs/admin.md): `.venv/bin/gspws admin add NAME --role operator` "
+            f"prints an enrolment link; then open {url.split('/gsp2ws/')[0]}/admin/",
             *(
                 f"Codes sent by SMS or e-mail land in {spool}/ (one file per message)."
                 for spool in spools

@@ -540,6 +540,7 @@ def test_demo_seeds_an_empty_store(cli):
     assert re.search(r"^\s+account\s+demo$", output, re.M)
     assert re.search(r"otpauth://totp/gspws:demo\?secret=[A-Z2-7]+", output)
     assert "clients/verify_totp.py" in output
+    assert re.search(r"gspws admin add NAME --role operator.*\n?.*/admin/", output)
     assert _counts(cli) == (1, 1, 1)
     # The loopback-only demo agency may call every operation, binding ones included.
     assert cli.json("service", "show", "APP0000001")["grants"] == dict.fromkeys(FUNCTIONS, "active")
