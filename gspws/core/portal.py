@@ -123,16 +123,23 @@ class Portal(PeopleCalls[PortalRepository], CodeChecks[PortalRepository]):
         return self._for_account(caller, account, assign)
 
     def report_lost(self, caller: AnyCaller, account: str | None, serial: str) -> Outcome[str]:
-        def action(repo: PortalRepository, holder: Holder, _now: float) -> Outcome[str]:
-            if repo.report_device_lost(holder.id, serial):
-                return Outcome(codes.OK, serial)
-            return Outcome.refused(Problem.NOT_BOUND)
-
-        return self._for_account(caller, account, action)
+        return self._own_device(caller, account, serial, lambda r, *a: r.report_device_lost(*a))
 
     def report_found(self, caller: AnyCaller, account: str | None, serial: str) -> Outcome[str]:
+        return self._own_device(caller, account, serial, lambda r, *a: r.report_device_found(*a))
+
+    def _own_device(
+        self,
+        caller: AnyCaller,
+        account: str | None,
+        serial: str,
+        change: Callable[[PortalRepository, int, str], bool],
+    ) -> Outcome[str]:
+        """``change`` on one of the account's own devices (掛失 or found): NOT_BOUND otherwise.
+        (A lambda, not ``PortalRepository.report_device_lost``: that is the Protocol's stub.)"""
+
         def action(repo: PortalRepository, holder: Holder, _now: float) -> Outcome[str]:
-            if repo.report_device_found(holder.id, serial):
+            if change(repo, holder.id, serial):
                 return Outcome(codes.OK, serial)
             return Outcome.refused(Problem.NOT_BOUND)
 
