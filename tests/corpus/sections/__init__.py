@@ -1,0 +1,1 @@
+"""The bad-input corpus's cases, by kind (see tests/corpus/generate.py)."""
