@@ -135,6 +135,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="connections trickling one byte a second in the slow-client scenario (0: skip it)",
     )
     parser.add_argument(
+        "--verify-only",
+        action="store_true",
+        help="measure VerifyTOTPCode's two paths only (skip MobileOTP.asmx and OCRA): "
+        "quicker A/B runs",
+    )
+    parser.add_argument(
         "--shapes",
         action="store_true",
         help="run every load shape of SHAPES in turn (what `make bench` does): "
