@@ -53,6 +53,7 @@ Examples::
     .venv/bin/python bench/run.py --tokens 1000000 --workers 2 --connections 16 --duration 10
     .venv/bin/python bench/run.py --loadgen python --json /tmp/bench.json
     .venv/bin/python bench/run.py --profile /tmp/prof --server-env GSPWS_RATE_LIMIT_SERVICE=
+    .venv/bin/python bench/run.py --db postgresql --verify-only --server-env GSPWS_THREADS=8
 
 Goals (reported, not asserted), for 2 workers, 16 connections, SQLite: success-path requests/s
 at least 0.5 x floor, p99 at most 25 ms, PostgreSQL at least 0.8 x SQLite, requests/s with
@@ -133,6 +134,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=200,
         metavar="N",
         help="connections trickling one byte a second in the slow-client scenario (0: skip it)",
+    )
+    parser.add_argument(
+        "--verify-only",
+        action="store_true",
+        help="measure VerifyTOTPCode's two paths only (skip MobileOTP.asmx and OCRA): "
+        "quicker A/B runs",
     )
     parser.add_argument(
         "--shapes",

@@ -386,7 +386,8 @@ class Bench:
             self.profile = top_frames(files)
             self.profile["files"] = [str(f) for f in files]
         result = {"same_response_bytes": self.same_bytes}
-        self._measure_otp(store, min(args.duration, OTP_MAX_DURATION), profile_dir)
+        if not args.verify_only:
+            self._measure_otp(store, min(args.duration, OTP_MAX_DURATION), profile_dir)
         if args.slow_clients:
             log(
                 f"  slow clients on gspws: {args.slow_clients} trickling connections, "

@@ -536,6 +536,16 @@ OPTIONS = (
         "Database connections kept per worker process (PostgreSQL).",
     ),
     Option(
+        "threads",
+        "GSPWS_THREADS",
+        "0",
+        _non_negative,
+        "Threads per worker process answering SOAP calls, so that calls waiting on the database "
+        "overlap; 0 picks: 1 on SQLite (its write lock takes calls one at a time anyway), "
+        "4 on PostgreSQL (more commits in flight for its group commit). At most "
+        "2 x `GSPWS_DB_POOL_SIZE`.",
+    ),
+    Option(
         "db_timeout",
         "GSPWS_DB_TIMEOUT",
         "2",
@@ -618,6 +628,7 @@ class Settings:
     delivery_sender: str
     delivery_poll: float
     db_pool_size: int
+    threads: int
     db_timeout: int
     log_level: str
     log_format: str

@@ -17,6 +17,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -59,8 +60,19 @@ class _Instruments:
     rate_limited: Any
 
 
-@functools.cache
+_MAKING = threading.Lock()
+
+
 def _instruments() -> _Instruments:
+    """The instruments, made once per process: under a lock, as a worker's threads
+    (gspws.serving.app_threads) may count their first calls at once, and making them twice
+    would register every metric twice (prometheus_client refuses: the call goes uncounted)."""
+    with _MAKING:
+        return _made()
+
+
+@functools.cache
+def _made() -> _Instruments:
     from prometheus_client import Counter, Histogram
 
     return _Instruments(

@@ -17,9 +17,14 @@ on the benchmark's floor app unless said, other helpers' jobs running, so ±20 %
   not stop on SIGTERM). Calling the app on the event loop itself, with asgiref's environ and
   ``start_response``: 0.14 ms per floor request (9,500 req/s), gspws 0.90 ms per call.
 
-The app runs on the worker's event loop, one request at a time per worker process, as under
-sync workers (spyne is not thread-safe everywhere); granian's Rust threads keep accepting and
-reading other connections meanwhile, under the deadlines.
+On SQLite the app runs on the worker's event loop, one request at a time per worker process, as
+under sync workers; granian's Rust threads keep accepting and reading other connections
+meanwhile, under the deadlines. On PostgreSQL SOAP calls run in a small thread pool per worker
+(``GSPWS_THREADS``, :func:`app_threads`): a call spends most of its time waiting for the durable
+commit (the WAL's ``fdatasync``, ~2.2 ms alone on this disk), and with one call at a time per
+worker at most ``workers`` commits were ever in flight, so PostgreSQL's group commit had nothing
+to group (2 workers: ~480 req/s against SQLite's ~730). With 4 threads a worker answered 1.5–2.1
+times the successful calls of one thread in every interleaved pair (docs/performance.md).
 """
 
 import asyncio
@@ -28,10 +33,12 @@ import logging
 import signal
 import socket
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
 from asgiref.wsgi import WsgiToAsgiInstance
+from sqlalchemy.engine import make_url
 
 from gspws import metrics
 from gspws.config import Settings
@@ -59,14 +66,26 @@ class BufferedWsgi:
     all: the app answers it (413) from the header alone."""
 
     def __init__(
-        self, app: WsgiApp, body_timeout: float, max_body: int, uploads: tuple[str, int] = ("", 0)
+        self,
+        app: WsgiApp,
+        body_timeout: float,
+        max_body: int,
+        uploads: tuple[str, int] = ("", 0),
+        threads: int = 1,
+        concurrent: Callable[[dict], bool] = lambda scope: False,
     ) -> None:
         """``uploads``: (path, limit): requests to that path (the console's token import) may
-        send bodies up to ``limit`` bytes instead of ``max_body``."""
+        send bodies up to ``limit`` bytes instead of ``max_body``. With ``threads`` > 1, the
+        requests ``concurrent(scope)`` picks run in a pool of that many threads, the others on
+        the event loop, one at a time, as with one thread."""
         self._app = app
         self._body_timeout = body_timeout
         self._max_body = max_body
         self._uploads = uploads
+        self._concurrent = concurrent
+        self._pool = (
+            ThreadPoolExecutor(threads, thread_name_prefix="gspws-app") if threads > 1 else None
+        )
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
@@ -78,18 +97,26 @@ class BufferedWsgi:
             return await _refuse(send, _TIMEOUT)
         except _BodyEnded:
             return await _refuse(send, _INCOMPLETE)
-        # asgiref's environ and start_response; the app is called here, on the event loop.
+        # asgiref's environ and start_response; the app is called on the event loop, or with
+        # one hop to a thread of the pool (asgiref's sync_to_async took 0.5 ms more a request).
         bridge = WsgiToAsgiInstance(self._app)
         bridge.scope = scope
-        environ = bridge.build_environ(scope, io.BytesIO(body))
-        result = self._app(environ, bridge.start_response)
+        if self._pool is not None and self._concurrent(scope):
+            loop = asyncio.get_running_loop()
+            answer = await loop.run_in_executor(self._pool, self._answer, bridge, scope, body)
+        else:
+            answer = self._answer(bridge, scope, body)
+        await send(bridge.response_start)
+        await send({"type": "http.response.body", "body": answer})
+
+    def _answer(self, bridge: WsgiToAsgiInstance, scope: dict, body: bytes) -> bytes:
+        """The app's whole answer; its status and headers are left in ``bridge``."""
+        result = self._app(bridge.build_environ(scope, io.BytesIO(body)), bridge.start_response)
         try:
-            answer = b"".join(result)
+            return b"".join(result)
         finally:
             if hasattr(result, "close"):
                 result.close()
-        await send(bridge.response_start)
-        await send({"type": "http.response.body", "body": answer})
 
     async def _body(self, scope: dict, receive: Callable) -> bytes:
         path, limit = self._uploads
@@ -151,7 +178,38 @@ def _worker_app(load: Callable[[], WsgiApp], settings: Settings) -> BufferedWsgi
         settings.body_timeout,
         settings.max_request_bytes,
         (IMPORT_PATH, settings.admin_upload_bytes),
+        app_threads(settings),
+        soap_call,
     )
+
+
+#: GSPWS_THREADS=0 on PostgreSQL (or another database server). 2 threads gave most of the gain
+#: over 1, 8 no more than 4 and a worse p99 (docs/performance.md); 4 stay within the verifying
+#: pool's default 5 connections.
+SERVER_DATABASE_THREADS = 4
+
+
+def app_threads(settings: Settings) -> int:
+    """Threads per worker answering SOAP calls: ``GSPWS_THREADS``, or when 0, 1 on SQLite (a
+    write takes the database's one lock, so calls of one worker could not overlap anyway, and
+    the hop to a thread cost the floor 0.25 ms of CPU a request on a busy machine) and :data:`SERVER_DATABASE_THREADS` on a database server."""
+    if settings.threads:
+        return settings.threads
+    sqlite = make_url(settings.effective_database_url).get_backend_name() == "sqlite"
+    return 1 if sqlite else SERVER_DATABASE_THREADS
+
+
+def soap_call(scope: dict) -> bool:
+    """Whether a request may run beside others in the worker's threads: a SOAP call (a POST to
+    an asmx path), whether the fast path or spyne answers it. spyne keeps a call's state in its
+    method context; what it shares (its memoised class attributes) is filled the same by
+    whichever thread comes first. The store's engines and pools, the service registry, the rate
+    limiter and the metrics are shared under their own locks; tests/serving/test_threads.py
+    hammers one worker from many clients. Everything else (console, pages, probes, WSDL) stays
+    on the event loop, one such request at a time, as before."""
+    from gspws.soap.app import is_asmx
+
+    return scope.get("method") == "POST" and is_asmx(scope.get("path", ""))
 
 
 def serve(
