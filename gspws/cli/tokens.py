@@ -263,34 +263,41 @@ def token_assign(c: Context, serial: str, account_name: str) -> None:
     click.echo(f"token {serial} assigned to {account_name}")
 
 
-@token.command("unassign")
-@click.argument("serial")
-@pass_ctx
-def token_unassign(c: Context, serial: str) -> None:
-    """Take the imported token SERIAL back into the pool (its PIN is cleared)."""
-    with c.repo() as repo:
-        pool.unassign(repo, serial)
-    click.echo(f"token {serial} back in the pool")
+#: The lifecycle commands on SERIAL alone: (command, the pool's change, help, what is said after).
+_SERIAL_CHANGES = (
+    (
+        "unassign",
+        pool.unassign,
+        "Take the imported token SERIAL back into the pool (its PIN is cleared).",
+        "back in the pool",
+    ),
+    (
+        "lost",
+        pool.report_lost,
+        "Report SERIAL lost (掛失): every code of it is refused until `gspws token found`.",
+        "reported lost: refused until found",
+    ),
+    (
+        "found",
+        pool.found,
+        "A token reported lost is back: active again, failures cleared.",
+        "found: active again",
+    ),
+)
 
 
-@token.command("lost")
-@click.argument("serial")
-@pass_ctx
-def token_lost(c: Context, serial: str) -> None:
-    """Report SERIAL lost (掛失): every code of it is refused until `gspws token found`."""
-    with c.repo() as repo:
-        pool.report_lost(repo, serial)
-    click.echo(f"token {serial} reported lost: refused until found")
+def _serial_change(name: str, change: Callable[..., None], doc: str, said: str) -> None:
+    @token.command(name, help=doc)
+    @click.argument("serial")
+    @pass_ctx
+    def command(c: Context, serial: str) -> None:
+        with c.repo() as repo:
+            change(repo, serial)
+        click.echo(f"token {serial} {said}")
 
 
-@token.command("found")
-@click.argument("serial")
-@pass_ctx
-def token_found(c: Context, serial: str) -> None:
-    """A token reported lost is back: active again, failures cleared."""
-    with c.repo() as repo:
-        pool.found(repo, serial)
-    click.echo(f"token {serial} found: active again")
+for _change in _SERIAL_CHANGES:
+    _serial_change(*_change)
 
 
 @token.command("pin")
