@@ -15,6 +15,7 @@ from gspws.core.otp import TotpParams
 from gspws.core.pin import MAX_LENGTH, MIN_LENGTH, hash_pin, valid_pin
 from gspws.store import pool
 from gspws.store.models import Token, TokenStatus, TokenType
+from gspws.store.repo import Repository
 from gspws.tokenfiles import pskc_key, read_token_file
 
 
@@ -154,24 +155,30 @@ def _token_row(t: Token) -> dict:
     }
 
 
-@token.command("unlock")
-@click.argument("serial")
-@pass_ctx
-def token_unlock(c: Context, serial: str) -> None:
-    """Unlock a token locked by failed codes (also clears its failure count)."""
-    with c.repo() as repo:
-        repo.unlock_serial(serial)
-    click.echo(f"token {serial} unlocked")
+def _serial_change(name: str, change: Callable[..., None], doc: str, said: str) -> None:
+    """``gspws token NAME SERIAL``: ``change(repo, serial)`` in one transaction, then ``said``."""
+
+    @token.command(name, help=doc)
+    @click.argument("serial")
+    @pass_ctx
+    def command(c: Context, serial: str) -> None:
+        with c.repo() as repo:
+            change(repo, serial)
+        click.echo(f"token {serial} {said}")
 
 
-@token.command("disable")
-@click.argument("serial")
-@pass_ctx
-def token_disable(c: Context, serial: str) -> None:
-    """Disable a token: its codes are no longer accepted."""
-    with c.repo() as repo:
-        repo.disable_serial(serial)
-    click.echo(f"token {serial} disabled")
+_serial_change(
+    "unlock",
+    Repository.unlock_serial,
+    "Unlock a token locked by failed codes (also clears its failure count).",
+    "unlocked",
+)
+_serial_change(
+    "disable",
+    Repository.disable_serial,
+    "Disable a token: its codes are no longer accepted.",
+    "disabled",
+)
 
 
 # -- imported tokens: the pool and its lifecycle (docs/tokens.md) -------------------------------
@@ -263,41 +270,24 @@ def token_assign(c: Context, serial: str, account_name: str) -> None:
     click.echo(f"token {serial} assigned to {account_name}")
 
 
-#: The lifecycle commands on SERIAL alone: (command, the pool's change, help, what is said after).
-_SERIAL_CHANGES = (
-    (
-        "unassign",
-        pool.unassign,
-        "Take the imported token SERIAL back into the pool (its PIN is cleared).",
-        "back in the pool",
-    ),
-    (
-        "lost",
-        pool.report_lost,
-        "Report SERIAL lost (掛失): every code of it is refused until `gspws token found`.",
-        "reported lost: refused until found",
-    ),
-    (
-        "found",
-        pool.found,
-        "A token reported lost is back: active again, failures cleared.",
-        "found: active again",
-    ),
+_serial_change(
+    "unassign",
+    pool.unassign,
+    "Take the imported token SERIAL back into the pool (its PIN is cleared).",
+    "back in the pool",
 )
-
-
-def _serial_change(name: str, change: Callable[..., None], doc: str, said: str) -> None:
-    @token.command(name, help=doc)
-    @click.argument("serial")
-    @pass_ctx
-    def command(c: Context, serial: str) -> None:
-        with c.repo() as repo:
-            change(repo, serial)
-        click.echo(f"token {serial} {said}")
-
-
-for _change in _SERIAL_CHANGES:
-    _serial_change(*_change)
+_serial_change(
+    "lost",
+    pool.report_lost,
+    "Report SERIAL lost (掛失): every code of it is refused until `gspws token found`.",
+    "reported lost: refused until found",
+)
+_serial_change(
+    "found",
+    pool.found,
+    "A token reported lost is back: active again, failures cleared.",
+    "found: active again",
+)
 
 
 @token.command("pin")
