@@ -24,6 +24,16 @@ def token() -> None:
     """Tokens: authenticator apps and imported hardware tokens (see docs/tokens.md)."""
 
 
+#: ``--period``, of `token add` and `token stock`.
+_PERIOD = click.option(
+    "--period",
+    type=click.Choice([str(p) for p in otp.PERIODS]),
+    default=str(otp.DEFAULT_PERIOD),
+    show_default=True,
+    help="Seconds per code.",
+)
+
+
 @token.command("add")
 @click.argument("account_name", metavar="ACCOUNT")
 @click.option("--secret", callback=base32_secret, help="Base32 secret (default: a new random one).")
@@ -39,13 +49,7 @@ def token() -> None:
     default=str(otp.DEFAULT_DIGITS),
     show_default=True,
 )
-@click.option(
-    "--period",
-    type=click.Choice([str(p) for p in otp.PERIODS]),
-    default=str(otp.DEFAULT_PERIOD),
-    show_default=True,
-    help="Seconds per code.",
-)
+@_PERIOD
 @click.option("--device-name", help="What the device is called (e.g. 'work phone').")
 @click.option("--qr", is_flag=True, help="Also draw the otpauth URI as a QR code.")
 @pass_ctx
@@ -79,13 +83,7 @@ def token_add(
 
 @token.command("stock")
 @click.argument("count", type=click.IntRange(1, 10_000))
-@click.option(
-    "--period",
-    type=click.Choice([str(p) for p in otp.PERIODS]),
-    default=str(otp.DEFAULT_PERIOD),
-    show_default=True,
-    help="Seconds per code.",
-)
+@_PERIOD
 @pass_ctx
 def token_stock(c: Context, count: int, period: str) -> None:
     """Add COUNT soft TOTP tokens to the pool, for people to take on the binding page
