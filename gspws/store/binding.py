@@ -1,10 +1,10 @@
-"""The binding page's statements (gspws.core.enroll's EnrollmentRepository), next to the tables
+"""The binding page's statements (gspws.core.enroll's EnrollRepository), next to the tables
 they touch: an account's devices, its one pending authenticator, its binding links and its
 sessions' epoch. Every step that must happen once (activating a pending token, redeeming a
 link, ending sessions from an epoch) is one conditional UPDATE.
 """
 
-from datetime import datetime
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Row, delete, insert, select, update
@@ -21,25 +21,15 @@ _IN_USE = Token.status.in_(IN_USE)
 
 
 class BindingQueries:
-    """The statements of gspws.core.enroll's binding (mixed into the Repository)."""
+    """The statements of gspws.core.enroll's EnrollRepository (mixed into the Repository)."""
 
     session: Session
 
-    if TYPE_CHECKING:  # VerifyQueries' and the Repository's own (the Repository has all)
+    if TYPE_CHECKING:  # VerifyQueries' (the Repository has both)
 
         def token_params(self, token: Token | Row[Any]) -> TotpParams: ...
 
-        def add_token(
-            self,
-            account: Account | None,
-            params: TotpParams,
-            status: TokenStatus,
-            device_name: str | None = None,
-            serial: str | None = None,
-            *,
-            phone: str | None = None,
-            expires_at: datetime | None = None,
-        ) -> Token: ...
+        add_token: Callable[..., Token]  # the Repository's own
 
     def account_id(self, account: str) -> int | None:
         return self.session.scalar(select(Account.id).where(Account.account == account))
