@@ -5,9 +5,9 @@ same way whichever door reaches it. The clock is a parameter everywhere: tests a
 inject one, production passes the system clock.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from gspws import metrics
 from gspws.config import Settings
@@ -21,7 +21,7 @@ from gspws.core.enroll import Enrollment, EnrollPolicy
 from gspws.core.oob import CodeHasher, OobPolicy, OutOfBandCodes
 from gspws.core.portal import Portal
 from gspws.core.tokenauth import TokenAuth
-from gspws.core.verify import Observer, Policy, Services, unobserved
+from gspws.core.verify import AuditedCalls, Observer, Policy, Services, unobserved
 from gspws.store.activation import activation_key
 from gspws.store.db import make_engine, verification_engine
 from gspws.store.oob import code_key
@@ -35,6 +35,8 @@ from gspws.web.session import Sessions, session_key
 
 if TYPE_CHECKING:
     from gspws.admin.app import AdminConsole
+
+C = TypeVar("C", bound=AuditedCalls)
 
 
 def build_store(settings: Settings) -> Store:
@@ -56,19 +58,6 @@ def policy_of(settings: Settings) -> Policy:
     )
 
 
-def enrollment_of(
-    settings: Settings,
-    store: Store,
-    clock: Clock = system_clock,
-    services: Services = dict,
-    throttle=None,
-    observe: Observer = unobserved,
-) -> Enrollment:
-    """The binding use cases; the CLI's (no agency callers) needs no services nor throttle."""
-    policy = enroll_policy(settings)
-    return Enrollment(store.unit, services, policy, clock, throttle or Unlimited(), observe=observe)
-
-
 def enroll_policy(settings: Settings) -> EnrollPolicy:
     return EnrollPolicy(
         **vars(policy_of(settings)),
@@ -80,107 +69,85 @@ def enroll_policy(settings: Settings) -> EnrollPolicy:
     )
 
 
-def portal_of(
-    settings: Settings,
-    store: Store,
-    clock: Clock = system_clock,
-    services: Services = dict,
-    throttle=None,
-    observe: Observer = unobserved,
-) -> Portal:
-    """The portal's self-service on the binding page (gspws.core.portal), sharing the binding
-    page's throttle: its tries count against the same per-account limit."""
-    unit = partial(portal_unit, store)
-    policy = enroll_policy(settings)
-    return Portal(unit, services, policy, clock, throttle or Unlimited(), observe=observe)
+@dataclass(frozen=True)
+class Wiring:
+    """What a door's use cases are built on: settings, store, clock, the agency callers'
+    registry, the throttle and the metrics observer. The CLI's (no agency callers) keeps the
+    defaults: no services, no limit, nothing observed."""
 
+    settings: Settings
+    store: Store
+    clock: Clock = system_clock
+    services: Services = dict
+    throttle: Throttle | Unlimited = field(default_factory=Unlimited)
+    observe: Observer = unobserved
 
-def oob_of(
-    settings: Settings,
-    store: Store,
-    clock: Clock = system_clock,
-    services: Services = dict,
-    throttle=None,
-    observe: Observer = unobserved,
-) -> OutOfBandCodes:
-    """MobileOTP.asmx's use cases (and the binding page's checks of a new destination)."""
-    oob = OobPolicy(
-        ttl=settings.otp_ttl,
-        attempts=settings.otp_attempts,
-        resend=settings.otp_resend,
-        daily=settings.otp_daily,
-        message=settings.otp_message,
-        text=settings.otp_text,
-        subject=settings.otp_mail_subject,
-    )
-    return OutOfBandCodes(
-        store.oob,
-        services,
-        policy_of(settings),
-        clock,
-        throttle or Unlimited(),
-        reading=partial(store.oob, read_only=True) if store.locks_database else None,
-        observe=observe,
-        oob=oob,
-        hasher=CodeHasher(code_key(store.secrets.encryption_key)),
-    )
+    def use_case(self, kind: type[C], unit, policy: Policy, **extra) -> C:
+        """A use case as every one is built (gspws.core.verify.AuditedCalls)."""
+        return kind(
+            unit, self.services, policy, self.clock, self.throttle, observe=self.observe, **extra
+        )
 
+    def enrollment(self) -> Enrollment:
+        """The binding use cases."""
+        return self.use_case(Enrollment, self.store.unit, enroll_policy(self.settings))
 
-def challenges_of(
-    settings: Settings,
-    store: Store,
-    clock: Clock = system_clock,
-    services: Services = dict,
-    throttle=None,
-    observe: Observer = unobserved,
-) -> OcraChallenges:
-    """OTP.asmx's OCRA operations: GetChallenge, GetSignChallenge, VerifyResponse."""
-    return OcraChallenges(
-        store.unit,
-        services,
-        policy_of(settings),
-        clock,
-        throttle or Unlimited(),
-        observe=observe,
-        challenge=ChallengePolicy(ttl=settings.challenge_ttl),
-    )
+    def portal(self) -> Portal:
+        """The portal's self-service on the binding page (gspws.core.portal), sharing the
+        binding page's throttle: its tries count against the same per-account limit."""
+        return self.use_case(Portal, partial(portal_unit, self.store), enroll_policy(self.settings))
 
+    def oob(self) -> OutOfBandCodes:
+        """MobileOTP.asmx's use cases (and the binding page's checks of a new destination)."""
+        settings, store = self.settings, self.store
+        oob = OobPolicy(
+            ttl=settings.otp_ttl,
+            attempts=settings.otp_attempts,
+            resend=settings.otp_resend,
+            daily=settings.otp_daily,
+            message=settings.otp_message,
+            text=settings.otp_text,
+            subject=settings.otp_mail_subject,
+        )
+        return self.use_case(
+            OutOfBandCodes,
+            store.oob,
+            policy_of(settings),
+            reading=partial(store.oob, read_only=True) if store.locks_database else None,
+            oob=oob,
+            hasher=CodeHasher(code_key(store.secrets.encryption_key)),
+        )
 
-def assertions_of(
-    settings: Settings,
-    store: Store,
-    clock: Clock = system_clock,
-    services: Services = dict,
-    throttle=None,
-    observe: Observer = unobserved,
-) -> Assertions:
-    """QR-scan sign-in (OTP.asmx GetAssertionId/GetAssertion and the approval page)."""
-    policy = AssertionPolicy(**vars(policy_of(settings)), assertion_ttl=settings.assertion_ttl)
-    return Assertions(store.unit, services, policy, clock, throttle or Unlimited(), observe=observe)
+    def challenges(self) -> OcraChallenges:
+        """OTP.asmx's OCRA operations: GetChallenge, GetSignChallenge, VerifyResponse."""
+        challenge = ChallengePolicy(ttl=self.settings.challenge_ttl)
+        return self.use_case(
+            OcraChallenges, self.store.unit, policy_of(self.settings), challenge=challenge
+        )
 
+    def assertions(self) -> Assertions:
+        """QR-scan sign-in (OTP.asmx GetAssertionId/GetAssertion and the approval page)."""
+        policy = AssertionPolicy(
+            **vars(policy_of(self.settings)), assertion_ttl=self.settings.assertion_ttl
+        )
+        return self.use_case(Assertions, self.store.unit, policy)
 
-def activations_of(
-    settings: Settings, store: Store, clock: Clock = system_clock, observe: Observer = unobserved
-) -> Activations:
-    """Offline distribution (the CLI) and activation (the /owin/activate page): no agency
-    callers, so no services nor throttle."""
-    policy = ActivationPolicy(
-        days=settings.activation_days,
-        retries=settings.activation_retries,
-        default_password=settings.activation_password,
-        issuer=settings.issuer,
-        activate_url=settings.public_url + ACTIVATE_PATH,
-    )
-    return Activations(
-        store.unit,
-        dict,
-        policy_of(settings),
-        clock,
-        Unlimited(),
-        observe=observe,
-        activation=policy,
-        hasher=CodeHasher(activation_key(store.secrets.encryption_key)),
-    )
+    def activations(self) -> Activations:
+        """Offline distribution (the CLI) and activation (the /owin/activate page): no agency
+        callers, so no services nor throttle, whatever this wiring has."""
+        settings, store = self.settings, self.store
+        activation = ActivationPolicy(
+            days=settings.activation_days,
+            retries=settings.activation_retries,
+            default_password=settings.activation_password,
+            issuer=settings.issuer,
+            activate_url=settings.public_url + ACTIVATE_PATH,
+        )
+        hasher = CodeHasher(activation_key(store.secrets.encryption_key))
+        unlimited = replace(self, services=dict, throttle=Unlimited())
+        return unlimited.use_case(
+            Activations, store.unit, policy_of(settings), activation=activation, hasher=hasher
+        )
 
 
 @dataclass(frozen=True)
@@ -202,46 +169,32 @@ def server_use_cases(settings: Settings, store: Store, clock: Clock) -> UseCases
     """The use cases of a server process: one service registry and one throttle shared by
     verification and binding, the binding page's sessions keyed from the store's first key."""
     registry = store.service_registry(settings.registry_refresh)
-    services = registry.current
     throttle = Throttle.from_settings(settings)
-    reading = partial(store.verification, read_only=True) if store.locks_database else None
     observe = metrics.call_observer(registry.last_loaded)
+    wiring = Wiring(settings, store, clock, registry.current, throttle, observe)
+    reading = partial(store.verification, read_only=True) if store.locks_database else None
 
     def code_checks(kind):
         """VerifyTOTPCode's or OTP.asmx's use cases: on the same prepared statements."""
-        return kind(
-            store.verification,
-            services,
-            policy_of(settings),
-            clock,
-            throttle,
-            reading=reading,
-            observe=observe,
-        )
+        return wiring.use_case(kind, store.verification, policy_of(settings), reading=reading)
 
-    verifier = code_checks(TotpVerifier)
-    enrollment = enrollment_of(settings, store, clock, services, throttle, observe=observe)
+    enrollment = wiring.enrollment()
     sessions = Sessions(
         session_key(settings.session_secret, store.secrets.encryption_key),
         settings.session_ttl,
         clock,
         enrollment.session_epoch,
     )
-    oob = oob_of(settings, store, clock, services, throttle, observe=observe)
-    challenges = challenges_of(settings, store, clock, services, throttle, observe=observe)
-    assertions = assertions_of(settings, store, clock, services, throttle, observe=observe)
-    activations = activations_of(settings, store, clock, observe=observe)
-    portal = portal_of(settings, store, clock, services, throttle, observe=observe)
     return UseCases(
-        verifier,
+        code_checks(TotpVerifier),
         enrollment,
         sessions,
-        oob,
+        wiring.oob(),
         code_checks(TokenAuth),
-        challenges,
-        assertions,
-        activations,
-        portal=portal,
+        wiring.challenges(),
+        wiring.assertions(),
+        wiring.activations(),
+        portal=wiring.portal(),
     )
 
 
@@ -291,6 +244,6 @@ def admin_console(
         settings,
         clock,
         imports,
-        activations or activations_of(settings, store, clock),
+        activations or Wiring(settings, store, clock).activations(),
     )
     return AdminConsole(console, sessions)

@@ -192,11 +192,14 @@ SERVER_DATABASE_THREADS = 4
 def app_threads(settings: Settings) -> int:
     """Threads per worker answering SOAP calls: ``GSPWS_THREADS``, or when 0, 1 on SQLite (a
     write takes the database's one lock, so calls of one worker could not overlap anyway, and
-    the hop to a thread cost the floor 0.25 ms of CPU a request on a busy machine) and :data:`SERVER_DATABASE_THREADS` on a database server."""
+    the hop to a thread cost the floor 0.25 ms of CPU a request on a busy machine) and
+    :data:`SERVER_DATABASE_THREADS` on a database server, but no more than the connections its
+    pool may open (``GSPWS_DB_POOL_SIZE`` plus as many overflow; Settings refuses a larger
+    ``GSPWS_THREADS``)."""
     if settings.threads:
         return settings.threads
     sqlite = make_url(settings.effective_database_url).get_backend_name() == "sqlite"
-    return 1 if sqlite else SERVER_DATABASE_THREADS
+    return 1 if sqlite else min(SERVER_DATABASE_THREADS, 2 * settings.db_pool_size)
 
 
 def soap_call(scope: dict) -> bool:

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 import pyotp
 import requests
 
-from gspws.compose import enrollment_of
+from gspws.compose import Wiring
 from gspws.core.access import TOTP_FUNCTIONS
 from gspws.core.enroll import Person
 
@@ -31,7 +31,9 @@ def add_account(store, account: str, email: str | None = None) -> None:
 
 def new_link(settings, store, clock, account: str, invite: bool = False) -> str:
     """A binding link, as `gspws account link` makes it (its URL on GSPWS_PUBLIC_URL)."""
-    outcome = enrollment_of(settings, store, clock).create_link(OPERATOR, account, invite=invite)
+    outcome = (
+        Wiring(settings, store, clock).enrollment().create_link(OPERATOR, account, invite=invite)
+    )
     assert outcome.ok, outcome
     return outcome.value
 

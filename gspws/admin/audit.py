@@ -13,6 +13,7 @@ from gspws.admin.app import Console, Page
 from gspws.cli.audit import parse_time
 from gspws.cli.audit_formats import csv_lines, iso_utc
 from gspws.core import codes
+from gspws.core.digits import ascii_digits
 from gspws.store import audit_export as export
 
 PAGE = 50
@@ -36,7 +37,7 @@ def filters(args: MultiDict, now: datetime, zone: tzinfo = UTC) -> Filters:
     except ValueError as exc:
         return Filters(None, str(exc), values)
     code = values["code"]
-    if code and not (code.isascii() and code.lstrip("-").isdigit() and len(code) <= 9):
+    if code and not (ascii_digits(code.lstrip("-")) and len(code) <= 9):
         return Filters(None, f"{code!r} is not a return code", values)
     query = export.Query(
         since,

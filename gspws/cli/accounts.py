@@ -93,11 +93,13 @@ def _account_row(a: Account) -> dict:
 
 def _binding_link(settings: Settings, store: Store, account_name: str) -> str:
     """A new binding link for the account (see gspws.core.enroll); exits 1 when refused."""
-    from gspws.compose import enrollment_of
+    from gspws.compose import Wiring
     from gspws.core.enroll import Person
 
-    outcome = enrollment_of(settings, store).create_link(
-        Person(None, "cli:CreateBindingLink"), account_name
+    outcome = (
+        Wiring(settings, store)
+        .enrollment()
+        .create_link(Person(None, "cli:CreateBindingLink"), account_name)
     )
     if not outcome.ok:
         raise click.ClickException(
@@ -133,13 +135,13 @@ def account_link(c: Context, account_name: str, ttl: int | None) -> None:
 def account_invite(c: Context, account_name: str) -> None:
     """E-mail ACCOUNT's owner a binding link valid GSPWS_INVITE_TTL (an hour); earlier unused
     links of the account stop working. Run it again to send a new one."""
-    from gspws.compose import enrollment_of
+    from gspws.compose import Wiring
     from gspws.core.enroll import Person
     from gspws.mail import send_invitation
 
     with c.repo() as repo:
         email = repo.get_account(account_name).email
-    enrollment = enrollment_of(c.settings, c.store)
+    enrollment = Wiring(c.settings, c.store).enrollment()
     send_invitation(
         c.settings, enrollment, Person(None, "cli:InviteToBinding"), account_name, email
     )

@@ -10,7 +10,7 @@ import click
 
 from gspws.cli.base import Context, pass_ctx
 from gspws.cli.tokens import token
-from gspws.compose import activations_of
+from gspws.compose import Wiring
 from gspws.core.enroll import Person
 from gspws.errors import GspwsError
 from gspws.web.activate import ACTIVATE_PATH
@@ -43,7 +43,7 @@ def token_distribute(
     Distributing again replaces an unused earlier sheet."""
     if not offline:
         raise click.UsageError("only --offline distribution exists")
-    outcome = activations_of(c.settings, c.store).distribute(OPERATOR, target, account, send)
+    outcome = Wiring(c.settings, c.store).activations().distribute(OPERATOR, target, account, send)
     if not outcome.ok or outcome.value is None:
         raise GspwsError(
             f"cannot distribute {target!r}: {outcome.code} (a SERIAL must be an unassigned TOTP "

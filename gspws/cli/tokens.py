@@ -15,12 +15,23 @@ from gspws.core.otp import TotpParams
 from gspws.core.pin import MAX_LENGTH, MIN_LENGTH, hash_pin, valid_pin
 from gspws.store import pool
 from gspws.store.models import Token, TokenStatus, TokenType
+from gspws.store.repo import Repository
 from gspws.tokenfiles import pskc_key, read_token_file
 
 
 @main.group()
 def token() -> None:
     """Tokens: authenticator apps and imported hardware tokens (see docs/tokens.md)."""
+
+
+#: ``--period``, of `token add` and `token stock`.
+_PERIOD = click.option(
+    "--period",
+    type=click.Choice([str(p) for p in otp.PERIODS]),
+    default=str(otp.DEFAULT_PERIOD),
+    show_default=True,
+    help="Seconds per code.",
+)
 
 
 @token.command("add")
@@ -38,13 +49,7 @@ def token() -> None:
     default=str(otp.DEFAULT_DIGITS),
     show_default=True,
 )
-@click.option(
-    "--period",
-    type=click.Choice([str(p) for p in otp.PERIODS]),
-    default=str(otp.DEFAULT_PERIOD),
-    show_default=True,
-    help="Seconds per code.",
-)
+@_PERIOD
 @click.option("--device-name", help="What the device is called (e.g. 'work phone').")
 @click.option("--qr", is_flag=True, help="Also draw the otpauth URI as a QR code.")
 @pass_ctx
@@ -78,13 +83,7 @@ def token_add(
 
 @token.command("stock")
 @click.argument("count", type=click.IntRange(1, 10_000))
-@click.option(
-    "--period",
-    type=click.Choice([str(p) for p in otp.PERIODS]),
-    default=str(otp.DEFAULT_PERIOD),
-    show_default=True,
-    help="Seconds per code.",
-)
+@_PERIOD
 @pass_ctx
 def token_stock(c: Context, count: int, period: str) -> None:
     """Add COUNT soft TOTP tokens to the pool, for people to take on the binding page
@@ -154,24 +153,30 @@ def _token_row(t: Token) -> dict:
     }
 
 
-@token.command("unlock")
-@click.argument("serial")
-@pass_ctx
-def token_unlock(c: Context, serial: str) -> None:
-    """Unlock a token locked by failed codes (also clears its failure count)."""
-    with c.repo() as repo:
-        repo.unlock_serial(serial)
-    click.echo(f"token {serial} unlocked")
+def _serial_change(name: str, change: Callable[..., None], doc: str, said: str) -> None:
+    """``gspws token NAME SERIAL``: ``change(repo, serial)`` in one transaction, then ``said``."""
+
+    @token.command(name, help=doc)
+    @click.argument("serial")
+    @pass_ctx
+    def command(c: Context, serial: str) -> None:
+        with c.repo() as repo:
+            change(repo, serial)
+        click.echo(f"token {serial} {said}")
 
 
-@token.command("disable")
-@click.argument("serial")
-@pass_ctx
-def token_disable(c: Context, serial: str) -> None:
-    """Disable a token: its codes are no longer accepted."""
-    with c.repo() as repo:
-        repo.disable_serial(serial)
-    click.echo(f"token {serial} disabled")
+_serial_change(
+    "unlock",
+    Repository.unlock_serial,
+    "Unlock a token locked by failed codes (also clears its failure count).",
+    "unlocked",
+)
+_serial_change(
+    "disable",
+    Repository.disable_serial,
+    "Disable a token: its codes are no longer accepted.",
+    "disabled",
+)
 
 
 # -- imported tokens: the pool and its lifecycle (docs/tokens.md) -------------------------------
@@ -263,34 +268,24 @@ def token_assign(c: Context, serial: str, account_name: str) -> None:
     click.echo(f"token {serial} assigned to {account_name}")
 
 
-@token.command("unassign")
-@click.argument("serial")
-@pass_ctx
-def token_unassign(c: Context, serial: str) -> None:
-    """Take the imported token SERIAL back into the pool (its PIN is cleared)."""
-    with c.repo() as repo:
-        pool.unassign(repo, serial)
-    click.echo(f"token {serial} back in the pool")
-
-
-@token.command("lost")
-@click.argument("serial")
-@pass_ctx
-def token_lost(c: Context, serial: str) -> None:
-    """Report SERIAL lost (掛失): every code of it is refused until `gspws token found`."""
-    with c.repo() as repo:
-        pool.report_lost(repo, serial)
-    click.echo(f"token {serial} reported lost: refused until found")
-
-
-@token.command("found")
-@click.argument("serial")
-@pass_ctx
-def token_found(c: Context, serial: str) -> None:
-    """A token reported lost is back: active again, failures cleared."""
-    with c.repo() as repo:
-        pool.found(repo, serial)
-    click.echo(f"token {serial} found: active again")
+_serial_change(
+    "unassign",
+    pool.unassign,
+    "Take the imported token SERIAL back into the pool (its PIN is cleared).",
+    "back in the pool",
+)
+_serial_change(
+    "lost",
+    pool.report_lost,
+    "Report SERIAL lost (掛失): every code of it is refused until `gspws token found`.",
+    "reported lost: refused until found",
+)
+_serial_change(
+    "found",
+    pool.found,
+    "A token reported lost is back: active again, failures cleared.",
+    "found: active again",
+)
 
 
 @token.command("pin")

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives import hashes, hmac
 
+from gspws.core.otp import well_formed
+
 HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "SHA1": hashes.SHA1,
     "SHA256": hashes.SHA256,
@@ -219,7 +221,7 @@ def matching_factor(
     counters after it, the returned counter (to be stored as the last one used); a time suite's
     within ``±time_window`` steps of ``now``. A suite with neither returns 0. Every candidate is
     computed and compared (constant time), whatever matched earlier; None when none matches."""
-    if len(answer) != suite.digits or not answer.isascii() or not answer.isdigit():
+    if not well_formed(answer, suite.digits):
         return None
     counters = range(next_counter, next_counter + counter_window) if suite.counter else [None]
     if suite.time_step is not None:

@@ -6,18 +6,17 @@ one (a code is accepted at most once), and it compares every candidate in consta
 """
 
 import hashlib
-import re
 from dataclasses import dataclass
 
 import pyotp
 from pyotp.utils import strings_equal
 
+from gspws.core.digits import ascii_digits
+
 ALGORITHMS = {"SHA1": hashlib.sha1, "SHA256": hashlib.sha256, "SHA512": hashlib.sha512}
 DIGITS = (6, 8)
 PERIODS = (30, 60)
 DEFAULT_ALGORITHM, DEFAULT_DIGITS, DEFAULT_PERIOD = "SHA1", 6, 30
-
-_ASCII_DIGITS = re.compile(r"[0-9]+")
 
 
 class _Totp(pyotp.TOTP):
@@ -56,7 +55,7 @@ class TotpParams:
 
 def well_formed(code: str | None, digits: int) -> bool:
     """True when ``code`` is exactly ``digits`` ASCII digits (``str.isdigit`` would admit ``١``)."""
-    return code is not None and len(code) == digits and _ASCII_DIGITS.fullmatch(code) is not None
+    return code is not None and len(code) == digits and ascii_digits(code)
 
 
 def matching_step(

@@ -220,7 +220,7 @@ def _account(value: Any, where: str) -> dict:
 def _code(value: Any, where: str, account: dict) -> dict:
     code: dict[str, Any] = {"purpose": oob.LOGIN, "age": 0, "ttl": 300, "attempts": 0}
     code |= _fields(value, where, _CODE, required=("code",))
-    if not (code["code"].isascii() and code["code"].isdigit() and len(code["code"]) == 6):
+    if not otp.well_formed(code["code"], 6):
         raise FixturesError(f"{where}.code: a code is 6 digits")
     if code["purpose"] not in _PURPOSES:
         raise FixturesError(f"{where}.purpose: one of {', '.join(_PURPOSES)}")

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 from werkzeug.http import parse_options_header
 
+from gspws.core.digits import whole_number
+
 Headers = tuple[tuple[str, str], ...]
 
 
@@ -120,9 +122,9 @@ def _body(headers: Headers, body: bytes) -> bytes:
     fields = {name.lower(): value for name, value in headers}
     if "chunked" in fields.get("transfer-encoding", "").lower():
         return _dechunk(body)
-    length = fields.get("content-length", "")
-    if length.isdigit() and not body[int(length) :].strip():
-        return body[: int(length)]  # without the final newline an editor may have added
+    length = whole_number(fields.get("content-length", ""))
+    if length is not None and not body[length:].strip():
+        return body[:length]  # without the final newline an editor may have added
     return body  # the file is the truth: a hand-edited body need not match Content-Length
 
 

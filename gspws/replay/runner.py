@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from werkzeug.test import Client
 
 from gspws.core.clock import FixedClock
+from gspws.core.digits import whole_number
 from gspws.replay import fixtures as fixtures_file
 from gspws.replay.compare import differences
 from gspws.replay.messages import HttpResponse
@@ -79,9 +80,9 @@ def _declared_length(exchange: Exchange) -> int:
     """The Content-Length to send: a body recorded truncated (its declared length was over the
     limit, so it was not read) declares what it declared when recorded, and is refused from that
     header alone as it was then; any other declares its own length."""
-    declared = exchange.request.header("Content-Length") or ""
-    if exchange.body_truncated and declared.isdigit():
-        return int(declared)
+    declared = whole_number(exchange.request.header("Content-Length") or "")
+    if exchange.body_truncated and declared is not None:
+        return declared
     return len(exchange.request.body)
 
 

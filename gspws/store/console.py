@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
+from gspws.core.digits import whole_number
 from gspws.store.models import Account, Token, TokenType
 
 PAGE = 50
@@ -107,7 +108,7 @@ def accounts(
         query = query.where(*_prefix(Account.mobile, prefix, mobile if after else None, True))
         query = query.order_by(Account.mobile, Account.id)
         if after:
-            key = int(last_id) if last_id.isdigit() else 0
+            key = whole_number(last_id) or 0
             query = query.where(
                 or_(Account.mobile > mobile, and_(Account.mobile == mobile, Account.id > key))
             )

@@ -1,6 +1,8 @@
-"""Queries and updates for the CLI, the binding pages and operations, next to the tables they
-touch (no door writes SQL). Verification's own statements, which every call runs, live in
-:mod:`gspws.store.verification`; :class:`Repository` inherits them.
+"""Queries and updates for the CLI and operations (services, accounts, tokens), next to the tables
+they touch (no door writes SQL). Each core use case's statements live in a module of their own
+(verification's, which every call runs, in :mod:`gspws.store.verification`; the binding page's
+in :mod:`gspws.store.binding`; out-of-band codes, challenges, assertions, activations likewise);
+:class:`Repository` inherits them all.
 """
 
 import ipaddress
@@ -8,10 +10,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from secrets import randbelow
-from typing import Any, TypeVar, cast
+from typing import TypeVar
 
-from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy import func, select, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.engine.interfaces import DBAPICursor
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -19,17 +21,16 @@ from sqlalchemy.pool import PoolProxiedConnection
 
 from gspws.core import names
 from gspws.core.access import ServiceProfile
-from gspws.core.enroll import Device, Link, PendingToken
 from gspws.core.otp import TotpParams
 from gspws.core.registry import ServiceRegistry
 from gspws.errors import GspwsError
-from gspws.store.activation import DISTRIBUTED, ActivationQueries
+from gspws.store.activation import ActivationQueries
 from gspws.store.assertion import AssertionQueries
+from gspws.store.binding import BindingQueries
 from gspws.store.challenges import ChallengeQueries
 from gspws.store.db import READ_ONLY, opened_read_only, sqlite_begin, writer_turns
 from gspws.store.models import (
     Account,
-    BindingLink,
     RegistryState,
     Service,
     ServiceGrant,
@@ -41,8 +42,7 @@ from gspws.store.models import (
 from gspws.store.oob import OobQueries, OobStatements
 from gspws.store.prepared import AutocommitRunner, CursorRunner, PreparedStatements, SessionRunner
 from gspws.store.secrets import SecretBox
-from gspws.store.verification import IN_USE, AutocommitQueries, VerifyQueries
-from gspws.store.verification import utc as _utc
+from gspws.store.verification import AutocommitQueries, VerifyQueries
 
 Q = TypeVar("Q", bound=VerifyQueries)
 
@@ -56,7 +56,14 @@ def new_serial() -> str:
     return f"TOTP{randbelow(10**10):010d}"
 
 
-class Repository(VerifyQueries, OobQueries, ChallengeQueries, AssertionQueries, ActivationQueries):
+class Repository(
+    VerifyQueries,
+    OobQueries,
+    ChallengeQueries,
+    AssertionQueries,
+    ActivationQueries,
+    BindingQueries,
+):
     """All store operations, bound to one session (one transaction)."""
 
     def __init__(self, session: Session, secrets: SecretBox) -> None:
@@ -258,175 +265,6 @@ class Repository(VerifyQueries, OobQueries, ChallengeQueries, AssertionQueries, 
             self.session.flush()
         except IntegrityError:
             raise StoreError(duplicate_message) from None
-
-    # -- binding (gspws.core.enroll) -------------------------------------------------------------
-
-    def account_id(self, account: str) -> int | None:
-        return self.session.scalar(select(Account.id).where(Account.account == account))
-
-    def devices(self, account_id: int) -> list[Device]:
-        rows = self.session.execute(
-            select(
-                Token.serial,
-                Token.device_name,
-                Token.phone,
-                Token.period,
-                Token.status,
-                Token.drift,
-                Token.hardware,
-            )
-            .where(Token.account_id == account_id, Token.type == TokenType.TOTP, _IN_USE)
-            .order_by(Token.id)
-        )
-        return [
-            Device(
-                r.serial,
-                r.device_name,
-                r.phone,
-                r.period,
-                r.status is TokenStatus.LOCKED,
-                r.drift * r.period,
-                r.hardware,
-            )
-            for r in rows
-        ]
-
-    def pending_token(self, account_id: int) -> PendingToken | None:
-        token = self.session.scalars(
-            select(Token)
-            .where(
-                Token.account_id == account_id, Token.status == TokenStatus.PENDING, ~DISTRIBUTED
-            )
-            .order_by(Token.id.desc())
-            .limit(1)
-        ).first()
-        if token is None:
-            return None
-        expires_at = token.expires_at.timestamp() if token.expires_at else 0.0
-        return PendingToken(
-            token.id,
-            token.serial,
-            token.device_name,
-            token.phone,
-            self.token_params(token),
-            expires_at,
-        )
-
-    def add_pending(
-        self,
-        account_id: int,
-        params: TotpParams,
-        name: str | None,
-        phone: str | None,
-        expires_at: float,
-    ) -> PendingToken:
-        account = self.session.get(Account, account_id)
-        token = self.add_token(
-            account, params, TokenStatus.PENDING, name, phone=phone, expires_at=_utc(expires_at)
-        )
-        return PendingToken(token.id, token.serial, name, phone, params, expires_at)
-
-    def drop_pending(self, account_id: int) -> None:
-        self.session.execute(
-            delete(Token).where(
-                Token.account_id == account_id, Token.status == TokenStatus.PENDING, ~DISTRIBUTED
-            )
-        )
-
-    def activate(self, token_id: int, step: int, now: float, drift: int = 0) -> bool:
-        """Pending → active with ``step`` accepted and the clock ``drift`` its first code showed,
-        only while the token is pending and in time."""
-        # an UPDATE's result is a CursorResult, which has its rowcount
-        return (
-            cast(
-                CursorResult[Any],
-                self.session.execute(
-                    update(Token)
-                    .where(
-                        Token.id == token_id,
-                        Token.status == TokenStatus.PENDING,
-                        Token.expires_at > _utc(now),
-                    )
-                    .values(
-                        status=TokenStatus.ACTIVE,
-                        last_step=step,
-                        failures=0,
-                        expires_at=None,
-                        drift=drift,
-                    )
-                ),
-            ).rowcount
-            == 1
-        )
-
-    def fail_pending(self, token_id: int, threshold: int) -> None:
-        """Count a wrong confirmation; the ``threshold``-th discards the pending token."""
-        pending = (Token.id == token_id) & (Token.status == TokenStatus.PENDING)
-        self.session.execute(update(Token).where(pending).values(failures=Token.failures + 1))
-        self.session.execute(delete(Token).where(pending, Token.failures >= threshold))
-
-    def disable_token(self, token_id: int) -> None:
-        self.session.execute(
-            update(Token).where(Token.id == token_id).values(status=TokenStatus.DISABLED)
-        )
-
-    def add_link(self, account_id: int, token_hash: str, expires_at: float) -> None:
-        self.session.execute(
-            insert(BindingLink).values(
-                account_id=account_id, token_hash=token_hash, expires_at=_utc(expires_at)
-            )
-        )
-
-    def drop_links(self, account_id: int, only_spent: bool, now: float) -> None:
-        """Delete the account's used and expired links, or (``only_spent=False``) all of them."""
-        query = delete(BindingLink).where(BindingLink.account_id == account_id)
-        if only_spent:
-            query = query.where(
-                BindingLink.used_at.is_not(None) | (BindingLink.expires_at <= _utc(now))
-            )
-        self.session.execute(query)
-
-    def link(self, token_hash: str) -> Link | None:
-        row = self.session.execute(
-            select(Account.account, BindingLink.expires_at, BindingLink.used_at)
-            .join(Account, Account.id == BindingLink.account_id)
-            .where(BindingLink.token_hash == token_hash)
-        ).first()
-        if row is None:
-            return None
-        return Link(row.account, row.expires_at.timestamp(), row.used_at is not None)
-
-    def session_epoch(self, account: str) -> int | None:
-        return self.session.scalar(select(Account.session_epoch).where(Account.account == account))
-
-    def end_sessions(self, account_id: int, epoch: int | None = None) -> None:
-        """Move the account's session epoch on (only from ``epoch``, when given): one
-        conditional UPDATE, so a stale sign-out cannot end a newer session."""
-        query = update(Account).where(Account.id == account_id)
-        if epoch is not None:
-            query = query.where(Account.session_epoch == epoch)
-        self.session.execute(query.values(session_epoch=Account.session_epoch + 1))
-
-    def redeem_link(self, token_hash: str, now: float) -> bool:
-        """Use the link up: one conditional UPDATE, so of racing redemptions exactly one wins."""
-        return (
-            cast(
-                CursorResult[Any],
-                self.session.execute(
-                    update(BindingLink)
-                    .where(
-                        BindingLink.token_hash == token_hash,
-                        BindingLink.used_at.is_(None),
-                        BindingLink.expires_at > _utc(now),
-                    )
-                    .values(used_at=_utc(now))
-                ),
-            ).rowcount
-            == 1
-        )
-
-
-_IN_USE = Token.status.in_(IN_USE)
 
 
 def _profile(service: Service) -> ServiceProfile:

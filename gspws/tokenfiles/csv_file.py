@@ -19,6 +19,7 @@ import binascii
 import csv
 from pathlib import Path
 
+from gspws.core.digits import whole_number
 from gspws.tokenfiles.records import BadTokenFile, TokenRecord, no_duplicates, token_record
 
 REQUIRED = ("serial", "secret", "type", "algorithm", "digits", "period_or_counter")
@@ -89,6 +90,7 @@ def _hex(entry: str, text: str) -> bytes:
 def _integer(entry: str, column: str, text: str) -> int | None:
     if not text:
         return None
-    if not text.isascii() or not text.isdigit():
+    number = whole_number(text)
+    if number is None:
         raise BadTokenFile(entry, f"{column} {text!r} is not a whole number")
-    return int(text)
+    return number

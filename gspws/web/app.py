@@ -21,6 +21,7 @@ from werkzeug.wrappers import Request, Response
 from gspws import qr
 from gspws.core import codes
 from gspws.core.clock import Clock
+from gspws.core.digits import whole_number
 from gspws.core.enroll import Enrollment, Outcome, Problem
 from gspws.core.oob import OutOfBandCodes, mask_email, mask_mobile
 from gspws.core.portal import Portal
@@ -301,8 +302,8 @@ def _problem_key(outcome: Outcome) -> str:
 
 def _period(text: str) -> int:
     """The form's period in seconds; 0 (refused by the core as BAD_PERIOD) when it is not ASCII
-    digits (``str.isdigit`` accepts ``²``, which ``int`` does not)."""
-    return int(text) if text.isascii() and text.isdigit() else 0
+    digits."""
+    return whole_number(text) or 0
 
 
 def _code(visit: Visit) -> str:

@@ -57,9 +57,10 @@ def language(request: Request) -> tuple[str, str | None]:
 
 
 def environment(templates: Path) -> jinja2.Environment:
-    """Autoescaped templates; an undefined name fails instead of rendering as nothing."""
+    """Autoescaped templates; an undefined name fails instead of rendering as nothing. Besides
+    ``templates``, the parts every page shares (``gspws/web/templates/_*.html``) are found."""
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates)),
+        loader=jinja2.FileSystemLoader([str(templates), str(_TEMPLATES)]),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )

@@ -253,6 +253,19 @@ def test_search_by_account_mobile_and_serial_with_keyset_pages(alice, store):
     assert alice.by_id("none")
 
 
+@pytest.mark.parametrize("last_id", ["²", "٣", "x", ""])
+def test_a_mobile_page_key_whose_id_is_not_ascii_digits_starts_that_number_over(
+    alice, store, last_id
+):
+    """``str.isdigit`` accepts ``²``, which ``int`` refuses: such a key is read as id 0 (the
+    number's first page), not a 500."""
+    with store.unit() as repo:
+        account = repo.add_account("user000")
+        repo.set_destinations(account, "0912000000", None, verified=True)
+    alice.get("/admin/accounts", by="mobile", q="0912", after=f"0911999999/{last_id}")
+    assert "user000" in alice.text
+
+
 # -- audit ---------------------------------------------------------------------------------------
 
 

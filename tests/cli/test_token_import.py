@@ -348,7 +348,7 @@ def test_imported_ocra_token_with_a_pin_answers_a_challenge(cli, tmp_path, setti
     pin``: its response to GetChallenge's challenge, with that PIN and counter, verifies."""
     import ipaddress
 
-    from gspws.compose import challenges_of
+    from gspws.compose import Wiring
     from gspws.core import ocra
     from gspws.core.access import OTP_FUNCTIONS, ServiceProfile
     from gspws.core.verify import Caller
@@ -363,7 +363,7 @@ def test_imported_ocra_token_with_a_pin_answers_a_challenge(cli, tmp_path, setti
         nets = (ipaddress.ip_network("127.0.0.0/8"),)
         grants = {f: False for f in OTP_FUNCTIONS}
         services = {SID: ServiceProfile(SID, True, nets, grants)}
-        challenges = challenges_of(settings, store, FixedClock(T0), services=lambda: services)
+        challenges = Wiring(settings, store, FixedClock(T0), services=lambda: services).challenges()
         local = ipaddress.ip_address("127.0.0.1")
         issued = challenges.get_challenge(Caller(SID, local, "GetChallenge"), "OC-1").message
         parsed = ocra.parse_suite(suite)

@@ -9,7 +9,7 @@ from itertools import groupby
 
 import pytest
 
-from gspws.compose import challenges_of
+from gspws.compose import Wiring
 from gspws.core import codes, ocra
 from gspws.core.access import OTP_FUNCTIONS, ServiceProfile
 from gspws.core.challenge import canonical_amount, canonical_payee, sign_challenge
@@ -37,7 +37,7 @@ def _services():
 
 @pytest.fixture
 def challenges(settings, store, clock):
-    return challenges_of(settings, store, clock, services=_services)
+    return Wiring(settings, store, clock, services=_services).challenges()
 
 
 def add_token(store, serial, suite, key, pin=None):
@@ -329,7 +329,7 @@ def test_the_account_rate_limit_is_authtokens(settings, store, clock):
     from gspws.throttle import Throttle
 
     throttle = Throttle("memory://", "1000/second", "2/minute")
-    challenges = challenges_of(settings, store, clock, _services, throttle)
+    challenges = Wiring(settings, store, clock, _services, throttle).challenges()
     with store.unit() as repo:
         account_id = repo.add_account("alice").id
         repo.add_ocra_token("OCRA0001", PLAIN, KEY20, account_id=account_id)

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
-from gspws.compose import enrollment_of, policy_of
+from gspws.compose import Wiring, policy_of
 from gspws.core import codes
 from gspws.core.codecheck import TotpVerifier
 from gspws.core.enroll import MAX_DEVICES, Problem, clean_phone, link_hash
@@ -26,7 +26,7 @@ ALICE = "alice"
 @pytest.fixture
 def enroll(settings, store, clock):
     add_account(store, ALICE)
-    return enrollment_of(settings, store, clock)
+    return Wiring(settings, store, clock).enrollment()
 
 
 @pytest.fixture
@@ -107,7 +107,7 @@ def test_the_account_rate_limit_counts_every_spelling_of_a_name_as_one(settings,
     per-account limit, or a guesser would multiply their tries by spelling the name anew."""
     add_account(store, ALICE)
     limited = dataclasses.replace(settings, rate_limit_account="2/minute")
-    enroll = enrollment_of(limited, store, clock, throttle=Throttle.from_settings(limited))
+    enroll = Wiring(limited, store, clock, throttle=Throttle.from_settings(limited)).enrollment()
     params = enroll.begin(OPERATOR, ALICE, "phone").value.params
     assert not enroll.confirm(OPERATOR, "Alice", wrong_code(params, clock())).ok
     assert not enroll.confirm(OPERATOR, "ALICE", wrong_code(params, clock())).ok

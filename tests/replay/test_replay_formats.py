@@ -13,9 +13,10 @@ from lxml import etree
 
 from gspws.cli import main
 from gspws.core.otp import TotpParams
-from gspws.replay import capture, recording
+from gspws.replay import capture, recording, runner
 from gspws.replay.compare import differences
 from gspws.replay.messages import HttpRequest, HttpResponse, MessageError, parse_request
+from gspws.replay.recording import Exchange
 
 from helpers import (
     ACCOUNT,
@@ -152,6 +153,21 @@ def test_http_messages_tolerate_what_tools_and_editors_do():
     assert parse_request(chunked).body == b"<a/>"
     with pytest.raises(MessageError, match="request line"):
         parse_request(b"<soap:Envelope/>")
+
+
+@pytest.mark.parametrize("length", ["²", "x"])
+def test_a_content_length_that_is_not_ascii_digits_leaves_the_body_as_the_file_has_it(length):
+    """``str.isdigit`` accepts ``²`` (byte B2, headers are read as Latin-1), which ``int``
+    refuses: such a header is not a length."""
+    raw = f"POST /x HTTP/1.1\nContent-Length: {length}\n\n<a/>\n".encode("latin-1")
+    assert parse_request(raw).body == b"<a/>\n"
+
+
+@pytest.mark.parametrize("length", ["²", "٣", "x"])
+def test_a_truncated_body_whose_declared_length_is_not_ascii_digits_declares_its_own(length):
+    request = HttpRequest((("Content-Length", length),), b"<a/>")
+    exchange = Exchange("x", request, None, body_truncated=True)
+    assert runner._declared_length(exchange) == len(b"<a/>")
 
 
 def _write(path, data: bytes):

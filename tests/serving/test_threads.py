@@ -16,7 +16,9 @@ from itertools import chain
 import pyotp
 import pytest
 
+from gspws.config import ConfigError, Settings
 from gspws.core.otp import TotpParams
+from gspws.serving import app_threads
 
 from helpers import (
     SERVICE_ID,
@@ -104,3 +106,17 @@ def test_many_calls_at_once_on_one_worker_are_each_answered_and_audited(server, 
     assert len(audited) == ACCOUNTS + UNKNOWN
     log = server.log_path.read_text(errors="replace")
     assert " ERROR " not in log and "Traceback" not in log, log[-3000:]
+
+
+def test_threads_are_bounded_by_the_connections_a_worker_may_open(tmp_path):
+    """More threads than the pool's connections (size plus as many overflow) would only queue
+    for one: refused at start, naming both settings; the default of a database server is cut to
+    what the pool allows."""
+    pg = "postgresql+psycopg://u@db/gspws"
+    with pytest.raises(ConfigError, match="GSPWS_THREADS=11 .* GSPWS_DB_POOL_SIZE"):
+        Settings.from_env({"GSPWS_THREADS": "11", "GSPWS_DB_POOL_SIZE": "5"}, home=tmp_path)
+    assert app_threads(Settings.from_env({"GSPWS_THREADS": "10"}, home=tmp_path)) == 10
+    assert app_threads(Settings.from_env({}, home=tmp_path)) == 1  # SQLite
+    assert app_threads(Settings.from_env({}, home=tmp_path, database_url=pg)) == 4
+    one = Settings.from_env({"GSPWS_DB_POOL_SIZE": "1"}, home=tmp_path, database_url=pg)
+    assert app_threads(one) == 2

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from gspws.cli import main
-from gspws.compose import activations_of, enrollment_of
+from gspws.compose import Wiring
 from gspws.core import codes
 from gspws.core.activation import DAY
 from gspws.core.enroll import Person
@@ -29,7 +29,7 @@ ERIN = "erin"
 
 
 def distribute(settings, store, clock, target, account=None, send=False):
-    return activations_of(settings, store, clock).distribute(OPERATOR, target, account, send)
+    return Wiring(settings, store, clock).activations().distribute(OPERATOR, target, account, send)
 
 
 def sheet(settings, store, clock, target, account=None):
@@ -151,7 +151,7 @@ def test_the_policy_password(settings, store, clock, live_server):
 def test_the_binding_page_leaves_distributed_tokens_alone(settings, store, clock, live_server):
     add_account(store, ERIN)
     given = sheet(settings, store, clock, ERIN)
-    enrollment = enrollment_of(settings, store, clock)
+    enrollment = Wiring(settings, store, clock).enrollment()
     assert enrollment.status(OPERATOR, ERIN).value.binding is None
     assert enrollment.begin(OPERATOR, ERIN, "phone").ok  # replaces its own pending, not ours
     done = activate(live_server, given.serial, given.activation_code, given.activation_password)
@@ -180,7 +180,7 @@ def test_the_form_needs_every_field(settings, store, clock, live_server, field):
 def test_racing_activations_show_the_key_once(settings, store, clock):
     add_account(store, ERIN)
     given = sheet(settings, store, clock, ERIN)
-    activations = activations_of(settings, store, clock)
+    activations = Wiring(settings, store, clock).activations()
     person = Person(None, "test:phone")
     answers, barrier = [], threading.Barrier(6)
 

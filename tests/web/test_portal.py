@@ -10,7 +10,7 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from gspws.compose import portal_of
+from gspws.compose import Wiring
 from gspws.core.enroll import Person
 from gspws.core.otp import TotpParams, new_secret
 from gspws.store.models import Token, TokenStatus, TokenType
@@ -297,7 +297,7 @@ def race(calls):
 
 
 def test_racing_requests_take_one_pool_token_once(settings, store, clock):
-    portal = portal_of(settings, store, clock)
+    portal = Wiring(settings, store, clock).portal()
     people = [f"racer{i}" for i in range(4)]
     for name in people:
         add_account(store, name)
@@ -309,7 +309,7 @@ def test_racing_requests_take_one_pool_token_once(settings, store, clock):
 
 
 def test_racing_binds_of_one_hardware_token(settings, store, clock):
-    portal = portal_of(settings, store, clock)
+    portal = Wiring(settings, store, clock).portal()
     people = ["ann", "bob", "cy"]
     for name in people:
         add_account(store, name)

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from gspws.compose import assertions_of
+from gspws.compose import Wiring
 from gspws.core import codes
 from gspws.core.access import OTP_FUNCTIONS
 from gspws.core.verify import Caller
@@ -33,7 +33,7 @@ def agency(settings, store, clock, demo):
             repo.grant(SERVICE_ID, function)
         repo.add_service(OTHER_SERVICE, "Other agency", ["127.0.0.1/32"], list(OTP_FUNCTIONS))
     registry = store.service_registry(0)
-    return assertions_of(settings, store, clock, registry.current)
+    return Wiring(settings, store, clock, registry.current).assertions()
 
 
 def caller(operation: str, service_id: str = SERVICE_ID) -> Caller:

@@ -1,91 +1,17 @@
 """Every setting of gspws: its environment variable, default and meaning, in one table.
 
-``OPTIONS`` is the single source: :class:`Settings` is built from it, ``gspws config`` prints it,
-and a test checks that the README's configuration table lists exactly these variables.
+``OPTIONS`` is the single source: :class:`gspws.config.Settings` is built from it, ``gspws
+config`` prints it, and a test checks that the README's configuration table lists exactly these
+variables.
 """
 
-import ipaddress
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from gspws.config import values
 from gspws.core import oob_text
-from gspws.errors import ConfigError
-
-
-def _networks(text: str) -> tuple:
-    return tuple(
-        ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip()
-    )
-
-
-def _choice(*allowed: str) -> Callable[[str], str]:
-    def parse(text: str) -> str:
-        if text.lower() not in allowed:
-            raise ValueError(f"must be one of {', '.join(allowed)}")
-        return text.lower()
-
-    return parse
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise ValueError("must be a positive number of seconds")
-    return value
-
-
-def _positive_count(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise ValueError("must be a positive number")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise ValueError("must be 0 or more")
-    return value
-
-
-def _seconds(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise ValueError("must be a positive number of seconds")
-    return value
-
-
-def _gateway(*kinds: str) -> Callable[[str], str]:
-    def parse(text: str) -> str:
-        kind, _, target = text.strip().partition(":")
-        if text.strip() and kind not in kinds:
-            raise ValueError(f"must start with one of {', '.join(kinds)}")
-        if kind in ("spool", "webhook") and not target:
-            raise ValueError(f"{kind}: needs a {'directory' if kind == 'spool' else 'URL'}")
-        return text.strip()
-
-    return parse
-
-
-def _zone(text: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(text.strip())
-    except (ValueError, ZoneInfoNotFoundError):
-        raise ValueError("not an IANA time zone (e.g. Asia/Taipei, UTC)") from None
-
-
-def _optional_port(text: str) -> int | None:
-    return int(text) if text.strip() else None
-
-
-def _base_url(text: str) -> str:
-    if not text.startswith(("http://", "https://")):
-        raise ValueError("must start with http:// or https://")
-    return text.rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -141,7 +67,7 @@ OPTIONS = (
         "hotp_window",
         "GSPWS_HOTP_WINDOW",
         "10",
-        _positive_count,
+        values.positive_count,
         "HOTP (event) tokens: counters looked ahead of the last accepted one (button presses "
         "that never reached gspws).",
     ),
@@ -149,7 +75,7 @@ OPTIONS = (
         "sync_window",
         "GSPWS_SYNC_WINDOW",
         "240",
-        _non_negative,
+        values.non_negative,
         "TOTP tokens: time-steps either side of the drift-centred now (240 = ±2 h "
         "for a 30-second token) in which a code is recognised but needs sync: OTP.asmx answers "
         "13 (VerifyTOTPCode 9999), and `Sync` with two consecutive codes moves the drift. "
@@ -159,7 +85,7 @@ OPTIONS = (
         "hotp_sync_window",
         "GSPWS_HOTP_SYNC_WINDOW",
         "1000",
-        _non_negative,
+        values.non_negative,
         "HOTP tokens: counters looked ahead for the same (a code beyond GSPWS_HOTP_WINDOW but "
         "within these answers 13; `Sync` moves the counter).",
     ),
@@ -181,7 +107,7 @@ OPTIONS = (
         "trusted_proxies",
         "GSPWS_TRUSTED_PROXIES",
         "",
-        _networks,
+        values.networks,
         "Comma-separated addresses/CIDRs of reverse proxies whose X-Forwarded-For/-Proto/-Host "
         "are believed; from anyone else those headers are ignored.",
     ),
@@ -189,7 +115,7 @@ OPTIONS = (
         "metrics_allow",
         "GSPWS_METRICS_ALLOW",
         "127.0.0.0/8,::1/128",
-        _networks,
+        values.networks,
         "Networks (comma-separated CIDRs) allowed to read `/metrics`; the caller as "
         "GSPWS_TRUSTED_PROXIES establishes it.",
     ),
@@ -197,7 +123,7 @@ OPTIONS = (
         "admin_allow",
         "GSPWS_ADMIN_ALLOW",
         "127.0.0.0/8,::1/128",
-        _networks,
+        values.networks,
         "Networks (comma-separated CIDRs) from which the operator console `/admin/` answers; "
         "the caller as GSPWS_TRUSTED_PROXIES establishes it. Anyone else gets 403.",
     ),
@@ -205,21 +131,21 @@ OPTIONS = (
         "admin_session_ttl",
         "GSPWS_ADMIN_SESSION_TTL",
         "1800",
-        _positive,
+        values.positive_seconds,
         "Seconds an operator console session lasts after signing in.",
     ),
     Option(
         "admin_enrol_ttl",
         "GSPWS_ADMIN_ENROL_TTL",
         "86400",
-        _positive,
+        values.positive_seconds,
         "Seconds an administrator's enrolment link (`gspws admin add`/`reset`) stays valid.",
     ),
     Option(
         "admin_upload_bytes",
         "GSPWS_ADMIN_UPLOAD_BYTES",
         "16777216",
-        _positive,
+        values.positive_count,
         "Largest token file the operator console's import accepts (bytes); every other request "
         "body stays within GSPWS_MAX_REQUEST_BYTES.",
     ),
@@ -227,7 +153,7 @@ OPTIONS = (
         "admin_timezone",
         "GSPWS_ADMIN_TIMEZONE",
         "Asia/Taipei",
-        _zone,
+        values.zone,
         "Time zone (IANA name) in which the operator console shows times and reads the audit "
         "filter's times; the page names it. Audit exports stay in UTC.",
     ),
@@ -250,7 +176,7 @@ OPTIONS = (
         "header_timeout",
         "GSPWS_HEADER_TIMEOUT",
         "10",
-        _seconds,
+        values.seconds,
         "Seconds a client has to send a request's headers (from the start of the request, or "
         "of waiting for the next one on a kept-alive connection); then the "
         "connection is closed.",
@@ -259,7 +185,7 @@ OPTIONS = (
         "body_timeout",
         "GSPWS_BODY_TIMEOUT",
         "10",
-        _seconds,
+        values.seconds,
         "Seconds a client has to send a request's whole body after its headers; then 408 and "
         "the connection is closed. The app runs only once the body is complete.",
     ),
@@ -321,7 +247,7 @@ OPTIONS = (
         "public_url",
         "GSPWS_PUBLIC_URL",
         "http://127.0.0.1:8000",
-        _base_url,
+        values.base_url,
         "Where people reach gspws: the start of binding links (CLI, e-mail, "
         "CreateBindingLink) and of the WSDL's addresses and the help pages' samples. While "
         "it is a loopback address, those follow the URL a caller used on this machine or "
@@ -331,28 +257,28 @@ OPTIONS = (
         "link_ttl",
         "GSPWS_LINK_TTL",
         "600",
-        _positive,
+        values.positive_seconds,
         "Seconds a binding link from `gspws account link` or CreateBindingLink stays valid.",
     ),
     Option(
         "invite_ttl",
         "GSPWS_INVITE_TTL",
         "3600",
-        _positive,
+        values.positive_seconds,
         "Seconds a binding link sent by `gspws account invite` stays valid.",
     ),
     Option(
         "pending_ttl",
         "GSPWS_PENDING_TTL",
         "600",
-        _positive,
+        values.positive_seconds,
         "Seconds a new authenticator has to send its first code before the binding lapses.",
     ),
     Option(
         "session_ttl",
         "GSPWS_SESSION_TTL",
         "900",
-        _positive,
+        values.positive_seconds,
         "Seconds a binding-page session lasts after its link was used.",
     ),
     Option(
@@ -367,7 +293,7 @@ OPTIONS = (
         "assertion_ttl",
         "GSPWS_ASSERTION_TTL",
         "120",
-        _positive,
+        values.positive_seconds,
         "Seconds a QR-scan sign-in (OTP.asmx GetAssertionId) may be approved on the phone; an "
         "approved one can be collected by GetAssertion for as long again.",
     ),
@@ -383,21 +309,21 @@ OPTIONS = (
         "activation_days",
         "GSPWS_ACTIVATION_DAYS",
         "7",
-        _positive,
+        values.positive_count,
         "Days an offline distribution's activation code stays valid.",
     ),
     Option(
         "activation_retries",
         "GSPWS_ACTIVATION_RETRIES",
         "5",
-        _positive,
+        values.positive_count,
         "Wrong tries on /owin/activate that void an activation code (distribute again).",
     ),
     Option(
         "otp_ttl",
         "GSPWS_OTP_TTL",
         "300",
-        _positive,
+        values.positive_seconds,
         "Seconds a code from MobileOTP.asmx SendOTPCode (or the binding page's check of a new "
         "mobile number or e-mail address) stays valid; its message is not sent after it.",
     ),
@@ -405,7 +331,7 @@ OPTIONS = (
         "otp_attempts",
         "GSPWS_OTP_ATTEMPTS",
         "5",
-        _positive,
+        values.positive_count,
         "Wrong tries a sent code survives; then it answers 9999 even to the right code.",
     ),
     Option(
@@ -419,14 +345,14 @@ OPTIONS = (
         "otp_daily",
         "GSPWS_OTP_DAILY",
         "10",
-        _positive,
+        values.positive_count,
         "Codes an account may be sent in 24 hours (more: 9999).",
     ),
     Option(
         "otp_message",
         "GSPWS_OTP_MESSAGE",
         "code",
-        _choice("code", "masked"),
+        values.choice("code", "masked"),
         "What SendOTPCode answers in Message: `code` (the code, as GSP's callers read it) or "
         "`masked` (the masked destination, for agencies that verify through VerifyOTPCode).",
     ),
@@ -450,7 +376,7 @@ OPTIONS = (
         "challenge_ttl",
         "GSPWS_CHALLENGE_TTL",
         "120",
-        _positive,
+        values.positive_seconds,
         "Seconds an OCRA challenge (OTP.asmx GetChallenge, GetSignChallenge) can be answered; "
         "it is good once.",
     ),
@@ -461,14 +387,14 @@ OPTIONS = (
         "smtp_port",
         "GSPWS_SMTP_PORT",
         "",
-        _optional_port,
+        values.optional_port,
         "SMTP port; empty means 25, 587 or 465 by GSPWS_SMTP_SECURITY.",
     ),
     Option(
         "smtp_security",
         "GSPWS_SMTP_SECURITY",
         "none",
-        _choice("none", "starttls", "tls"),
+        values.choice("none", "starttls", "tls"),
         "`none`, `starttls` (upgrade a plain connection) or `tls` (TLS from the start).",
     ),
     Option("smtp_user", "GSPWS_SMTP_USER", "", str, "SMTP login; empty means no login."),
@@ -484,7 +410,7 @@ OPTIONS = (
         "sms_gateway",
         "GSPWS_SMS_GATEWAY",
         "",
-        _gateway("mitake", "webhook", "spool"),
+        values.gateway("mitake", "webhook", "spool"),
         "Where SMS codes go: `mitake` (Mitake's SmSend; `mitake:URL` for another address of "
         "it), `webhook:URL` (signed JSON, docs/delivery.md) or `spool:DIR` (files, for "
         "development); empty: SMS messages fail (`gspws outbox list`).",
@@ -502,7 +428,7 @@ OPTIONS = (
         "sms_timeout",
         "GSPWS_SMS_TIMEOUT",
         "10",
-        _seconds,
+        values.seconds,
         "Seconds a gateway (SMS or SMTP) gets to connect and for each answer; a message "
         "whose gateway misses it is retried.",
     ),
@@ -510,14 +436,14 @@ OPTIONS = (
         "mail_gateway",
         "GSPWS_MAIL_GATEWAY",
         "smtp",
-        _gateway("smtp", "spool"),
+        values.gateway("smtp", "spool"),
         "Where e-mailed codes go: `smtp` (GSPWS_SMTP_*) or `spool:DIR` (development).",
     ),
     Option(
         "delivery_sender",
         "GSPWS_DELIVERY_SENDER",
         "serve",
-        _choice("serve", "separate"),
+        values.choice("serve", "separate"),
         "`serve`: `gspws serve` runs the outbox sender (one per node); `separate`: run "
         "`gspws deliver` yourself.",
     ),
@@ -525,7 +451,7 @@ OPTIONS = (
         "delivery_poll",
         "GSPWS_DELIVERY_POLL",
         "1",
-        _seconds,
+        values.seconds,
         "Seconds the outbox sender waits between looks at an empty outbox.",
     ),
     Option(
@@ -539,7 +465,7 @@ OPTIONS = (
         "threads",
         "GSPWS_THREADS",
         "0",
-        _non_negative,
+        values.non_negative,
         "Threads per worker process answering SOAP calls, so that calls waiting on the database "
         "overlap; 0 picks: 1 on SQLite (its write lock takes calls one at a time anyway), "
         "4 on PostgreSQL (more commits in flight for its group commit). At most "
@@ -557,100 +483,7 @@ OPTIONS = (
         "log_format",
         "GSPWS_LOG_FORMAT",
         "text",
-        _choice("text", "json"),
+        values.choice("text", "json"),
         "`text` lines, or `json` (one object per line) for log collectors.",
     ),
 )
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Typed settings; build them with :meth:`from_env` so the defaults stay in ``OPTIONS``."""
-
-    home: Path
-    database_url: str
-    secret_key: str
-    key_file: str
-    totp_window: int
-    hotp_window: int
-    sync_window: int
-    hotp_sync_window: int
-    lockout_threshold: int
-    lockout_cooldown: int
-    trusted_proxies: tuple
-    metrics_allow: tuple
-    admin_allow: tuple
-    admin_session_ttl: int
-    admin_enrol_ttl: int
-    admin_upload_bytes: int
-    admin_timezone: ZoneInfo
-    registry_refresh: float
-    max_request_bytes: int
-    header_timeout: float
-    body_timeout: float
-    max_connections: int
-    rate_limit_storage: str
-    rate_limit_service: str
-    rate_limit_account: str
-    rate_limit_refused: str
-    rate_limit_admin_signin: str
-    issuer: str
-    public_url: str
-    link_ttl: int
-    invite_ttl: int
-    pending_ttl: int
-    session_ttl: int
-    session_secret: str
-    assertion_ttl: int
-    activation_password: str
-    activation_days: int
-    activation_retries: int
-    otp_ttl: int
-    otp_attempts: int
-    otp_resend: int
-    otp_daily: int
-    otp_message: str
-    otp_text: str
-    otp_mail_subject: str
-    challenge_ttl: int
-    smtp_host: str
-    smtp_port: int | None
-    smtp_security: str
-    smtp_user: str
-    smtp_password: str
-    smtp_sender: str
-    sms_gateway: str
-    sms_username: str
-    sms_password: str
-    sms_webhook_secret: str
-    sms_timeout: float
-    mail_gateway: str
-    delivery_sender: str
-    delivery_poll: float
-    db_pool_size: int
-    threads: int
-    db_timeout: int
-    log_level: str
-    log_format: str
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
-        """Settings from the environment; ``overrides`` (e.g. CLI options) win when not None."""
-        environ = os.environ if environ is None else environ
-        values = {}
-        for opt in OPTIONS:
-            raw = environ.get(opt.env, opt.default)
-            try:
-                values[opt.attr] = opt.parse(raw)
-            except ValueError as exc:
-                raise ConfigError(f"{opt.env}={raw!r}: {exc}") from None
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
-
-    @property
-    def effective_database_url(self) -> str:
-        return self.database_url or f"sqlite:///{self.home / 'gspws.db'}"
-
-    @property
-    def effective_key_file(self) -> Path:
-        return Path(self.key_file) if self.key_file else self.home / "secret.key"
