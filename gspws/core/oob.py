@@ -114,22 +114,26 @@ class Message:
     not_after: float
 
 
+@dataclass(frozen=True)
+class IssuedCode:
+    """A new code as stored (only its hash) with the message that carries it, written together."""
+
+    account_id: int
+    purpose: str
+    channel: str
+    destination: str
+    code_hash: str
+    created_at: float
+    expires_at: float
+    message: Message
+
+
 class OobRepository(VerifyRepository, Protocol):
     """What out-of-band codes need from the store, inside one transaction."""
 
     def destinations(self, account: str, lock: bool = False) -> Destinations | None: ...
     def sends_since(self, account_id: int, since: float) -> list[float]: ...
-    def issue_code(
-        self,
-        account_id: int,
-        purpose: str,
-        channel: str,
-        destination: str,
-        code_hash: str,
-        now: float,
-        expires_at: float,
-        message: Message,
-    ) -> None: ...
+    def issue_code(self, code: IssuedCode) -> None: ...
     def pending_code(self, account_id: int, purpose: str) -> PendingCode | None: ...
     def use_code(self, code_id: int, now: float, attempts: int) -> bool: ...
     def fail_code(self, code_id: int) -> None: ...
@@ -314,7 +318,16 @@ class OutOfBandCodes(AuditedCalls[OobRepository]):
             expires_at,
         )
         repo.issue_code(
-            account_id, purpose, channel, destination, self._hash(code), now, expires_at, message
+            IssuedCode(
+                account_id,
+                purpose,
+                channel,
+                destination,
+                self._hash(code),
+                now,
+                expires_at,
+                message,
+            )
         )
         shown = code if self.oob.message == "code" else mask(channel, destination)
         return Sent(codes.OK, shown)

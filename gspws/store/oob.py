@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from gspws.core.oob import Destinations, Message, PendingCode
+from gspws.core.oob import Destinations, IssuedCode, Message, PendingCode
 from gspws.store.models import Account, OtpCode, OutboxMessage
 from gspws.store.prepared import StatementRunner
 from gspws.store.secrets import SecretBox
@@ -191,35 +191,27 @@ class OobQueries:
         rows = self._run.rows(_SENDS_SINCE, {"account_id": account_id, "since": utc(since)})
         return [row.created_at.timestamp() for row in rows]
 
-    def issue_code(
-        self,
-        account_id: int,
-        purpose: str,
-        channel: str,
-        destination: str,
-        code_hash: str,
-        now: float,
-        expires_at: float,
-        message: Message,
-    ) -> None:
-        """Supersede the account's live codes of ``purpose``, store the new one and queue its
+    def issue_code(self, code: IssuedCode) -> None:
+        """Supersede the account's live codes of its purpose, store the new one and queue its
         message: all in the caller's transaction."""
-        at = utc(now)
-        self._run.count(_SUPERSEDE, {"of_account": account_id, "of_purpose": purpose, "now": at})
+        at = utc(code.created_at)
+        self._run.count(
+            _SUPERSEDE, {"of_account": code.account_id, "of_purpose": code.purpose, "now": at}
+        )
         self._run.count(
             _ISSUE,
             {
-                "account_id": account_id,
-                "purpose": purpose,
-                "channel": channel,
-                "destination": destination,
-                "code_hash": code_hash,
+                "account_id": code.account_id,
+                "purpose": code.purpose,
+                "channel": code.channel,
+                "destination": code.destination,
+                "code_hash": code.code_hash,
                 "created_at": at,
-                "expires_at": utc(expires_at),
+                "expires_at": utc(code.expires_at),
                 "attempts": 0,
             },
         )
-        self.queue(message, now)
+        self.queue(code.message, code.created_at)
 
     def queue(self, message: Message, now: float) -> None:
         """Put ``message`` in the outbox, in this transaction: a code's message, and offline

@@ -54,20 +54,22 @@ def test_message_rolls_back_with_its_transaction(store):
 def test_a_code_is_used_once_and_a_new_one_supersedes_it(store, demo):
     """The conditional UPDATEs themselves: a second use of the same code, and a use of a
     superseded one, change nothing."""
-    from gspws.core.oob import Message
+    from gspws.core.oob import IssuedCode, Message
 
     def issue(code_hash: str) -> None:
         with store.unit() as repo:
             found = repo.destinations(demo.account, lock=True)
             repo.issue_code(
-                found.account_id,
-                "login",
-                "sms",
-                "0912345678",
-                code_hash,
-                NOW,
-                NOW + 300,
-                Message("sms", "0912345678", None, "x", NOW + 300),
+                IssuedCode(
+                    found.account_id,
+                    "login",
+                    "sms",
+                    "0912345678",
+                    code_hash,
+                    NOW,
+                    NOW + 300,
+                    Message("sms", "0912345678", None, "x", NOW + 300),
+                )
             )
 
     issue("a" * 64)
