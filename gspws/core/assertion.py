@@ -84,19 +84,24 @@ class Approval:
     problem: str | None = None
 
 
+@dataclass(frozen=True)
+class NewAssertion:
+    """A sign-in GetAssertionId starts, as the store keeps it: pending, with only the hashes of
+    the AssertionId and of the approval URL's token."""
+
+    id_hash: str
+    approval_hash: str
+    service_id: str
+    number: str
+    choices: tuple[str, ...]
+    created_at: float
+    expires_at: float
+
+
 class AssertionRepository(VerifyRepository, Protocol):
     """What QR-scan sign-in needs from the store, inside one transaction."""
 
-    def add_assertion(
-        self,
-        id_hash: str,
-        approval_hash: str,
-        service_id: str,
-        number: str,
-        choices: tuple[str, ...],
-        now: float,
-        expires_at: float,
-    ) -> None: ...
+    def add_assertion(self, assertion: NewAssertion) -> None: ...
     def assertion(
         self, id_hash: str | None = None, approval_hash: str | None = None
     ) -> AssertionState | None: ...
@@ -144,13 +149,15 @@ class Assertions(AuditedCalls[AssertionRepository]):
             number, choices = new_number()
             expires_at = now + self._policy.assertion_ttl
             repo.add_assertion(
-                link_hash(assertion_id),
-                link_hash(approval),
-                caller.service_id,
-                number,
-                choices,
-                now,
-                expires_at,
+                NewAssertion(
+                    link_hash(assertion_id),
+                    link_hash(approval),
+                    caller.service_id,
+                    number,
+                    choices,
+                    now,
+                    expires_at,
+                )
             )
             url = approve_prefix + approval
             return Outcome(codes.OK, Ticket(assertion_id, number, url, expires_at))

@@ -11,7 +11,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, CursorResult, Update, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from gspws.core.assertion import APPROVED, DENIED, PENDING, PROVEN, AssertionState
+from gspws.core.assertion import APPROVED, DENIED, PENDING, PROVEN, AssertionState, NewAssertion
 from gspws.store.models import Assertion
 from gspws.store.verification import utc
 
@@ -29,30 +29,22 @@ class AssertionQueries:
 
     session: Session
 
-    def add_assertion(
-        self,
-        id_hash: str,
-        approval_hash: str,
-        service_id: str,
-        number: str,
-        choices: tuple[str, ...],
-        now: float,
-        expires_at: float,
-    ) -> None:
+    def add_assertion(self, assertion: NewAssertion) -> None:
         """Also deletes sign-ins that expired over an hour ago: nothing reads them any more (the
         audit rows keep what happened), so the table stays as small as the live ones."""
+        now = assertion.created_at
         self.session.execute(delete(Assertion).where(Assertion.expires_at < utc(now - _KEEP)))
         self.session.execute(
             insert(Assertion).values(
-                id_hash=id_hash,
-                approval_hash=approval_hash,
-                service_id=service_id,
-                number=number,
-                choices=" ".join(choices),
+                id_hash=assertion.id_hash,
+                approval_hash=assertion.approval_hash,
+                service_id=assertion.service_id,
+                number=assertion.number,
+                choices=" ".join(assertion.choices),
                 status=PENDING,
                 failures=0,
                 created_at=utc(now),
-                expires_at=utc(expires_at),
+                expires_at=utc(assertion.expires_at),
             )
         )
 
