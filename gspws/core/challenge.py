@@ -72,6 +72,18 @@ class OcraToken:
 
 
 @dataclass(frozen=True)
+class NewChallenge:
+    """A challenge as GetChallenge or GetSignChallenge stores it, for one token and caller."""
+
+    token_id: int
+    challenge: str
+    purpose: str
+    service_id: str | None
+    created_at: float
+    expires_at: float
+
+
+@dataclass(frozen=True)
 class IssuedChallenge:
     id: int
     expires_at: float
@@ -92,15 +104,7 @@ class ChallengeRepository(VerifyRepository, Protocol):
     def ocra_token(self, serial: str, lock: bool = False) -> OcraToken | None:
         """The OCRA token ``serial``, whatever its status; ``lock`` takes its row lock."""
 
-    def issue_challenge(
-        self,
-        token_id: int,
-        challenge: str,
-        purpose: str,
-        service_id: str | None,
-        now: float,
-        expires_at: float,
-    ) -> None: ...
+    def issue_challenge(self, issued: NewChallenge) -> None: ...
     def sign_challenges_issued(self, token_id: int) -> int: ...
     def challenge_known(self, token_id: int, challenge: str) -> bool:
         """Whether ``challenge`` was ever issued to the token (used, expired or not)."""
@@ -244,7 +248,9 @@ class OcraChallenges(AuditedCalls[ChallengeRepository]):
             if not repo.challenge_known(token.state.id, challenge):
                 expires_at = now + self.challenge.ttl
                 repo.issue_challenge(
-                    token.state.id, challenge, purpose, caller.service_id, now, expires_at
+                    NewChallenge(
+                        token.state.id, challenge, purpose, caller.service_id, now, expires_at
+                    )
                 )
                 return Issued(codes.OK, challenge)
         log.warning("token %s: no fresh challenge in %d tries", token.state.serial, _TRIES)

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Select, bindparam, func, insert, select, u
 from sqlalchemy.orm import Session
 
 from gspws.core import ocra
-from gspws.core.challenge import SIGN, IssuedChallenge, OcraToken
+from gspws.core.challenge import SIGN, IssuedChallenge, NewChallenge, OcraToken
 from gspws.core.otp import TotpParams
 from gspws.core.verify import TokenState
 from gspws.store.models import Account, OcraChallenge, Token, TokenStatus, TokenType, UTCDateTime
@@ -136,24 +136,16 @@ class ChallengeQueries:
         )
         return OcraToken(state, row.ocra_suite, key_bytes(key), pin)
 
-    def issue_challenge(
-        self,
-        token_id: int,
-        challenge: str,
-        purpose: str,
-        service_id: str | None,
-        now: float,
-        expires_at: float,
-    ) -> None:
+    def issue_challenge(self, issued: NewChallenge) -> None:
         self.session.execute(
             _ISSUE,
             {
-                "token_id": token_id,
-                "challenge": challenge,
-                "purpose": purpose,
-                "service_id": service_id,
-                "created_at": utc(now),
-                "expires_at": utc(expires_at),
+                "token_id": issued.token_id,
+                "challenge": issued.challenge,
+                "purpose": issued.purpose,
+                "service_id": issued.service_id,
+                "created_at": utc(issued.created_at),
+                "expires_at": utc(issued.expires_at),
             },
         )
 

@@ -12,7 +12,7 @@ import pytest
 from gspws.compose import Wiring
 from gspws.core import codes, ocra
 from gspws.core.access import OTP_FUNCTIONS, ServiceProfile
-from gspws.core.challenge import canonical_amount, canonical_payee, sign_challenge
+from gspws.core.challenge import NewChallenge, canonical_amount, canonical_payee, sign_challenge
 from gspws.core.verify import Caller
 from gspws.store.models import OcraChallenge, Token, TokenStatus
 
@@ -48,7 +48,7 @@ def add_token(store, serial, suite, key, pin=None):
 def issue(store, token_id, question, at, service_id=SERVICE_ID, ttl=120):
     """A challenge row as GetChallenge stores it, with the RFC's question (the vectors')."""
     with store.unit() as repo:
-        repo.issue_challenge(token_id, question, "login", service_id, at, at + ttl)
+        repo.issue_challenge(NewChallenge(token_id, question, "login", service_id, at, at + ttl))
 
 
 def verify(challenges, serial, challenge, answer, service_id=SERVICE_ID):

@@ -11,7 +11,7 @@ import requests
 import zeep
 
 from gspws.core import ocra
-from gspws.core.challenge import sign_challenge
+from gspws.core.challenge import NewChallenge, sign_challenge
 
 from helpers import SERVICE_ID, T0, audit_rows
 from ocra_vectors import ISSUABLE, KEY20, KEY32, KEY64, PIN
@@ -44,7 +44,7 @@ def _token(store, serial, suite, key, pin=None) -> int:
 def _issue(store, token_id, question, at, service_id=SERVICE_ID):
     """The challenge row GetChallenge would store, with the RFC's question (that of a vector)."""
     with store.unit() as repo:
-        repo.issue_challenge(token_id, question, "login", service_id, at, at + 120)
+        repo.issue_challenge(NewChallenge(token_id, question, "login", service_id, at, at + 120))
 
 
 def _answer(suite_text, key, question, counter=None, pin=None, at=T0):
