@@ -82,6 +82,19 @@ class Distribution:
 
 
 @dataclass(frozen=True)
+class NewActivation:
+    """A distributed token's activation as stored (only hashes); ``account_id`` None leaves the
+    token's account as it is."""
+
+    token_id: int
+    account_id: int | None
+    code_hash: str
+    password_hash: str
+    created_at: float
+    expires_at: float
+
+
+@dataclass(frozen=True)
 class Activated:
     serial: str
     params: TotpParams
@@ -95,15 +108,7 @@ class ActivationRepository(VerifyRepository, Protocol):
     def drop_distributions(self, account_id: int) -> None:
         """Delete the account's pending tokens whose activation is unused (replaced)."""
 
-    def set_activation(
-        self,
-        token_id: int,
-        account_id: int | None,
-        code_hash: str,
-        password_hash: str,
-        now: float,
-        expires_at: float,
-    ) -> None:
+    def set_activation(self, activation: NewActivation) -> None:
         """The token's only activation (replacing any), the token pending (and assigned)."""
 
     def activation(self, serial: str) -> ActivationState | None: ...
@@ -174,7 +179,9 @@ class Activations(AuditedCalls[ActivationRepository]):
             password = self.activation.default_password or random_text(PASSWORD_LENGTH)
             expires_at = now + self.activation.days * DAY
             repo.set_activation(
-                token.id, owner, self._hash(code), hash_pin(password), now, expires_at
+                NewActivation(
+                    token.id, owner, self._hash(code), hash_pin(password), now, expires_at
+                )
             )
             sheet = Distribution(token.serial, name_, grouped(code), password, expires_at)
             if target_ is not None:

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Row, delete, exists, insert, select, update
 from sqlalchemy.orm import Session
 
-from gspws.core.activation import ActivationState, PoolToken
+from gspws.core.activation import ActivationState, NewActivation, PoolToken
 from gspws.core.otp import TotpParams
 from gspws.store.assertion import changed
 from gspws.store.models import Account, ActivationCode, Token, TokenStatus, TokenType
@@ -90,29 +90,22 @@ class ActivationQueries:
             )
         )
 
-    def set_activation(
-        self,
-        token_id: int,
-        account_id: int | None,
-        code_hash: str,
-        password_hash: str,
-        now: float,
-        expires_at: float,
-    ) -> None:
+    def set_activation(self, activation: NewActivation) -> None:
+        token_id = activation.token_id
         self.session.execute(delete(ActivationCode).where(ActivationCode.token_id == token_id))
         self.session.execute(
             insert(ActivationCode).values(
                 token_id=token_id,
-                code_hash=code_hash,
-                password_hash=password_hash,
-                created_at=utc(now),
-                expires_at=utc(expires_at),
+                code_hash=activation.code_hash,
+                password_hash=activation.password_hash,
+                created_at=utc(activation.created_at),
+                expires_at=utc(activation.expires_at),
                 failures=0,
             )
         )
         values: dict[str, object] = {"status": TokenStatus.PENDING}
-        if account_id is not None:
-            values["account_id"] = account_id
+        if activation.account_id is not None:
+            values["account_id"] = activation.account_id
         self.session.execute(update(Token).where(Token.id == token_id).values(**values))
 
     def activation(self, serial: str) -> ActivationState | None:
