@@ -198,6 +198,17 @@ class Status:
         return bool(self.devices)
 
 
+@dataclass(frozen=True)
+class NewPending:
+    """A token to add to an account, waiting for its first code until ``expires_at``."""
+
+    account_id: int
+    params: TotpParams
+    name: str | None
+    phone: str | None
+    expires_at: float
+
+
 class EnrollRepository(VerifyRepository, Protocol):
     """What binding needs from the store, inside one transaction."""
 
@@ -205,14 +216,7 @@ class EnrollRepository(VerifyRepository, Protocol):
     def devices(self, account_id: int) -> list[Device]: ...
     def device_tokens(self, account_id: int) -> list[TokenState]: ...
     def pending_token(self, account_id: int) -> PendingToken | None: ...
-    def add_pending(
-        self,
-        account_id: int,
-        params: TotpParams,
-        name: str | None,
-        phone: str | None,
-        expires_at: float,
-    ) -> PendingToken: ...
+    def add_pending(self, pending: NewPending) -> PendingToken: ...
     def drop_pending(self, account_id: int) -> None: ...
     def activate(self, token_id: int, step: int, now: float, drift: int = 0) -> bool: ...
     def fail_pending(self, token_id: int, threshold: int) -> None: ...
@@ -358,7 +362,7 @@ class Enrollment(PeopleCalls[EnrollRepository]):
             repo.drop_pending(holder.id)
             params = TotpParams(otp.new_secret(), period=period)
             expires_at = now + self._policy.pending_ttl
-            pending = repo.add_pending(holder.id, params, name_, phone_, expires_at)
+            pending = repo.add_pending(NewPending(holder.id, params, name_, phone_, expires_at))
             return Outcome(codes.OK, self._binding(holder.name, pending))
 
         return self._for_account(caller, account, action)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from gspws.core.enroll import Device, Link, PendingToken
+from gspws.core.enroll import Device, Link, NewPending, PendingToken
 from gspws.core.otp import TotpParams
 from gspws.store.activation import DISTRIBUTED
 from gspws.store.assertion import changed
@@ -82,15 +82,10 @@ class BindingQueries:
             expires_at,
         )
 
-    def add_pending(
-        self,
-        account_id: int,
-        params: TotpParams,
-        name: str | None,
-        phone: str | None,
-        expires_at: float,
-    ) -> PendingToken:
-        account = self.session.get(Account, account_id)
+    def add_pending(self, pending: NewPending) -> PendingToken:
+        account = self.session.get(Account, pending.account_id)
+        params, name, phone = pending.params, pending.name, pending.phone
+        expires_at = pending.expires_at
         token = self.add_token(
             account, params, TokenStatus.PENDING, name, phone=phone, expires_at=utc(expires_at)
         )
