@@ -34,7 +34,12 @@ run: install
 	@echo
 	$(BIN)/gspws serve --host 127.0.0.1 --port $${GSPWS_PORT:-8000} $(if $(RECORD),--record $(RECORD))
 
-test: lint test-suite test-compat test-wheel
+# The four side by side (make -j; each one's output printed together when it ends): the suite's
+# workers often wait on servers and processes, and meanwhile mypy (~22 s of CPU without its
+# cache, as in a fresh clone), the compat venvs' and the wheel's installs (mostly disk and
+# network) use the cores. One failing fails `make test`.
+test:
+	@$(MAKE) --no-print-directory -j 4 --output-sync=target lint test-suite test-compat test-wheel
 
 # ruff (lint and format, settings in pyproject.toml) and mypy (strict on gspws/core and gspws/store).
 LINT_PATHS = gspws tests bench clients
@@ -48,7 +53,8 @@ test-suite: install
 
 # The SOAP round trip on each of COMPAT_PYTHONS found under pyenv, in its own venv (installed once:
 # afterwards only the stamp is checked).
-test-compat:
+# After `install`: each editable install writes gspws.egg-info in the tree, so not two at once.
+test-compat: install
 	@for v in $(COMPAT_PYTHONS); do \
 	  py=$$(ls -d $(PYENV_ROOT)/versions/$$v*/bin/python 2>/dev/null | sort -V | tail -n 1); \
 	  if [ -z "$$py" ]; then echo "compat: Python $$v not found under $(PYENV_ROOT); skipped"; continue; fi; \

@@ -1,8 +1,9 @@
 """Shared fixtures: a store on SQLite or PostgreSQL, a server on a loopback port, zeep clients.
 
-PostgreSQL tests need ``GSPWS_TEST_PG_URL`` (``.ci/run`` sets it); each test gets a schema of its
-own in that database (helpers.pg_database), created empty and dropped afterwards. Without it they
-skip, saying why. The helpers these fixtures use are in ``helpers.py``, for tests to import.
+PostgreSQL tests need ``GSPWS_TEST_PG_URL`` (``.ci/run`` sets it); without it they skip, saying
+why. A test with a ``store`` gets its test process's schema, migrated once and emptied before each
+such test (helpers.MigratedSchema); any other gets a schema of its own (helpers.pg_database),
+created empty and dropped afterwards. The helpers these fixtures use are in ``helpers.py``, for tests to import.
 """
 
 import dataclasses
@@ -19,7 +20,15 @@ from gspws.core.clock import FixedClock
 from gspws.store import migrate
 from gspws.wsgi import build_store, create_app
 
-from helpers import T0, LiveServer, make_settings, pg_database, seed_demo
+from helpers import (
+    MIGRATED_URLS,
+    T0,
+    LiveServer,
+    MigratedSchema,
+    make_settings,
+    pg_database,
+    seed_demo,
+)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -28,7 +37,7 @@ def database_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'gspws.db'}"
     else:
-        yield from pg_database()
+        yield from _pg_url(request)
 
 
 @pytest.fixture
@@ -37,8 +46,26 @@ def sqlite_url(tmp_path):
 
 
 @pytest.fixture
-def pg_url():
-    yield from pg_database()
+def pg_url(request):
+    yield from _pg_url(request)
+
+
+@pytest.fixture(scope="session")
+def migrated_pg():
+    """This test process's migrated PostgreSQL schema (helpers.MigratedSchema)."""
+    schema = MigratedSchema()
+    yield schema
+    schema.drop()
+
+
+def _pg_url(request):
+    """For a test with the ``store`` fixture, the process's migrated schema, emptied: what
+    ``store`` would make of a fresh one. For any other, an empty schema of its own: such a test
+    migrates (or means not to) itself."""
+    if "store" in request.fixturenames:
+        yield request.getfixturevalue("migrated_pg").emptied()
+    else:
+        yield from pg_database()
 
 
 @pytest.fixture
@@ -64,7 +91,7 @@ def store(settings, migrated_sqlite):
     url = make_url(settings.effective_database_url)
     if url.get_backend_name() == "sqlite" and not Path(url.database).exists():
         shutil.copyfile(migrated_sqlite, url.database)
-    else:
+    elif settings.effective_database_url not in MIGRATED_URLS:
         # An engine of its own, without the store's 2 s statement timeout, which PostgreSQL's DDL
         # exceeded on a loaded machine (3 workers on 2 busy cores).
         engine = create_engine(url)

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import jinja2
 from spyne import Application
 
 from gspws.core.codes import RETURN_CODES
@@ -31,6 +30,7 @@ from gspws.soap import shape
 from gspws.soap.contract import Contract, read_contract
 from gspws.soap.service import DEFINITIONS
 from gspws.soap.wsdl import WsdlDocument, load_wsdl
+from gspws.web.pages import environment
 
 _TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -115,12 +115,7 @@ class HelpPages:
         self._return_codes = tuple(
             (int(rc.code), str(rc.message)) for rc in (return_codes or RETURN_CODES)
         )
-        env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(_TEMPLATE_DIR)),
-            autoescape=True,
-            undefined=jinja2.StrictUndefined,
-            keep_trailing_newline=True,
-        )
+        env = environment(_TEMPLATE_DIR, keep_trailing_newline=True)
         # Compile once; rendering then only fills in the URL-derived values.
         self._service_tpl = env.get_template("service.html")
         self._operation_tpl = env.get_template("operation.html")

