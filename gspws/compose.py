@@ -169,7 +169,7 @@ def server_use_cases(settings: Settings, store: Store, clock: Clock) -> UseCases
     """The use cases of a server process: one service registry and one throttle shared by
     verification and binding, the binding page's sessions keyed from the store's first key."""
     registry = store.service_registry(settings.registry_refresh)
-    throttle = Throttle.from_settings(settings)
+    throttle = Throttle.from_settings(settings, clock)
     observe = metrics.call_observer(registry.last_loaded)
     wiring = Wiring(settings, store, clock, registry.current, throttle, observe)
     reading = partial(store.verification, read_only=True) if store.locks_database else None
@@ -229,7 +229,7 @@ def admin_console(
     from gspws.admin.app import SESSION_INFO, AdminConsole, Console
     from gspws.admin.import_jobs import ImportJobs
 
-    admins = administrators_of(settings, store, clock, Throttle.from_settings(settings))
+    admins = administrators_of(settings, store, clock, Throttle.from_settings(settings, clock))
     sessions = Sessions(
         session_key(settings.session_secret, store.secrets.encryption_key, SESSION_INFO),
         settings.admin_session_ttl,

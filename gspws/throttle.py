@@ -28,7 +28,6 @@ import math
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
 from limits import RateLimitItem, parse
@@ -38,6 +37,7 @@ from limits.strategies import SlidingWindowCounterRateLimiter
 
 from gspws import metrics
 from gspws.config import Settings
+from gspws.core.clock import Clock, system_clock
 from gspws.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,9 @@ class SlidingWindows:
     at most once a second.
     """
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, clock: Clock = system_clock) -> None:
+        """``clock``: the app's (gspws.core.clock): tests and replay count on their fixed time, so
+        a limit's window never turns over in the middle of a test as the wall clock's would."""
         self._clock = clock
         self._lock = threading.Lock()
         # (amount, seconds, identifiers) -> [window number, its count, the previous one's count]
@@ -133,9 +135,11 @@ class SlidingWindows:
             del self._counts[key]
 
 
-def _limiter(uri: str) -> SlidingWindows | SlidingWindowCounterRateLimiter:
+def _limiter(uri: str, clock: Clock) -> SlidingWindows | SlidingWindowCounterRateLimiter:
+    """Counts in this process on ``clock``; in Redis (or another storage of limits) on limits'
+    own time, which the nodes must share anyway."""
     if uri.startswith("memory://"):
-        return SlidingWindows()
+        return SlidingWindows(clock)
     return SlidingWindowCounterRateLimiter(storage_from_string(uri))
 
 
@@ -148,9 +152,10 @@ class Throttle:
         per_refused_address: str = "",
         unaudited: RefusalCounter = _UNAUDITED,
         per_admin_sign_in_address: str = "",
+        clock: Clock = system_clock,
     ) -> None:
         try:
-            self._limiter = _limiter(storage_uri)
+            self._limiter = _limiter(storage_uri, clock)
             self._per_service = parse(per_service) if per_service else None
             self._per_account = parse(per_account) if per_account else None
             self._per_refused = parse(per_refused_address) if per_refused_address else None
@@ -163,13 +168,14 @@ class Throttle:
         self._unaudited = unaudited
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "Throttle":
+    def from_settings(cls, settings: Settings, clock: Clock = system_clock) -> "Throttle":
         return cls(
             settings.rate_limit_storage,
             settings.rate_limit_service,
             settings.rate_limit_account,
             settings.rate_limit_refused,
             per_admin_sign_in_address=settings.rate_limit_admin_signin,
+            clock=clock,
         )
 
     def allow_service(self, service_id: str, address: str) -> bool:

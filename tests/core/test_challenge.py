@@ -328,7 +328,7 @@ def test_the_account_rate_limit_is_authtokens(settings, store, clock):
     serial; over it, even the right response answers 9999 (and nothing is spent)."""
     from gspws.throttle import Throttle
 
-    throttle = Throttle("memory://", "1000/second", "2/minute")
+    throttle = Throttle("memory://", "1000/second", "2/minute", clock=clock)
     challenges = Wiring(settings, store, clock, _services, throttle).challenges()
     with store.unit() as repo:
         account_id = repo.add_account("alice").id

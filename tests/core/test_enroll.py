@@ -107,7 +107,9 @@ def test_the_account_rate_limit_counts_every_spelling_of_a_name_as_one(settings,
     per-account limit, or a guesser would multiply their tries by spelling the name anew."""
     add_account(store, ALICE)
     limited = dataclasses.replace(settings, rate_limit_account="2/minute")
-    enroll = Wiring(limited, store, clock, throttle=Throttle.from_settings(limited)).enrollment()
+    enroll = Wiring(
+        limited, store, clock, throttle=Throttle.from_settings(limited, clock)
+    ).enrollment()
     params = enroll.begin(OPERATOR, ALICE, "phone").value.params
     assert not enroll.confirm(OPERATOR, "Alice", wrong_code(params, clock())).ok
     assert not enroll.confirm(OPERATOR, "ALICE", wrong_code(params, clock())).ok

@@ -102,9 +102,10 @@ def test_by_default_a_flood_without_a_header_writes_at_most_the_limit(server):
     live, _demo = server(rate_limit_refused=default)
     for _ in range(150):
         assert soap_result(post(live.url, envelope("x", "000000", None)).content)[0] == 8102
-    # The limit is a sliding-window counter (limits' rule): a flood that straddles the turn of a
-    # minute may get one more row as the last minute's count starts to fade, never more.
-    assert len(audit_rows(live.app.store)) in (60, 61)
+    # The limiter counts on the app's (fixed) clock: the whole flood falls in one window. On the
+    # wall clock a flood straddling a minute's turn got more rows (64 seen on a loaded machine)
+    # as the last window's count faded: test_throttle covers that sliding-window rule.
+    assert len(audit_rows(live.app.store)) == 60
 
 
 def test_counted_refusals_are_logged_at_once_then_once_a_minute(caplog):
