@@ -183,10 +183,11 @@ def _worker_app(load: Callable[[], WsgiApp], settings: Settings) -> BufferedWsgi
     )
 
 
-#: GSPWS_THREADS=0 on PostgreSQL (or another database server). 2 threads gave most of the gain
-#: over 1, 8 no more than 4 and a worse p99 (docs/performance.md); 4 stay within the verifying
-#: pool's default 5 connections.
-SERVER_DATABASE_THREADS = 4
+#: GSPWS_THREADS=0 on PostgreSQL (or another database server). On a busy machine 2 threads gave
+#: most of 4's gain over 1 (1.5-2.1x); on an idle one, where the 2 cores are the limit, 1, 2 and
+#: 4 answered alike (351-400 req/s) but 4 tripled the success path's p99 (224-255 against
+#: 70-89 ms; more calls queued behind the GIL) and 2 did not (75 ms): docs/performance.md.
+SERVER_DATABASE_THREADS = 2
 
 
 def app_threads(settings: Settings) -> int:

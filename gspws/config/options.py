@@ -468,7 +468,7 @@ OPTIONS = (
         values.non_negative,
         "Threads per worker process answering SOAP calls, so that calls waiting on the database "
         "overlap; 0 picks: 1 on SQLite (its write lock takes calls one at a time anyway), "
-        "4 on PostgreSQL (more commits in flight for its group commit). At most "
+        "2 on PostgreSQL (more commits in flight for its group commit). At most "
         "2 x `GSPWS_DB_POOL_SIZE`.",
     ),
     Option(

@@ -117,6 +117,6 @@ def test_threads_are_bounded_by_the_connections_a_worker_may_open(tmp_path):
         Settings.from_env({"GSPWS_THREADS": "11", "GSPWS_DB_POOL_SIZE": "5"}, home=tmp_path)
     assert app_threads(Settings.from_env({"GSPWS_THREADS": "10"}, home=tmp_path)) == 10
     assert app_threads(Settings.from_env({}, home=tmp_path)) == 1  # SQLite
-    assert app_threads(Settings.from_env({}, home=tmp_path, database_url=pg)) == 4
+    assert app_threads(Settings.from_env({}, home=tmp_path, database_url=pg)) == 2
     one = Settings.from_env({"GSPWS_DB_POOL_SIZE": "1"}, home=tmp_path, database_url=pg)
     assert app_threads(one) == 2
