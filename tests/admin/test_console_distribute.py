@@ -6,27 +6,15 @@ PostgreSQL."""
 
 import re
 
-import pytest
 from admin_console import pool_token, signed_in
 from werkzeug.test import Client
 
 from gspws.core.otp import TotpParams
 from gspws.store.models import TokenStatus
-from gspws.wsgi import create_app
 
 from helpers import audit_rows
 
 SECRET_B32 = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
-
-
-@pytest.fixture
-def app(settings, store, clock, demo):
-    return create_app(settings, clock=clock, store=store)
-
-
-@pytest.fixture
-def alice(app, settings, store, clock):
-    return signed_in(app, settings, store, clock)
 
 
 def _activate(app, serial: str, code: str, password: str):

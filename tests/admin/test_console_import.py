@@ -27,15 +27,10 @@ SECRET = b"12345678901234567890"
 
 
 @pytest.fixture
-def app(settings, store, clock, demo):
-    return create_app(settings, clock=clock, store=store)
-
-
-@pytest.fixture
-def alice(app, settings, store, clock):
-    browser = signed_in(app, settings, store, clock)
-    browser.get("/admin/tokens/import")
-    return browser
+def alice(alice):
+    """The signed-in operator, on the import page."""
+    alice.get("/admin/tokens/import")
+    return alice
 
 
 def _csv(*lines: str) -> tuple[io.BytesIO, str]:

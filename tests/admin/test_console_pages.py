@@ -21,16 +21,6 @@ from gspws.wsgi import create_app
 from helpers import SECRET, SERVICE_ID, audit_rows, code_at, envelope, soap_result
 
 
-@pytest.fixture
-def app(settings, store, clock, demo):
-    return create_app(settings, clock=clock, store=store)
-
-
-@pytest.fixture
-def alice(app, settings, store, clock):
-    return signed_in(app, settings, store, clock)
-
-
 def verify(alice, demo, clock, service_id=None) -> int:
     """A VerifyTOTPCode call through the same app, a step later each time."""
     clock.advance(30)

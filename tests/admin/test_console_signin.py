@@ -16,11 +16,6 @@ from gspws.wsgi import create_app
 from helpers import audit_rows
 
 
-@pytest.fixture
-def app(settings, store, clock, demo):
-    return create_app(settings, clock=clock, store=store)
-
-
 def _admin_rows(store) -> list[tuple[str, int]]:
     return [(r.operation, r.code) for r in audit_rows(store) if r.operation.startswith("admin:")]
 
