@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 PATHS = ("/gsp2ws/totp.asmx", "/gsp2ws/totp.aspx")
 MOBILE_OTP_PATHS = ("/gsp2ws/mobileotp.asmx", "/gsp2ws/mobileotp.aspx")
 OTP_PATHS = ("/gsp2ws/otp.asmx", "/gsp2ws/otp.aspx")
+_ASMX_PATHS = frozenset(PATHS + MOBILE_OTP_PATHS + OTP_PATHS)
 CONTENT_TYPES = {"text/xml": shape.SOAP11, "application/soap+xml": shape.SOAP12}
 _PAGE_HEADERS = list(PAGE_HEADERS.items())
 
@@ -48,7 +49,7 @@ StartResponse = Callable[..., object]
 
 def is_asmx(path: str) -> bool:
     """Whether ``path`` is one of the asmx services' (any case, as on IIS)."""
-    return path.lower() in PATHS + MOBILE_OTP_PATHS + OTP_PATHS
+    return path.lower() in _ASMX_PATHS
 
 
 def _spyne_app(protocol_cls, services: tuple, name: str, context: dict) -> WsgiApplication:
