@@ -214,9 +214,10 @@ class MigratedSchema:
     def _create(self) -> None:
         from gspws.store import migrate
 
-        self._schema = pg_database()
-        self.url = next(self._schema)
+        schema = pg_database()
+        self.url = next(schema)  # skips the test when no PostgreSQL is configured
         self._engine = create_engine(self.url)
+        self._schema = schema  # from here on, drop() has a schema and an engine to close
         migrate.upgrade(self._engine)
         MIGRATED_URLS.add(self.url)
         metadata = MetaData()
