@@ -19,6 +19,7 @@ from gspws.core.clock import Clock, system_clock
 from gspws.core.codecheck import TotpVerifier
 from gspws.core.enroll import Enrollment, EnrollPolicy
 from gspws.core.oob import CodeHasher, OobPolicy, OutOfBandCodes
+from gspws.core.pin import Passwords
 from gspws.core.portal import Portal
 from gspws.core.tokenauth import TokenAuth
 from gspws.core.verify import AuditedCalls, Observer, Policy, Services, unobserved
@@ -56,6 +57,12 @@ def policy_of(settings: Settings) -> Policy:
         sync_window=settings.sync_window,
         hotp_sync_window=settings.hotp_sync_window,
     )
+
+
+def passwords_of(settings: Settings) -> Passwords:
+    """argon2id at GSPWS_PASSWORD_HASHING's cost: PINs, activation and administrators'
+    passwords."""
+    return Passwords(settings.password_hashing)
 
 
 def enroll_policy(settings: Settings) -> EnrollPolicy:
@@ -146,7 +153,12 @@ class Wiring:
         hasher = CodeHasher(activation_key(store.secrets.encryption_key))
         unlimited = replace(self, services=dict, throttle=Unlimited())
         return unlimited.use_case(
-            Activations, store.unit, policy_of(settings), activation=activation, hasher=hasher
+            Activations,
+            store.unit,
+            policy_of(settings),
+            activation=activation,
+            hasher=hasher,
+            passwords=passwords_of(settings),
         )
 
 
@@ -174,9 +186,11 @@ def server_use_cases(settings: Settings, store: Store, clock: Clock) -> UseCases
     wiring = Wiring(settings, store, clock, registry.current, throttle, observe)
     reading = partial(store.verification, read_only=True) if store.locks_database else None
 
-    def code_checks(kind):
+    def code_checks(kind, **extra):
         """VerifyTOTPCode's or OTP.asmx's use cases: on the same prepared statements."""
-        return wiring.use_case(kind, store.verification, policy_of(settings), reading=reading)
+        return wiring.use_case(
+            kind, store.verification, policy_of(settings), reading=reading, **extra
+        )
 
     enrollment = wiring.enrollment()
     sessions = Sessions(
@@ -190,7 +204,7 @@ def server_use_cases(settings: Settings, store: Store, clock: Clock) -> UseCases
         enrollment,
         sessions,
         wiring.oob(),
-        code_checks(TokenAuth),
+        code_checks(TokenAuth, passwords=passwords_of(settings)),
         wiring.challenges(),
         wiring.assertions(),
         wiring.activations(),
@@ -214,7 +228,12 @@ def administrators_of(
         window=settings.totp_window,
     )
     return Administrators(
-        partial(admin_unit, store), policy, clock, partial(admin_reading, store), throttle
+        partial(admin_unit, store),
+        policy,
+        clock,
+        partial(admin_reading, store),
+        passwords_of(settings),
+        throttle,
     )
 
 

@@ -17,6 +17,7 @@ from werkzeug.serving import make_server
 
 from gspws.config import Settings
 from gspws.core.otp import TotpParams
+from gspws.core.pin import Passwords
 from gspws.store.models import TokenStatus
 
 SERVICE_ID = "APP0001931"
@@ -266,11 +267,20 @@ class MigratedSchema:
         self.url = self._schema = None
 
 
+#: argon2's cost in the tests: production's (GSPWS_PASSWORD_HASHING's default) costs ~0.4 s a
+#: hash on 2 cores; tests/core/test_pin.py checks that default, and that hashes made at either
+#: cost are checked at the other.
+TEST_HASHING = "cheapest"
+TEST_PASSWORDS = Passwords(TEST_HASHING)
+
+
 def make_settings(home, database_url, **overrides) -> Settings:
     """Test settings. Services are re-read on every call (``GSPWS_REGISTRY_REFRESH=0``) so a test
     can change one and call at once, and there are no rate limits, so tests can call one account
-    often; test_registry and test_throttle cover those behaviours with their own settings."""
+    often; test_registry and test_throttle cover those behaviours with their own settings.
+    PINs and passwords are hashed at argon2's cheapest cost (:data:`TEST_HASHING`)."""
     environ = {
+        "GSPWS_PASSWORD_HASHING": TEST_HASHING,
         "GSPWS_SECRET_KEY": Fernet.generate_key().decode(),
         "GSPWS_REGISTRY_REFRESH": "0",
         "GSPWS_RATE_LIMIT_SERVICE": "",
@@ -401,7 +411,6 @@ def add_token(
     """A token for ``account`` (created when missing; None: unassigned, in the pool), TOTP or
     (``kind="hotp"``) HOTP, app or ``hardware``, with an optional PIN and drift (steps); returns
     the token's serial."""
-    from gspws.core.pin import hash_pin
     from gspws.store.models import TokenType
     from gspws.store.repo import StoreError
 
@@ -415,7 +424,7 @@ def add_token(
         token = repo.add_token(
             row, params, status, serial=serial, kind=TokenType(kind), hardware=hardware
         )
-        token.pin_hash = hash_pin(pin) if pin else None
+        token.pin_hash = TEST_PASSWORDS.hash(pin) if pin else None
         token.drift = drift
         return token.serial
 

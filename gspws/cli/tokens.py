@@ -10,9 +10,10 @@ from pathlib import Path
 import click
 
 from gspws.cli.base import JSON, Context, base32_secret, emit, main, pass_ctx
+from gspws.compose import passwords_of
 from gspws.core import otp
 from gspws.core.otp import TotpParams
-from gspws.core.pin import MAX_LENGTH, MIN_LENGTH, hash_pin, valid_pin
+from gspws.core.pin import MAX_LENGTH, MIN_LENGTH, valid_pin
 from gspws.store import pool
 from gspws.store.models import Token, TokenStatus, TokenType
 from gspws.store.repo import Repository
@@ -304,7 +305,7 @@ def token_pin(c: Context, serial: str, clear: bool) -> None:
             raise click.BadParameter(
                 f"a PIN is {MIN_LENGTH} to {MAX_LENGTH} ASCII letters or digits", param_hint="PIN"
             )
-        pin_hash = hash_pin(value)
+        pin_hash = passwords_of(c.settings).hash(value)
     with c.repo() as repo:
         pool.set_pin(repo, serial, pin_hash)
         # an OCRA suite's PIN input (P) needs the PIN's digest itself (gspws.store.challenges)

@@ -32,6 +32,7 @@ class Settings:
     hotp_sync_window: int
     lockout_threshold: int
     lockout_cooldown: int
+    password_hashing: str
     trusted_proxies: tuple
     metrics_allow: tuple
     admin_allow: tuple

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from gspws.config import values
-from gspws.core import oob_text
+from gspws.core import oob_text, pin
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,16 @@ OPTIONS = (
         "900",
         int,
         "Seconds after which a locked token unlocks by itself; 0 = only `gspws token unlock`.",
+    ),
+    Option(
+        "password_hashing",
+        "GSPWS_PASSWORD_HASHING",
+        pin.DEFAULT_PROFILE,
+        values.choice(*pin.PROFILES),
+        "argon2id's cost for token PINs, activation passwords and administrators' passwords "
+        "(argon2-cffi's profiles): `rfc9106-low-memory` (64 MiB, 3 passes), "
+        "`rfc9106-high-memory` (2 GiB, 1 pass), `cheapest` (for tests only: it barely slows "
+        "guessing). Stored hashes keep their own cost, so a change applies to new ones only.",
     ),
     Option(
         "trusted_proxies",

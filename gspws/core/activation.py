@@ -25,7 +25,7 @@ from gspws.core import codes, names, otp
 from gspws.core.enroll import Outcome, Person
 from gspws.core.oob import EMAIL, CodeHasher, Destinations, Message, mask
 from gspws.core.otp import TotpParams
-from gspws.core.pin import hash_pin, pin_matches
+from gspws.core.pin import Passwords
 from gspws.core.verify import AuditedCalls, Calling, VerifyRepository
 
 DAY = 86400
@@ -138,11 +138,17 @@ class Activations(AuditedCalls[ActivationRepository]):
     """Distributing (an operator, :class:`Person`) and activating (the person on the page)."""
 
     def __init__(
-        self, *args: Any, activation: ActivationPolicy, hasher: CodeHasher, **kwargs: Any
+        self,
+        *args: Any,
+        activation: ActivationPolicy,
+        hasher: CodeHasher,
+        passwords: Passwords,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.activation = activation
         self._hash = hasher
+        self._passwords = passwords
 
     def distribute(
         self, person: Person, target: str, account: str | None = None, send: bool = False
@@ -180,7 +186,12 @@ class Activations(AuditedCalls[ActivationRepository]):
             expires_at = now + self.activation.days * DAY
             repo.set_activation(
                 NewActivation(
-                    token.id, owner, self._hash(code), hash_pin(password), now, expires_at
+                    token.id,
+                    owner,
+                    self._hash(code),
+                    self._passwords.hash(password),
+                    now,
+                    expires_at,
                 )
             )
             sheet = Distribution(token.serial, name_, grouped(code), password, expires_at)
@@ -206,7 +217,7 @@ class Activations(AuditedCalls[ActivationRepository]):
             if found.used or found.expires_at <= now or found.failures >= self.activation.retries:
                 return Outcome(codes.NO_ACTIVE_TOKEN)
             code_ok = hmac.compare_digest(self._hash(typed(code)), found.code_hash)
-            password_ok = pin_matches(found.password_hash, password or "")
+            password_ok = self._passwords.matches(found.password_hash, password or "")
             if not (code_ok and password_ok):
                 repo.fail_activation(found.id)
                 last = found.failures + 1 >= self.activation.retries

@@ -173,6 +173,7 @@ class Administrators:
         policy: AdminPolicy,
         clock: Clock,
         reading: Unit,
+        passwords: pin.Passwords,
         limit: SignInLimit | None = None,
     ) -> None:
         """``reading``: a transaction that only reads. argon2 runs outside any writing
@@ -182,6 +183,7 @@ class Administrators:
         self._policy = policy
         self._clock = clock
         self._limit = limit or NoSignInLimit()
+        self._passwords = passwords
 
     # -- the CLI -----------------------------------------------------------------------------
 
@@ -257,7 +259,7 @@ class Administrators:
         step = matching_step(enrolment.params, code, now, self._policy.window)
         if step is None:
             return "wrong_code"
-        hashed = pin.hash_password(password)
+        hashed = self._passwords.hash(password)
         actor = Actor(enrolment.name, actor.address, actor.action)
         with self._unit() as repo:
             done = repo.finish_enrolment(link_hash(token), hashed, step, now)
@@ -284,7 +286,9 @@ class Administrators:
             raise TooManySignIns()
         with self._reading() as reading:
             state = reading.admin(name) if valid_name(name) else None
-        password_ok = pin.password_matches(state.password_hash if state else None, password)
+        password_ok = self._passwords.password_matches(
+            state.password_hash if state else None, password
+        )
         actor = Actor(state.name if state else None, address, "SignIn")
         if state is None:
             self._audit(actor, codes.REJECTED, now, begun)

@@ -1,33 +1,60 @@
-"""Static PINs typed before a token's code (OTP.asmx ``Auth``: password = PIN + code).
+"""Static PINs typed before a token's code (OTP.asmx ``Auth``: password = PIN + code), activation
+passwords and administrators' passwords: argon2id (argon2-cffi), only the hash stored.
 
-argon2-cffi's argon2id with its defaults (RFC 9106's second recommended profile); only the hash
-is stored (``tokens.pin_hash``). ``PasswordHasher.verify`` compares in constant time.
+The cost is a setting (``GSPWS_PASSWORD_HASHING``), read once by the composition, which gives one
+:class:`Passwords` to every use case that hashes or checks. Production's default is RFC 9106's
+second recommended profile (64 MiB, 3 passes, 4 lanes): about 0.4 s a hash on the 2-core test
+machine, which was 18 of the 26 s of the console sign-in tests; the test suite runs argon2-cffi's
+``cheapest`` (0.2 ms). A stored hash carries its own parameters, so one made under any profile is
+checked under any other: changing the setting never locks a PIN or password out.
 """
 
-from functools import cache
+from functools import cached_property
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_HASHER = PasswordHasher()
+#: GSPWS_PASSWORD_HASHING's choices: argon2-cffi's profiles.
+PROFILES = {
+    "rfc9106-low-memory": profiles.RFC_9106_LOW_MEMORY,
+    "rfc9106-high-memory": profiles.RFC_9106_HIGH_MEMORY,
+    "cheapest": profiles.CHEAPEST,
+}
+DEFAULT_PROFILE = "rfc9106-low-memory"
 
 MIN_LENGTH, MAX_LENGTH = 4, 16
+
+
+class Passwords:
+    """argon2id hashes at one profile's cost, checked in constant time
+    (``PasswordHasher.verify``)."""
+
+    def __init__(self, profile: str = DEFAULT_PROFILE) -> None:
+        self._hasher = PasswordHasher.from_parameters(PROFILES[profile])
+
+    def hash(self, secret: str) -> str:
+        return self._hasher.hash(secret)
+
+    def matches(self, stored: str, secret: str) -> bool:
+        try:
+            return self._hasher.verify(stored, secret)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    @cached_property
+    def _dummy(self) -> str:
+        """Checked against when there is no administrator of the name, so that a sign-in with
+        an unknown name costs as long as one with a wrong password (made once, when needed)."""
+        return self.hash("gspws: no such administrator")
+
+    def password_matches(self, stored: str | None, password: str) -> bool:
+        """An administrator's password; a missing hash costs the same (:attr:`_dummy`)."""
+        return self.matches(stored or self._dummy, password) and stored is not None
 
 
 def valid_pin(pin: str) -> bool:
     """4–16 ASCII digits or letters: what a person can type before a code on any keypad."""
     return MIN_LENGTH <= len(pin) <= MAX_LENGTH and pin.isascii() and pin.isalnum()
-
-
-def hash_pin(pin: str) -> str:
-    return _HASHER.hash(pin)
-
-
-def pin_matches(pin_hash: str, pin: str) -> bool:
-    try:
-        return _HASHER.verify(pin_hash, pin)
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 # -- administrators' passwords (the operator console, gspws.core.admins) -------------------------
@@ -48,20 +75,3 @@ def password_problem(password: str, name: str) -> str | None:
     if name and name.lower() in password.lower():
         return "contains_name"
     return None
-
-
-def hash_password(password: str) -> str:
-    """argon2id, with the same hasher (and parameters) as PINs."""
-    return _HASHER.hash(password)
-
-
-@cache
-def _dummy_hash() -> str:
-    """Verified against when there is no administrator of the name, so that a sign-in with an
-    unknown name costs as long as one with a wrong password (made once, when first needed)."""
-    return _HASHER.hash("gspws: no such administrator")
-
-
-def password_matches(password_hash: str | None, password: str) -> bool:
-    """Constant-time check (argon2); a missing hash costs the same (:func:`_dummy_hash`)."""
-    return pin_matches(password_hash or _dummy_hash(), password) and password_hash is not None

@@ -19,14 +19,14 @@ one token named by serial), single use by one conditional UPDATE, and audit row.
 """
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from gspws.core import codes, names
 from gspws.core.codecheck import CodeChecks, Judge
 from gspws.core.codes import ReturnCode
 from gspws.core.hotp import HOTP, consecutive
 from gspws.core.otp import match_in
-from gspws.core.pin import pin_matches
+from gspws.core.pin import Passwords
 from gspws.core.verify import (
     Attempt,
     Caller,
@@ -45,7 +45,9 @@ class TokenAuthRepository(VerifyRepository, Protocol):
     def serial_tokens(self, serial: str) -> list[TokenState]: ...
 
 
-def typed_codes(tokens: list[TokenState], password: str | None) -> dict[int, str | None]:
+def typed_codes(
+    tokens: list[TokenState], password: str | None, passwords: Passwords
+) -> dict[int, str | None]:
     """Each token's code in ``password``: the whole of it, or for a token with a PIN what follows
     the PIN (None when the PIN is wrong). Every PIN hash is checked, whatever the password."""
     typed: dict[int, str | None] = {}
@@ -57,7 +59,7 @@ def typed_codes(tokens: list[TokenState], password: str | None) -> dict[int, str
         digits = token.params.digits
         pin, code = password[:-digits], password[-digits:]
         # a password too short to hold a PIN is checked against the hash all the same
-        right = pin_matches(token.pin_hash, pin or "-") and len(password) > digits
+        right = passwords.matches(token.pin_hash, pin or "-") and len(password) > digits
         typed[token.id] = code if right else None
     return typed
 
@@ -80,7 +82,11 @@ def needs_sync(
 
 
 class TokenAuth(CodeChecks[TokenAuthRepository]):
-    """Auth, AuthToken, Sync, SyncToken (gspws.soap.otp)."""
+    """Auth, AuthToken, Sync, SyncToken (gspws.soap.otp); ``passwords`` checks PINs."""
+
+    def __init__(self, *args: Any, passwords: Passwords, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._passwords = passwords
 
     def auth(self, caller: Caller, account: str | None, password: str | None) -> ReturnCode:
         name = names.lookup(account)
@@ -105,7 +111,7 @@ class TokenAuth(CodeChecks[TokenAuthRepository]):
         typed: dict[int, str | None] = {}
 
         def check_pins(tokens: list[TokenState]) -> None:
-            typed.update(typed_codes(tokens, password))
+            typed.update(typed_codes(tokens, password, self._passwords))
 
         def judge(tokens: list[TokenState], now: float) -> tuple[Attempt | None, ReturnCode]:
             if not all(t.in_use for t in tokens):

@@ -18,7 +18,7 @@ from gspws.store import audit_export as export
 from gspws.store.models import TokenStatus
 from gspws.wsgi import create_app
 
-from helpers import SECRET, SERVICE_ID, audit_rows, code_at, envelope, soap_result
+from helpers import SECRET, SERVICE_ID, TEST_PASSWORDS, audit_rows, code_at, envelope, soap_result
 
 
 def verify(alice, demo, clock, service_id=None) -> int:
@@ -159,7 +159,6 @@ def test_lost_found_and_disable(alice, store, clock, demo):
 
 def test_the_pool_assign_unassign_and_a_pin_cleared(alice, store, clock, demo):
     from gspws.core.otp import new_secret
-    from gspws.core.pin import hash_pin
     from gspws.store import pool
 
     params = TotpParams(new_secret())
@@ -176,7 +175,7 @@ def test_the_pool_assign_unassign_and_a_pin_cleared(alice, store, clock, demo):
     clock.advance(30)
     assert verify_code(alice, demo.account, code_at(params, clock())) == 0
     with store.unit() as repo:
-        pool.set_pin(repo, "HW00000001", hash_pin("1234"))
+        pool.set_pin(repo, "HW00000001", TEST_PASSWORDS.hash("1234"))
     alice.get(path)
     assert alice.by_id("token-pin") == "已設定"
     alice.post(f"{path}/clear_pin")

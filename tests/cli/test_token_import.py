@@ -15,13 +15,12 @@ from sqlalchemy import func, select
 from test_cli import Cli
 
 from gspws.cli import main
-from gspws.core import pin
 from gspws.core.clock import FixedClock
 from gspws.core.otp import TotpParams
 from gspws.store.models import Token
 from gspws.wsgi import create_app
 
-from helpers import GSPWS, T0, LiveServer, call, gspws_env, zeep_service
+from helpers import GSPWS, T0, TEST_PASSWORDS, LiveServer, call, gspws_env, zeep_service
 
 SID = "APP0001931"
 PSKC_DATA = Path(__file__).parents[1] / "data" / "pskc"
@@ -272,7 +271,7 @@ def test_pin_set_twice_hidden_and_cleared(cli, tmp_path):
     pool_of(cli, tmp_path, "HW-1")
     result = typed(cli, "1234\n1234\n", "token", "pin", "HW-1")
     assert result.exit_code == 0 and "1234" not in result.output
-    assert pin.pin_matches(stored(cli, "HW-1").pin_hash, "1234")
+    assert TEST_PASSWORDS.matches(stored(cli, "HW-1").pin_hash, "1234")
     assert tokens(cli)["HW-1"]["pin"] is True
     result = typed(cli, "12\n12\n", "token", "pin", "HW-1")
     assert result.exit_code == 2 and "4 to 16" in result.stderr

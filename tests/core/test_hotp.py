@@ -7,9 +7,10 @@ import pytest
 
 from gspws.core.hotp import HOTP, TOTP, consecutive, counter_window, window_of
 from gspws.core.otp import TotpParams, match_in, matching_step, time_window
-from gspws.core.pin import hash_pin
 from gspws.core.tokenauth import typed_codes
 from gspws.core.verify import Policy, TokenState, plan
+
+from helpers import TEST_PASSWORDS
 
 RFC4226 = TotpParams(base64.b32encode(b"12345678901234567890").decode())
 CODES = ("755224", "287082", "359152", "969429", "338314", "254676", "287922", "162583")
@@ -71,12 +72,15 @@ def test_plan_takes_a_code_per_token():
 
 
 def test_typed_codes_split_the_pin_from_the_code():
-    pinned = token(HOTP, pin=hash_pin("4711"), token_id=1)
+    pinned = token(HOTP, pin=TEST_PASSWORDS.hash("4711"), token_id=1)
     plain = token(HOTP, token_id=2)
-    assert typed_codes([pinned, plain], "4711755224") == {1: "755224", 2: "4711755224"}
-    assert typed_codes([pinned, plain], "755224") == {1: None, 2: "755224"}
-    assert typed_codes([pinned], "4712755224") == {1: None}
-    assert typed_codes([pinned], None) == {1: None}
+    assert typed_codes([pinned, plain], "4711755224", TEST_PASSWORDS) == {
+        1: "755224",
+        2: "4711755224",
+    }
+    assert typed_codes([pinned, plain], "755224", TEST_PASSWORDS) == {1: None, 2: "755224"}
+    assert typed_codes([pinned], "4712755224", TEST_PASSWORDS) == {1: None}
+    assert typed_codes([pinned], None, TEST_PASSWORDS) == {1: None}
 
 
 def test_needs_sync_per_kind_with_its_own_window():
