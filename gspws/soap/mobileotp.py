@@ -16,7 +16,14 @@ from gspws.core.oob import Destinations, OutOfBandCodes, Sent, mask_email, mask_
 from gspws.core.verify import Caller
 from gspws.soap.fastpath import PlainOperation
 from gspws.soap.protocol import result_bytes
-from gspws.soap.service import CP2Response, ServiceHeader, caller_of, operation, response_of
+from gspws.soap.service import (
+    CP2Response,
+    ServiceHeader,
+    caller_of,
+    operation,
+    response_of,
+    use_case,
+)
 from gspws.soap.shape import TNS, SoapVersion
 
 
@@ -43,7 +50,7 @@ CP2ResponseOfOTPDestinations = response_of("OTPDestinations", OTPDestinations)
 
 
 class MobileOTPService(ServiceBase):
-    """Operations of ``/gsp2ws/MobileOTP.asmx``; ``ctx.app.oob`` is set by the app factory.
+    """Operations of ``/gsp2ws/MobileOTP.asmx``; on the ``oob`` use case.
     Each docstring is the operation's description on the help pages (zh-TW, then English)."""
 
     __in_header__ = ServiceHeader
@@ -55,20 +62,24 @@ class MobileOTPService(ServiceBase):
         e-mail address; Message is the code (or the masked destination). 3001: unknown account
         or no verified destination; 9999: a code was sent less than GSPWS_OTP_RESEND seconds
         ago, or today's cap is reached."""
-        return _sent(ctx.app.oob.send_code(caller_of(ctx, "SendOTPCode"), account))
+        return _sent(use_case(ctx, "oob").send_code(caller_of(ctx, "SendOTPCode"), account))
 
     @operation(Unicode, Unicode, returns=CP2Response)
     def SendOTPCodeTo(ctx, account, channel):  # noqa: N802
         """發送一次性驗證碼至指定管道 (sms 或 email)。
         As SendOTPCode, to the channel the person chose: sms or email (3001 when that one is
         not verified; 9999 for another channel)."""
-        return _sent(send_to(ctx.app.oob, caller_of(ctx, "SendOTPCodeTo"), account, channel))
+        return _sent(
+            send_to(use_case(ctx, "oob"), caller_of(ctx, "SendOTPCodeTo"), account, channel)
+        )
 
     @operation(Unicode, Unicode, returns=CP2Response)
     def VerifyOTPCode(ctx, account, OTPCode):  # noqa: N802,N803
         """驗證使用者輸入的一次性驗證碼。 0 once for the newest code sent; 9999 for a wrong,
         expired, used or spent code; 3001 when none was sent."""
-        outcome = ctx.app.oob.verify_code(caller_of(ctx, "VerifyOTPCode"), account, OTPCode)
+        outcome = use_case(ctx, "oob").verify_code(
+            caller_of(ctx, "VerifyOTPCode"), account, OTPCode
+        )
         return CP2Response.of(outcome)
 
     @operation(Unicode, returns=CP2ResponseOfOTPDestinations)
@@ -76,7 +87,9 @@ class MobileOTPService(ServiceBase):
         """查詢帳號的手機與電子郵件 (遮罩) 及是否已驗證。
         The account's masked mobile number and e-mail address and whether each is verified;
         3001 for an unknown account."""
-        code, found = ctx.app.oob.destinations_of(caller_of(ctx, "GetOTPDestinations"), account)
+        code, found = use_case(ctx, "oob").destinations_of(
+            caller_of(ctx, "GetOTPDestinations"), account
+        )
         return CP2ResponseOfOTPDestinations(
             Code=code.code,
             Message=code.message,

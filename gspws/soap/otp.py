@@ -3,8 +3,8 @@
 The endpoint's spyne application is built from :data:`OTP_OPERATIONS`, one ``ServiceBase`` class
 per group of operations: :class:`OTPTokenService` here (Auth, AuthToken, Sync, SyncToken:
 gspws.core.tokenauth); OCRA challenges (gspws.soap.otp_challenge) and QR-scan sign-in
-(gspws.soap.otp_assertion) add theirs. Each class's use cases reach it as ``ctx.app.<name>``
-(the context given to gspws.soap.app.otp_endpoint). The WSDL callers see is the committed
+(gspws.soap.otp_assertion) add theirs. Each class reaches its use cases with ``use_case(ctx, name)``
+(gspws.soap.service; the context given to gspws.soap.app.otp_endpoint). The WSDL callers see is the committed
 ``wsdl/OTP.wsdl`` (all nine operations); the header, ``CP2Response`` and asmx naming are
 TOTP.asmx's (gspws.soap.service).
 """
@@ -21,12 +21,12 @@ from gspws.soap.mobileotp import AsmxService
 from gspws.soap.otp_assertion import OTPAssertionService
 from gspws.soap.otp_challenge import OTPChallengeService
 from gspws.soap.protocol import result_bytes
-from gspws.soap.service import CP2Response, ServiceHeader, caller_of, operation
+from gspws.soap.service import CP2Response, ServiceHeader, caller_of, operation, use_case
 from gspws.soap.shape import TNS, SoapVersion
 
 
 class OTPTokenService(ServiceBase):
-    """Auth, AuthToken, Sync, SyncToken; ``ctx.app.tokens`` is a
+    """Auth, AuthToken, Sync, SyncToken; ``use_case(ctx, "tokens")`` is a
     :class:`~gspws.core.tokenauth.TokenAuth`. Each docstring is the operation's description on
     the help pages (zh-TW, then English)."""
 
@@ -39,7 +39,7 @@ class OTPTokenService(ServiceBase):
         or hardware); password is the PIN followed by the code when the token has a PIN. 0 passed;
         13 (需要同步) the code is the token's but it has drifted: call Sync; 9999 refused;
         3001 unknown account or no usable token."""
-        outcome = ctx.app.tokens.auth(caller_of(ctx, "Auth"), account, password)
+        outcome = use_case(ctx, "tokens").auth(caller_of(ctx, "Auth"), account, password)
         return CP2Response.of(outcome)
 
     @operation(Unicode, Unicode, returns=CP2Response)
@@ -47,7 +47,7 @@ class OTPTokenService(ServiceBase):
         """以令牌序號驗證動態密碼，未綁定帳號的令牌亦可。 Verifies a code of the token with
         serial tokenSN, bound to an account or not ([PIN +] code as Auth). 0, 13, 9999 as
         Auth (9999 also for a lost, disabled or pending token); 3001 unknown serial."""
-        outcome = ctx.app.tokens.auth_token(caller_of(ctx, "AuthToken"), tokenSN, otp)
+        outcome = use_case(ctx, "tokens").auth_token(caller_of(ctx, "AuthToken"), tokenSN, otp)
         return CP2Response.of(outcome)
 
     @operation(Unicode, Unicode, Unicode, returns=CP2Response)
@@ -56,14 +56,16 @@ class OTPTokenService(ServiceBase):
         the account with two consecutive codes found within the sync window: a time-based
         token's drift, an event token's counter. 0 synchronised (not a sign-in); 9999 not
         found; 3001 unknown account or no usable token."""
-        outcome = ctx.app.tokens.sync(caller_of(ctx, "Sync"), account, otp1, otp2)
+        outcome = use_case(ctx, "tokens").sync(caller_of(ctx, "Sync"), account, otp1, otp2)
         return CP2Response.of(outcome)
 
     @operation(Unicode, Unicode, Unicode, returns=CP2Response)
     def SyncToken(ctx, tokenSN, otp1, otp2):  # noqa: N802,N803
         """以連續兩組動態密碼同步指定序號的令牌。 As Sync, for the token with serial tokenSN
         (bound or not); 9999 also for a lost, disabled or pending token; 3001 unknown serial."""
-        outcome = ctx.app.tokens.sync_token(caller_of(ctx, "SyncToken"), tokenSN, otp1, otp2)
+        outcome = use_case(ctx, "tokens").sync_token(
+            caller_of(ctx, "SyncToken"), tokenSN, otp1, otp2
+        )
         return CP2Response.of(outcome)
 
 

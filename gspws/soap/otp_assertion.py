@@ -1,7 +1,7 @@
 """OTP.asmx's QR-scan sign-in operations (gspws.core.assertion): GetAssertionId, GetAssertion.
 
 A spyne ServiceBase of its own, joined to the endpoint through ``OTP_OPERATIONS``
-(gspws.soap.otp); ``ctx.app.assertions`` is set by the app factory. The approval URL starts with
+(gspws.soap.otp); on the ``assertions`` use case. The approval URL starts with
 the address the caller used when ``GSPWS_PUBLIC_URL`` is a loopback one (gspws.proxies), as the
 WSDL's addresses do.
 """
@@ -14,7 +14,14 @@ from spyne import ComplexModel, DateTime, ServiceBase, Unicode
 from gspws import qr
 from gspws.core.assertion import Ticket
 from gspws.proxies import origin_of
-from gspws.soap.service import CP2Response, ServiceHeader, caller_of, operation, response_of
+from gspws.soap.service import (
+    CP2Response,
+    ServiceHeader,
+    caller_of,
+    operation,
+    response_of,
+    use_case,
+)
 from gspws.soap.shape import TNS
 from gspws.web.approve import APPROVE_PATH
 
@@ -57,7 +64,7 @@ class OTPAssertionService(ServiceBase):
         URL the person opens on the phone, and when it expires (GSPWS_ASSERTION_TTL)."""
         caller = caller_of(ctx, "GetAssertionId")
         prefix = origin_of(ctx.transport.req_env).base_url + APPROVE_PATH
-        return CP2ResponseOfAssertionTicket.of(ctx.app.assertions.start(caller, prefix))
+        return CP2ResponseOfAssertionTicket.of(use_case(ctx, "assertions").start(caller, prefix))
 
     @operation(Unicode, returns=CP2Response)
     def GetAssertion(ctx, AssertionId):  # noqa: N802,N803
@@ -65,5 +72,5 @@ class OTPAssertionService(ServiceBase):
         gets 9999 saying it was used); 12: not decided yet, ask again in a second or two; 9999:
         denied (拒絕, a wrong number, too many wrong codes), expired, used, or unknown to this
         ServiceID."""
-        outcome = ctx.app.assertions.collect(caller_of(ctx, "GetAssertion"), AssertionId)
+        outcome = use_case(ctx, "assertions").collect(caller_of(ctx, "GetAssertion"), AssertionId)
         return CP2Response.of(outcome)

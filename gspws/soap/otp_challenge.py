@@ -1,11 +1,11 @@
 """OTP.asmx's OCRA operations (RFC 6287 challenge–response and transaction signing), as spyne
-sees them: a ServiceBase of ``OTP_OPERATIONS`` (gspws.soap.otp). ``ctx.app.challenges`` is the
-:class:`~gspws.core.challenge.OcraChallenges` the app factory sets. Each docstring is the
+sees them: a ServiceBase of ``OTP_OPERATIONS`` (gspws.soap.otp). The ``challenges`` use case is the
+:class:`~gspws.core.challenge.OcraChallenges` the app factory gives. Each docstring is the
 operation's description on the help pages (zh-TW, then English)."""
 
 from spyne import ServiceBase, Unicode
 
-from gspws.soap.service import CP2Response, ServiceHeader, caller_of, operation
+from gspws.soap.service import CP2Response, ServiceHeader, caller_of, operation, use_case
 
 
 class OTPChallengeService(ServiceBase):
@@ -18,7 +18,7 @@ class OTPChallengeService(ServiceBase):
         GSPWS_CHALLENGE_TTL seconds; the person types it into the token and the response goes to
         VerifyResponse. 3001: no OCRA token has that serial; 9999: the token is locked, lost,
         disabled or pending."""
-        issued = ctx.app.challenges.get_challenge(caller_of(ctx, "GetChallenge"), tokenSN)
+        issued = use_case(ctx, "challenges").get_challenge(caller_of(ctx, "GetChallenge"), tokenSN)
         return CP2Response(Code=issued.code.code, Message=issued.message)
 
     @operation(Unicode, Unicode, Unicode, returns=CP2Response)
@@ -28,7 +28,7 @@ class OTPChallengeService(ServiceBase):
         shown with them; the token's response to it, checked by VerifyResponse, signs that
         transaction. 9999 also for an amount that is not a decimal with at most two places, or
         an empty payee."""
-        issued = ctx.app.challenges.get_sign_challenge(
+        issued = use_case(ctx, "challenges").get_sign_challenge(
             caller_of(ctx, "GetSignChallenge"), tokenSN, amount, payee
         )
         return CP2Response(Code=issued.code.code, Message=issued.message)
@@ -39,7 +39,7 @@ class OTPChallengeService(ServiceBase):
         0 once for the token's response to a challenge gspws issued to it for this service,
         unexpired and unused; 9999 otherwise (a wrong response counts toward the token's lockout);
         3001 when no OCRA token has that serial."""
-        outcome = ctx.app.challenges.verify_response(
+        outcome = use_case(ctx, "challenges").verify_response(
             caller_of(ctx, "VerifyResponse"), tokenSN, challenge, response
         )
         return CP2Response.of(outcome)

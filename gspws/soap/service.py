@@ -134,6 +134,17 @@ def operation(*params, returns):
     return decorate
 
 
+#: Where :class:`gspws.soap.app.AsmxEndpoint` puts its use cases in the request's environ: the
+#: spyne apps are shared by every endpoint of a process, the use cases are each endpoint's own.
+USE_CASES_KEY = "gspws.use_cases"
+
+
+def use_case(ctx, name: str):
+    """The use case ``name`` (``verifier``, ``enrollment``, ``oob``, ...) of the endpoint that
+    is answering this call."""
+    return ctx.transport.req_env[USE_CASES_KEY][name]
+
+
 def caller_of(ctx, operation: str) -> Caller:
     header = ctx.in_header
     return caller(
@@ -152,8 +163,7 @@ def caller(service_id: str | None, environ: dict, operation: str) -> Caller:
 
 
 class TOTPService(ServiceBase):
-    """Operations of ``/gsp2ws/TOTP.asmx``. ``ctx.app.verifier`` and ``ctx.app.enrollment`` are
-    set by the app factory. Names of operations and parameters are the contract's; each
+    """Operations of ``/gsp2ws/TOTP.asmx``, on the ``verifier`` and ``enrollment`` use cases. Names of operations and parameters are the contract's; each
     docstring is the operation's description on the help pages (zh-TW, then English)."""
 
     __in_header__ = ServiceHeader
@@ -162,7 +172,9 @@ class TOTPService(ServiceBase):
     def VerifyTOTPCode(ctx, account, TOTPCode):  # noqa: N802,N803
         """驗證使用者帳號之軟體式動態密碼 (TOTP)。 Verifies the time-based one-time password of a
         GSP account."""
-        outcome = ctx.app.verifier.verify(caller_of(ctx, VERIFY_FUNCTION), account, TOTPCode)
+        outcome = use_case(ctx, "verifier").verify(
+            caller_of(ctx, VERIFY_FUNCTION), account, TOTPCode
+        )
         return CP2Response.of(outcome)
 
     @operation(Unicode, returns=CP2ResponseOfTOTPStatus)
@@ -170,7 +182,7 @@ class TOTPService(ServiceBase):
         """查詢帳號是否已啟用軟體式動態密碼及其綁定裝置。 Whether the account has an authenticator,
         and its devices; 3001 for an unknown account (an account without devices answers 0 with
         Enabled false)."""
-        outcome = ctx.app.enrollment.status(caller_of(ctx, "GetTOTPStatus"), account)
+        outcome = use_case(ctx, "enrollment").status(caller_of(ctx, "GetTOTPStatus"), account)
         return CP2ResponseOfTOTPStatus.of(outcome)
 
     @operation(Unicode, Unicode, returns=CP2ResponseOfTOTPBinding)
@@ -178,14 +190,16 @@ class TOTPService(ServiceBase):
         """開始綁定驗證器：回傳 otpauth URI 與 QR Code (PNG)。 Starts binding an authenticator: the
         otpauth URI and its QR code (PNG, base64); confirm with ConfirmTOTPBinding before it
         lapses. 9999 for a device name over 100 characters or an account with 10 devices."""
-        outcome = ctx.app.enrollment.begin(caller_of(ctx, "BeginTOTPBinding"), account, deviceName)
+        outcome = use_case(ctx, "enrollment").begin(
+            caller_of(ctx, "BeginTOTPBinding"), account, deviceName
+        )
         return CP2ResponseOfTOTPBinding.of(outcome)
 
     @operation(Unicode, Unicode, returns=CP2Response)
     def ConfirmTOTPBinding(ctx, account, TOTPCode):  # noqa: N802,N803
         """以驗證器產生的驗證碼完成綁定。 Activates the pending authenticator with a code from it:
         9999 for a wrong code, 3001 when nothing is pending (never begun, or lapsed)."""
-        outcome = ctx.app.enrollment.confirm(
+        outcome = use_case(ctx, "enrollment").confirm(
             caller_of(ctx, "ConfirmTOTPBinding"), account, TOTPCode
         )
         return CP2Response.of(outcome.code)
@@ -194,14 +208,18 @@ class TOTPService(ServiceBase):
     def DisableTOTP(ctx, account, TOTPCode):  # noqa: N802,N803
         """以該裝置目前的驗證碼停用 (移除) 綁定。 Removes the device whose current code is given:
         9999 for a wrong code, 3001 when the account has no device."""
-        outcome = ctx.app.enrollment.disable(caller_of(ctx, "DisableTOTP"), account, TOTPCode)
+        outcome = use_case(ctx, "enrollment").disable(
+            caller_of(ctx, "DisableTOTP"), account, TOTPCode
+        )
         return CP2Response.of(outcome.code)
 
     @operation(Unicode, returns=CP2ResponseOfString)
     def CreateBindingLink(ctx, account):  # noqa: N802
         """產生一次性的綁定頁面連結，交付使用者自行設定。 A single-use link to the binding page for
         the account's owner, valid a few minutes."""
-        outcome = ctx.app.enrollment.create_link(caller_of(ctx, "CreateBindingLink"), account)
+        outcome = use_case(ctx, "enrollment").create_link(
+            caller_of(ctx, "CreateBindingLink"), account
+        )
         return CP2ResponseOfString.of(outcome)
 
 
