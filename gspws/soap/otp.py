@@ -3,10 +3,10 @@
 The endpoint's spyne application is built from :data:`OTP_OPERATIONS`, one ``ServiceBase`` class
 per group of operations: :class:`OTPTokenService` here (Auth, AuthToken, Sync, SyncToken:
 gspws.core.tokenauth); OCRA challenges (gspws.soap.otp_challenge) and QR-scan sign-in
-(gspws.soap.otp_assertion) add theirs. Each class reaches its use cases with ``use_case(ctx, name)``
-(gspws.soap.service; the context given to gspws.soap.app.otp_endpoint). The WSDL callers see is the committed
-``wsdl/OTP.wsdl`` (all nine operations); the header, ``CP2Response`` and asmx naming are
-TOTP.asmx's (gspws.soap.service).
+(gspws.soap.otp_assertion) add theirs. Each class reaches its use cases (the context given to
+gspws.soap.app.otp_endpoint) with ``use_case(ctx, name)`` (gspws.soap.service). The WSDL callers
+see is the committed ``wsdl/OTP.wsdl`` (all nine operations); the header, ``CP2Response`` and
+asmx naming are TOTP.asmx's (gspws.soap.service).
 """
 
 from functools import cache

@@ -1,7 +1,7 @@
 """OTP.asmx's OCRA operations (RFC 6287 challenge–response and transaction signing), as spyne
-sees them: a ServiceBase of ``OTP_OPERATIONS`` (gspws.soap.otp). The ``challenges`` use case is the
-:class:`~gspws.core.challenge.OcraChallenges` the app factory gives. Each docstring is the
-operation's description on the help pages (zh-TW, then English)."""
+sees them: a ServiceBase of ``OTP_OPERATIONS`` (gspws.soap.otp), on the ``challenges`` use case
+(a :class:`~gspws.core.challenge.OcraChallenges`). Each docstring is the operation's description
+on the help pages (zh-TW, then English)."""
 
 from spyne import ServiceBase, Unicode
 

@@ -163,8 +163,9 @@ def caller(service_id: str | None, environ: dict, operation: str) -> Caller:
 
 
 class TOTPService(ServiceBase):
-    """Operations of ``/gsp2ws/TOTP.asmx``, on the ``verifier`` and ``enrollment`` use cases. Names of operations and parameters are the contract's; each
-    docstring is the operation's description on the help pages (zh-TW, then English)."""
+    """Operations of ``/gsp2ws/TOTP.asmx``, on the ``verifier`` and ``enrollment`` use cases.
+    Names of operations and parameters are the contract's; each docstring is the operation's
+    description on the help pages (zh-TW, then English)."""
 
     __in_header__ = ServiceHeader
 
