@@ -1,9 +1,9 @@
 """Every GSP return code over the wire, from its documented condition (gsp-soap.md).
 
 Each test talks HTTP to a server on a loopback port through a zeep stub built from the served
-WSDL, once over SOAP 1.1 and once over SOAP 1.2, on SQLite and on PostgreSQL. The server's clock is
-the FixedClock ``clock`` (at ``T0``, 10 s into a 30-second step), so codes are computed for exact
-time-steps and no assertion depends on wall-clock time.
+WSDL, over SOAP 1.1 on SQLite and over SOAP 1.2 on PostgreSQL (conftest.pytest_generate_tests).
+The server's clock is the FixedClock ``clock`` (at ``T0``, 10 s into a 30-second step), so codes
+are computed for exact time-steps and no assertion depends on wall-clock time.
 
 Store changes (services, tokens) are all made before a test's first call.
 """
