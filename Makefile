@@ -11,6 +11,13 @@ EXTRAS ?= test
 # pytest-xdist workers for `make test-suite` (tests are independent: own tmp dirs, ports, schemas).
 TEST_WORKERS ?= 3
 PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
+# uv installs the packages of every venv (this one, the compat ones, the wheel check's); pip puts
+# it in the main venv once. Measured in a fresh clone with empty caches on 2 cores: the main venv
+# 27 -> 17 s, the two compat venvs and their round trips 50 -> 23 s, the wheel check 31 -> 15 s.
+UV_VERSION = 0.13.9
+UV ?= $(BIN)/uv
+# The compat venvs need no pip of their own (uv installs into them).
+VENV_ARGS ?=
 
 .PHONY: install run test lint test-suite test-compat test-wheel fuzz clean
 
@@ -19,10 +26,10 @@ install: $(STAMP)
 $(STAMP): setup.cfg setup.py pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "gspws needs Python 3.11+ (set PYTHON=...)"; exit 1; }
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || \
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV_ARGS) $(VENV) || \
 	  { echo "python3 -m venv failed: on Debian/Ubuntu install python3-venv"; exit 1; }
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
+	@test -x $(UV) || $(BIN)/python -m pip install --quiet 'uv==$(UV_VERSION)'
+	$(UV) pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[$(EXTRAS)]'
 	@touch $@
 
 # SMS and e-mailed codes go to files in var/spool unless a gateway is configured (docs/delivery.md).
@@ -58,7 +65,8 @@ test-compat: install
 	@for v in $(COMPAT_PYTHONS); do \
 	  py=$$(ls -d $(PYENV_ROOT)/versions/$$v*/bin/python 2>/dev/null | sort -V | tail -n 1); \
 	  if [ -z "$$py" ]; then echo "compat: Python $$v not found under $(PYENV_ROOT); skipped"; continue; fi; \
-	  $(MAKE) --no-print-directory PYTHON=$$py VENV=.venv-$$v EXTRAS=compat install || exit 1; \
+	  $(MAKE) --no-print-directory PYTHON=$$py VENV=.venv-$$v EXTRAS=compat UV=$(abspath $(UV)) \
+	    VENV_ARGS=--without-pip install || exit 1; \
 	  echo "compat: SOAP round trip on $$($$py --version)"; \
 	  .venv-$$v/bin/python -m pytest -q tests/soap/test_smoke.py || exit 1; \
 	done
@@ -87,7 +95,7 @@ bench: install
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; } || \
 	  echo "bench: wrk not installed (apt-get install wrk); using the Python load generator"
-	@test -x $(BIN)/py-spy || $(BIN)/python -m pip install --quiet py-spy  # for --profile
+	@test -x $(BIN)/py-spy || $(UV) pip install --quiet --python $(BIN)/python py-spy  # --profile
 	$(BIN)/python bench/run.py $(or $(BENCH_ARGS),--shapes)
 	$(MAKE) --no-print-directory bench-import
 

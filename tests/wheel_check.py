@@ -19,6 +19,9 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+#: The Makefile's uv builds and installs (the same setuptools build and the same wheel as the
+#: README's pip commands; the check takes 15 s this way, 31 s with pip).
+UV = Path(sys.executable).parent / "uv"
 sys.path.insert(0, str(REPO / "tests"))
 from helpers import envelope  # noqa: E402  (the request as a .NET caller sends it)
 
@@ -49,10 +52,19 @@ def copy_tree(target: Path) -> None:
 def check(tmp: Path) -> None:
     source, venv, home = tmp / "src", tmp / "venv", tmp / "home"
     copy_tree(source)
-    run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", tmp / "dist", source)
+    run(UV, "build", "--quiet", "--wheel", "--out-dir", tmp / "dist", source)
     (wheel,) = (tmp / "dist").glob("gspws-*.whl")
-    run(sys.executable, "-m", "venv", venv)
-    run(venv / "bin/python", "-m", "pip", "install", "--quiet", wheel)
+    run(UV, "venv", "--quiet", "--python", sys.executable, venv)
+    run(
+        UV,
+        "pip",
+        "install",
+        "--quiet",
+        "--compile-bytecode",
+        "--python",
+        venv / "bin/python",
+        wheel,
+    )
     gspws = venv / "bin/gspws"
     env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "GSPWS_HOME": str(home)}
     cwd = dict(cwd=tmp, env=env)
