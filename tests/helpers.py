@@ -299,8 +299,10 @@ class LiveServer:
         self._server = make_server("127.0.0.1", 0, app, threaded=True)
         self.base = f"http://127.0.0.1:{self._server.server_port}"
         self.url = f"{self.base}/gsp2ws/TOTP.asmx"
+        # stop() waits for the loop to notice, up to one poll: at 50 ms, ~30 ms a server on
+        # average (measured), ~25 s over the suite's ~800; 5 ms costs ~200 idle wake-ups a second.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), daemon=True
+            target=self._server.serve_forever, args=(0.005,), daemon=True
         )
         self._thread.start()
 
