@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 
@@ -139,7 +140,7 @@ class ServerProcess:
 
     def _accepting(self) -> bool:
         try:
-            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+            socket.create_connection((urlsplit(self.url).hostname, self.port), timeout=1).close()
         except OSError:
             return False
         return True
