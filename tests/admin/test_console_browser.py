@@ -30,6 +30,8 @@ def test_operator_walk(page, live_server, settings, store, clock, demo):
     _sign_in(page, "alice", key, clock)
     page.wait_for_selector("#admin-name")
     assert page.inner_text("#admin-name") == "alice"
+    # the element can exist before the stylesheet has arrived (seen on a loaded machine)
+    page.wait_for_load_state("load")
     background = page.eval_on_selector("header", "e => getComputedStyle(e).backgroundColor")
     assert background == "rgb(0, 51, 102)"  # gspws's own stylesheet applied
 
