@@ -9,7 +9,8 @@ COMPAT_PYTHONS ?= 3.12 3.13
 # Which extra `install` adds: the compat venvs need only the round trip's (setup.cfg's `compat` extra).
 EXTRAS ?= test
 # pytest-xdist workers for `make test-suite` (tests are independent: own tmp dirs, ports, schemas).
-TEST_WORKERS ?= 3
+# Four on 2 cores: the workers often wait on servers, processes and PostgreSQL.
+TEST_WORKERS ?= 4
 PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
 # uv installs the packages of every venv (this one, the compat ones, the wheel check's); pip puts
 # it in the main venv once. Measured in a fresh clone with empty caches on 2 cores: the main venv
