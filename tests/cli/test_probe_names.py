@@ -16,7 +16,8 @@ HEADER = {"ServiceHeader": {"ServiceID": SERVICE_ID}}
 
 
 @pytest.fixture
-def cli(database_url, tmp_path) -> Cli:
+def cli(database_url, tmp_path, store) -> Cli:
+    """The CLI on conftest's migrated ``store`` (test_cli.cli says why)."""
     cli = Cli(database_url, tmp_path)
     cli.ok("db", "upgrade")
     return cli
