@@ -57,7 +57,7 @@ lint: install
 	$(BIN)/mypy gspws
 
 # Bytecode first: with PYTHONDONTWRITEBYTECODE set (as in this machine's shell) every process
-# the suite starts (~200 servers and CLI runs) compiled gspws from source, 0.3 s of CPU each.
+# the suite starts (~200 servers and CLI runs) compiled gspws from source, ~0.15 s of CPU each.
 test-suite: install
 	@$(BIN)/python -m compileall -q gspws tests bench clients
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
