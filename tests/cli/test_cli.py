@@ -95,16 +95,6 @@ def _gspws_variables():
 
 
 @pytest.fixture
-def cli(database_url, tmp_path, store) -> Cli:
-    """The CLI on conftest's ``store``: migrated once per test process and emptied (a fresh
-    migration cost ~0.5 s of DDL per PostgreSQL test), so ``db upgrade`` finds it at the newest
-    revision."""
-    cli = Cli(database_url, tmp_path)
-    cli.ok("db", "upgrade")
-    return cli
-
-
-@pytest.fixture
 def with_service(cli) -> Cli:
     cli.ok("service", "add", SID, "--name", "Agency", "--allow", "10.0.0.0/8")
     return cli

@@ -6,21 +6,12 @@ import json
 
 import pytest
 from sqlalchemy import update
-from test_cli import Cli
 
 from gspws.store.models import Account
 
 from helpers import ACCOUNT, SERVICE_ID, call, envelope, outcome, post, soap_result, zeep_service
 
 HEADER = {"ServiceHeader": {"ServiceID": SERVICE_ID}}
-
-
-@pytest.fixture
-def cli(database_url, tmp_path, store) -> Cli:
-    """The CLI on conftest's migrated ``store`` (test_cli.cli says why)."""
-    cli = Cli(database_url, tmp_path)
-    cli.ok("db", "upgrade")
-    return cli
 
 
 @pytest.mark.parametrize(

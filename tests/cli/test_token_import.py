@@ -31,10 +31,8 @@ RFC4226_CODES = ["755224", "287082", "359152", "969429", "338314", "254676"]
 
 
 @pytest.fixture
-def cli(database_url, tmp_path, store) -> Cli:
-    """The CLI on conftest's migrated ``store`` (test_cli.cli says why)."""
-    cli = Cli(database_url, tmp_path)
-    cli.ok("db", "upgrade")
+def cli(cli) -> Cli:
+    """The directory's ``cli`` (tests/cli/conftest.py), with account alice."""
     cli.ok("account", "add", "alice")
     return cli
 
