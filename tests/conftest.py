@@ -146,10 +146,10 @@ def pytest_generate_tests(metafunc):
     envelope is read and the answer written the same whatever the store, and the store is called
     the same whatever the envelope. The cross product was 629 of the suite's 2,758 tests."""
     names = set(metafunc.fixturenames)
-    direct = {
-        name
+    direct = {  # argnames as pytest takes them: "a, b" or ("a", "b")
+        name.strip()
         for mark in metafunc.definition.iter_markers("parametrize")
-        for name in ([mark.args[0]] if isinstance(mark.args[0], str) else mark.args[0])
+        for name in (mark.args[0].split(",") if isinstance(mark.args[0], str) else mark.args[0])
     }
     if {"soap12", "database_url"} <= names and not direct & {"soap12", "database_url"}:
         # A mark, not metafunc.parametrize: pytest then leaves the two fixtures' own params out.
