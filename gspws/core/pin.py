@@ -5,8 +5,9 @@ The cost is a setting (``GSPWS_PASSWORD_HASHING``): the composition builds a :cl
 from it (gspws.compose.passwords_of) for each use case that hashes or checks. Production's
 default is RFC 9106's second recommended profile (64 MiB, 3 passes, 4 lanes): about 0.4 s a hash
 on the 2-core test machine, which was 18 of the 26 s of the console sign-in tests; the test
-suite runs argon2-cffi's ``cheapest`` (0.2 ms). A stored hash carries its own parameters, so one made under any profile is
-checked under any other: changing the setting never locks a PIN or password out.
+suite runs argon2-cffi's ``cheapest`` (0.2 ms). A stored hash carries its own parameters, so one
+made under any profile is checked under any other: changing the setting never locks a PIN or
+password out.
 """
 
 from functools import cached_property
