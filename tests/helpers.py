@@ -389,13 +389,15 @@ def code_at(params: TotpParams, at: float, steps: int = 0) -> str:
 
 
 def wrong_code(params: TotpParams, at: float, spread: int = 3) -> str:
-    """A well-formed code that is not the code of any step within ``±spread`` of ``at``."""
+    """A well-formed code that is not the code of any step within ``±spread`` of ``at``. A first
+    code (confirming a binding) is looked for in the whole sync window: pass
+    ``spread=settings.sync_window`` there (±240 steps: "000000" was once one of them)."""
     near = {code_at(params, at, s) for s in range(-spread, spread + 1)}
     for digit in "0123456789":
         candidate = digit * params.digits
         if candidate not in near:
             return candidate
-    raise AssertionError("unreachable: 10 candidates, at most 7 near codes")
+    raise AssertionError(f"every repeated digit is the code of a step within ±{spread}")
 
 
 def add_token(

@@ -54,7 +54,7 @@ def bind(enroll, clock, account=ALICE, **details) -> str:
 # -- pending → confirm → active --------------------------------------------------------------
 
 
-def test_a_pending_token_verifies_nothing_until_confirmed(enroll, clock, verify):
+def test_a_pending_token_verifies_nothing_until_confirmed(enroll, clock, verify, settings):
     began = enroll.begin(OPERATOR, ALICE, "my phone", "0912345678")
     assert began.ok and began.code is codes.OK
     key = began.value.params.secret
@@ -62,7 +62,9 @@ def test_a_pending_token_verifies_nothing_until_confirmed(enroll, clock, verify)
     status = enroll.status(OPERATOR, ALICE).value
     assert not status.enabled and status.binding.serial == began.value.serial
 
-    wrong = enroll.confirm(OPERATOR, ALICE, wrong_code(began.value.params, clock()))
+    wrong = enroll.confirm(
+        OPERATOR, ALICE, wrong_code(began.value.params, clock(), settings.sync_window)
+    )
     assert (wrong.code.code, wrong.problem) == (9999, Problem.WRONG_CODE)
     assert enroll.status(OPERATOR, ALICE).value.binding is not None  # still pending
 
@@ -93,7 +95,9 @@ def test_wrong_confirmations_discard_the_pending_token(enroll, clock, settings):
     began = enroll.begin(OPERATOR, ALICE, None)
     for _ in range(settings.lockout_threshold):
         assert (
-            enroll.confirm(OPERATOR, ALICE, wrong_code(began.value.params, clock())).code.code
+            enroll.confirm(
+                OPERATOR, ALICE, wrong_code(began.value.params, clock(), settings.sync_window)
+            ).code.code
             == 9999
         )
     assert enroll.status(OPERATOR, ALICE).value.binding is None
@@ -111,8 +115,9 @@ def test_the_account_rate_limit_counts_every_spelling_of_a_name_as_one(settings,
         limited, store, clock, throttle=Throttle.from_settings(limited, clock)
     ).enrollment()
     params = enroll.begin(OPERATOR, ALICE, "phone").value.params
-    assert not enroll.confirm(OPERATOR, "Alice", wrong_code(params, clock())).ok
-    assert not enroll.confirm(OPERATOR, "ALICE", wrong_code(params, clock())).ok
+    wrong = wrong_code(params, clock(), settings.sync_window)
+    assert not enroll.confirm(OPERATOR, "Alice", wrong).ok
+    assert not enroll.confirm(OPERATOR, "ALICE", wrong).ok
     over = enroll.confirm(OPERATOR, "\uff21\uff4c\uff49\uff43\uff45", code(params.secret, clock()))
     assert not over.ok and over.code is codes.REJECTED  # the good code is not even checked
     assert enroll.status(OPERATOR, ALICE).value.binding is not None  # still pending

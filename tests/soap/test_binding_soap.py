@@ -68,7 +68,7 @@ def test_binding_operations_are_refused_unless_granted(live_server, store):
     assert answer(no_header) == outcome(8102)
 
 
-def test_an_agency_binds_verifies_and_disables(agency, clock):
+def test_an_agency_binds_verifies_and_disables(agency, clock, settings):
     status = agency.GetTOTPStatus(account=BOB, _soapheaders=HEADER)
     assert answer(status) == outcome(0)
     assert status.Result.Enabled is False
@@ -84,7 +84,7 @@ def test_an_agency_binds_verifies_and_disables(agency, clock):
 
     from gspws.core.otp import TotpParams
 
-    wrong = wrong_code(TotpParams(key), clock())
+    wrong = wrong_code(TotpParams(key), clock(), settings.sync_window)
     assert answer(
         agency.ConfirmTOTPBinding(account=BOB, TOTPCode=wrong, _soapheaders=HEADER)
     ) == outcome(9999)
