@@ -98,19 +98,23 @@ class ServerProcess:
         for _attempt in range(3):
             self._log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
             with open(self.log_path, "ab") as log:
-                self.proc = subprocess.Popen(
-                    self._args,
-                    env=self._env,
-                    cwd=REPO,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                )
+                self.proc = self._spawn(log)
             if self._wait(ready, started, limit):
                 return self
             # free_port() can hand two processes (parallel tests) the same port: take another
             self._use_port(free_port())
         raise RuntimeError(f"{self._args[0]} found no free port in 3 tries (log: {self.log_path})")
+
+    def _spawn(self, log) -> subprocess.Popen:
+        """The process, its stdout and stderr appended to the open file ``log``."""
+        return subprocess.Popen(
+            self._args,
+            env=self._env,
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
 
     def _wait(self, ready: Callable[["ServerProcess"], bool], started: float, limit: float) -> bool:
         """True once ready; False if the server exited because its port was taken."""

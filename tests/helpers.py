@@ -345,8 +345,20 @@ TESTS = (
 )  # conftest, helpers and the data: corpus/, envelopes/, fixtures/
 
 
+import forked  # noqa: E402
+
+#: ``subprocess.run`` for ``gspws`` commands, forked from a warm interpreter (tests/forked.py).
+run_gspws = forked.run
+
+
 class ServerProcess(_ServerProcess):
-    """bench's server process, forgetting the zeep client cached for its URL when it stops."""
+    """bench's server process, ``gspws serve`` forked from a warm interpreter (tests/forked.py),
+    forgetting the zeep client cached for its URL when it stops."""
+
+    def _spawn(self, log):
+        if forked.is_gspws(self._args):
+            return forked.popen(self._args, self._env, REPO, log)
+        return super()._spawn(log)
 
     def stop(self) -> int | None:
         forget_server(self.url)

@@ -4,14 +4,13 @@ answering), and every reload finds the job (its status file in GSPWS_HOME), up t
 SQLite and PostgreSQL."""
 
 import re
-import subprocess
 import time
 
 import pyotp
 import requests
 from cryptography.fernet import Fernet
 
-from helpers import GSPWS, REPO, ServerProcess, gspws_env
+from helpers import GSPWS, REPO, ServerProcess, gspws_env, run_gspws
 
 PASSWORD = "correct horse battery staple"
 SECRET_HEX = b"12345678901234567890".hex()
@@ -26,7 +25,7 @@ def test_import_progress_across_two_workers(database_url, tmp_path):
     env = gspws_env(tmp_path / "home", Fernet.generate_key().decode())
 
     def gspws(*args: str) -> str:
-        done = subprocess.run(
+        done = run_gspws(
             [GSPWS, "--database-url", database_url, *args],
             env=env,
             cwd=REPO,

@@ -6,7 +6,6 @@ import io
 import ipaddress
 import json
 import os
-import subprocess
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -22,7 +21,17 @@ from gspws.store import audit_export, migrate
 from gspws.store.models import AuditEvent
 from gspws.wsgi import build_store
 
-from helpers import GSPWS, REPO, add_token, audit_rows, call, gspws_env, make_settings, zeep_service
+from helpers import (
+    GSPWS,
+    REPO,
+    add_token,
+    audit_rows,
+    call,
+    gspws_env,
+    make_settings,
+    run_gspws,
+    zeep_service,
+)
 
 COLUMNS = ["at", "service_id", "client_addr", "operation", "account", "code", "duration_ms"]
 OTHER_SERVICE = "APP0000002"
@@ -246,7 +255,7 @@ def test_pages_are_streamed_without_losing_or_repeating_ties(
     monkeypatch.undo()
 
     out = tmp_path / "audit.csv"
-    proc = subprocess.run(
+    proc = run_gspws(
         [
             GSPWS,
             "--database-url",

@@ -1,6 +1,6 @@
-"""`gspws account link` and `gspws account invite` as an operator runs them (the real console
-script), with the link opened on a live server over the same store, and the invitation read from
-an SMTP server on loopback (aiosmtpd): plain, and STARTTLS with a login."""
+"""`gspws account link` and `gspws account invite` as an operator runs them (as processes:
+tests/forked.py), with the link opened on a live server over the same store, and the invitation
+read from an SMTP server on loopback (aiosmtpd): plain, and STARTTLS with a login."""
 
 import datetime
 import ipaddress
@@ -22,7 +22,7 @@ from gspws.core.clock import FixedClock
 from gspws.wsgi import create_app
 
 from binding import LINK_INVALID, Visitor, add_account
-from helpers import GSPWS, LiveServer, free_port, gspws_env
+from helpers import GSPWS, LiveServer, free_port, gspws_env, run_gspws
 
 DAVE = "dave"
 EMAIL = "dave@example.org"
@@ -63,7 +63,7 @@ def gspws(settings, tmp_path):
             GSPWS_DB_TIMEOUT="10",
             **env,
         )
-        return subprocess.run(
+        return run_gspws(
             [GSPWS, "--database-url", settings.database_url, *args],
             env=environ,
             capture_output=True,

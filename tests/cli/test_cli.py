@@ -1,8 +1,8 @@
 """The operator's command line: exit statuses, what each command changes, what it prints.
 
 Most commands run in-process through click's CliRunner against a real store (SQLite file and
-PostgreSQL); ``db upgrade`` and the demo walk-through run as real processes, the latter against a
-real ``gspws serve``.
+PostgreSQL); ``db upgrade`` also runs as the console script exec'd, and the demo walk-through as
+processes (tests/forked.py) against a ``gspws serve`` process.
 """
 
 import io
@@ -29,7 +29,7 @@ from gspws.store.migrate import MIGRATIONS
 from gspws.store.models import Account, Service, Token, TokenStatus
 from gspws.wsgi import build_store
 
-from helpers import GSPWS, REPO, SECRET, ServerProcess, gspws_env
+from helpers import GSPWS, REPO, SECRET, ServerProcess, gspws_env, run_gspws
 
 SID = "APP0000042"
 URI = re.compile(r"^otpauth URI: (otpauth://\S+)$", re.M)
@@ -559,7 +559,7 @@ def test_demo_walkthrough_against_a_real_server(database_url, tmp_path):
     server = ServerProcess(database_url, env, tmp_path / "server.log")
 
     def gspws(*args):
-        return subprocess.run(
+        return run_gspws(
             [GSPWS, "--database-url", database_url, *args],
             env=env,
             cwd=REPO,

@@ -2,7 +2,6 @@
 what failed, the URL without its password, and what to do (no traceback)."""
 
 import os
-import subprocess
 import uuid
 
 import pytest
@@ -12,7 +11,7 @@ from sqlalchemy.engine import make_url
 
 from gspws.cli import main
 
-from helpers import GSPWS, REPO, free_port, gspws_env
+from helpers import GSPWS, REPO, free_port, gspws_env, run_gspws
 
 PG_URL = os.environ.get("GSPWS_TEST_PG_URL")
 PASSWORD = "hunter2-not-shown"
@@ -91,7 +90,7 @@ def test_every_command_says_in_one_line_that_the_database_cannot_be_used(
 
 def test_db_upgrade_as_a_process_prints_one_line(bad_database, tmp_path):
     url, shown = bad_database
-    done = subprocess.run(
+    done = run_gspws(
         [GSPWS, "db", "upgrade"],
         capture_output=True,
         text=True,

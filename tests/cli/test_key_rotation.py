@@ -31,7 +31,17 @@ from gspws.store.secrets import (
 )
 from gspws.wsgi import build_store, create_app
 
-from helpers import GSPWS, REPO, LiveServer, call, gspws_env, make_settings, seed_demo, zeep_service
+from helpers import (
+    GSPWS,
+    REPO,
+    LiveServer,
+    call,
+    gspws_env,
+    make_settings,
+    run_gspws,
+    seed_demo,
+    zeep_service,
+)
 
 TOKENS = Token.__table__
 
@@ -111,7 +121,7 @@ def rotate_env(home: Path, database_url: str, secret_key: str = "") -> dict:
 
 
 def run(args: list[str], env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(
+    return run_gspws(
         args,
         env=env,
         cwd=REPO,

@@ -20,7 +20,7 @@ from gspws.core.otp import TotpParams
 from gspws.store.models import Token
 from gspws.wsgi import create_app
 
-from helpers import GSPWS, T0, TEST_PASSWORDS, LiveServer, call, gspws_env, zeep_service
+from helpers import GSPWS, T0, TEST_PASSWORDS, LiveServer, call, gspws_env, run_gspws, zeep_service
 
 SID = "APP0001931"
 PSKC_DATA = Path(__file__).parents[1] / "data" / "pskc"
@@ -327,12 +327,12 @@ def run_on_a_terminal(args: list[str], env: dict) -> str:
 
 def test_progress_bar_only_on_a_terminal(sqlite_url, tmp_path):
     env = gspws_env(tmp_path, Fernet.generate_key().decode(), GSPWS_DATABASE_URL=sqlite_url)
-    subprocess.run([GSPWS, "db", "upgrade"], env=env, check=True, capture_output=True)
+    run_gspws([GSPWS, "db", "upgrade"], env=env, check=True, capture_output=True)
     lines = [f"HW{i:04d},{RFC_SECRET.hex()},totp,SHA1,6,30," for i in range(2500)]
     path = csv_file(tmp_path, *lines)
     shown = run_on_a_terminal(["token", "import", path], env)
     assert "importing" in shown and "100%" in shown and "imported: 2500" in shown
-    piped = subprocess.run(
+    piped = run_gspws(
         [GSPWS, "token", "import", path], env=env, capture_output=True, text=True, check=True
     )
     assert piped.stdout == SUMMARY.format(

@@ -4,11 +4,10 @@ e-mail addresses, phone numbers, the audit trail and the keys."""
 
 import os
 import stat
-import subprocess
 
 import pytest
 
-from helpers import GSPWS, REPO, ServerProcess, envelope, gspws_env, post
+from helpers import GSPWS, REPO, ServerProcess, envelope, gspws_env, post, run_gspws
 
 
 @pytest.fixture
@@ -28,7 +27,7 @@ def test_a_new_home_and_store_are_private_under_umask_022(tmp_path, umask_022):
     home = tmp_path / "new" / "home"
     env = {k: v for k, v in gspws_env(home, "").items() if k != "GSPWS_SECRET_KEY"}
     database_url = f"sqlite:///{home / 'gspws.db'}"
-    done = subprocess.run(
+    done = run_gspws(
         [GSPWS, "--database-url", database_url, "db", "upgrade"],
         env=env,
         cwd=REPO,

@@ -3,7 +3,6 @@ server and the spool receive after SendOTPCode; templates the start-up refuses, 
 
 import dataclasses
 import json
-import subprocess
 
 import pytest
 import zeep
@@ -13,7 +12,7 @@ from gspws.config import Settings
 from gspws.core.access import MOBILE_OTP_FUNCTIONS
 from gspws.errors import ConfigError
 
-from helpers import ACCOUNT, GSPWS, REPO, SERVICE_ID, gspws_env
+from helpers import ACCOUNT, GSPWS, REPO, SERVICE_ID, gspws_env, run_gspws
 
 TEXT = "Code {code}, valid {minutes} min. 驗證碼 {code}"
 SUBJECT = "[Agency] {minutes}-minute code"
@@ -89,7 +88,7 @@ def test_a_bad_template_is_a_config_error(name):
 
 def test_gspws_serve_refuses_a_bad_template_in_one_line(tmp_path):
     env = gspws_env(tmp_path, "", GSPWS_OTP_TEXT="您的驗證碼 {cod}")
-    done = subprocess.run(
+    done = run_gspws(
         [GSPWS, "serve"], env=env, cwd=REPO, capture_output=True, text=True, timeout=60
     )
     assert done.returncode != 0

@@ -1,4 +1,4 @@
-"""``gspws outbox`` as an operator runs it (the console script), on SQLite and PostgreSQL."""
+"""``gspws outbox`` as an operator runs it (a process: tests/forked.py), on SQLite and PostgreSQL."""
 
 import json
 import subprocess
@@ -10,14 +10,14 @@ from sqlalchemy import update
 from gspws.store.models import OutboxMessage
 from gspws.store.oob import queue_message
 
-from helpers import GSPWS, gspws_env
+from helpers import GSPWS, gspws_env, run_gspws
 
 
 @pytest.fixture
 def gspws(settings, tmp_path):
     def run(*args: str) -> subprocess.CompletedProcess:
         env = gspws_env(tmp_path, settings.secret_key, GSPWS_DB_TIMEOUT="10")
-        return subprocess.run(
+        return run_gspws(
             [GSPWS, "--database-url", settings.database_url, *args],
             env=env,
             capture_output=True,

@@ -2,7 +2,6 @@
 after the rotation has retired the old key, a message queued before it still reaches the gateway
 (a loopback Mitake peer, through the real sender). SQLite and PostgreSQL."""
 
-import subprocess
 import time
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -15,7 +14,7 @@ from gspws.store.models import OutboxMessage
 from gspws.store.secrets import read_key_file
 from gspws.wsgi import build_store
 
-from helpers import GSPWS, REPO, gspws_env, make_settings
+from helpers import GSPWS, REPO, gspws_env, make_settings, run_gspws
 
 OUTBOX = OutboxMessage.__table__
 
@@ -40,7 +39,7 @@ def test_a_queued_message_is_delivered_after_the_old_key_is_retired(tmp_path, da
     before.engine.dispose()
 
     env = gspws_env(tmp_path, "", GSPWS_DATABASE_URL=database_url)
-    done = subprocess.run(
+    done = run_gspws(
         [GSPWS, "keys", "rotate"], env=env, cwd=REPO, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr

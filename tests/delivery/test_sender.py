@@ -234,7 +234,7 @@ def test_gspws_serve_runs_one_sender_beside_its_workers(store, settings, tmp_pat
         senders = [
             pid
             for pid in children(server.proc.pid)
-            if b"deliver" in Path(f"/proc/{pid}/cmdline").read_bytes()
+            if "deliver" in Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
         ]
         assert len(senders) == 1
         row_id = enqueue(store, "816276", time.time())

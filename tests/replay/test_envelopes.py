@@ -12,7 +12,6 @@ fixtures' 20-step window keeps the rewritten codes valid for longer than the tes
 
 import filecmp
 import json
-import subprocess
 from dataclasses import replace
 from datetime import datetime
 
@@ -28,7 +27,7 @@ from gspws.replay import fixtures as fixtures_file
 from gspws.replay.runner import InProcess, replay
 
 from envelope_corpus import AT, CORPUS, FAMILIES, FIXTURES, valid_code, write_corpus
-from helpers import GSPWS, REPO, TNS, ServerProcess, gspws_env
+from helpers import GSPWS, REPO, TNS, ServerProcess, gspws_env, run_gspws
 
 FIXTURES_PATH = CORPUS / "fixtures.json"
 CODES = (0, 9999, 1, 8100, 8101, 8102, 8104, 8108, 8109, 3000, 3001)
@@ -123,7 +122,7 @@ def corpus_server(tmp_path):
         GSPWS_RATE_LIMIT_ACCOUNT="",
     )
     for args in (["db", "upgrade"], ["db", "seed", str(FIXTURES_PATH)]):
-        subprocess.run(
+        run_gspws(
             [GSPWS, "--database-url", database_url, *args],
             env=env,
             cwd=REPO,
@@ -139,7 +138,7 @@ def test_corpus_replays_against_a_live_server(tmp_path, corpus_server):
     retimed = tmp_path / "retimed"
     retimed.mkdir()
     _retimed(retimed, system_clock())
-    done = subprocess.run(
+    done = run_gspws(
         [GSPWS, "replay", str(retimed), "--url", corpus_server.url],
         cwd=REPO,
         capture_output=True,

@@ -42,6 +42,7 @@ from helpers import (
     envelope,
     gspws_env,
     post,
+    run_gspws,
     soap_result,
     zeep_service,
 )
@@ -78,7 +79,7 @@ class Site:
         self.run("db", "seed", str(fixtures_path))
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        done = subprocess.run(
+        done = run_gspws(
             [GSPWS, "--database-url", self.database_url, *args],
             env=self.env,
             cwd=REPO,
@@ -97,7 +98,7 @@ class Site:
 
 def replay(*args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GSPWS_")}
-    return subprocess.run(
+    return run_gspws(
         [GSPWS, "replay", *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=120
     )
 

@@ -5,7 +5,6 @@ The servers use the system clock; each round uses an account of its own, so ever
 with an unused valid code whatever the time-step.
 """
 
-import subprocess
 import threading
 import time
 
@@ -22,6 +21,7 @@ from helpers import (
     envelope,
     gspws_env,
     post,
+    run_gspws,
     soap_result,
     wrong_code,
 )
@@ -92,7 +92,7 @@ def test_a_lockout_reached_through_one_node_holds_in_the_others(nodes, demo):
 
 
 def test_a_suspension_reaches_every_node_within_seconds(nodes, pg_url, tmp_path, settings):
-    subprocess.run(
+    run_gspws(
         [GSPWS, "--database-url", pg_url, "service", "suspend", SERVICE_ID, "VerifyTOTPCode"],
         env=gspws_env(tmp_path, settings.secret_key),
         check=True,

@@ -8,7 +8,6 @@ server cannot decrypt, which answers 3000 with a traceback). Runs on SQLite and 
 """
 
 import re
-import subprocess
 import time
 
 import pytest
@@ -32,6 +31,7 @@ from helpers import (
     envelope,
     gspws_env,
     post,
+    run_gspws,
 )
 
 TNS = "http://cp.gov.tw/gsp2"
@@ -216,7 +216,7 @@ def test_cli_keeps_secrets_off_stderr(settings, store, demo, tmp_path, args, sta
     args = [a.format(secret=secret) for a in args]
     if "--secret" not in args:
         args += ["--secret", secret]
-    done = subprocess.run(
+    done = run_gspws(
         [GSPWS, "--database-url", settings.effective_database_url, *args],
         env=gspws_env(tmp_path, settings.secret_key, GSPWS_LOG_LEVEL="DEBUG"),
         cwd=REPO,

@@ -15,7 +15,7 @@ import time
 import pytest
 import requests
 
-from helpers import GSPWS, ServerProcess, envelope, gspws_env, seed_demo, soap_result
+from helpers import GSPWS, ServerProcess, envelope, gspws_env, run_gspws, seed_demo, soap_result
 
 WORKERS = 2
 TRICKLERS = 2 * WORKERS + 2
@@ -167,7 +167,7 @@ def test_a_second_server_on_a_taken_port_refuses_to_start(server, database_url, 
     if not database_url.startswith("sqlite"):
         pytest.skip("the port check does not depend on the database")
     env = gspws_env(tmp_path, settings.secret_key)
-    second = subprocess.run(
+    second = run_gspws(
         [
             GSPWS,
             "--database-url",

@@ -4,7 +4,6 @@ resync end to end, PINs, lost and unassigned tokens, and the answers beside them
 on the same tokens, the audit rows)."""
 
 import base64
-import subprocess
 
 import pytest
 import requests
@@ -23,6 +22,7 @@ from helpers import (
     call,
     code_at,
     gspws_env,
+    run_gspws,
     zeep_service,
 )
 
@@ -292,7 +292,7 @@ def test_a_token_imported_into_the_pool_through_auth_token_lost_found_assigned(
     )
 
     def gspws(*args: str) -> None:
-        done = subprocess.run([GSPWS, *args], env=env, capture_output=True, text=True, timeout=120)
+        done = run_gspws([GSPWS, *args], env=env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
 
     gspws("token", "import", str(tokens))

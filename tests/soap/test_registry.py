@@ -1,7 +1,6 @@
 """The per-worker service cache: no service query per call, operator changes seen within seconds."""
 
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -11,7 +10,7 @@ from gspws.core.registry import ServiceRegistry
 from gspws.store import migrate
 from gspws.wsgi import build_store, create_app
 
-from helpers import LiveServer, call, make_settings, seed_demo, zeep_service
+from helpers import LiveServer, call, make_settings, run_gspws, seed_demo, zeep_service
 
 GSPWS = str(Path(sys.executable).with_name("gspws"))
 
@@ -54,7 +53,7 @@ def test_cli_suspension_reaches_a_running_server_within_the_refresh(tmp_path, da
         service = zeep_service(server.url)
         assert call(service, demo.account, demo.code(clock()))[0] == 0
         env = {**os.environ, "GSPWS_SECRET_KEY": settings.secret_key}
-        subprocess.run(
+        run_gspws(
             [
                 GSPWS,
                 "--database-url",

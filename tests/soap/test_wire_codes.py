@@ -11,7 +11,6 @@ Store changes (services, tokens) are all made before a test's first call.
 import base64
 import ipaddress
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -41,6 +40,7 @@ from helpers import (
     make_settings,
     outcome,
     post,
+    run_gspws,
     soap_result,
     wrong_code,
     zeep_service,
@@ -484,7 +484,7 @@ def test_cli_unlock_lets_a_valid_code_through(totp, demo, clock, settings, datab
     assert call(totp, demo.account, demo.code(clock())) == outcome(9999)
     env = {k: v for k, v in os.environ.items() if not k.startswith("GSPWS_")}
     env.update(GSPWS_HOME=str(tmp_path / "cli"), GSPWS_SECRET_KEY=settings.secret_key)
-    done = subprocess.run(
+    done = run_gspws(
         [str(GSPWS_CLI), "--database-url", database_url, "token", "unlock", demo.serial],
         env=env,
         capture_output=True,
