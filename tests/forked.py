@@ -1,17 +1,19 @@
 """``gspws`` commands as processes forked from an interpreter that has already imported gspws.
 
 Why: exec'ing the console script spends ~1.3 s of CPU importing gspws (SQLAlchemy, spyne, the
-web doors) before the command runs; the suite runs ~120 commands and ~85 servers, ~290 s of its
-~730 s of CPU (measured on 2 cores with process accounting and /proc). Forked from
-multiprocessing's fork server, which imports :data:`PRELOAD` once per test process, a command
-costs ~0.03 s and a ``gspws serve`` start and stop ~0.45 s instead of ~2.1 s.
+web doors) before the command runs, and the suite ran ~120 commands and ~85 servers: ~290 s of
+its ~730 s of CPU (process accounting and /proc, 2 cores). Forked from multiprocessing's fork
+server, which imports :data:`PRELOAD` once per test process, a command costs ~0.03 s of CPU
+against ~1.35 s, and a ``gspws serve`` start and stop ~0.45 s against ~2.1 s (machine CPU,
+idle, alternated).
 
 What the child runs is what the console script runs: ``gspws.cli.main`` on the same argv, with
 the caller's environment, working directory, umask and files for stdin, stdout and stderr, its
 exit status the process's, its atexit hooks run at exit; signals reach it as they reach any
-process. What it skips is only the interpreter's start and the imports: tests that are about
-those (the console script itself, the wheel, the 3.12/3.13 round trips, a command watched on a
-terminal) exec the real script with :mod:`subprocess`.
+process. What it skips is the interpreter's start and the imports. The tests about those, or
+that need pipes or a terminal, exec the script with :mod:`subprocess`: ``db upgrade`` as a real
+process (test_cli), the wheel check, the import's progress bar on a terminal, the rotations
+killed midway, and the outbox senders.
 """
 
 import atexit

@@ -9,12 +9,13 @@ import pytest
 from sqlalchemy import func, select
 
 from gspws.core.enroll import Problem
+from gspws.core.otp import TotpParams
 from gspws.store.models import Token, TokenStatus
 from gspws.web.i18n import LANGUAGES, TEXT
 from gspws.wsgi import create_app
 
 from binding import LINK_INVALID, Visitor, add_account, code, new_link
-from helpers import LiveServer, audit_rows, call, outcome, zeep_service
+from helpers import LiveServer, audit_rows, call, outcome, wrong_code, zeep_service
 
 STATUS = "/owin/manage/TOTPStatus"
 CAROL = "carol"
@@ -151,14 +152,14 @@ def test_a_link_cannot_be_used_by_a_cross_site_form(live_server, link):
 # -- enabling, disabling ---------------------------------------------------------------------
 
 
-def test_enable_with_a_wrong_then_a_right_code(visitor, clock, live_server, store, demo):
+def test_enable_with_a_wrong_then_a_right_code(visitor, clock, live_server, store, demo, settings):
     page = visitor.post(f"{STATUS}/Enable", device_name="Carol's phone", phone="0912-345-678")
     for app in ("Google Authenticator(Android)", "FreeOTP Authenticator(iOS)"):
         assert app in page.text
     assert "或任何符合TOTP規範的驗證器" in page.text and "<svg" in page.text
     assert "請於 10 分鐘內完成設定" in page.text
     key = visitor.key
-    wrong = "000000" if code(key, clock()) != "000000" else "111111"
+    wrong = wrong_code(TotpParams(key.replace(" ", "")), clock(), spread=settings.sync_window)
     refused = visitor.post(f"{STATUS}/Confirm", code=wrong)
     assert refused.status_code == 400 and "驗證碼錯誤" in refused.text
     assert visitor.key == key  # still pending, same key
