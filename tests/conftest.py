@@ -12,7 +12,6 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
 from gspws.config import Settings
@@ -27,6 +26,7 @@ from helpers import (
     LiveServer,
     MigratedSchema,
     make_settings,
+    migrate_to_head,
     pg_database,
     seed_demo,
 )
@@ -93,11 +93,7 @@ def store(settings, migrated_sqlite):
     if url.get_backend_name() == "sqlite" and not Path(url.database).exists():
         shutil.copyfile(migrated_sqlite, url.database)
     elif settings.effective_database_url not in MIGRATED_URLS:
-        # An engine of its own, without the store's 2 s statement timeout, which PostgreSQL's DDL
-        # exceeded on a loaded machine (3 workers on 2 busy cores).
-        engine = create_engine(url)
-        migrate.upgrade(engine)
-        engine.dispose()
+        migrate_to_head(url)
     store = build_store(settings)
     yield store
     store.engine.dispose()

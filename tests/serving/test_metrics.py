@@ -30,6 +30,7 @@ from helpers import (
     envelope,
     gspws_env,
     make_settings,
+    migrate_to_head,
     post,
     seed_demo,
     soap_result,
@@ -45,7 +46,7 @@ def world(tmp_path, database_url):
     """A migrated, seeded store and ``start(**env)``: ``gspws serve --workers 2`` on it."""
     settings = make_settings(tmp_path, database_url)
     store = build_store(settings)
-    migrate.upgrade(store.engine)
+    migrate_to_head(settings.effective_database_url)
     seed_demo(store)
     servers = []
 
