@@ -15,6 +15,7 @@ and Axis envelopes are these captures, and this test keeps them true.
 """
 
 import base64
+import fcntl
 import queue
 import shutil
 import socket
@@ -110,27 +111,34 @@ def database_url(sqlite_url):
 
 
 @pytest.fixture(scope="session")
-def builds(tmp_path_factory):
+def builds(tmp_path_factory, worker_id):
     """``build(stack, url)``: the directory of the stack's compiled client, built once a session
     from the WSDL served at ``url`` (the first test's server; the stub's address is set at run
-    time)."""
-    done: dict[str, tuple[Path, subprocess.CompletedProcess]] = {}
+    time). Once for all of the session's pytest-xdist workers, in their shared temporary
+    directory, the first to come building under a lock the others wait on: the three builds
+    cost ~5 s of CPU (Axis's WSDL2Java and javac most), which each worker that ran a stub's test
+    spent again."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if worker_id != "master" else base
 
     def build(stack: Stack, url: str) -> Path:
-        if stack.name not in done:
-            out = tmp_path_factory.mktemp(stack.name)
-            script, *options = stack.build
-            done[stack.name] = (
-                out,
-                subprocess.run(
-                    [CLIENTS / script, url, out, *options],
+        out, failed = shared / f"stub-{stack.name}", shared / f"stub-{stack.name}.failed"
+        with open(shared / f"stub-{stack.name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when closed
+            if not out.exists() and not failed.exists():
+                script, *options = stack.build
+                (building := shared / f"stub-{stack.name}.building").mkdir(exist_ok=True)
+                result = subprocess.run(
+                    [CLIENTS / script, url, building, *options],
                     capture_output=True,
                     text=True,
                     timeout=5 * TIMEOUT,
-                ),
-            )
-        out, result = done[stack.name]
-        assert result.returncode == 0, f"building {stack.name} failed:\n{result.stderr}"
+                )
+                if result.returncode == 0:
+                    building.rename(out)
+                else:
+                    failed.write_text(result.stderr)
+        assert not failed.exists(), f"building {stack.name} failed:\n{failed.read_text()}"
         return out
 
     return build
