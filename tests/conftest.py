@@ -3,7 +3,8 @@
 PostgreSQL tests need ``GSPWS_TEST_PG_URL`` (``.ci/run`` sets it); without it they skip, saying
 why. A test with a ``store`` gets its test process's schema, migrated once and emptied before each
 such test (helpers.MigratedSchema); any other gets a schema of its own (helpers.pg_database),
-created empty and dropped afterwards. The helpers these fixtures use are in ``helpers.py``, for tests to import.
+created empty and dropped afterwards. The helpers these fixtures use are in ``helpers.py``, for
+tests to import.
 """
 
 import dataclasses

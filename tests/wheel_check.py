@@ -1,7 +1,7 @@
 """The wheel as an operator gets it: built from the tree, installed into a fresh venv outside it
 (core dependencies only), then `gspws --version`, `gspws db upgrade`, `gspws serve`, one SOAP
-call and its count in /metrics, run from a directory that is not the checkout. `make test-wheel` runs this; it exits non-zero
-on the first failure and removes everything it made.
+call and its count in /metrics, run from a directory that is not the checkout. `make test-wheel`
+runs this; it exits non-zero on the first failure and removes everything it made.
 
 It builds from a copy of the files git knows (tracked or new, not ignored), as a fresh clone
 would, so a file missing from git or from the package data fails here, not on a server.

@@ -1,4 +1,5 @@
-"""``gspws outbox`` as an operator runs it (a process: tests/forked.py), on SQLite and PostgreSQL."""
+"""``gspws outbox`` as an operator runs it (a process: tests/forked.py), on SQLite and
+PostgreSQL."""
 
 import json
 import subprocess
