@@ -15,9 +15,9 @@ PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
 # uv installs the packages of every venv (this one, the compat ones, the wheel check's); pip puts
 # it in the main venv once. Measured in a fresh clone with empty caches on 2 cores: the main venv
 # 27 -> 17 s, the two compat venvs and their round trips 50 -> 23 s, the wheel check 31 -> 15 s.
-# No venv gets a pip of its own: the interpreter's pip installs uv into it (pip --python; a venv
-# with pip cost 5.3 s against 0.13 s), or, where that interpreter has none, a pip ensurepip
-# puts in the venv.
+# A venv is made without pip: the interpreter's pip installs uv into it (pip --python; a venv
+# with pip cost 5.3 s against 0.13 s). Only where the interpreter has no pip does ensurepip put
+# one in the venv for that.
 UV_VERSION = 0.13.9
 UV ?= $(BIN)/uv
 # Bytecode for every installed module, once: this shell sets PYTHONDONTWRITEBYTECODE, so each of
@@ -36,7 +36,9 @@ $(STAMP): setup.cfg setup.py pyproject.toml
 	  { echo "python3 -m venv failed: on Debian/Ubuntu install python3-venv"; exit 1; }
 	@test -x $(UV) || $(PYTHON) -m pip --python $(BIN)/python install --quiet 'uv==$(UV_VERSION)' \
 	  2>/dev/null || { $(BIN)/python -m ensurepip --default-pip >/dev/null && \
-	  $(BIN)/python -m pip install --quiet 'uv==$(UV_VERSION)'; }
+	  $(BIN)/python -m pip install --quiet 'uv==$(UV_VERSION)'; } || \
+	  { echo "no pip to install uv with: on Debian/Ubuntu install python3-pip or python3-venv"; \
+	    exit 1; }
 	$(UV) pip install --quiet $(COMPILE_BYTECODE) --python $(BIN)/python -e '.[$(EXTRAS)]'
 	@touch $@
 

@@ -10,10 +10,11 @@ idle, alternated).
 What the child runs is what the console script runs: ``gspws.cli.main`` on the same argv, with
 the caller's environment, working directory, umask and files for stdin, stdout and stderr, its
 exit status the process's, its atexit hooks run at exit; signals reach it as they reach any
-process. What it skips is the interpreter's start and the imports. The tests about those, or
-that need pipes or a terminal, exec the script with :mod:`subprocess`: ``db upgrade`` as a real
-process (test_cli), the wheel check, the import's progress bar on a terminal, the rotations
-killed midway, and the outbox senders.
+process. What it skips is the interpreter's start and the imports, so what an interpreter fixes
+at start (stdio encoding, PYTHON* variables, the hash seed, TZ) is the fork server's. The tests
+about those, or that need pipes or a terminal, exec the script with :mod:`subprocess`: ``db
+upgrade`` as a real process (test_cli), the wheel check, the import's progress bar on a
+terminal, the key rotations run beside a server or killed midway, and the outbox senders.
 """
 
 import atexit
@@ -21,6 +22,7 @@ import io
 import locale
 import multiprocessing
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -70,20 +72,21 @@ class Forked:
 
     def __init__(self, args, env: dict | None, cwd, stdin: str, stdout: str, stderr: str) -> None:
         self.args = list(args)
-        umask = os.umask(0o077)
-        os.umask(umask)
         self._process = _SERVER.Process(
             target=_main,
             args=(
                 self.args,
                 dict(os.environ if env is None else env),
                 str(cwd or os.getcwd()),
-                umask,
+                _umask(),
                 (stdin, stdout, stderr),
             ),
-            name=f"gspws {' '.join(map(str, self.args[1:3]))}",
+            name="gspws",  # not its argv: that may hold a database URL with its password
         )
         self._process.start()
+        # Not a child multiprocessing waits for when the test process exits (it would wait for
+        # ever on a server a failed test left running): a process started by exec is not either.
+        multiprocessing.process._children.discard(self._process)
         self.pid = self._process.pid
         self.returncode: int | None = None
 
@@ -107,6 +110,12 @@ class Forked:
 
     def kill(self) -> None:
         self._process.kill()
+
+
+def _umask() -> int:
+    """This process's umask, read without setting it (os.umask would, for every thread)."""
+    status = Path("/proc/self/status").read_text()
+    return int(re.search(r"^Umask:\s+([0-7]+)", status, re.M)[1], 8)
 
 
 def is_gspws(args) -> bool:

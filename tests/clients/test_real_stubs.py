@@ -128,12 +128,16 @@ def builds(tmp_path_factory, worker_id):
             if not out.exists() and not failed.exists():
                 script, *options = stack.build
                 (building := shared / f"stub-{stack.name}.building").mkdir(exist_ok=True)
-                result = subprocess.run(
-                    [CLIENTS / script, url, building, *options],
-                    capture_output=True,
-                    text=True,
-                    timeout=5 * TIMEOUT,
-                )
+                try:
+                    result = subprocess.run(
+                        [CLIENTS / script, url, building, *options],
+                        capture_output=True,
+                        text=True,
+                        timeout=5 * TIMEOUT,
+                    )
+                except subprocess.TimeoutExpired as exc:
+                    failed.write_text(str(exc))  # once: the other tests fail at once too
+                    raise
                 if result.returncode == 0:
                     building.rename(out)
                 else:

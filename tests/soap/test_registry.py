@@ -7,10 +7,17 @@ from pathlib import Path
 
 from gspws.core.access import ServiceProfile
 from gspws.core.registry import ServiceRegistry
-from gspws.store import migrate
 from gspws.wsgi import build_store, create_app
 
-from helpers import LiveServer, call, make_settings, run_gspws, seed_demo, zeep_service
+from helpers import (
+    LiveServer,
+    call,
+    make_settings,
+    migrate_to_head,
+    run_gspws,
+    seed_demo,
+    zeep_service,
+)
 
 GSPWS = str(Path(sys.executable).with_name("gspws"))
 
@@ -46,7 +53,7 @@ def test_registry_reloads_only_when_the_version_moves():
 def test_cli_suspension_reaches_a_running_server_within_the_refresh(tmp_path, database_url, clock):
     settings = make_settings(tmp_path, database_url, registry_refresh=1.0)
     store = build_store(settings)
-    migrate.upgrade(store.engine)
+    migrate_to_head(settings.effective_database_url)
     demo = seed_demo(store)
     server = LiveServer(create_app(settings, clock=clock, store=store))
     try:
