@@ -27,7 +27,6 @@ from helpers import (
     LiveServer,
     MigratedSchema,
     make_settings,
-    migrate_to_head,
     pg_database,
     seed_demo,
 )
@@ -91,11 +90,12 @@ def migrated_sqlite(tmp_path_factory) -> Path:
 @pytest.fixture
 def store(settings, migrated_sqlite):
     url = make_url(settings.effective_database_url)
-    if url.get_backend_name() == "sqlite" and not Path(url.database).exists():
+    copied = url.get_backend_name() == "sqlite" and not Path(url.database).exists()
+    if copied:
         shutil.copyfile(migrated_sqlite, url.database)
-    elif settings.effective_database_url not in MIGRATED_URLS:
-        migrate_to_head(url)
     store = build_store(settings)
+    if not copied and settings.effective_database_url not in MIGRATED_URLS:
+        migrate.upgrade(store.engine)
     yield store
     store.engine.dispose()
 

@@ -160,20 +160,6 @@ def sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def migrate_to_head(url) -> None:
-    """Migrate the store at ``url`` (as configured: ``settings.effective_database_url``; a store
-    engine's own URL has lost the schema in ``options``) through an engine of its own. Not the
-    store's engine: its 2-s statement timeout cancelled PostgreSQL's DDL on a loaded machine (a
-    CREATE TABLE, 3 workers on 2 busy cores), failing the test before it began."""
-    from gspws.store import migrate
-
-    engine = create_engine(url)
-    try:
-        migrate.upgrade(engine)
-    finally:
-        engine.dispose()
-
-
 #: URLs of the migrated schemas (MigratedSchema): the ``store`` fixture does not upgrade them.
 MIGRATED_URLS: set[str] = set()
 

@@ -486,7 +486,8 @@ OPTIONS = (
         "GSPWS_DB_TIMEOUT",
         "2",
         int,
-        "Seconds to wait for a database connection, a SQLite write lock or a PostgreSQL statement.",
+        "Seconds to wait for a database connection, a SQLite write lock or a PostgreSQL statement "
+        "(not a migration's: gspws.store.migrate).",
     ),
     Option("log_level", "GSPWS_LOG_LEVEL", "INFO", str.upper, "Logging level."),
     Option(

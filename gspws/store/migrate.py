@@ -23,8 +23,16 @@ def _config() -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate through ``engine`` (the store's, as ``gspws db upgrade`` does) in one transaction.
+
+    On PostgreSQL without the store's statement timeout (GSPWS_DB_TIMEOUT, 2 s): it bounds a
+    call, while a migration's DDL may rightly take longer (an index over a large table), and on a
+    loaded machine a CREATE TABLE took longer than 2 s. The lock timeout stays: a migration that
+    would wait behind running calls gives up instead of queueing every later call behind it."""
     config = _config()
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 

@@ -19,6 +19,7 @@ from sqlalchemy import insert, select
 
 from gspws.cli import main
 from gspws.core import otp
+from gspws.store import migrate
 from gspws.store import secrets as secrets_module
 from gspws.store.models import Token, TokenStatus, TokenType
 from gspws.store.secrets import (
@@ -37,7 +38,6 @@ from helpers import (
     call,
     gspws_env,
     make_settings,
-    migrate_to_head,
     run_gspws,
     seed_demo,
     zeep_service,
@@ -54,7 +54,7 @@ def key_file_store(tmp_path: Path, database_url: str):
     settings = make_settings(tmp_path, database_url, secret_key="")
     assert settings.secret_key == ""
     store = build_store(settings)
-    migrate_to_head(settings.effective_database_url)
+    migrate.upgrade(store.engine)
     return settings, store
 
 
@@ -298,7 +298,7 @@ def test_environment_keys_rotate_to_the_first_key(tmp_path, database_url):
     old, new = Fernet.generate_key(), Fernet.generate_key()
     settings = make_settings(tmp_path, database_url, secret_key=old.decode())
     store = build_store(settings)
-    migrate_to_head(settings.effective_database_url)
+    migrate.upgrade(store.engine)
     plain = seed_tokens(store.engine, store.secrets, 120)
 
     result = cli(

@@ -17,6 +17,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from cryptography.fernet import Fernet
 from sqlalchemy import Column, Integer, MetaData, inspect, text
+from sqlalchemy.exc import OperationalError
 
 from gspws.config import ConfigError, Settings
 from gspws.core import otp
@@ -27,7 +28,7 @@ from gspws.store.models import Base, TokenStatus
 from gspws.store.repo import Store
 from gspws.store.secrets import SecretBox, UnreadableSecret
 
-from helpers import run_together
+from helpers import make_settings, run_together
 
 MODEL_TABLES = set(Base.metadata.tables)
 
@@ -91,6 +92,27 @@ def test_upgrade_downgrade_upgrade(engine, settings):
         ).serial
     with store.unit() as repo:
         assert repo.list_tokens("after")[0].serial == serial
+
+
+def test_a_migration_may_outlast_the_stores_statement_timeout(pg_url, tmp_path, monkeypatch):
+    """GSPWS_DB_TIMEOUT bounds the store's statements, not a migration's: a statement longer
+    than it completes inside ``migrate.upgrade`` (as an index over a large table may), and the
+    same engine's statements are still cancelled at it afterwards."""
+    engine = make_engine(make_settings(tmp_path, pg_url, db_timeout=1))
+    upgrade = command.upgrade
+
+    def upgrade_after_a_long_statement(config, revision):
+        config.attributes["connection"].exec_driver_sql("SELECT pg_sleep(1.5)")
+        upgrade(config, revision)
+
+    monkeypatch.setattr(migrate.command, "upgrade", upgrade_after_a_long_statement)
+    try:
+        migrate.upgrade(engine)
+        assert _revision(engine) == _head()
+        with pytest.raises(OperationalError, match="statement timeout"), engine.connect() as c:
+            c.exec_driver_sql("SELECT pg_sleep(1.5)")
+    finally:
+        engine.dispose()
 
 
 def _schema_differences(engine, metadata) -> list:

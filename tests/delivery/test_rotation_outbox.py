@@ -9,11 +9,12 @@ from sqlalchemy import select, update
 from test_end_to_end import deliver
 from test_sender import ACCEPTED, enqueue
 
+from gspws.store import migrate
 from gspws.store.models import OutboxMessage
 from gspws.store.secrets import read_key_file
 from gspws.wsgi import build_store
 
-from helpers import GSPWS, REPO, gspws_env, make_settings, migrate_to_head, run_gspws
+from helpers import GSPWS, REPO, gspws_env, make_settings, run_gspws
 
 OUTBOX = OutboxMessage.__table__
 
@@ -27,7 +28,7 @@ def bodies(engine) -> dict[int, bytes]:
 def test_a_queued_message_is_delivered_after_the_old_key_is_retired(tmp_path, database_url, peer):
     settings = make_settings(tmp_path, database_url, secret_key="")  # key-file mode
     before = build_store(settings)
-    migrate_to_head(settings.effective_database_url)
+    migrate.upgrade(before.engine)
     now = time.time()
     queued = enqueue(before, "816276", now)
     sent = enqueue(before, "111111", now)

@@ -30,7 +30,6 @@ from helpers import (
     envelope,
     gspws_env,
     make_settings,
-    migrate_to_head,
     post,
     seed_demo,
     soap_result,
@@ -46,7 +45,7 @@ def world(tmp_path, database_url):
     """A migrated, seeded store and ``start(**env)``: ``gspws serve --workers 2`` on it."""
     settings = make_settings(tmp_path, database_url)
     store = build_store(settings)
-    migrate_to_head(settings.effective_database_url)
+    migrate.upgrade(store.engine)
     seed_demo(store)
     servers = []
 

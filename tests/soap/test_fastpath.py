@@ -23,6 +23,7 @@ from gspws.proxies import ORIGIN_KEY, Origin
 from gspws.soap import shape
 from gspws.soap.envelope import Envelope
 from gspws.soap.fastpath import FastPath
+from gspws.store import migrate
 from gspws.store.models import AuditEvent, Token
 from gspws.wsgi import build_store, create_app
 
@@ -36,7 +37,6 @@ from helpers import (
     code_at,
     envelope,
     make_settings,
-    migrate_to_head,
     pg_database,
     soap_result,
 )
@@ -49,7 +49,7 @@ TRANSPORT_HEADERS = {"Host", "Content-Length", "Expect", "Connection"}  # the te
 def _app(home, database_url: str, fast_path: bool):
     settings = make_settings(home, database_url)
     store = build_store(settings)
-    migrate_to_head(settings.effective_database_url)
+    migrate.upgrade(store.engine)
     seed(store)
     return create_app(settings, clock=FixedClock(T0), store=store, fast_path=fast_path)
 

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from gspws.cli import main
+from gspws.store import migrate
 from gspws.throttle import RefusalCounter, unaudited_refusals
 from gspws.wsgi import build_store, create_app
 
@@ -22,7 +23,6 @@ from helpers import (
     call,
     envelope,
     make_settings,
-    migrate_to_head,
     post,
     seed_demo,
     soap_result,
@@ -40,7 +40,7 @@ def server(tmp_path, database_url, clock):
     def start(**overrides):
         settings = make_settings(tmp_path, database_url, **overrides)
         store = build_store(settings)
-        migrate_to_head(settings.effective_database_url)
+        migrate.upgrade(store.engine)
         demo = seed_demo(store)
         with store.unit() as repo:
             repo.add_service(OTHER_NETWORK_SERVICE, "elsewhere", ["10.0.0.0/8"], ["VerifyTOTPCode"])

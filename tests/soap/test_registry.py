@@ -7,13 +7,13 @@ from pathlib import Path
 
 from gspws.core.access import ServiceProfile
 from gspws.core.registry import ServiceRegistry
+from gspws.store import migrate
 from gspws.wsgi import build_store, create_app
 
 from helpers import (
     LiveServer,
     call,
     make_settings,
-    migrate_to_head,
     run_gspws,
     seed_demo,
     zeep_service,
@@ -53,7 +53,7 @@ def test_registry_reloads_only_when_the_version_moves():
 def test_cli_suspension_reaches_a_running_server_within_the_refresh(tmp_path, database_url, clock):
     settings = make_settings(tmp_path, database_url, registry_refresh=1.0)
     store = build_store(settings)
-    migrate_to_head(settings.effective_database_url)
+    migrate.upgrade(store.engine)
     demo = seed_demo(store)
     server = LiveServer(create_app(settings, clock=clock, store=store))
     try:
