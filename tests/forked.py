@@ -140,9 +140,9 @@ def run(
     **popen_args,
 ) -> subprocess.CompletedProcess:
     """:func:`subprocess.run` for a ``gspws`` command (any other goes to subprocess itself):
-    stdout and stderr captured (they always are), ``input`` on stdin, text decoded as a text-mode
-    pipe would be."""
-    if not is_gspws(args) or popen_args.keys() - {"stdin"}:
+    stdout and stderr captured (they always are), ``input`` (or nothing: ``stdin=DEVNULL``) on
+    stdin, text decoded as a text-mode pipe would be."""
+    if not is_gspws(args) or popen_args not in ({}, {"stdin": subprocess.DEVNULL}):
         return subprocess.run(
             args,
             env=env,
