@@ -29,7 +29,8 @@ from helpers import T0, audit_rows, make_settings, seed_demo
 
 @pytest.fixture
 def traced(pg_url, tmp_path):
-    """A migrated PostgreSQL store whose verification connections trace the protocol to a file."""
+    """A migrated PostgreSQL store whose verification connections trace the protocol to a file,
+    and their engine."""
     settings = make_settings(tmp_path, pg_url)
     engine = make_engine(settings)
     migrate.upgrade(engine)
@@ -40,7 +41,7 @@ def traced(pg_url, tmp_path):
     def _trace(dbapi_connection, _record):
         dbapi_connection.pgconn.trace(trace.fileno())
 
-    yield settings, Store(engine, SecretBox.from_settings(settings), verifying), trace
+    yield settings, Store(engine, SecretBox.from_settings(settings), verifying), trace, verifying
     verifying.dispose()
     engine.dispose()
 
@@ -60,7 +61,7 @@ CALLER = Caller("APP0001931", ipaddress.ip_address("127.0.0.1"), "VerifyTOTPCode
 
 @pytest.mark.parametrize("which", ["right", "wrong", "unknown"])
 def test_a_verification_is_two_round_trips_on_postgresql(traced, which):
-    settings, store, trace = traced
+    settings, store, trace, _verifying = traced
     demo = seed_demo(store)
     clock = FixedClock(T0)
     services = store.service_registry(refresh=0).current
@@ -81,3 +82,32 @@ def test_a_verification_is_two_round_trips_on_postgresql(traced, which):
         clock.advance(30)
     assert round_trips(trace) - before == 2
     assert [row.code for row in audit_rows(store)][-1] == expected.code
+
+
+def test_the_verifications_statements_are_planned_once_on_postgresql(traced):
+    """PostgreSQL plans a prepared statement for its parameters until a generic plan looks no
+    costlier; SETTLE's never did, so each call paid a planning (gspws.store.db
+    .verification_engine). Past PostgreSQL's five trial runs, no statement of the verifying
+    connection is planned for its parameters again."""
+    settings, store, _trace, verifying = traced
+    demo = seed_demo(store)
+    clock = FixedClock(T0)
+    services = store.service_registry(refresh=0).current
+    verifier = TotpVerifier(store.verification, services, policy_of(settings), clock, Unlimited())
+    for _ in range(8):
+        assert verifier.verify(CALLER, demo.account, demo.code(clock())) == codes.OK
+        assert verifier.verify(CALLER, demo.account, "000000") == codes.REJECTED
+        clock.advance(30)
+    connection = verifying.raw_connection()  # the pool's one connection, used above
+    try:
+        cursor = connection.cursor()
+        cursor.execute(
+            "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
+            " WHERE statement NOT LIKE '%pg_prepared_statements%'"
+        )
+        plans = cursor.fetchall()
+    finally:
+        connection.close()
+    settle = [row for row in plans if row[0].startswith("WITH accepted")]
+    assert settle and all(generic for _, generic, _ in settle)
+    assert [row for row in plans if row[2]] == []
