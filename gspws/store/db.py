@@ -60,10 +60,11 @@ def verification_engine(settings: Settings, engine: Engine) -> Engine:
     parameters until a generic plan looks no costlier, and SETTLE's never did (its token lists
     are estimated at 10 ids, a call sends 0 or 1), so every call paid a planning of its four
     CTEs: 3,000 custom plans in 3,000 calls. The generic plan is the same index scans (primary
-    key, account name). Measured in-process, one caller, 3,000 calls on the failure path, five
-    alternating pairs: PostgreSQL's CPU per call 0.55-0.70 ms before, 0.33-0.44 ms after; wall
-    time per call 1.58-2.08 ms before, 1.16-1.62 ms after. Only this pool: its few statements are
-    all keyed lookups, while the console's searches may gain from plans made for their values."""
+    key, account name). Measured in-process (``python -m bench.inprocess --db postgresql``, 3,000
+    calls on the failure path, eight alternating pairs): PostgreSQL's CPU per call 0.48-0.70 ms
+    before, 0.27-0.44 ms after; wall time per call 1.32-2.08 ms before, 0.97-1.62 ms after. Only
+    this pool: its few statements are all keyed lookups, while the console's searches may gain
+    from plans made for their values."""
     if engine.dialect.driver != "psycopg":
         return engine
     return _server_engine(

@@ -295,6 +295,11 @@ class Store:
             yield Repository(session, self.secrets)
 
     @property
+    def verifying(self) -> Engine:
+        """The engine :meth:`verification` runs on: ``engine``, unless another was given."""
+        return self._verifying or self.engine
+
+    @property
     def locks_database(self) -> bool:
         """True when a writing transaction locks the whole database (SQLite)."""
         return self.engine.dialect.name == "sqlite"
