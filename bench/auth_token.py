@@ -26,8 +26,13 @@ from sqlalchemy import insert  # noqa: E402
 
 from bench.bodies import SERVICE_ID, envelope, log, totp  # noqa: E402
 from bench.load import Load, post, python_load, wrk_load  # noqa: E402
-from bench.processes import REPO, ServerProcess, free_port, gspws_env  # noqa: E402
-from bench.run import SERVER_ENV  # noqa: E402
+from bench.processes import (  # noqa: E402
+    REPO,
+    SERVER_ENV,
+    ServerProcess,
+    free_port,
+    gspws_env,
+)
 from bench.seed import audit_codes, audit_watermark  # noqa: E402
 from gspws.config import Settings  # noqa: E402
 from gspws.store import migrate  # noqa: E402

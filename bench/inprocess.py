@@ -5,12 +5,18 @@ bench/run.py measures gspws as served, but there wrk, the server and PostgreSQL 
 machine's two cores, and the same code's req/s moves by up to 40 % from one run to the next. A
 change to what a call does is measured better here: a fresh store seeded as bench/run.py seeds
 it, the production app (``gspws.wsgi.create_app``, lockout and rate limits out of reach as in
-bench/run.py), and ``--calls`` requests handed to it directly, no server. It prints gspws's CPU
-and wall time per call, the calls' latency percentiles, on PostgreSQL the CPU its server
-processes spent per call (read from /proc: run it where PostgreSQL is local) and how each
-statement of the verifying connection was planned (generic or custom plans, see
-gspws.store.db.verification_engine); ``--profile N``: cProfile's top N functions by own time,
-from a second round of the same calls. Alternate runs of the code before and after a change.
+bench/run.py), and ``--calls`` requests handed to it directly, no server, each for an account of
+its own and made just before it is sent (a code of the current step on the success path; the
+wrong code 000000 on the failure path, skipping the rare account whose code it is).
+
+It prints gspws's CPU and wall time per call (the calls only, not the making of their bodies),
+the calls' latency percentiles, and on PostgreSQL the CPU spent per call by this machine's
+processes named ``postgres`` (those running from start to end: an autovacuum worker that comes
+and goes is left out; so run it where PostgreSQL is local and serves nothing else) and how each
+statement of the verifying connection was planned (``pg_prepared_statements``, PostgreSQL 14 or
+later; see gspws.store.db.verification_engine). ``--profile N``: cProfile's top N functions by
+own time, from a second round of as many calls. Alternate runs of the code before and after a
+change: one run proves little on a busy machine.
 """
 
 import argparse
@@ -24,9 +30,9 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from bench.bodies import PATH, PERIOD, WRONG_CODE, Accounts, envelope, totp
-from bench.processes import cpu_seconds
-from bench.run import SERVER_ENV
+from bench.bodies import PATH, PERIOD, WRONG_CODE, Accounts, envelope, totp, wrong_throughout
+from bench.options import PG_URL
+from bench.processes import SERVER_ENV, cpu_by_pid
 from bench.seed import create_pg_database, drop_pg_database, seed
 from gspws.config import Settings
 from gspws.store import migrate
@@ -43,14 +49,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument(
         "--pg-url",
-        default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        default=PG_URL,
         help="PostgreSQL server where a throw-away database gspws_bench_<hex> is made",
     )
     parser.add_argument("--path", choices=("success", "failure"), default="failure")
     parser.add_argument("--calls", type=int, default=3000, help="measured calls (after 200)")
     parser.add_argument("--profile", type=int, metavar="N", default=0, help="cProfile's top N")
     args = parser.parse_args(argv)
-    accounts = Accounts(WARM_UP + 2 * args.calls)  # distinct accounts: each code used once
+    rounds = 2 if args.profile else 1
+    accounts = Accounts(WARM_UP + rounds * args.calls + args.calls // 100 + 10)  # + skipped ones
     with tempfile.TemporaryDirectory(prefix="gspws-inprocess-") as home:
         database_url = create_pg_database(args.pg_url) if args.db == "postgresql" else None
         try:
@@ -62,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
             _seed(settings, accounts)
             app = create_app(settings)
             try:
-                _measure(app, accounts, args)
+                _measure(Calls(app, accounts, args.path), args)
             finally:
                 app.store.verifying.dispose()
                 app.store.engine.dispose()
@@ -79,48 +86,68 @@ def _seed(settings: Settings, accounts: Accounts) -> None:
     store.engine.dispose()
 
 
-def _bodies(accounts: Accounts, path: str, first: int, count: int) -> list[bytes]:
-    step = int(time.time() // PERIOD)
-    return [
-        envelope(
-            accounts.name(i), totp(accounts.keys[i], step) if path == "success" else WRONG_CODE
+class Calls:
+    """Calls of one path, each for the next account not yet called."""
+
+    def __init__(self, app: GspwsApp, accounts: Accounts, path: str) -> None:
+        self.app, self._accounts, self._path = app, accounts, path
+        self._expected = b"<Code>0</Code>" if path == "success" else b"<Code>9999</Code>"
+        self._next = 0
+
+    def run(self, count: int) -> tuple[list[float], float]:
+        """Make ``count`` calls; their latencies (seconds) and the CPU they took."""
+        latencies, cpu = [], 0.0
+        while len(latencies) < count:
+            body = self._body()
+            if body is None:
+                continue
+            cpu_started, started = time.process_time(), time.perf_counter()
+            _call(self.app, body, self._expected)
+            latencies.append(time.perf_counter() - started)
+            cpu += time.process_time() - cpu_started
+        return latencies, cpu
+
+    def _body(self) -> bytes | None:
+        i, step = self._next, int(time.time() // PERIOD)
+        self._next += 1
+        key, account = self._accounts.keys[i], self._accounts.name(i)
+        if self._path == "success":
+            return envelope(account, totp(key, step))
+        return (
+            envelope(account, WRONG_CODE)
+            if wrong_throughout(key, range(step - 1, step + 2))
+            else None
         )
-        for i in range(first, first + count)
-    ]
 
 
-def _measure(app: GspwsApp, accounts: Accounts, args: argparse.Namespace) -> None:
-    expected = b"<Code>0</Code>" if args.path == "success" else b"<Code>9999</Code>"
-    for body in _bodies(accounts, args.path, 0, WARM_UP):
-        _call(app, body, expected)
-    bodies = _bodies(accounts, args.path, WARM_UP, args.calls)
-    server = _postgres_pids() if args.db == "postgresql" else []
-    server_cpu, cpu, wall = cpu_seconds(server), time.process_time(), time.perf_counter()
-    latencies = []
-    for body in bodies:
-        started = time.perf_counter()
-        _call(app, body, expected)
-        latencies.append(time.perf_counter() - started)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    server_cpu = cpu_seconds(server) - server_cpu
+def _measure(calls: Calls, args: argparse.Namespace) -> None:
+    calls.run(WARM_UP)
+    postgres = cpu_by_pid(_postgres_pids()) if args.db == "postgresql" else {}
+    latencies, cpu = calls.run(args.calls)
+    still = cpu_by_pid(postgres)
+    postgres_cpu = sum(still[pid] - postgres[pid] for pid in still)
     latencies.sort()
-    at = lambda q: 1000 * latencies[int(q * (len(latencies) - 1))]  # noqa: E731
-    n = len(bodies)
+    n = len(latencies)
+
+    def ms(quantile: float) -> float:
+        return 1000 * latencies[round(quantile * (n - 1))]
+
     print(
         f"{args.db}, {args.path} path, {n:,} calls: gspws CPU {1000 * cpu / n:.3f} ms/call, "
-        f"wall {1000 * wall / n:.3f} ms/call; latency p50 {at(0.5):.2f}, p99 {at(0.99):.2f}, "
-        f"p99.9 {at(0.999):.2f}, max {1000 * latencies[-1]:.1f} ms"
+        f"wall {1000 * sum(latencies) / n:.3f} ms/call; latency p50 {ms(0.5):.2f}, "
+        f"p99 {ms(0.99):.2f}, p99.9 {ms(0.999):.2f}, max {ms(1):.1f} ms"
     )
     if args.db == "postgresql":
-        print(f"PostgreSQL's processes: CPU {1000 * server_cpu / n:.3f} ms/call")
-        for statement, generic, custom in _plans(app):
+        if still:
+            print(f"PostgreSQL's processes: CPU {1000 * postgres_cpu / n:.3f} ms/call")
+        else:
+            print("PostgreSQL's processes: none found on this machine, CPU not measured")
+        for statement, generic, custom in _plans(calls.app):
             print(f"  plans: {generic:,} generic, {custom:,} custom: {statement}")
     if args.profile:
-        more = _bodies(accounts, args.path, WARM_UP + args.calls, args.calls)
         profile = cProfile.Profile()
         profile.enable()
-        for body in more:
-            _call(app, body, expected)
+        calls.run(args.calls)
         profile.disable()
         out = io.StringIO()
         pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(args.profile)

@@ -72,6 +72,10 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefa
     pass
 
 
+#: The PostgreSQL server of this machine, where throw-away databases are made (``--pg-url``).
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="bench/run.py", description=__doc__, formatter_class=_HelpFormatter
@@ -79,7 +83,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument(
         "--pg-url",
-        default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        default=PG_URL,
         help="PostgreSQL server (with --db postgresql) where a throw-away "
         "database gspws_bench_<hex> is created and dropped",
     )

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -23,6 +23,15 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+# Out of reach, so that the failure path measures verification, not locked tokens, and the
+# load (one ServiceID from one address) is not throttled; the rate limiter still runs per call.
+SERVER_ENV = {
+    "GSPWS_LOCKOUT_THRESHOLD": "1000000000",
+    "GSPWS_RATE_LIMIT_SERVICE": "1000000000/second",
+    "GSPWS_RATE_LIMIT_ACCOUNT": "1000000000/minute",
+}
 
 
 def gspws_env(home, secret_key: str, **extra: str) -> dict:
@@ -196,15 +205,20 @@ def rss_mb(pid: int) -> float | None:
     return None
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0
+def cpu_by_pid(pids: Iterable[int]) -> dict[int, float]:
+    """CPU seconds (user and system) each of ``pids`` has used, for those still running."""
+    found = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
         except OSError:
-            pass
-    return total / os.sysconf("SC_CLK_TCK")
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    return sum(cpu_by_pid(pids).values())
 
 
 def machine_cpu() -> tuple[int, int]:

@@ -42,6 +42,7 @@ from bench.load import ACTION, Load, post, python_load, wrk_load, wrk_threads  #
 from bench.options import OTP_MAX_DURATION, SUCCESS_MAX_DURATION, parse_args  # noqa: E402
 from bench.processes import (  # noqa: E402
     REPO,
+    SERVER_ENV,
     ServerProcess,
     cpu_seconds,
     free_port,
@@ -66,15 +67,6 @@ from gspws.store import migrate  # noqa: E402
 from gspws.store.db import make_engine  # noqa: E402
 from gspws.store.repo import Store  # noqa: E402
 from gspws.store.secrets import SecretBox  # noqa: E402
-
-# Out of reach, so that the failure path measures verification, not locked tokens, and the
-# load (one ServiceID from one address) is not throttled; the rate limiter still runs per call.
-SERVER_ENV = {
-    "GSPWS_LOCKOUT_THRESHOLD": "1000000000",
-    "GSPWS_RATE_LIMIT_SERVICE": "1000000000/second",
-    "GSPWS_RATE_LIMIT_ACCOUNT": "1000000000/minute",
-}
-
 
 # -- one run ------------------------------------------------------------------------------------
 

@@ -59,7 +59,7 @@ def verification_engine(settings: Settings, engine: Engine) -> Engine:
     ``plan_cache_mode=force_generic_plan``: PostgreSQL plans a prepared statement afresh for its
     parameters until a generic plan looks no costlier, and SETTLE's never did (its token lists
     are estimated at 10 ids, a call sends 0 or 1), so every call paid a planning of its four
-    CTEs: 3,000 custom plans in 3,000 calls. The generic plan is the same index scans (primary
+    CTEs: 3,200 custom plans in 3,200 calls. The generic plan is the same index scans (primary
     key, account name). Measured in-process (``python -m bench.inprocess --db postgresql``, 3,000
     calls on the failure path, eight alternating pairs): PostgreSQL's CPU per call 0.48-0.70 ms
     before, 0.27-0.44 ms after; wall time per call 1.32-2.08 ms before, 0.97-1.62 ms after. Only
@@ -84,7 +84,8 @@ def _server_engine(
     **options: Any,
 ) -> Engine:
     """An engine on a database server (PostgreSQL, or what else the URL names); on PostgreSQL
-    its sessions also get ``server_settings`` (name: value, as ``SET`` takes them)."""
+    its sessions also get ``server_settings`` (name: value, the value without spaces or
+    backslashes: they go into libpq's ``options`` as ``-c name=value``)."""
     url = make_url(settings.effective_database_url)
     connect_args = dict(connect_args or {})
     if url.get_backend_name() == "postgresql":
