@@ -49,12 +49,13 @@ def make_engine(settings: Settings) -> Engine:
 
 
 def verification_engine(settings: Settings, engine: Engine) -> Engine:
-    """The engine VerifyTOTPCode runs on: ``engine`` itself, except with psycopg 3 a second pool
-    whose connections are in autocommit (a verification is a read, then one statement that writes
-    and commits: gspws.store.verification.SETTLE), are not pinged before each use (a round trip
-    per call; a connection found dead is replaced instead, see
-    gspws.store.prepared.AutocommitRunner), prepare each statement on the server the first time
-    it runs (``prepare_threshold=0``; psycopg's default waits for the fifth) and plan it once.
+    """The engine the code checks run on (VerifyTOTPCode, and OTP.asmx's Auth, AuthToken, Sync and
+    SyncToken: gspws.compose ``code_checks``): ``engine`` itself, except with psycopg 3 a second
+    pool whose connections are in autocommit (a verification is a read, then one statement that
+    writes and commits: gspws.store.verification.SETTLE), are not pinged before each use (a round
+    trip per call; a connection found dead is replaced instead, see
+    gspws.store.prepared.AutocommitRunner), prepare each statement on the server the first time it
+    runs (``prepare_threshold=0``; psycopg's default waits for the fifth) and plan it once.
 
     ``plan_cache_mode=force_generic_plan``: PostgreSQL plans a prepared statement afresh for its
     parameters until a generic plan looks no costlier, and SETTLE's never did (its token lists

@@ -306,9 +306,10 @@ class Store:
 
     @contextmanager
     def verification(self, read_only: bool = False) -> Iterator[VerifyQueries]:
-        """One transaction for VerifyTOTPCode, its statements prepared and sent on the DBAPI
-        connection (gspws.store.prepared). ``read_only`` as in :meth:`reading`. With an
-        autocommit ``verifying`` engine, each statement commits alone (AutocommitQueries)."""
+        """One transaction for a code check (VerifyTOTPCode, OTP.asmx's Auth, AuthToken, Sync,
+        SyncToken), its statements prepared and sent on the DBAPI connection (gspws.store.prepared).
+        ``read_only`` as in :meth:`reading`. With an autocommit ``verifying`` engine, each statement
+        commits alone (AutocommitQueries)."""
         if self._verifying is not None:
             runner = AutocommitRunner(self._verifying, self._prepared)
             try:
