@@ -26,13 +26,13 @@ import pstats
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 from cryptography.fernet import Fernet
+from sqlalchemy.engine import Engine
 
 from bench.bodies import PATH, PERIOD, WRONG_CODE, Accounts, envelope, totp, wrong_throughout
 from bench.options import PG_URL
-from bench.processes import SERVER_ENV, cpu_by_pid
+from bench.processes import SERVER_ENV, cpu_by_pid, pids_named
 from bench.seed import create_pg_database, drop_pg_database, seed
 from gspws.config import Settings
 from gspws.store import migrate
@@ -122,7 +122,7 @@ class Calls:
 
 def _measure(calls: Calls, args: argparse.Namespace) -> None:
     calls.run(WARM_UP)
-    postgres = cpu_by_pid(_postgres_pids()) if args.db == "postgresql" else {}
+    postgres = cpu_by_pid(pids_named("postgres")) if args.db == "postgresql" else {}
     latencies, cpu = calls.run(args.calls)
     still = cpu_by_pid(postgres)
     postgres_cpu = sum(still[pid] - postgres[pid] for pid in still)
@@ -142,8 +142,9 @@ def _measure(calls: Calls, args: argparse.Namespace) -> None:
             print(f"PostgreSQL's processes: CPU {1000 * postgres_cpu / n:.3f} ms/call")
         else:
             print("PostgreSQL's processes: none found on this machine, CPU not measured")
-        for statement, generic, custom in _plans(calls.app):
-            print(f"  plans: {generic:,} generic, {custom:,} custom: {statement}")
+        for statement, generic, custom in prepared_plans(calls.app.store.verifying):
+            opening = " ".join(statement.split())[:60]
+            print(f"  plans: {generic:,} generic, {custom:,} custom: {opening}")
     if args.profile:
         profile = cProfile.Profile()
         profile.enable()
@@ -176,27 +177,17 @@ def _call(app: GspwsApp, body: bytes, expected: bytes) -> None:
         raise SystemExit(f"unexpected answer: {answer[:300]!r}")
 
 
-def _postgres_pids() -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and (entry / "comm").read_text().strip() == "postgres":
-                pids.append(int(entry.name))
-        except OSError:
-            continue
-    return pids
-
-
-def _plans(app: GspwsApp) -> list[tuple[str, int, int]]:
-    """The verifying pool's prepared statements (one call at a time: its one connection)."""
-    connection = app.store.verifying.raw_connection()
+def prepared_plans(engine: Engine) -> list[tuple[str, int, int]]:
+    """Each statement prepared on a connection of ``engine``'s pool (the one a caller making one
+    call at a time uses), with its generic and custom plans so far (PostgreSQL 14 or later)."""
+    connection = engine.raw_connection()
     try:
         cursor = connection.cursor()
         cursor.execute(
             "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
             " WHERE statement NOT LIKE '%pg_prepared_statements%'"
         )
-        return [(" ".join(s.split())[:60], g, c) for s, g, c in cursor.fetchall()]
+        return cursor.fetchall()
     finally:
         connection.close()
 

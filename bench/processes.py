@@ -195,6 +195,18 @@ def children(pid: int) -> list[int]:
     return sorted(found)
 
 
+def pids_named(name: str) -> list[int]:
+    """The processes whose command name (``/proc/PID/comm``) is ``name``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "comm").read_text().strip() == name:
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
 def rss_mb(pid: int) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -13,6 +13,7 @@ import tempfile
 import pytest
 from sqlalchemy import event
 
+from bench.inprocess import prepared_plans
 from gspws.compose import policy_of
 from gspws.core import codes
 from gspws.core.clock import FixedClock
@@ -59,13 +60,18 @@ def round_trips(trace) -> int:
 CALLER = Caller("APP0001931", ipaddress.ip_address("127.0.0.1"), "VerifyTOTPCode")
 
 
+def _verifier(settings, store):
+    """The demo account, a clock at T0 and VerifyTOTPCode's use case on ``store``."""
+    demo, clock = seed_demo(store), FixedClock(T0)
+    services = store.service_registry(refresh=0).current
+    verifier = TotpVerifier(store.verification, services, policy_of(settings), clock, Unlimited())
+    return demo, clock, verifier
+
+
 @pytest.mark.parametrize("which", ["right", "wrong", "unknown"])
 def test_a_verification_is_two_round_trips_on_postgresql(traced, which):
     settings, store, trace, _verifying = traced
-    demo = seed_demo(store)
-    clock = FixedClock(T0)
-    services = store.service_registry(refresh=0).current
-    verifier = TotpVerifier(store.verification, services, policy_of(settings), clock, Unlimited())
+    demo, clock, verifier = _verifier(settings, store)
     account, code, expected = {
         "right": (demo.account, demo.code(T0), codes.OK),
         "wrong": (demo.account, "000000", codes.REJECTED),
@@ -91,24 +97,12 @@ def test_the_verifications_statements_are_planned_once_on_postgresql(traced):
     parameters, not even in PostgreSQL's five trial runs (pg_prepared_statements' plan counts:
     PostgreSQL 14 or later)."""
     settings, store, _trace, verifying = traced
-    demo = seed_demo(store)
-    clock = FixedClock(T0)
-    services = store.service_registry(refresh=0).current
-    verifier = TotpVerifier(store.verification, services, policy_of(settings), clock, Unlimited())
+    demo, clock, verifier = _verifier(settings, store)
     for _ in range(8):
         assert verifier.verify(CALLER, demo.account, demo.code(clock())) == codes.OK
         assert verifier.verify(CALLER, demo.account, "000000") == codes.REJECTED
         clock.advance(30)
-    connection = verifying.raw_connection()  # the pool's one connection, used above
-    try:
-        cursor = connection.cursor()
-        cursor.execute(
-            "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"
-            " WHERE statement NOT LIKE '%pg_prepared_statements%'"
-        )
-        plans = cursor.fetchall()
-    finally:
-        connection.close()
+    plans = prepared_plans(verifying)
     settle = [row for row in plans if row[0].startswith("WITH accepted")]
     assert settle and all(generic for _, generic, _ in settle)
     assert [row for row in plans if row[2]] == []

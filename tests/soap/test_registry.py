@@ -10,14 +10,7 @@ from gspws.core.registry import ServiceRegistry
 from gspws.store import migrate
 from gspws.wsgi import build_store, create_app
 
-from helpers import (
-    LiveServer,
-    call,
-    make_settings,
-    run_gspws,
-    seed_demo,
-    zeep_service,
-)
+from helpers import LiveServer, call, make_settings, run_gspws, seed_demo, zeep_service
 
 GSPWS = str(Path(sys.executable).with_name("gspws"))
 
